@@ -1,0 +1,83 @@
+from django.conf import settings
+from django.db import models
+
+from botopia_meta.fields import EncryptedTextField, mask_secret
+from botopia_meta.models import SoftDeleteModel, TimestampedModel
+
+
+class MetaAccount(SoftDeleteModel):
+    """A Botopia user's connection to Meta: one Meta user (or system user) and its token."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        EXPIRED = "expired"
+        REVOKED = "revoked"
+
+    class TokenType(models.TextChoices):
+        USER = "user"
+        SYSTEM_USER = "system_user"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meta_accounts")
+    meta_app_id = models.CharField(max_length=64)
+    meta_user_id = models.CharField(max_length=64)
+    meta_user_name = models.CharField(max_length=255, blank=True)
+    token_type = models.CharField(max_length=16, choices=TokenType.choices, default=TokenType.USER)
+    access_token = EncryptedTextField()
+    refresh_token = EncryptedTextField(blank=True, default="")
+    token_expiry = models.DateTimeField(null=True, blank=True, help_text="Empty: the token never expires.")
+    permissions = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    needs_reauth = models.BooleanField(default=False)
+    last_validated_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "meta_app_id", "meta_user_id"], name="uniq_meta_account_per_user"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "status", "-connected_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.meta_user_name or self.meta_user_id} ({self.user})"
+
+    @property
+    def token_preview(self) -> str | None:
+        return mask_secret(self.access_token)
+
+    def has_permissions(self, names: list[str] | tuple[str, ...]) -> list[str]:
+        """The names among `names` that this account was not granted."""
+        granted = set(self.permissions or [])
+        return [name for name in names if name not in granted]
+
+
+class Notification(TimestampedModel):
+    """What the dashboard's "recent activity" shows: created by webhook handlers and apps."""
+
+    class Severity(models.TextChoices):
+        INFO = "info"
+        SUCCESS = "success"
+        WARNING = "warning"
+        CRITICAL = "critical"
+
+    account = models.ForeignKey(MetaAccount, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=64)  # e.g. template_approved, quality_dropped, token_expiring
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.INFO)
+    title = models.CharField(max_length=255)
+    body = models.TextField(blank=True)
+    related_type = models.CharField(max_length=64, blank=True)
+    related_id = models.CharField(max_length=128, blank=True)
+    read = models.BooleanField(default=False)
+    # Same key twice (a webhook replay) creates one notification.
+    dedupe_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (NULL: no dedupe)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["account", "read", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "dedupe_key"], name="uniq_notification_dedupe")
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,24 @@
+"""Helpers shared by the apps' DRF views."""
+
+from django.db.models import QuerySet
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+
+from botopia_meta.api.pagination import EnvelopePagination
+
+
+def paginated_response(
+    request: Request, queryset: QuerySet, *, key: str, serializer_class: type[Serializer], context=None
+) -> Response:
+    """{<key>: [...], "pagination": {"total", "limit", "offset", "nextOffset"}} over our own table."""
+    page, pagination = EnvelopePagination().paginate(queryset, request)
+    items = serializer_class(page, many=True, context=context or {"request": request}).data
+    return Response({key: items, "pagination": pagination})
+
+
+def validated(serializer_class: type[Serializer], data, **kwargs) -> dict:
+    """Run a serializer on input; a failure raises ValidationError (400 VALIDATION_ERROR)."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

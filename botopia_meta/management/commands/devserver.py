@@ -1,0 +1,38 @@
+"""`make run`: Django's development server with an in-process Dramatiq worker and scheduler,
+so queued work runs without Redis or extra processes. Never used by tests or gunicorn."""
+
+import threading
+
+import dramatiq
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import autodiscover_modules
+
+from botopia_meta import scheduler
+
+
+class Command(BaseCommand):
+    help = "Development server + in-process worker + scheduler (DEBUG only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args, addrport: str, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "devserver is for development (DEBUG on). In production run gunicorn, "
+                "`manage.py rundramatiq` and `manage.py run_scheduler`."
+            )
+        autodiscover_modules("actors")
+        worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=4, worker_timeout=200)
+        worker.start()
+        stop = threading.Event()
+        threading.Thread(target=scheduler.run, args=(stop,), name="scheduler", daemon=True).start()
+        self.stdout.write(f"In-process worker ({len(worker.workers)} threads) and scheduler started.")
+        try:
+            # No autoreloader: it would fork a child that has its own in-memory broker.
+            call_command("runserver", addrport, use_reloader=False)
+        finally:
+            stop.set()
+            worker.stop()

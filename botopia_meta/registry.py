@@ -1,0 +1,48 @@
+"""Extension points the platform apps plug into from their AppConfig.ready(), so that
+`accounts` and `webhooks` never import the platform apps.
+
+- Discovery: after a Meta account connects (and on re-discovery), accounts runs every
+  registered step with the account; each step stores that platform's assets idempotently.
+- Webhook handlers: the webhooks app routes each item of a delivery by (object, field).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+DISCOVERY_STEPS: dict[str, Callable[..., dict]] = {}
+WEBHOOK_HANDLERS: dict[tuple[str, str], Callable[["WebhookItem"], None]] = {}
+
+
+def register_discovery(name: str, step: Callable[..., dict]) -> None:
+    """`step(account) -> {"<asset kind>": count, ...}`; must be re-runnable without duplicates."""
+    DISCOVERY_STEPS[name] = step
+
+
+def register_webhook_handler(
+    object_type: str, field_name: str, handler: Callable[["WebhookItem"], None]
+) -> None:
+    WEBHOOK_HANDLERS[(object_type, field_name)] = handler
+
+
+class ItemIgnored(Exception):
+    """A handler raises this for an item it deliberately does not apply (unknown asset,
+    revoked account, a type we don't handle). The reason is stored with the event."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class WebhookItem:
+    """One change (entry[].changes[]) or one messaging item (entry[].messaging[], field
+    "messages") of a stored webhook event."""
+
+    event_id: Any
+    object: str
+    field: str
+    entry_id: str
+    value: dict
+    entry_time: int | None = None
+    index: str = field(default="")  # position in the delivery, e.g. "0.2", for per-item errors

@@ -1,0 +1,229 @@
+"""Settings, read from the environment (and an optional `.env` file) with django-environ.
+
+Embedded mode (`DEBUG` on, nothing else set): SQLite, local-memory cache, Dramatiq's stub
+broker and an in-process worker. Production (`DEBUG` off): the secrets below have no default
+and start-up stops with a message naming the missing variable.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _required(name: str, dev_default, cast=str):
+    """A production secret: embedded default only with DEBUG, otherwise it must be set."""
+    if name in env.ENVIRON:
+        value = env.get_value(name, cast=cast)
+        if value in ("", [], None):
+            raise ImproperlyConfigured(f"{name} is set but empty. Give it a value (see .env.example).")
+        return value
+    if DEBUG:
+        return dev_default
+    raise ImproperlyConfigured(
+        f"{name} is not set and DEBUG is off. Set {name} in the environment or in .env "
+        f"(see .env.example), or set DEBUG=true for local development."
+    )
+
+
+SECRET_KEY = _required("SECRET_KEY", "dev-insecure-3d9f1c7a5b2e8f4d6a0c9b7e5f3a1d8c6b4e2f0a9d7c5b3")
+ALLOWED_HOSTS = _required("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"], cast=list)
+# Fernet keys, comma separated: the first encrypts, every one decrypts (rotation).
+FIELD_ENCRYPTION_KEYS = _required(
+    "FIELD_ENCRYPTION_KEYS", ["rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg="], cast=list
+)
+# Several secrets may be listed during a rotation of the Meta app secret: the first signs our
+# calls (appsecret_proof), any one verifies a webhook signature.
+META_APP_SECRETS = _required("META_APP_SECRET", ["dev-app-secret"], cast=list)
+META_APP_SECRET = META_APP_SECRETS[0]
+META_APP_ID = env.str("META_APP_ID", default="000000000000000" if DEBUG else "")
+if not DEBUG and not META_APP_ID:
+    raise ImproperlyConfigured("META_APP_ID is not set and DEBUG is off. Set it (see .env.example).")
+META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="dev-verify-token" if DEBUG else "")
+META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
+META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v26.0")
+META_GRAPH_CONNECT_TIMEOUT = env.float("META_GRAPH_CONNECT_TIMEOUT", default=3.05)
+META_GRAPH_READ_TIMEOUT = env.float("META_GRAPH_READ_TIMEOUT", default=20.0)
+META_GRAPH_MAX_RETRIES = env.int("META_GRAPH_MAX_RETRIES", default=3)
+META_GRAPH_BACKOFF_BASE = env.float("META_GRAPH_BACKOFF_BASE", default=0.5)  # seconds
+META_GRAPH_BACKOFF_MAX = env.float("META_GRAPH_BACKOFF_MAX", default=8.0)
+# Back off once Meta reports this much of a usage budget spent (percent).
+META_GRAPH_USAGE_THRESHOLD = env.int("META_GRAPH_USAGE_THRESHOLD", default=90)
+META_GRAPH_CIRCUIT_FAILURES = env.int("META_GRAPH_CIRCUIT_FAILURES", default=5)
+META_GRAPH_CIRCUIT_SECONDS = env.int("META_GRAPH_CIRCUIT_SECONDS", default=30)
+# The public base URL Meta calls back (webhook subscriptions name it).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_dramatiq",
+    "botopia_meta",
+    "accounts",
+    "whatsapp",
+    "facebook",
+    "instagram",
+    "webhooks",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "botopia_meta.api.middleware.ApiQueryParamsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "botopia_meta.urls"
+WSGI_APPLICATION = "botopia_meta.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several threads (web + in-process worker) share the file: wait for locks, don't fail.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="botopia"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "botopia"}}
+
+DRAMATIQ_BROKER = {
+    "BROKER": "dramatiq.brokers.redis.RedisBroker" if REDIS_URL else "dramatiq.brokers.stub.StubBroker",
+    "OPTIONS": {"url": REDIS_URL} if REDIS_URL else {},
+    "MIDDLEWARE": [
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Retries",
+        "dramatiq.middleware.CurrentMessage",
+        "django_dramatiq.middleware.DbConnectionsMiddleware",
+    ],
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# Actor retry backoff (milliseconds); tests shrink it.
+ACTOR_MIN_BACKOFF_MS = env.int("ACTOR_MIN_BACKOFF_MS", default=2_000)
+ACTOR_MAX_BACKOFF_MS = env.int("ACTOR_MAX_BACKOFF_MS", default=300_000)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "botopia_meta.api.throttling.AnonymousRateLimit",
+        "rest_framework.permissions.IsAuthenticated",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["botopia_meta.api.renderers.EnvelopeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["botopia_meta.api.parsers.CamelCaseJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["botopia_meta.api.throttling.ApiRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "botopia_meta.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# Our own API's rate limits (django-ratelimit syntax: count/period).
+API_RATE_LIMIT_USER = env.str("API_RATE_LIMIT_USER", default="600/m")
+API_RATE_LIMIT_ANON = env.str("API_RATE_LIMIT_ANON", default="60/m")
+API_RATE_LIMIT_LOGIN = env.str("API_RATE_LIMIT_LOGIN", default="10/m")
+RATELIMIT_USE_CACHE = "default"
+# Webhook bodies larger than this are refused with 413 before being read. Meta batches up to
+# 1,000 changes per delivery; 3 MiB leaves room for that.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Botopia Meta API",
+    "DESCRIPTION": "Meta Business (WhatsApp, Facebook Pages, Instagram) for the Botopia dashboard.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["botopia_meta.api.schema.envelope_postprocessing_hook"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Never log request bodies or query strings of outbound calls (tokens live there).
+    "loggers": {"urllib3": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True

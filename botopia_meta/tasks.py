@@ -1,0 +1,54 @@
+"""Dramatiq actors with the project's retry policy.
+
+Transient failures (Meta 5xx/throttling/timeouts, a database or Redis hiccup) retry with
+exponential backoff; permanent ones (expired token, invalid parameter, a bug) do not.
+"""
+
+import logging
+from collections.abc import Callable
+
+import dramatiq
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from botopia_meta import graph
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_RETRIES = 8
+
+
+class RetryLater(Exception):
+    """Raise from an actor to be retried with backoff (e.g. a rate-limit bucket is empty)."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, graph.GraphError):
+        return graph.is_transient(exc)
+    return isinstance(exc, RetryLater | OperationalError | InterfaceError | ConnectionError)
+
+
+def _retry_when(max_retries: int) -> Callable[[int, BaseException], bool]:
+    def retry_when(retries: int, exc: BaseException) -> bool:
+        retry = retries <= max_retries and is_retryable(exc)
+        if not retry:
+            logger.warning("Giving up after %s attempt(s): %s", retries, type(exc).__name__)
+        return retry
+
+    return retry_when
+
+
+def actor(fn=None, *, queue_name: str = "default", max_retries: int = DEFAULT_MAX_RETRIES, **options):
+    """`dramatiq.actor` with our retry policy. Actors take ids, load rows, call a service."""
+
+    def decorate(func):
+        return dramatiq.actor(
+            func,
+            queue_name=queue_name,
+            min_backoff=settings.ACTOR_MIN_BACKOFF_MS,
+            max_backoff=settings.ACTOR_MAX_BACKOFF_MS,
+            retry_when=_retry_when(max_retries),
+            **options,
+        )
+
+    return decorate(fn) if fn is not None else decorate

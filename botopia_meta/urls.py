@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from botopia_meta.api.auth import TokenView
+from botopia_meta.health import healthz, readyz
+
+handler404 = "botopia_meta.api.errors.api_handler404"
+handler500 = "botopia_meta.api.errors.api_handler500"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("api/schema/", SpectacularJSONAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/auth/token", TokenView.as_view(), name="auth-token"),
+    path("api/meta/", include("accounts.urls")),
+    path("api/meta/whatsapp/", include("whatsapp.urls")),
+    path("api/meta/facebook/", include("facebook.urls")),
+    path("api/meta/instagram/", include("instagram.urls")),
+    path("api/meta/", include("webhooks.urls")),
+    path("api/meta/", include("analytics.urls")),
+]

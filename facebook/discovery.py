@@ -1,0 +1,1 @@
+"""discovery of the facebook app; registers with botopia_meta.registry on import."""

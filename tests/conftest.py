@@ -1,0 +1,126 @@
+"""The shared cast and tools of the suite.
+
+- Alice owns things, Bob is another business, Charlie is a stranger with nothing connected.
+- `meta` fakes Meta at the HTTP level (responses); `graph_url("me")` builds its URLs.
+- `worker` runs queued Dramatiq messages for real, in worker threads (transactional DB).
+"""
+
+import json
+from pathlib import Path
+
+import dramatiq
+import pytest
+import responses
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+FIXTURES = Path(__file__).parent / "fixtures" / "meta"
+
+
+def load_payload(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def graph_url(path: str) -> str:
+    return f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}/{path.lstrip('/')}"
+
+
+def meta_error(code: int, message: str = "An error occurred", *, subcode: int | None = None, **extra) -> dict:
+    """An error body exactly as Meta shapes it."""
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEfGh123"}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error.update(extra)
+    return {"error": error}
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache_and_queues():
+    cache.clear()
+    dramatiq.get_broker().flush_all()
+    yield
+    dramatiq.get_broker().flush_all()
+
+
+def _make_user(username: str):
+    user = get_user_model().objects.create_user(username=username, password=f"{username}-password-123")
+    return user
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def alice(db):
+    return _make_user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return _make_user("bob")
+
+
+@pytest.fixture
+def charlie(db):
+    return _make_user("charlie")
+
+
+@pytest.fixture
+def alice_client(alice) -> APIClient:
+    return _client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob) -> APIClient:
+    return _client_for(bob)
+
+
+@pytest.fixture
+def charlie_client(charlie) -> APIClient:
+    return _client_for(charlie)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def meta():
+    """Meta's Graph API, faked at the HTTP boundary. Unmatched requests fail the test."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+class _Worker:
+    def __init__(self, broker):
+        self.broker = broker
+        self.worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
+
+    def drain(self, fail_fast: bool = False) -> None:
+        """Wait until every queue (and its delay queue) is empty and processed."""
+        for _ in range(3):  # messages may enqueue more messages on other queues
+            for queue in list(self.broker.queues):
+                if not queue.endswith(".DQ"):
+                    self.broker.join(queue, fail_fast=fail_fast, timeout=30_000)
+        self.worker.join()
+
+
+@pytest.fixture
+def worker(transactional_db):
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("actors")
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    w = _Worker(broker)
+    w.worker.start()
+    yield w
+    w.worker.stop()

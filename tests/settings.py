@@ -1,0 +1,28 @@
+"""Test settings: the real settings, in development mode, with test secrets and fast retries.
+
+DATABASE_URL and REDIS_URL from the environment still apply, so the same suite runs on
+SQLite + local memory or on PostgreSQL + Redis.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("META_APP_SECRET", "test-app-secret,test-old-app-secret")
+os.environ.setdefault("META_APP_ID", "111111111111111")
+os.environ.setdefault("META_WEBHOOK_VERIFY_TOKEN", "test-verify-token")
+os.environ.setdefault("META_GRAPH_URL", "https://graph.facebook.com")
+os.environ.setdefault("META_GRAPH_BACKOFF_BASE", "0")
+os.environ.setdefault("ACTOR_MIN_BACKOFF_MS", "1")
+os.environ.setdefault("ACTOR_MAX_BACKOFF_MS", "5")
+
+from botopia_meta.settings import *  # noqa: F403
+
+# Actors run on the in-memory stub broker with a real worker in tests; the system test
+# (tests/system) runs the Redis broker in separate processes.
+DRAMATIQ_BROKER = {**DRAMATIQ_BROKER, "BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}}  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+API_RATE_LIMIT_USER = "1000/m"
+API_RATE_LIMIT_ANON = "1000/m"
+API_RATE_LIMIT_LOGIN = "1000/m"
+if REDIS_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"botopia-test-{os.getpid()}"  # noqa: F405

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class WhatsAppConfig(AppConfig):
+    name = "whatsapp"
+
+    def ready(self) -> None:
+        # Each module registers itself with botopia_meta.registry on import: discovery steps
+        # that accounts runs after a connect, and webhook handlers the webhooks app routes to.
+        from whatsapp import (
+            discovery,  # noqa: F401
+            message_handlers,  # noqa: F401
+            template_handlers,  # noqa: F401
+        )

@@ -1,0 +1,1 @@
+"""message_handlers of the whatsapp app; registers with botopia_meta.registry on import."""

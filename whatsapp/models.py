@@ -1,0 +1,103 @@
+from django.db import models
+
+from accounts.models import MetaAccount
+from botopia_meta.models import SoftDeleteModel
+
+
+class WhatsAppBusinessAccount(SoftDeleteModel):
+    """A WABA reachable by a connected Meta account. Numbers are `WhatsAppPhoneNumber` rows:
+    a WABA can have several."""
+
+    account = models.ForeignKey(MetaAccount, on_delete=models.CASCADE, related_name="whatsapp_accounts")
+    waba_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, blank=True)
+    currency = models.CharField(max_length=8, blank=True)
+    timezone_id = models.CharField(max_length=16, blank=True)
+    message_template_namespace = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=32, default="active")
+    subscribed = models.BooleanField(default=False, help_text="Our app is in the WABA's subscribed_apps.")
+
+    class Meta:
+        verbose_name = "WhatsApp Business account"
+        constraints = [models.UniqueConstraint(fields=["account", "waba_id"], name="uniq_waba_per_account")]
+        indexes = [models.Index(fields=["waba_id"])]
+
+    def __str__(self) -> str:
+        return self.name or self.waba_id
+
+
+class WhatsAppPhoneNumber(SoftDeleteModel):
+    waba = models.ForeignKey(WhatsAppBusinessAccount, on_delete=models.CASCADE, related_name="phone_numbers")
+    phone_number_id = models.CharField(max_length=64)
+    display_phone_number = models.CharField(max_length=32, blank=True)
+    verified_name = models.CharField(max_length=255, blank=True)
+    quality_rating = models.CharField(max_length=16, default="UNKNOWN")  # GREEN/YELLOW/RED/UNKNOWN
+    messaging_limit_tier = models.CharField(max_length=32, blank=True)  # TIER_250 ... TIER_UNLIMITED
+    throughput_level = models.CharField(max_length=32, blank=True)
+    code_verification_status = models.CharField(max_length=32, blank=True)
+    name_status = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=32, default="CONNECTED")
+    business_profile = models.JSONField(default=dict, blank=True)
+    # Messages per second our bucket allows for this number (Meta's default is 80).
+    max_send_rate = models.PositiveIntegerField(default=80)
+
+    class Meta:
+        verbose_name = "WhatsApp phone number"
+        constraints = [
+            models.UniqueConstraint(fields=["waba", "phone_number_id"], name="uniq_phone_per_waba")
+        ]
+        indexes = [models.Index(fields=["phone_number_id"])]
+
+    def __str__(self) -> str:
+        return self.display_phone_number or self.phone_number_id
+
+
+class WhatsAppTemplate(SoftDeleteModel):
+    """Our mirror of a message template at Meta. Meta is the source of truth: sync, webhooks
+    and our own create/edit/delete calls keep it current; lists read only the mirror."""
+
+    class Status(models.TextChoices):
+        APPROVED = "APPROVED"
+        PENDING = "PENDING"
+        REJECTED = "REJECTED"
+        PAUSED = "PAUSED"
+        DISABLED = "DISABLED"
+        IN_APPEAL = "IN_APPEAL"
+        PENDING_DELETION = "PENDING_DELETION"
+        DELETED = "DELETED"
+        LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+        ARCHIVED = "ARCHIVED"
+
+    class Category(models.TextChoices):
+        MARKETING = "MARKETING"
+        UTILITY = "UTILITY"
+        AUTHENTICATION = "AUTHENTICATION"
+
+    waba = models.ForeignKey(WhatsAppBusinessAccount, on_delete=models.CASCADE, related_name="templates")
+    template_id = models.CharField(max_length=64, blank=True)  # Meta's id
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=16)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING, db_index=True)
+    parameter_format = models.CharField(max_length=16, default="POSITIONAL")  # or NAMED
+    components = models.JSONField(default=list)
+    quality_score = models.CharField(max_length=16, blank=True)
+    rejected_reason = models.CharField(max_length=255, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "WhatsApp template"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["waba", "name", "language"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="uniq_live_template_name_language",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["waba", "status", "category"]),
+            models.Index(fields=["template_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"

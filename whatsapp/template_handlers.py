@@ -1,0 +1,1 @@
+"""template_handlers of the whatsapp app; registers with botopia_meta.registry on import."""
