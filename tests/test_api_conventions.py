@@ -125,3 +125,16 @@ def test_it_paginates_with_limit_and_offset(alice_client, bob, charlie):
     page = alice_client.get("/api/test/users?limit=2&offset=2").json()["data"]
     assert [u["userName"] for u in page["users"]] == ["charlie"]
     assert page["pagination"]["nextOffset"] is None
+
+
+def test_it_answers_404_with_the_envelope_even_in_debug(alice_client, settings):
+    settings.DEBUG = True  # Django's debug 404 page would otherwise answer HTML
+    assert_error(alice_client.get("/api/meta/no-such-thing"), 404, "NOT_FOUND")
+
+
+def test_it_answers_crashes_outside_drf_with_the_envelope_even_in_debug(alice, settings):
+    settings.DEBUG = True
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/test/plain-boom")
+    assert_error(response, 500, "INTERNAL_ERROR")
+    assert b"Traceback" not in response.content
