@@ -3,14 +3,17 @@
 Every platform app's `graph.py` builds on `GraphClient`. It owns: base URL and version from
 settings, a pooled session, timeouts, `appsecret_proof`, bounded retries with jittered
 exponential backoff for transient failures only, Meta's usage headers, a circuit breaker per
-target, and typed errors. Tokens, proofs and query strings are never logged.
+target, and typed errors. Tokens, proofs, secrets, query strings and bodies are never logged.
 """
 
 import hashlib
 import hmac
 import json
 import logging
+import math
+import os
 import random
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,25 +24,70 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 logger = logging.getLogger("botopia_meta.graph")
 
 _sleep = time.sleep  # patched in tests
-
-_session = requests.Session()
-_session.mount("https://", HTTPAdapter(pool_connections=20, pool_maxsize=50))
-_session.mount("http://", HTTPAdapter(pool_connections=20, pool_maxsize=50))
+_now = time.time  # patched in tests to let a circuit run out
 
 # Sent when Meta answers 190/102 (token invalid, expired, revoked): accounts marks the owner.
 token_invalid = django.dispatch.Signal()
 
+TOKEN_CODES = frozenset({190, 102})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, 130429, 131056, *range(80001, 80015)})
 TRANSIENT_CODES = frozenset({1, 2})
-TOKEN_CODES = frozenset({190, 102})
+# 131056 limits one sender/recipient pair, not the number: it must not pause the whole target.
+_PAIR_RATE_LIMIT = 131056
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=20, pool_maxsize=50)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+_session = _new_session()
+
+
+def _reset_session_after_fork() -> None:
+    # A forked worker must not share the parent's pooled sockets.
+    global _session
+    _session = _new_session()
+
+
+os.register_at_fork(after_in_child=_reset_session_after_fork)
+
+
+class _RedactSecrets(logging.Filter):
+    """urllib3 logs every request line with its query string at DEBUG: hide our secrets."""
+
+    pattern = re.compile(
+        r"((?:access_token|appsecret_proof|client_secret|fb_exchange_token|input_token|code)=)[^&\s\"']+"
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.pattern.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactSecrets())
 
 
 class GraphError(Exception):
-    permanent = True
+    """An error from (or on the way to) Meta's Graph API.
+
+    `sent`: the request may have reached Meta. `outcome_unknown`: it may have been applied
+    but its answer was lost (read timeout, dropped connection, gateway error page), so a
+    non-idempotent call must not be repeated blindly.
+    """
+
+    permanent: bool = True
 
     def __init__(
         self,
@@ -55,6 +103,9 @@ class GraphError(Exception):
         error_data: Any = None,
         retry_after: float | None = None,
         sent: bool = True,
+        outcome_unknown: bool = False,
+        app_usage: dict | None = None,
+        business_usage: dict | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -68,9 +119,16 @@ class GraphError(Exception):
         self.error_data = error_data
         self.retry_after = retry_after
         self.sent = sent
+        self.outcome_unknown = outcome_unknown
+        self.app_usage = app_usage
+        self.business_usage = business_usage
 
     def __str__(self) -> str:
         return f"{self.message} (code={self.code}, subcode={self.subcode}, fbtrace_id={self.fbtrace_id})"
+
+    def __reduce__(self) -> tuple:
+        # Keep every attribute when pickled (Dramatiq results, multiprocessing).
+        return (self.__class__, (self.message,), self.__dict__)
 
 
 class GraphTokenExpired(GraphError):
@@ -103,7 +161,7 @@ def is_transient(exc: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class GraphResponse:
-    data: Any
+    data: dict | list
     status: int
     app_usage: dict | None = None
     business_usage: dict | None = None
@@ -129,9 +187,15 @@ def _error_class(code: int | None, http_status: int) -> type[GraphError]:
         return GraphUnavailable
     if code == 100:
         return GraphInvalidParameter
-    if code is None and http_status >= 500:
+    if http_status >= 500:
         return GraphUnavailable
+    if http_status == 429 and code is None:
+        return GraphRateLimited
     return GraphError
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _parse_json_header(value: str | None) -> dict | None:
@@ -146,45 +210,61 @@ def _parse_json_header(value: str | None) -> dict | None:
 
 def _usage_pressure(app_usage: dict | None, business_usage: dict | None) -> tuple[float, float]:
     """(highest percent used, minutes until access returns) across Meta's usage headers."""
+    blocks: list[Any] = [app_usage or {}]
+    for items in (business_usage or {}).values():
+        if isinstance(items, list):
+            blocks.extend(items)
     percents: list[float] = []
     regain_minutes = 0.0
-    for block in [app_usage or {}] + [
-        item for items in (business_usage or {}).values() if isinstance(items, list) for item in items
-    ]:
+    for block in blocks:
         if not isinstance(block, dict):
             continue
         for name in ("call_count", "total_cputime", "total_time"):
             value = block.get(name)
-            if isinstance(value, int | float):
+            if isinstance(value, int | float) and not isinstance(value, bool):
                 percents.append(float(value))
         regain = block.get("estimated_time_to_regain_access")
-        if isinstance(regain, int | float):
+        if isinstance(regain, int | float) and not isinstance(regain, bool):
             regain_minutes = max(regain_minutes, float(regain))
     return max(percents, default=0.0), regain_minutes
 
 
+def _path_for_log(path: str) -> str:
+    return "/" + path.split("?", 1)[0]
+
+
 class _Circuit:
-    """Per-target breaker in the shared cache, so every process stops calling together."""
+    """Per-target breaker in the shared cache, so every process stops calling together.
+
+    The open state is `(until, reason)`; reason "usage" (Meta said slow down) answers callers
+    with GraphRateLimited, reason "failures" (repeated transient failures) with GraphUnavailable.
+    """
 
     def __init__(self, target: str):
-        self.open_key = f"graph:circuit:{target}:open_until"
+        self.open_key = f"graph:circuit:{target}:open"
         self.fail_key = f"graph:circuit:{target}:failures"
 
-    def remaining(self) -> float:
-        until = cache.get(self.open_key)
-        return max(0.0, until - time.time()) if until else 0.0
+    def state(self) -> tuple[float, str]:
+        value = cache.get(self.open_key)
+        if not (isinstance(value, tuple | list) and len(value) == 2):
+            return 0.0, ""
+        until, reason = value
+        return max(0.0, float(until) - _now()), str(reason)
 
-    def open(self, seconds: float) -> None:
-        cache.set(self.open_key, time.time() + seconds, timeout=int(seconds) + 1)
+    def open(self, seconds: float, reason: str) -> None:
+        remaining, _ = self.state()
+        if remaining >= seconds:
+            return  # never shorten a longer pause set by another process
+        cache.set(self.open_key, (_now() + seconds, reason), timeout=math.ceil(seconds) + 1)
 
     def failure(self) -> None:
-        cache.add(self.fail_key, 0, timeout=settings.META_GRAPH_CIRCUIT_SECONDS * 4)
+        cache.add(self.fail_key, 0, timeout=max(60, settings.META_GRAPH_CIRCUIT_SECONDS * 4))
         try:
             failures = cache.incr(self.fail_key)
-        except ValueError:
+        except ValueError:  # expired between add and incr
             failures = 1
         if failures >= settings.META_GRAPH_CIRCUIT_FAILURES:
-            self.open(settings.META_GRAPH_CIRCUIT_SECONDS)
+            self.open(settings.META_GRAPH_CIRCUIT_SECONDS, "failures")
             cache.delete(self.fail_key)
 
     def success(self) -> None:
@@ -200,11 +280,18 @@ class GraphClient:
         owner: object = None,
         app_token: bool = False,
     ):
+        """`access_token` is a user, page or system-user token; without one (or with
+        `app_token=True`) calls use the app token `<app id>|<app secret>`, without proof."""
+        if not app_token and access_token is not None and not access_token:
+            raise ValueError("GraphClient needs a non-empty access token (or app_token=True).")
         self.app_token = app_token or access_token is None
-        self.access_token = app_access_token() if self.app_token else access_token
+        self._access_token = None if self.app_token else access_token
         self.target = target
         self.owner = owner
         self.circuit = _Circuit(target)
+
+    def __repr__(self) -> str:
+        return f"<GraphClient target={self.target!r} app_token={self.app_token}>"
 
     # --- public calls -------------------------------------------------------------------
 
@@ -218,10 +305,12 @@ class GraphClient:
         *,
         json: dict | None = None,
         params: dict | None = None,
-        files=None,
+        files: Any = None,
         retries: int | None = None,
         idempotent: bool = True,
     ) -> GraphResponse:
+        if data is not None and json is not None:
+            raise ValueError("Send either form `data` or a `json` body, not both.")
         return self._request(
             "POST",
             path,
@@ -239,7 +328,10 @@ class GraphClient:
     def page(self, path: str, params: dict | None = None) -> tuple[list[dict], dict]:
         """One page of a cursor-paged edge: (items, {"before": ..., "after": ...})."""
         data = self.get(path, params).data
-        cursors = (data.get("paging") or {}).get("cursors") or {}
+        if not isinstance(data, dict):
+            return list(data), {"before": None, "after": None}
+        paging = data.get("paging") if isinstance(data.get("paging"), dict) else {}
+        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
         return list(data.get("data") or []), {"before": cursors.get("before"), "after": cursors.get("after")}
 
     def iter_items(self, path: str, params: dict | None = None, *, max_pages: int = 1000) -> Iterator[dict]:
@@ -248,23 +340,30 @@ class GraphClient:
         params = dict(params or {})
         for _ in range(max_pages):
             data = self.get(path, params).data
+            if not isinstance(data, dict):
+                yield from data
+                return
             yield from data.get("data") or []
-            paging = data.get("paging") or {}
-            after = (paging.get("cursors") or {}).get("after")
+            paging = data.get("paging") if isinstance(data.get("paging"), dict) else {}
+            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+            after = cursors.get("after")
             if not paging.get("next") or not after:
                 return
             params["after"] = after
+        logger.warning("Graph GET %s stopped after %d pages", _path_for_log(path.lstrip("/")), max_pages)
 
     # --- internals ----------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
-        return f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}/{path.lstrip('/')}"
+        if "://" in path:
+            # Never send our token to a URL Meta (or anyone) handed us.
+            raise ValueError("GraphClient takes a Graph path such as 'me/accounts', not a URL.")
+        return f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}/{path}"
 
     def _auth(self) -> dict[str, str]:
-        auth = {"access_token": self.access_token}
-        if not self.app_token:
-            auth["appsecret_proof"] = appsecret_proof(self.access_token)
-        return auth
+        if self.app_token:
+            return {"access_token": app_access_token()}
+        return {"access_token": self._access_token, "appsecret_proof": appsecret_proof(self._access_token)}
 
     def _request(
         self,
@@ -274,7 +373,7 @@ class GraphClient:
         params: dict | None = None,
         data: dict | None = None,
         json_body: dict | None = None,
-        files=None,
+        files: Any = None,
         retries: int | None = None,
         idempotent: bool = True,
     ) -> GraphResponse:
@@ -283,130 +382,210 @@ class GraphClient:
         attempt = 0
         while True:
             try:
-                return self._attempt(method, path, params, data, json_body, files, attempt, idempotent)
+                return self._attempt(method, path, params, data, json_body, files, attempt)
             except GraphError as exc:
-                if exc.permanent or attempt >= max_retries:
-                    raise
-                if isinstance(exc, GraphTimeout) and exc.sent and not idempotent:
-                    raise
-                delay = self._backoff(attempt, exc)
+                delay = self._retry_delay(exc, attempt, max_retries, idempotent)
                 if delay is None:
                     raise
                 logger.info(
-                    "Graph %s /%s retry %d in %.2fs (code=%s)", method, path, attempt + 1, delay, exc.code
+                    "Graph %s %s retry %d in %.2fs after %s (code=%s)",
+                    method,
+                    _path_for_log(path),
+                    attempt + 1,
+                    delay,
+                    type(exc).__name__,
+                    exc.code,
                 )
                 _sleep(delay)
                 attempt += 1
 
-    def _backoff(self, attempt: int, exc: GraphError) -> float | None:
+    @staticmethod
+    def _retry_delay(exc: GraphError, attempt: int, max_retries: int, idempotent: bool) -> float | None:
+        """Seconds to wait before the next attempt, or None to raise now."""
+        if exc.permanent or attempt >= max_retries:
+            return None
+        if not idempotent and exc.outcome_unknown:
+            return None  # Meta may have applied it (e.g. sent the message): the caller decides
         cap = settings.META_GRAPH_BACKOFF_MAX
         if exc.retry_after is not None and exc.retry_after > cap:
-            return None  # too long to wait here: the caller (an actor) retries later
+            return None  # too long to wait in-process: the caller (an actor) retries later
         delay = min(cap, settings.META_GRAPH_BACKOFF_BASE * 2**attempt) * random.random()
         return max(delay, exc.retry_after or 0.0)
 
-    def _attempt(self, method, path, params, data, json_body, files, attempt, idempotent) -> GraphResponse:
-        remaining = self.circuit.remaining()
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: dict | None,
+        data: dict | None,
+        json_body: dict | None,
+        files: Any,
+        attempt: int,
+    ) -> GraphResponse:
+        remaining, reason = self.circuit.state()
         if remaining:
-            raise GraphRateLimited(
-                f"Calls to {self.target} are paused for {remaining:.0f}s "
-                "after Meta's throttling or repeated failures.",
+            cls = GraphRateLimited if reason == "usage" else GraphUnavailable
+            why = "Meta's usage limits" if reason == "usage" else "repeated failures"
+            raise cls(
+                f"Calls for {self.target} are paused for {remaining:.0f}s after {why}.",
                 retry_after=remaining,
                 sent=False,
             )
         query = dict(params or {})
         body = dict(data) if data is not None else None
+        # The token travels in the form body of a form POST, else in the query string.
         if method == "POST" and json_body is None:
             body = {**(body or {}), **self._auth()}
         else:
             query.update(self._auth())
         timeout = (settings.META_GRAPH_CONNECT_TIMEOUT, settings.META_GRAPH_READ_TIMEOUT)
+        log_path = _path_for_log(path)
         try:
             response = _session.request(
                 method, self._url(path), params=query, data=body, json=json_body, files=files, timeout=timeout
             )
-        except requests.exceptions.ConnectTimeout:
+        except requests.exceptions.RequestException as exc:
+            error = self._transport_error(exc)
+            if error is None:
+                raise
             self.circuit.failure()
-            logger.warning("Graph %s /%s connect timeout (attempt %d)", method, path, attempt + 1)
-            raise GraphTimeout("Timed out connecting to Meta.", sent=False) from None
-        except requests.exceptions.Timeout:
-            self.circuit.failure()
-            logger.warning("Graph %s /%s read timeout (attempt %d)", method, path, attempt + 1)
-            raise GraphTimeout(
-                "Meta did not answer in time; the request may have been applied.", sent=True
-            ) from None
-        except requests.exceptions.ConnectionError:
-            self.circuit.failure()
-            logger.warning("Graph %s /%s connection error (attempt %d)", method, path, attempt + 1)
-            raise GraphUnavailable("Could not connect to Meta.", sent=False) from None
-        return self._handle(method, path, response, attempt)
+            logger.warning(
+                "Graph %s %s failed: %s sent=%s (attempt %d)",
+                method,
+                log_path,
+                type(error).__name__,
+                error.sent,
+                attempt + 1,
+            )
+            raise error from None  # requests' messages carry the full URL with the token
+        return self._handle(method, log_path, response, attempt)
 
-    def _handle(self, method: str, path: str, response: requests.Response, attempt: int) -> GraphResponse:
+    @staticmethod
+    def _transport_error(exc: requests.exceptions.RequestException) -> GraphError | None:
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return GraphTimeout("Timed out connecting to Meta.", sent=False)
+        reason = exc.args[0] if exc.args else None
+        if isinstance(exc, requests.exceptions.Timeout) or isinstance(reason, ReadTimeoutError):
+            return GraphTimeout(
+                "Meta did not answer in time; the request may have been applied.",
+                sent=True,
+                outcome_unknown=True,
+            )
+        if isinstance(
+            exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+        ):
+            return GraphUnavailable("Meta's answer was cut off.", sent=True, outcome_unknown=True)
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            # requests wraps a failure to connect in MaxRetryError, but a connection dropped
+            # after the request left (reset, "Connection aborted") as a bare ProtocolError/OSError.
+            if isinstance(reason, ProtocolError | OSError):
+                return GraphUnavailable(
+                    "The connection to Meta dropped; the request may have been applied.",
+                    sent=True,
+                    outcome_unknown=True,
+                )
+            return GraphUnavailable("Could not connect to Meta.", sent=False)
+        return None  # invalid URL and the like: a bug or bad settings, not Meta being down
+
+    def _handle(self, method: str, log_path: str, response: requests.Response, attempt: int) -> GraphResponse:
+        status = response.status_code
         app_usage = _parse_json_header(response.headers.get("X-App-Usage"))
         business_usage = _parse_json_header(response.headers.get("X-Business-Use-Case-Usage"))
-        self._respect_usage(app_usage, business_usage)
+        pause = self._respect_usage(app_usage, business_usage)
         try:
-            payload = response.json()
+            payload = response.json() if response.content else None
         except ValueError:
             payload = None
 
-        if (
-            response.status_code < 400
-            and payload is not None
-            and not (isinstance(payload, dict) and "error" in payload)
-        ):
-            self.circuit.success()
-            logger.debug("Graph %s /%s -> %s", method, path, response.status_code)
-            return GraphResponse(payload, response.status_code, app_usage, business_usage)
-
-        error = payload.get("error") if isinstance(payload, dict) else None
-        if not isinstance(error, dict):
-            cls = GraphUnavailable if response.status_code >= 500 else GraphError
-            exc = cls(
-                f"Meta answered HTTP {response.status_code} with a body that is not Graph JSON.",
-                http_status=response.status_code,
-            )
+        if status < 400 and not (isinstance(payload, dict) and "error" in payload):
+            if payload is None and response.content:
+                exc: GraphError = GraphError(
+                    f"Meta answered HTTP {status} with a body that is not JSON.", http_status=status
+                )
+            else:
+                self.circuit.success()
+                logger.debug("Graph %s %s -> %s (attempt %d)", method, log_path, status, attempt + 1)
+                if payload is None:
+                    payload = {}
+                elif not isinstance(payload, dict | list):
+                    payload = {"success": payload}  # some legacy edges answer a bare `true`
+                return GraphResponse(payload, status, app_usage, business_usage)
         else:
-            code = error.get("code") if isinstance(error.get("code"), int) else None
-            subcode = error.get("error_subcode") if isinstance(error.get("error_subcode"), int) else None
-            cls = _error_class(code, response.status_code)
-            retry_after = None
-            if cls is GraphRateLimited:
-                _, regain = _usage_pressure(app_usage, business_usage)
-                retry_after = regain * 60 if regain else None
-            exc = cls(
-                str(error.get("message") or "Meta returned an error."),
-                code=code,
-                subcode=subcode,
-                fbtrace_id=error.get("fbtrace_id"),
-                type=error.get("type"),
-                http_status=response.status_code,
-                user_title=error.get("error_user_title"),
-                user_msg=error.get("error_user_msg"),
-                error_data=error.get("error_data"),
-                retry_after=retry_after,
-            )
+            exc = self._error_from(payload, status, app_usage, business_usage, pause)
+
         logger.warning(
-            "Graph %s /%s -> %s code=%s subcode=%s fbtrace_id=%s (attempt %d)",
+            "Graph %s %s -> %s %s code=%s subcode=%s fbtrace_id=%s (attempt %d)",
             method,
-            path,
-            response.status_code,
+            log_path,
+            status,
+            type(exc).__name__,
             exc.code,
             exc.subcode,
             exc.fbtrace_id,
             attempt + 1,
         )
-        if not exc.permanent:
+        if not exc.permanent and exc.code != _PAIR_RATE_LIMIT:
             self.circuit.failure()
         if isinstance(exc, GraphTokenExpired):
-            token_invalid.send(sender=GraphClient, owner=self.owner, error=exc)
+            token_invalid.send_robust(sender=GraphClient, owner=self.owner, error=exc)
         raise exc
 
-    def _respect_usage(self, app_usage: dict | None, business_usage: dict | None) -> None:
+    @staticmethod
+    def _error_from(
+        payload: Any, status: int, app_usage: dict | None, business_usage: dict | None, pause: float
+    ) -> GraphError:
+        error = payload.get("error") if isinstance(payload, dict) else None
+        usage = {"app_usage": app_usage, "business_usage": business_usage}
+        if not isinstance(error, dict):
+            if status >= 500:
+                # A gateway error page: Meta may or may not have handled the request.
+                return GraphUnavailable(
+                    f"Meta answered HTTP {status} without a Graph error body.",
+                    http_status=status,
+                    outcome_unknown=True,
+                    **usage,
+                )
+            cls = GraphRateLimited if status == 429 else GraphError
+            return cls(
+                f"Meta answered HTTP {status} with a body that is not a Graph error.",
+                http_status=status,
+                retry_after=pause or None,
+                **usage,
+            )
+        code = _int_or_none(error.get("code"))
+        cls = _error_class(code, status)
+        message = error.get("message")
+        fbtrace_id = error.get("fbtrace_id")
+        return cls(
+            str(message) if message else "Meta returned an error.",
+            code=code,
+            subcode=_int_or_none(error.get("error_subcode")),
+            fbtrace_id=str(fbtrace_id) if fbtrace_id else None,
+            type=error.get("type"),
+            http_status=status,
+            user_title=error.get("error_user_title"),
+            user_msg=error.get("error_user_msg"),
+            error_data=error.get("error_data"),
+            # If this answer paused the target, retrying before the pause ends is pointless.
+            retry_after=pause if (pause and not cls.permanent) else None,
+            **usage,
+        )
+
+    def _respect_usage(self, app_usage: dict | None, business_usage: dict | None) -> float:
+        """Pause the target when Meta says we are near (or past) a limit; return the pause."""
         percent, regain_minutes = _usage_pressure(app_usage, business_usage)
         if regain_minutes > 0:
-            self.circuit.open(regain_minutes * 60)
+            pause = regain_minutes * 60.0
         elif percent >= settings.META_GRAPH_USAGE_THRESHOLD:
-            self.circuit.open(settings.META_GRAPH_CIRCUIT_SECONDS)
-        if percent >= settings.META_GRAPH_USAGE_THRESHOLD or regain_minutes:
-            logger.warning("Meta usage at %.0f%% for %s: pausing calls", percent, self.target)
+            pause = float(settings.META_GRAPH_CIRCUIT_SECONDS)
+        else:
+            return 0.0
+        self.circuit.open(pause, "usage")
+        logger.warning(
+            "Meta usage at %.0f%% (regain access in %.0f min) for %s: pausing calls for %.0fs",
+            percent,
+            regain_minutes,
+            self.target,
+            pause,
+        )
+        return pause
