@@ -1,0 +1,67 @@
+"""What a platform app's discovery step gets: the account, its Graph client, the token's
+granted targets, and Meta answers shared by several steps (the pages, read once per run),
+plus the helpers that keep discovery re-runnable without duplicates."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import MetaAccount
+from accounts.tokens import graph_for
+from botopia_meta.graph import GraphClient
+
+PAGE_FIELDS = "id,name,category,access_token,tasks,picture{url},instagram_business_account"
+
+
+class DiscoveryRun:
+    def __init__(self, account: MetaAccount):
+        self.account = account
+        self.graph: GraphClient = graph_for(account)
+        self._pages: list[dict] | None = None
+
+    def targets(self, *scopes: str) -> list[str]:
+        """Meta ids (WABAs, pages, businesses) debug_token granted for any of `scopes`."""
+        return self.account.granular_targets(*scopes)
+
+    def pages(self) -> list[dict]:
+        """GET /me/accounts (every page, with its page token and linked IG account), once."""
+        if self._pages is None:
+            self._pages = [
+                page
+                for page in self.graph.iter_items("me/accounts", {"fields": PAGE_FIELDS, "limit": 100})
+                if isinstance(page, dict) and page.get("id")
+            ]
+        return self._pages
+
+
+def upsert(
+    model: type[models.Model], *, lookup: dict[str, Any], defaults: dict[str, Any]
+) -> tuple[Any, bool]:
+    """update_or_create on the row's unique key, bringing a soft-deleted row back."""
+    return model.all_objects.update_or_create(**lookup, defaults={**defaults, "deleted_at": None})
+
+
+def retire_missing(queryset: models.QuerySet, *, field: str, seen: Iterable[str]) -> int:
+    """Soft-delete the live rows of `queryset` whose `field` Meta no longer returned."""
+    return (
+        queryset.filter(deleted_at__isnull=True)
+        .exclude(**{f"{field}__in": list(seen)})
+        .update(deleted_at=timezone.now(), updated_at=timezone.now())
+    )
+
+
+def text(value: Any, max_length: int) -> str:
+    """Meta's value as a string that fits the column (Meta's names can outgrow ours)."""
+    return "" if value is None or isinstance(value, dict | list) else str(value)[:max_length]
+
+
+def url(value: Any, max_length: int = 1024) -> str:
+    """A URL, or "" when it is not one or would not fit (a cut URL is a broken one)."""
+    value = text(value, 10_000)
+    return value if value.startswith("https://") and len(value) <= max_length else ""
+
+
+def count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
