@@ -4,6 +4,15 @@ from rest_framework import serializers
 _META_SECRET = r"^[\x21-\x7e]+$"
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID as a string only: DRF would also turn the number 12 into a UUID."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class ConnectSerializer(serializers.Serializer):
     code = serializers.RegexField(_META_SECRET, max_length=2048, required=False)
     redirect_uri = serializers.URLField(max_length=2048, required=False, allow_blank=True)
@@ -30,11 +39,11 @@ class ConnectResponseSerializer(serializers.Serializer):
 
 
 class AccountIdSerializer(serializers.Serializer):
-    account_id = serializers.UUIDField()
+    account_id = StrictUUIDField()
 
 
 class StatusQuerySerializer(serializers.Serializer):
-    account_id = serializers.UUIDField(required=False)
+    account_id = StrictUUIDField(required=False)
 
 
 class PlatformsSerializer(serializers.Serializer):
