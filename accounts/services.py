@@ -124,7 +124,8 @@ def account_connect_oauth(
             grant = meta.exchange_long_lived(grant.access_token)
         info = _checked_token_info(grant.access_token)
         profile = meta.me(grant.access_token)
-        permissions = meta.granted_permissions(grant.access_token)
+        # A system-user token (Embedded Signup) carries its grants in debug_token's scopes.
+        permissions = meta.granted_permissions(grant.access_token) if info.type == "USER" else info.scopes
     except GraphError as exc:
         if not exc.permanent:
             raise
@@ -135,7 +136,7 @@ def account_connect_oauth(
         token=grant.access_token,
         info=info,
         expires_at=expires_at,
-        permissions=permissions or info.scopes,
+        permissions=permissions,
         profile=profile,
     )
 

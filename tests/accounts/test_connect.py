@@ -202,12 +202,10 @@ def test_it_skips_the_long_lived_exchange_for_a_token_that_does_not_expire(alice
         json={"access_token": SYSTEM_TOKEN, "token_type": "bearer"},
         match=has(code="AQDembedded"),
     )
-    fake_debug_token(meta, SYSTEM_TOKEN, token_type="SYSTEM_USER", expires_at=0)
-    fake_me(meta)
-    meta.get(
-        graph_url("me/permissions"),
-        json={"data": [{"permission": "whatsapp_business_management", "status": "granted"}]},
+    fake_debug_token(
+        meta, SYSTEM_TOKEN, token_type="SYSTEM_USER", expires_at=0, scopes=["whatsapp_business_management"]
     )
+    fake_me(meta)
 
     response = alice_client.post(URL, {"code": "AQDembedded"}, format="json")
 
@@ -215,6 +213,7 @@ def test_it_skips_the_long_lived_exchange_for_a_token_that_does_not_expire(alice
     account = MetaAccount.objects.get(user=alice)
     assert account.access_token == SYSTEM_TOKEN
     assert account.token_expiry is None
+    assert account.permissions == ["whatsapp_business_management"]
     assert sum("oauth/access_token" in c.request.url for c in meta.calls) == 1
 
 

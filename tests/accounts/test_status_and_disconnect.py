@@ -110,3 +110,13 @@ def test_it_reconnects_a_revoked_account_in_place(alice, alice_client, meta):
     account.refresh_from_db()
     assert account.status == MetaAccount.Status.ACTIVE
     assert account.access_token == SYSTEM_TOKEN
+
+
+def test_it_answers_status_in_a_bounded_number_of_queries(alice, alice_client, django_assert_max_num_queries):
+    for n in range(5):
+        account = make_account(alice, meta_user_id=str(n))
+        for w in range(10):
+            WhatsAppBusinessAccount.objects.create(account=account, waba_id=f"{n}{w}")
+    # token auth, the account, one EXISTS per platform
+    with django_assert_max_num_queries(6):
+        assert alice_client.get(STATUS).json()["data"]["platforms"]["whatsapp"] is True
