@@ -36,11 +36,48 @@ class DiscoveryRun:
         return self._pages
 
 
-def upsert(
-    model: type[models.Model], *, lookup: dict[str, Any], defaults: dict[str, Any]
-) -> tuple[Any, bool]:
-    """update_or_create on the row's unique key, bringing a soft-deleted row back."""
-    return model.all_objects.update_or_create(**lookup, defaults={**defaults, "deleted_at": None})
+def sync_rows(
+    model: type[models.Model],
+    *,
+    scope: dict[str, Any],
+    key: str,
+    items: dict[str, dict[str, Any]],
+    keep: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Make the rows of `model` within `scope` match what Meta returned: `items` maps each
+    asset's Meta id (the `key` field) to its values. New ids are inserted in one query, changed
+    rows updated (only the changed fields), soft-deleted ones brought back, and rows whose id is
+    neither in `items` nor in `keep` soft-deleted. Unchanged rows cost nothing, so a re-run is
+    cheap. Returns {meta id: row} for `items`."""
+    existing = {getattr(row, key): row for row in model.all_objects.filter(**scope)}
+    rows: dict[str, Any] = {}
+    new: list[Any] = []
+    for meta_id, values in items.items():
+        row = existing.get(meta_id)
+        if row is None:
+            new.append(model(**scope, **{key: meta_id}, **values))
+            continue
+        changed = [name for name, value in values.items() if getattr(row, name) != value]
+        for name in changed:
+            setattr(row, name, values[name])
+        if row.deleted_at is not None:
+            row.deleted_at = None
+            changed.append("deleted_at")
+        if changed:
+            row.save(update_fields=[*changed, "updated_at"])
+        rows[meta_id] = row
+    if new:
+        # ignore_conflicts: a concurrent run may have inserted the same ids; read back what is stored.
+        model.all_objects.bulk_create(new, ignore_conflicts=True)
+        created_ids = [getattr(row, key) for row in new]
+        rows.update(
+            {
+                getattr(row, key): row
+                for row in model.all_objects.filter(**scope, **{f"{key}__in": created_ids})
+            }
+        )
+    retire_missing(model.all_objects.filter(**scope), field=key, seen=[*items, *keep])
+    return rows
 
 
 def retire_missing(queryset: models.QuerySet, *, field: str, seen: Iterable[str]) -> int:

@@ -1,7 +1,7 @@
 """Instagram's discovery step: the professional accounts linked to the pages of
 GET /me/accounts, read with GET /{ig-id}. Registers with botopia_meta.registry on import."""
 
-from accounts.discovery import DiscoveryRun, count, retire_missing, text, upsert, url
+from accounts.discovery import DiscoveryRun, count, sync_rows, text, url
 from accounts.models import MetaAccount
 from botopia_meta.graph import GraphError, GraphTokenExpired
 from botopia_meta.registry import register_discovery
@@ -11,33 +11,32 @@ IG_FIELDS = "id,username,name,profile_picture_url,followers_count,media_count"
 
 
 def discover_instagram(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, int]:
-    seen: list[str] = []
+    accounts: dict[str, dict] = {}
+    unreadable: list[str] = []
     for page in run.pages():
         linked = page.get("instagram_business_account")
         if not isinstance(linked, dict) or not linked.get("id"):
             continue
         ig_id = str(linked["id"])
-        seen.append(ig_id)
         try:
             data = run.graph.get(ig_id, {"fields": IG_FIELDS}).data
         except GraphError as exc:
             if not exc.permanent or isinstance(exc, GraphTokenExpired):
                 raise
-            continue  # unreadable now is no proof it is gone: keep the row as it is
-        upsert(
-            InstagramAccount,
-            lookup={"account": account, "ig_account_id": ig_id},
-            defaults={
-                "page_id": str(page["id"]),
-                "username": text(data.get("username"), 255),
-                "name": text(data.get("name"), 255),
-                "profile_picture": url(data.get("profile_picture_url")),
-                "followers_count": count(data.get("followers_count")),
-                "media_count": count(data.get("media_count")),
-            },
-        )
-    retire_missing(InstagramAccount.all_objects.filter(account=account), field="ig_account_id", seen=seen)
-    return {"instagram_accounts": len(seen)}
+            unreadable.append(ig_id)  # unreadable now is no proof it is gone: keep the row
+            continue
+        accounts[ig_id] = {
+            "page_id": str(page["id"]),
+            "username": text(data.get("username"), 255),
+            "name": text(data.get("name"), 255),
+            "profile_picture": url(data.get("profile_picture_url")),
+            "followers_count": count(data.get("followers_count")),
+            "media_count": count(data.get("media_count")),
+        }
+    sync_rows(
+        InstagramAccount, scope={"account": account}, key="ig_account_id", items=accounts, keep=unreadable
+    )
+    return {"instagram_accounts": len(accounts)}
 
 
 register_discovery("instagram", discover_instagram)
