@@ -5,12 +5,17 @@ from datetime import timedelta
 
 from accounts.exceptions import MetaTokenExpired
 from accounts.models import MetaAccount
-from accounts.selectors import accounts_due_for_refresh, accounts_due_for_validation
+from accounts.selectors import (
+    accounts_due_for_refresh,
+    accounts_due_for_validation,
+    accounts_expiring_without_refresh,
+)
 from accounts.services import (
     account_discover,
     account_mark_token_invalid,
     account_token_refresh,
     account_token_validate,
+    account_warn_token_expiring,
 )
 from botopia_meta.exceptions import AccountNotConnected
 from botopia_meta.scheduler import periodic
@@ -59,9 +64,12 @@ def mark_token_invalid(account_id: str, reason: str = "") -> None:
 @periodic(seconds=3600)
 @actor
 def refresh_expiring_tokens() -> None:
-    """Hourly: every user token expiring within 7 days gets a fresh one."""
+    """Hourly: every user token expiring within 7 days gets a fresh one; the owner of a
+    system-user token expiring that soon is told to make a new one."""
     for account_id in accounts_due_for_refresh(within=timedelta(days=7)):
         refresh_account_token.send(str(account_id))
+    for account in accounts_expiring_without_refresh(within=timedelta(days=7)):
+        account_warn_token_expiring(account=account)
 
 
 @periodic(seconds=3600)

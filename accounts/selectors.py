@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import MetaAccount
@@ -130,4 +130,16 @@ def accounts_due_for_validation(*, older_than: timedelta, now: datetime | None =
         MetaAccount.objects.filter(status=MetaAccount.Status.ACTIVE)
         .filter(Q(last_validated_at__isnull=True) | Q(last_validated_at__lt=now - older_than))
         .values_list("pk", flat=True)
+    )
+
+
+def accounts_expiring_without_refresh(*, within: timedelta, now: datetime | None = None) -> QuerySet:
+    """Active system-user tokens with an expiry within `within`: Meta offers no exchange for
+    them, their owner must generate a new one in Business Manager."""
+    now = now or timezone.now()
+    return MetaAccount.objects.filter(
+        status=MetaAccount.Status.ACTIVE,
+        token_type=MetaAccount.TokenType.SYSTEM_USER,
+        token_expiry__isnull=False,
+        token_expiry__lte=now + within,
     )

@@ -189,6 +189,23 @@ def account_mark_token_invalid(*, account_id: Any, reason: str = "") -> bool:
     return bool(was_active)
 
 
+def account_warn_token_expiring(*, account: MetaAccount) -> None:
+    """Tell the owner a token we cannot refresh expires soon (once per expiry date)."""
+    if account.token_expiry is None:
+        return
+    day = account.token_expiry.date().isoformat()
+    notify(
+        account=account,
+        kind="token_expiring",
+        severity=Severity.WARNING,
+        title=f"Your Meta access token expires on {day}",
+        body="Generate a new system-user token in Meta Business Manager and connect it again.",
+        related_type="meta_account",
+        related_id=str(account.pk),
+        dedupe_key=f"token_expiring:{day}",
+    )
+
+
 def _apply_token_info(account: MetaAccount, *, token: str, info: meta.TokenInfo, fallback_expiry) -> None:
     account.access_token = token
     account.token_expiry = info.expires_at if info.expires_at is not None else fallback_expiry

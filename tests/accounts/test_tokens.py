@@ -240,3 +240,19 @@ def test_the_daily_recheck_updates_permissions_of_a_valid_token(alice, meta, wor
     account.refresh_from_db()
     assert account.permissions == ["pages_show_list"]
     assert account.last_validated_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_it_warns_once_about_a_system_user_token_expiring_soon(alice, meta, worker):
+    account = make_account(
+        alice,
+        access_token=SYSTEM_TOKEN,
+        token_type="system_user",
+        token_expiry=timezone.now() + timedelta(days=3),
+    )
+    for _ in range(2):
+        refresh_expiring_tokens.send()
+        worker.drain()
+    warnings = Notification.objects.filter(account=account, kind="token_expiring")
+    assert warnings.count() == 1
+    assert "expires on" in warnings.get().title
+    assert len(meta.calls) == 0
