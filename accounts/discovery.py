@@ -20,6 +20,7 @@ class DiscoveryRun:
         self.account = account
         self.graph: GraphClient = graph_for(account)
         self._pages: list[dict] | None = None
+        self._pages_error: Exception | None = None
 
     def targets(self, *scopes: str) -> list[str]:
         """Meta ids (WABAs, pages, businesses) debug_token granted for any of `scopes`."""
@@ -27,12 +28,18 @@ class DiscoveryRun:
 
     def pages(self) -> list[dict]:
         """GET /me/accounts (every page, with its page token and linked IG account), once."""
+        if self._pages_error is not None:
+            raise self._pages_error  # each step that needs the pages fails alike, on one call
         if self._pages is None:
-            self._pages = [
-                page
-                for page in self.graph.iter_items("me/accounts", {"fields": PAGE_FIELDS, "limit": 100})
-                if isinstance(page, dict) and page.get("id")
-            ]
+            try:
+                self._pages = [
+                    page
+                    for page in self.graph.iter_items("me/accounts", {"fields": PAGE_FIELDS, "limit": 100})
+                    if isinstance(page, dict) and page.get("id")
+                ]
+            except Exception as exc:
+                self._pages_error = exc
+                raise
         return self._pages
 
 

@@ -242,13 +242,14 @@ def account_token_refresh(*, account: MetaAccount) -> MetaAccount:
     if account.status == Status.REVOKED or account.deleted_at is not None:
         raise AccountNotConnected("This Meta account was disconnected: connect it again.")
     token, fallback_expiry = account.access_token, account.token_expiry
-    try:
-        if account.token_type == MetaAccount.TokenType.USER:
+    if account.token_type == MetaAccount.TokenType.USER:
+        try:
             grant = meta.exchange_long_lived(account.access_token)
-            token, fallback_expiry = grant.access_token, grant.expires_at
-        info = meta.debug_token(token)
-    except GraphTokenExpired as exc:
-        raise _token_rejected(account, _meta_reason(exc)) from None
+        except GraphTokenExpired as exc:
+            raise _token_rejected(account, _meta_reason(exc)) from None
+        token, fallback_expiry = grant.access_token, grant.expires_at
+    # Not inside the try: a 190 from debug_token is about our app token, not the user's.
+    info = meta.debug_token(token)
     if not info.is_valid or info.app_id != str(settings.META_APP_ID):
         raise _token_rejected(account, _invalid_token_reason(info))
     _apply_token_info(account, token=token, info=info, fallback_expiry=fallback_expiry)

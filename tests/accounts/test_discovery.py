@@ -134,6 +134,7 @@ def test_it_keeps_other_platforms_when_one_step_is_refused(alice, meta, worker):
 
     assert WhatsAppBusinessAccount.objects.count() == 1
     assert FacebookPage.objects.count() == 0
+    assert sum(c.request.url.split("?")[0].endswith("me/accounts") for c in meta.calls) == 1
 
 
 def test_it_retries_discovery_when_meta_is_briefly_down(alice, meta, worker, settings):
