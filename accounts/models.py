@@ -26,10 +26,14 @@ class MetaAccount(SoftDeleteModel):
     refresh_token = EncryptedTextField(blank=True, default="")
     token_expiry = models.DateTimeField(null=True, blank=True, help_text="Empty: the token never expires.")
     permissions = models.JSONField(default=list, blank=True)
+    # debug_token's granular_scopes: [{"scope", "target_ids"}], naming the exact WABAs and
+    # pages the token may touch; discovery reads it.
+    granular_scopes = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     needs_reauth = models.BooleanField(default=False)
     last_validated_at = models.DateTimeField(null=True, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
+    last_discovered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -45,6 +49,19 @@ class MetaAccount(SoftDeleteModel):
     @property
     def token_preview(self) -> str | None:
         return mask_secret(self.access_token)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE and self.deleted_at is None
+
+    def granular_targets(self, *scopes: str) -> list[str]:
+        """Meta ids the token was granted for any of `scopes`, in order, without repeats."""
+        seen: dict[str, None] = {}
+        for item in self.granular_scopes or []:
+            if isinstance(item, dict) and item.get("scope") in scopes:
+                for target in item.get("target_ids") or []:
+                    seen[str(target)] = None
+        return list(seen)
 
     def has_permissions(self, names: list[str] | tuple[str, ...]) -> list[str]:
         """The names among `names` that this account was not granted."""

@@ -1,9 +1,12 @@
 """Reads scoped to the requesting user. Everything user-facing starts here."""
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import MetaAccount
 from botopia_meta.exceptions import AccountNotConnected, MissingMetaPermission, NotFound
@@ -46,3 +49,97 @@ def active_account(
     if missing:
         raise MissingMetaPermission(missing)
     return account
+
+
+# The reverse relations the platform apps' asset models declare on MetaAccount (read by name,
+# so accounts never imports them). Their default managers hide soft-deleted rows.
+PLATFORM_ASSETS = {
+    "whatsapp": "whatsapp_accounts",
+    "facebook": "facebook_pages",
+    "instagram": "instagram_accounts",
+}
+
+
+def account_current(*, user: AbstractBaseUser) -> MetaAccount | None:
+    """The account the status screen shows: the most recently connected active one, else the
+    most recent expired one (so the screen can ask for a re-login)."""
+    accounts = account_list(user=user).order_by("-connected_at", "-created_at")
+    return (
+        accounts.filter(status=MetaAccount.Status.ACTIVE).first()
+        or accounts.filter(status=MetaAccount.Status.EXPIRED).first()
+    )
+
+
+def account_platforms(*, account: MetaAccount | None) -> dict[str, bool]:
+    platforms = {}
+    for platform, relation in PLATFORM_ASSETS.items():
+        manager = getattr(account, relation, None) if account is not None else None
+        platforms[platform] = bool(manager is not None and manager.exists())
+    return platforms
+
+
+def account_status(*, user: AbstractBaseUser, account_id: UUID | str | None = None) -> dict:
+    account = account_get(user=user, account_id=account_id) if account_id else account_current(user=user)
+    if account is None:
+        return {
+            "connected": False,
+            "account_id": None,
+            "expires_at": None,
+            "permissions": [],
+            "platforms": account_platforms(account=None),
+            "needs_reauth": False,
+            "token_preview": None,
+        }
+    return {
+        "connected": account.is_active,
+        "account_id": account.pk,
+        "expires_at": account.token_expiry,
+        "permissions": list(account.permissions or []),
+        "platforms": account_platforms(account=account),
+        "needs_reauth": account.needs_reauth,
+        "token_preview": account.token_preview,
+    }
+
+
+def account_for_work(*, account_id: UUID | str) -> MetaAccount | None:
+    """For actors and webhook handlers: the account if work may still be done for it (active),
+    else None (expired, revoked or deleted: drop the job)."""
+    account = MetaAccount.objects.filter(pk=account_id).first()
+    return account if account is not None and account.is_active else None
+
+
+def accounts_due_for_refresh(*, within: timedelta, now: datetime | None = None) -> list[UUID]:
+    """Active user-token accounts whose token expires within `within` and that were not
+    refreshed in the last 12 hours (Meta may hand back the same expiry: don't hammer it)."""
+    now = now or timezone.now()
+    return list(
+        MetaAccount.objects.filter(
+            status=MetaAccount.Status.ACTIVE,
+            token_type=MetaAccount.TokenType.USER,
+            token_expiry__isnull=False,
+            token_expiry__lte=now + within,
+        )
+        .filter(Q(last_validated_at__isnull=True) | Q(last_validated_at__lt=now - timedelta(hours=12)))
+        .values_list("pk", flat=True)
+    )
+
+
+def accounts_due_for_validation(*, older_than: timedelta, now: datetime | None = None) -> list[UUID]:
+    now = now or timezone.now()
+    return list(
+        MetaAccount.objects.filter(status=MetaAccount.Status.ACTIVE)
+        .filter(Q(last_validated_at__isnull=True) | Q(last_validated_at__lt=now - older_than))
+        .values_list("pk", flat=True)
+    )
+
+
+def accounts_expiring_without_refresh(*, within: timedelta, now: datetime | None = None) -> QuerySet:
+    """Active system-user tokens with an expiry within `within`: Meta offers no exchange for
+    them, their owner must generate a new one in Business Manager."""
+    now = now or timezone.now()
+    return MetaAccount.objects.filter(
+        status=MetaAccount.Status.ACTIVE,
+        token_type=MetaAccount.TokenType.SYSTEM_USER,
+        token_expiry__isnull=False,
+        token_expiry__lte=now + within,
+    )

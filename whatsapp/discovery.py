@@ -1,1 +1,84 @@
-"""discovery of the whatsapp app; registers with botopia_meta.registry on import."""
+"""WhatsApp's discovery step: the WABAs the token was granted (debug_token's granular
+scopes name them) and their phone numbers. Registers with botopia_meta.registry on import.
+
+The two reads live here rather than in whatsapp/graph.py so that discovery stands alone."""
+
+from typing import Any
+
+from accounts.discovery import DiscoveryRun, retire_missing, sync_rows, text
+from accounts.models import MetaAccount
+from botopia_meta.graph import GraphError, GraphTokenExpired
+from botopia_meta.registry import register_discovery
+from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
+
+WABA_SCOPES = ("whatsapp_business_management", "whatsapp_business_messaging")
+WABA_FIELDS = "id,name,currency,timezone_id,message_template_namespace"
+PHONE_FIELDS = (
+    "id,display_phone_number,verified_name,quality_rating,messaging_limit_tier,throughput,"
+    "code_verification_status,name_status,status"
+)
+
+
+def _waba_values(data: dict) -> dict[str, Any]:
+    return {
+        "name": text(data.get("name"), 255),
+        "currency": text(data.get("currency"), 8),
+        "timezone_id": text(data.get("timezone_id"), 16),
+        "message_template_namespace": text(data.get("message_template_namespace"), 128),
+    }
+
+
+def _phone_values(number: dict) -> dict[str, Any]:
+    throughput = number.get("throughput") if isinstance(number.get("throughput"), dict) else {}
+    values = {
+        "display_phone_number": text(number.get("display_phone_number"), 32),
+        "verified_name": text(number.get("verified_name"), 255),
+        "quality_rating": text(number.get("quality_rating"), 16) or "UNKNOWN",
+        "messaging_limit_tier": text(number.get("messaging_limit_tier"), 32),
+        "throughput_level": text(throughput.get("level"), 32),
+        "code_verification_status": text(number.get("code_verification_status"), 32),
+        "name_status": text(number.get("name_status"), 32),
+    }
+    if number.get("status"):
+        values["status"] = text(number["status"], 32)
+    return values
+
+
+def discover_whatsapp(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, int]:
+    wabas: dict[str, dict] = {}
+    numbers: dict[str, dict[str, dict]] = {}
+    unreadable: list[str] = []
+    for waba_id in run.targets(*WABA_SCOPES):
+        try:
+            wabas[waba_id] = _waba_values(run.graph.get(waba_id, {"fields": WABA_FIELDS}).data)
+            numbers[waba_id] = {
+                str(n["id"]): _phone_values(n)
+                for n in run.graph.iter_items(
+                    f"{waba_id}/phone_numbers", {"fields": PHONE_FIELDS, "limit": 100}
+                )
+                if isinstance(n, dict) and n.get("id")
+            }
+        except GraphError as exc:
+            if not exc.permanent or isinstance(exc, GraphTokenExpired):
+                raise
+            # One WABA refusing a read is no proof it is gone: keep its rows as they are.
+            wabas.pop(waba_id, None)
+            unreadable.append(waba_id)
+    rows = sync_rows(
+        WhatsAppBusinessAccount, scope={"account": account}, key="waba_id", items=wabas, keep=unreadable
+    )
+    for waba_id, waba in rows.items():
+        sync_rows(WhatsAppPhoneNumber, scope={"waba": waba}, key="phone_number_id", items=numbers[waba_id])
+    # Numbers of a WABA the token lost go with it.
+    retire_missing(
+        WhatsAppPhoneNumber.all_objects.filter(waba__account=account),
+        field="waba__waba_id",
+        seen=[*wabas, *unreadable],
+    )
+    return {
+        "whatsapp_business_accounts": len(wabas),
+        "phone_numbers": sum(len(n) for n in numbers.values()),
+    }
+
+
+register_discovery("whatsapp", discover_whatsapp)

@@ -1,0 +1,77 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.exceptions import MetaTokenExpired
+from accounts.models import MetaAccount, Notification
+from accounts.services import account_token_refresh
+from botopia_meta.exceptions import ApiError
+from botopia_meta.graph import GraphError
+
+
+@admin.register(MetaAccount)
+class MetaAccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "meta_user_name",
+        "meta_user_id",
+        "token_type",
+        "status",
+        "token_expiry",
+        "needs_reauth",
+        "connected_at",
+    )
+    list_filter = ("status", "token_type", "needs_reauth")
+    search_fields = ("user__username", "meta_user_name", "meta_user_id")
+    # Tokens are never shown: only their masked previews.
+    exclude = ("access_token", "refresh_token")
+    readonly_fields = (
+        "token_preview",
+        "meta_app_id",
+        "meta_user_id",
+        "permissions",
+        "granular_scopes",
+        "last_validated_at",
+        "last_discovered_at",
+        "connected_at",
+    )
+    actions = ("refresh_tokens", "rediscover_assets")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return MetaAccount.all_objects.select_related("user")
+
+    @admin.display(description="Token")
+    def token_preview(self, obj: MetaAccount) -> str:
+        return obj.token_preview or "—"
+
+    @admin.action(description="Refresh token")
+    def refresh_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
+        refreshed, failed = 0, []
+        for account in queryset:
+            try:
+                account_token_refresh(account=account)
+                refreshed += 1
+            except (ApiError, GraphError) as exc:
+                reason = "needs re-login" if isinstance(exc, MetaTokenExpired) else type(exc).__name__
+                failed.append(f"{account} ({reason})")
+        if refreshed:
+            self.message_user(request, f"Refreshed {refreshed} token(s).", messages.SUCCESS)
+        if failed:
+            self.message_user(request, f"Not refreshed: {', '.join(failed)}.", messages.WARNING)
+
+    @admin.action(description="Re-discover assets")
+    def rediscover_assets(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from accounts.actors import discover_assets
+
+        active = [account for account in queryset if account.is_active]
+        for account in active:
+            discover_assets.send(str(account.pk))
+        self.message_user(request, f"Queued asset discovery for {len(active)} active account(s).")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("title", "account", "kind", "severity", "read", "created_at")
+    list_filter = ("kind", "severity", "read")
+    search_fields = ("title", "account__meta_user_name")
+    raw_id_fields = ("account",)
