@@ -237,6 +237,15 @@ def _subscribe(target: str, call: Callable[[], Any]) -> dict[str, Any]:
     return {"target": target, "ok": True}
 
 
+def _has_assets(account: MetaAccount, object_type: str) -> bool:
+    # Reverse relations of the platform models: webhooks never imports the platform apps.
+    if object_type == "whatsapp_business_account":
+        return account.whatsapp_accounts.exists()
+    if object_type == "page":
+        return account.facebook_pages.filter(status="connected").exists()
+    return account.instagram_accounts.exclude(status="disconnected").exists()
+
+
 def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[str, bool]) -> WebhookConfig:
     """Store the account's verify token and fields, then subscribe at Meta: the app for each
     object, each WABA's subscribed_apps, each connected page's subscribed_apps. Each target's
@@ -251,7 +260,11 @@ def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[s
     # the subscription call is in flight.
     config.save()
 
-    per_object = {obj: [f for f in wanted if f in known] for obj, known in OBJECT_FIELDS.items()}
+    # An object is subscribed only for fields it has and when the account has such assets.
+    per_object = {
+        obj: [f for f in wanted if f in known] if _has_assets(account, obj) else []
+        for obj, known in OBJECT_FIELDS.items()
+    }
     results = [
         _subscribe(
             f"app:{obj}",
@@ -262,7 +275,6 @@ def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[s
         for obj, subset in per_object.items()
         if subset
     ]
-    # Reverse relations of the platform models: webhooks never imports the platform apps.
     if per_object["whatsapp_business_account"]:
         client = graph_for(account)
         for waba in account.whatsapp_accounts.all():
