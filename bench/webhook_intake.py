@@ -1,0 +1,354 @@
+"""Webhook intake benchmark (run by hand, not by the test suite).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/botopia_bench \
+    REDIS_URL=redis://127.0.0.1:6379/12 \
+    .venv/bin/python bench/webhook_intake.py [--seconds 15] [--clients 8] [--workers 2]
+
+Part 1, intake: the service under gunicorn (PostgreSQL + Redis), and beside it a bare WSGI
+app that only verifies the signature and INSERTs the raw body with psycopg (the floor any
+implementation pays). The same signed, realistic status batches are fired at each from
+several concurrent keep-alive clients for a fixed time; requests/s, their ratio, p50/p99
+latency, then row counts prove that every accepted (200) delivery has its row.
+
+Part 2, processing: the events stored in part 1 were enqueued on Redis by the service; real
+Dramatiq workers (`manage.py rundramatiq`) then drain them, and we time events/s until none
+is pending. Items are routed to whatever handlers are registered in this checkout.
+"""
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-app-secret"
+PATH = "/api/meta/webhook/events"
+BARE_TABLE = "bench_bare_webhook_event"
+UNSETTLED = "('pending', 'processing')"
+
+
+# --- the bare WSGI app (imported by gunicorn from this module) -----------------------------
+
+_bare_conn = None
+
+
+def bare_app(environ, start_response):
+    """Verify X-Hub-Signature-256 on the raw body, INSERT it, answer 200: nothing else."""
+    global _bare_conn
+    import psycopg
+
+    if _bare_conn is None:
+        _bare_conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length)
+    given = environ.get("HTTP_X_HUB_SIGNATURE_256", "")[7:].encode()
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest().encode()
+    if not hmac.compare_digest(expected, given):
+        start_response("403 Forbidden", [("Content-Length", "0")])
+        return [b""]
+    _bare_conn.execute(
+        f"INSERT INTO {BARE_TABLE} (id, dedupe_key, raw_body, received_at) "
+        "VALUES (%s, %s, %s, now()) ON CONFLICT (dedupe_key) DO NOTHING",
+        (uuid.uuid4(), hashlib.sha256(body).hexdigest(), body),
+    )
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+    return [b"{}"]
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+STATUSES = ("sent", "delivered", "read")
+
+
+def status_batch(client: int, n: int, size: int) -> bytes:
+    """A delivery of `size` WhatsApp statuses shaped like Meta's, unique per (client, n)."""
+    statuses = []
+    for i in range(size):
+        wamid = f"wamid.HBgN{client:04d}{n:08d}{i:03d}" + "A" * 20
+        statuses.append(
+            {
+                "id": wamid,
+                "status": STATUSES[(n + i) % 3],
+                "timestamp": str(1764330000 + n),
+                "recipient_id": f"52155{client:04d}{i:04d}",
+                "biz_opaque_callback_data": str(uuid.UUID(int=client << 64 | n << 10 | i)),
+                "conversation": {"id": f"conv{client}{n}", "origin": {"type": "utility"}},
+                "pricing": {
+                    "billable": True,
+                    "pricing_model": "PMP",
+                    "category": "utility",
+                    "type": "regular",
+                },
+            }
+        )
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "310000000000001",
+                "changes": [
+                    {
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550001111",
+                                "phone_number_id": "320000000000001",
+                            },
+                            "statuses": statuses,
+                        },
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+    return json.dumps(payload).encode()
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+def _client(args: tuple[int, int, int, float, float, int, int]) -> tuple[int, int, list[float], bool]:
+    """One keep-alive connection firing pre-signed batches from `start` until `deadline`."""
+    index, port, batch, start, deadline, offset, pool = args
+    bodies = []
+    for n in range(offset, offset + pool):  # built before the clock starts: measure the server
+        body = status_batch(index, n, 1 + n % batch)
+        bodies.append((body, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()))
+    time.sleep(max(0.0, start - time.time()))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    ok = refused = 0
+    latencies: list[float] = []
+    sent = 0
+    while time.time() < deadline:
+        body, signature = bodies[sent % pool]
+        sent += 1
+        started = time.perf_counter()
+        try:
+            conn.request(
+                "POST",
+                PATH,
+                body,
+                {"Content-Type": "application/json", "X-Hub-Signature-256": signature, "Host": "127.0.0.1"},
+            )
+            response = conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            refused += 1
+            continue
+        latencies.append(time.perf_counter() - started)
+        if response.status == 200:
+            ok += 1
+        else:
+            refused += 1
+    return ok, refused, latencies, sent > pool
+
+
+def fire(port: int, *, clients: int, seconds: float, batch: int, offset: int, pool: int = 4000) -> dict:
+    start = time.time() + 1 + pool / 2000  # time for every client to build its bodies
+    deadline = start + seconds
+    with multiprocessing.Pool(clients) as workers:
+        results = workers.map(
+            _client, [(i, port, batch, start, deadline, offset, pool) for i in range(clients)]
+        )
+    latencies = sorted(latency for _, _, lat, _ in results for latency in lat)
+    ok = sum(r[0] for r in results)
+    if any(r[3] for r in results):
+        print("  (some clients re-sent bodies: duplicates answer 200 without a new row; raise --pool)")
+    return {
+        "ok": ok,
+        "refused": sum(r[1] for r in results),
+        "rps": ok / seconds,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan"),
+    }
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"Nothing listens on {port} after {timeout}s: see the server's output above.")
+
+
+def service_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "FIELD_ENCRYPTION_KEYS": "rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg=",
+        "META_APP_SECRET": SECRET,
+        "META_APP_ID": "111111111111111",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        "CONN_MAX_AGE": "600",
+        "DJANGO_SETTINGS_MODULE": "botopia_meta.settings",
+    }
+
+
+def gunicorn(app: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        app,
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        "--worker-class=gthread",
+        "--threads=4",
+        "--keep-alive=30",
+        "--log-level=warning",
+        f"--pythonpath={ROOT},{ROOT / 'bench'}",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    wait_for_port(port)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def sql(query: str):
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        cursor = conn.execute(query)
+        return cursor.fetchall() if cursor.description else []
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin_url = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (each app)")
+    parser.add_argument("--batch", type=int, default=10, help="statuses per delivery: 1..batch")
+    parser.add_argument("--pool", type=int, default=4000, help="distinct bodies per client")
+    parser.add_argument("--processing-timeout", type=float, default=300)
+    args = parser.parse_args()
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not os.environ.get(name, "").startswith(("postgres", "redis")):
+            raise SystemExit(f"Set {name} (PostgreSQL and Redis): see the module docstring for an example.")
+
+    env = service_env()
+    print("Preparing the database and flushing the Redis db …", flush=True)
+    ensure_database(os.environ["DATABASE_URL"])
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    sql("TRUNCATE webhooks_webhookevent")
+    sql(
+        f"DROP TABLE IF EXISTS {BARE_TABLE}; CREATE TABLE {BARE_TABLE} (id uuid PRIMARY KEY, "
+        "dedupe_key varchar(64) UNIQUE NOT NULL, raw_body bytea NOT NULL, received_at timestamptz NOT NULL)"
+    )
+
+    results = {}
+    for label, app in (("service", "botopia_meta.wsgi:application"), ("bare", "webhook_intake:bare_app")):
+        port = free_port()
+        server = gunicorn(app, port, args.workers, env)
+        try:
+            fire(port, clients=args.clients, seconds=2, batch=args.batch, offset=10_000_000, pool=500)
+            print(f"Firing at the {label} app: {args.seconds:.0f}s, {args.clients} clients …", flush=True)
+            results[label] = fire(
+                port, clients=args.clients, seconds=args.seconds, batch=args.batch, offset=0, pool=args.pool
+            )
+        finally:
+            stop(server)
+
+    service_rows = sql("SELECT count(*) FROM webhooks_webhookevent")[0][0]
+    bare_rows = sql(f"SELECT count(*) FROM {BARE_TABLE}")[0][0]
+    print()
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'200s':>10}{'non-200':>10}{'rows':>10}")
+    for label, rows in (("service", service_rows), ("bare", bare_rows)):
+        r = results[label]
+        print(
+            f"{label:10}{r['rps']:>10.0f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
+            f"{r['ok']:>10}{r['refused']:>10}{rows:>10}"
+        )
+    print(f"service / bare throughput: {results['service']['rps'] / results['bare']['rps']:.2f}")
+    for label, rows in (("service", service_rows), ("bare", bare_rows)):
+        # Warm-up deliveries are stored too; every 200 must have its row.
+        verdict = "OK" if rows >= results[label]["ok"] else "LOST ROWS"
+        print(f"{label}: {results[label]['ok']} accepted (timed run), {rows} rows (+ warm-up): {verdict}")
+
+    print("\nPart 2: processing the stored events with real Dramatiq workers …", flush=True)
+    pending = sql("SELECT count(*) FROM webhooks_webhookevent WHERE status = 'pending'")[0][0]
+    workers = subprocess.Popen(
+        [sys.executable, "manage.py", "rundramatiq", "--processes", str(args.workers), "--threads", "4"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
+    started = time.time()
+    first_done = None
+    try:
+        while time.time() - started < args.processing_timeout:
+            left = sql(
+                "SELECT count(*) FROM webhooks_webhookevent WHERE status IN ('pending', 'processing')"
+            )[0][0]
+            if first_done is None and left < pending:
+                first_done = time.time()  # workers are up: time from here excludes start-up
+            if left == 0:
+                break
+            time.sleep(0.1)
+        finished = time.time()
+    finally:
+        stop(workers)
+    elapsed = finished - started
+    steady = finished - (first_done or started)
+    by_status = dict(sql("SELECT status, count(*) FROM webhooks_webhookevent GROUP BY status"))
+    items = sql("SELECT coalesce(sum(item_count), 0) FROM webhooks_webhookevent")[0][0]
+    print(
+        f"{pending} events ({items} changes) in {elapsed:.1f}s incl. worker start-up, "
+        f"{steady:.1f}s after the first was done: {pending / steady:.0f} events/s, "
+        f"{items / steady:.0f} changes/s; "
+        f"final statuses {by_status}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""GET /api/meta/notifications and POST /api/meta/notifications/:id/read."""
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Notification
+from accounts.notifications import notify
+from tests.webhooks.conftest import make_account
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/meta/notifications"
+
+
+@pytest.fixture
+def alice_notifications(alice) -> list[Notification]:
+    account = make_account(alice)
+    now = timezone.now()
+    made = []
+    for minutes, title in [
+        (30, "Template approved"),
+        (20, "Quality dropped to YELLOW"),
+        (10, "Token expiring"),
+    ]:
+        notification = notify(account=account, kind="test", title=title, severity="warning")
+        Notification.objects.filter(pk=notification.pk).update(created_at=now - timedelta(minutes=minutes))
+        made.append(notification)
+    return made
+
+
+def test_it_lists_the_callers_notifications_newest_first(alice_client, alice_notifications, bob):
+    notify(account=make_account(bob), kind="test", title="Bob's secret")
+    response = alice_client.get(LIST)
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert [n["title"] for n in data["notifications"]] == [
+        "Token expiring",
+        "Quality dropped to YELLOW",
+        "Template approved",
+    ]
+    first = data["notifications"][0]
+    assert {"id", "kind", "severity", "title", "body", "read", "createdAt"} <= set(first)
+    assert first["read"] is False and first["severity"] == "warning"
+    assert data["pagination"] == {"total": 3, "limit": 25, "offset": 0, "nextOffset": None}
+
+
+def test_it_filters_unread_and_paginates(alice_client, alice_notifications):
+    alice_notifications[2].read = True
+    alice_notifications[2].save()
+    unread = alice_client.get(LIST, {"unread": "true"}).json()["data"]["notifications"]
+    assert [n["title"] for n in unread] == ["Quality dropped to YELLOW", "Template approved"]
+    read = alice_client.get(LIST, {"unread": "false"}).json()["data"]["notifications"]
+    assert [n["title"] for n in read] == ["Token expiring"]
+
+    page = alice_client.get(LIST, {"limit": 2, "offset": 0}).json()["data"]
+    assert len(page["notifications"]) == 2 and page["pagination"]["nextOffset"] == 2
+    page = alice_client.get(LIST, {"limit": 2, "offset": 2}).json()["data"]
+    assert [n["title"] for n in page["notifications"]] == ["Template approved"]
+    assert page["pagination"]["nextOffset"] is None
+
+
+@pytest.mark.parametrize("query", [{"unread": "maybe"}, {"limit": "0"}, {"limit": "500"}, {"offset": "-1"}])
+def test_it_answers_400_to_bad_query_parameters(alice_client, alice_notifications, query):
+    response = alice_client.get(LIST, query)
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == set(query)
+
+
+def test_it_marks_a_notification_read(alice_client, alice_notifications):
+    target = alice_notifications[0]
+    response = alice_client.post(f"{LIST}/{target.pk}/read")
+    assert response.status_code == 200
+    assert response.json()["data"]["read"] is True
+    target.refresh_from_db()
+    assert target.read is True
+    unread = alice_client.get(LIST, {"unread": "true"}).json()["data"]["notifications"]
+    assert str(target.pk) not in {n["id"] for n in unread}
+    assert alice_client.post(f"{LIST}/{target.pk}/read").status_code == 200  # idempotent
+
+
+@pytest.mark.parametrize("make_id", [lambda n: n.pk, lambda n: uuid4(), lambda n: "not-a-uuid"])
+def test_it_answers_404_for_someone_elses_or_a_missing_notification(bob_client, alice_notifications, make_id):
+    response = bob_client.post(f"{LIST}/{make_id(alice_notifications[0])}/read")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert not Notification.objects.filter(read=True).exists()
+    assert bob_client.get(LIST).json()["data"]["notifications"] == []
+
+
+def test_it_requires_authentication(anon_client):
+    assert anon_client.get(LIST).status_code == 401
+    assert anon_client.post(f"{LIST}/{uuid4()}/read").status_code == 401

@@ -1,0 +1,195 @@
+"""Processing: each item of a stored delivery routed by (object, field) to its handler, with
+its own outcome; one bad item never stops its siblings; a settled event is not re-run."""
+
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+
+from accounts.models import Notification
+from accounts.notifications import notify
+from botopia_meta.registry import ItemIgnored, WebhookItem
+from tests.conftest import FIXTURES, load_payload
+from tests.webhooks.conftest import deliver, make_account
+from webhooks.actors import process_webhook_event
+from webhooks.models import WebhookEvent
+
+# Every fixture in tests/fixtures/meta/ and where it must be routed: (object, field, entry id).
+FIXTURE_ROUTES = {
+    "instagram_comments__add": ("instagram", "comments", "17841400000000002"),
+    "instagram_messaging__message": ("instagram", "messages", "17841400000000002"),
+    "message_template_quality_update__red": (
+        "whatsapp_business_account",
+        "message_template_quality_update",
+        "310000000000001",
+    ),
+    "message_template_status_update__approved": (
+        "whatsapp_business_account",
+        "message_template_status_update",
+        "310000000000001",
+    ),
+    "message_template_status_update__rejected": (
+        "whatsapp_business_account",
+        "message_template_status_update",
+        "310000000000001",
+    ),
+    "messages__image": ("whatsapp_business_account", "messages", "310000000000001"),
+    "messages__interactive_button_reply": ("whatsapp_business_account", "messages", "310000000000001"),
+    "messages__reaction": ("whatsapp_business_account", "messages", "310000000000001"),
+    "messages__text": ("whatsapp_business_account", "messages", "310000000000001"),
+    "page_feed__comment_add": ("page", "feed", "330000000000001"),
+    "page_feed__post_add": ("page", "feed", "330000000000001"),
+    "page_messaging__message": ("page", "messages", "330000000000001"),
+    "phone_number_quality_update__downgrade": (
+        "whatsapp_business_account",
+        "phone_number_quality_update",
+        "310000000000001",
+    ),
+    "statuses__delivered": ("whatsapp_business_account", "messages", "310000000000001"),
+    "statuses__failed": ("whatsapp_business_account", "messages", "310000000000001"),
+    "statuses__read": ("whatsapp_business_account", "messages", "310000000000001"),
+    "statuses__sent": ("whatsapp_business_account", "messages", "310000000000001"),
+}
+
+
+def test_every_fixture_has_a_route():
+    assert {path.stem for path in Path(FIXTURES).glob("*.json")} == set(FIXTURE_ROUTES)
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_ROUTES))
+def test_it_stores_and_routes_each_fixture_through_the_real_url(name, worker, recorder):
+    payload = load_payload(name)
+    assert deliver(Client(), payload).status_code == 200
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "processed", event.item_results
+    assert event.object == FIXTURE_ROUTES[name][0]
+    assert recorder.routes() == [FIXTURE_ROUTES[name]]
+    item = recorder.items[0]
+    entry = payload["entry"][0]
+    expected_value = entry["changes"][0]["value"] if "changes" in entry else entry["messaging"][0]
+    assert item.value == expected_value
+    assert item.event_id == event.pk
+    assert event.item_results == [{"index": item.index, "field": item.field, "outcome": "applied"}]
+
+
+def test_it_ignores_items_without_a_handler_yet(worker, handlers):
+    assert deliver(Client(), load_payload("page_feed__post_add")).status_code == 200
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "ignored"
+    assert event.status_reason == "no handler yet"
+    assert event.item_results == [
+        {"index": "0.0", "field": "feed", "outcome": "ignored", "reason": "no handler yet"}
+    ]
+
+
+def test_it_ignores_an_event_for_an_unknown_number_and_attaches_it_to_nobody(worker, handlers, alice, bob):
+    alice_account = make_account(alice)
+    make_account(bob)
+    known_numbers = {"329999999999999": alice_account}
+
+    def quality_handler(item: WebhookItem) -> None:
+        account = known_numbers.get(
+            item.value.get("phone_number_id") or item.value.get("metadata", {}).get("phone_number_id")
+        )
+        if account is None:
+            raise ItemIgnored("unknown phone number")
+        notify(account=account, kind="message", title="New message")
+
+    handlers[("whatsapp_business_account", "messages")] = quality_handler
+    deliver(Client(), load_payload("messages__text"))  # phone number 320000000000001: not ours
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "ignored" and event.status_reason == "unknown phone number"
+    assert not Notification.objects.exists()
+
+
+def test_a_poison_item_does_not_block_its_siblings(worker, handlers, alice):
+    account = make_account(alice)
+
+    def handler(item: WebhookItem) -> None:
+        notify(account=account, kind="status", title=item.value["statuses"][0]["status"])
+        if item.value["statuses"][0]["status"] == "delivered":
+            raise KeyError("conversation")  # after a write: the write is rolled back too
+
+    handlers[("whatsapp_business_account", "messages")] = handler
+    payload = load_payload("statuses__sent")
+    change = payload["entry"][0]["changes"][0]
+    delivered = load_payload("statuses__delivered")["entry"][0]["changes"][0]
+    read = load_payload("statuses__read")["entry"][0]["changes"][0]
+    payload["entry"][0]["changes"] = [change, delivered, read, {"field": "messages"}]
+    deliver(Client(), payload)
+    worker.drain()
+
+    event = WebhookEvent.objects.get()
+    assert event.status == "partially_failed"
+    assert event.status_reason == "1 of 4 item(s) failed."
+    outcomes = {r["index"]: (r["outcome"], r.get("reason", "")) for r in event.item_results}
+    assert outcomes == {
+        "0.0": ("applied", ""),
+        "0.1": ("failed", "KeyError: 'conversation'"),
+        "0.2": ("applied", ""),
+        "0.3": ("ignored", "malformed change: no value"),
+    }
+    assert sorted(Notification.objects.values_list("title", flat=True)) == ["read", "sent"]
+
+
+def test_it_marks_an_event_failed_when_every_item_fails(worker, handlers):
+    def broken(item: WebhookItem) -> None:
+        raise ValueError("bug")
+
+    handlers[("page", "feed")] = broken
+    deliver(Client(), load_payload("page_feed__comment_add"))
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "failed"
+    assert event.item_results[0]["reason"] == "ValueError: bug"
+
+
+def test_it_retries_an_event_after_a_transient_failure(worker, handlers):
+    calls: list[str] = []
+
+    def flaky(item: WebhookItem) -> None:
+        calls.append(item.index)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+
+    handlers[("instagram", "comments")] = flaky
+    deliver(Client(), load_payload("instagram_comments__add"))
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "processed"
+    assert event.attempts == 2
+    assert calls == ["0.0", "0.0"]
+
+
+def test_a_processed_event_is_not_re_run_by_a_duplicate_message(worker, recorder):
+    deliver(Client(), load_payload("messages__image"))
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    process_webhook_event.send(str(event.pk))
+    process_webhook_event.send(str(event.pk))
+    worker.drain()
+    assert len(recorder.items) == 1
+    event.refresh_from_db()
+    assert event.attempts == 1
+
+    process_webhook_event.send(str(event.pk), force=True)  # what replay asks for
+    worker.drain()
+    assert len(recorder.items) == 2
+
+
+def test_it_routes_every_item_of_a_batch(worker, recorder):
+    payload = load_payload("statuses__sent")
+    entry = payload["entry"][0]
+    entry["changes"] = entry["changes"] * 50
+    payload["entry"].append(load_payload("phone_number_quality_update__downgrade")["entry"][0])
+    deliver(Client(), payload)
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "processed"
+    assert event.item_count == 51
+    assert event.fields == "messages,phone_number_quality_update"
+    assert len(recorder.items) == 51

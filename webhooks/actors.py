@@ -1,0 +1,14 @@
+from botopia_meta.scheduler import periodic
+from botopia_meta.tasks import actor
+from webhooks import services
+
+
+@actor(queue_name="webhooks", time_limit=5 * 60 * 1000)
+def process_webhook_event(event_id: str, force: bool = False) -> None:
+    services.webhook_event_process(event_id=event_id, force=force)
+
+
+@periodic(seconds=60)
+@actor(queue_name="webhooks")
+def sweep_webhook_events() -> None:
+    services.webhook_events_sweep()

@@ -1,0 +1,115 @@
+"""Reading a stored delivery: its summary at intake, and its items for routing.
+
+Meta's shape: {"object", "entry": [{"id", "time", "changes": [{"field", "value"}],
+"messaging": [{...}]}]}. `messaging[]` (Messenger and Instagram DMs) routes as field
+"messages". Unknown keys anywhere are ignored, never rejected."""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botopia_meta.registry import WebhookItem
+
+MESSAGING_FIELD = "messages"
+
+
+class NotJson(ValueError):
+    pass
+
+
+class UnknownShape(ValueError):
+    pass
+
+
+def parse(raw_body: bytes) -> dict[str, Any]:
+    """The delivery as a dict with a string `object` and a list `entry`, or NotJson/UnknownShape."""
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise NotJson("The body is not JSON.") from None
+    if not isinstance(payload, dict):
+        raise UnknownShape("Unknown shape: the body is not a JSON object.")
+    if not isinstance(payload.get("object"), str) or not payload["object"]:
+        raise UnknownShape("Unknown shape: no 'object'.")
+    if not isinstance(payload.get("entry"), list):
+        raise UnknownShape("Unknown shape: no 'entry' list.")
+    return payload
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One position of a delivery: a routable item, or the reason it can't be routed."""
+
+    index: str
+    field: str
+    item: WebhookItem | None
+    problem: str = ""
+
+
+def _entry_time(entry: dict) -> int | None:
+    value = entry.get("time")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def slots(event_id: Any, payload: dict[str, Any]) -> Iterator[Slot]:
+    object_type = payload["object"]
+    for e, entry in enumerate(payload["entry"]):
+        if not isinstance(entry, dict):
+            yield Slot(index=str(e), field="", item=None, problem="malformed entry")
+            continue
+        entry_id = str(entry.get("id") or "")
+        entry_time = _entry_time(entry)
+        changes = entry.get("changes")
+        for c, change in enumerate(changes if isinstance(changes, list) else []):
+            index = f"{e}.{c}"
+            if not (isinstance(change, dict) and isinstance(change.get("field"), str)):
+                yield Slot(index=index, field="", item=None, problem="malformed change: no field")
+                continue
+            field, value = change["field"], change.get("value")
+            if not isinstance(value, dict):
+                yield Slot(index=index, field=field, item=None, problem="malformed change: no value")
+                continue
+            yield Slot(
+                index=index,
+                field=field,
+                item=WebhookItem(
+                    event_id=event_id,
+                    object=object_type,
+                    field=field,
+                    entry_id=entry_id,
+                    value=value,
+                    entry_time=entry_time,
+                    index=index,
+                ),
+            )
+        messaging = entry.get("messaging")
+        for m, message in enumerate(messaging if isinstance(messaging, list) else []):
+            index = f"{e}.m{m}"
+            if not isinstance(message, dict):
+                yield Slot(index=index, field=MESSAGING_FIELD, item=None, problem="malformed messaging item")
+                continue
+            yield Slot(
+                index=index,
+                field=MESSAGING_FIELD,
+                item=WebhookItem(
+                    event_id=event_id,
+                    object=object_type,
+                    field=MESSAGING_FIELD,
+                    entry_id=entry_id,
+                    value=message,
+                    entry_time=entry_time,
+                    index=index,
+                ),
+            )
+
+
+def summarise(payload: dict[str, Any]) -> tuple[str, int]:
+    """(comma-joined distinct fields, number of items) for the admin's filters."""
+    fields: set[str] = set()
+    count = 0
+    for slot in slots(None, payload):
+        count += 1
+        if slot.field:
+            fields.add(slot.field)
+    return ",".join(sorted(fields))[:255], count

@@ -1,0 +1,52 @@
+"""Reads of the webhooks app. User-facing ones start from the caller's own accounts."""
+
+import hmac
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from accounts.models import MetaAccount, Notification
+from botopia_meta.exceptions import NotFound
+from webhooks.models import WebhookConfig
+
+
+def verify_token_matches(*, token: str) -> bool:
+    """Meta's handshake token equals the app-wide one or an in-use config's. Tokens are
+    encrypted at rest (no lookup by value), so every candidate is compared, in constant time."""
+    given = token.encode()
+    candidates = [settings.META_WEBHOOK_VERIFY_TOKEN] if settings.META_WEBHOOK_VERIFY_TOKEN else []
+    candidates += WebhookConfig.objects.filter(
+        status__in=[WebhookConfig.Status.PENDING, WebhookConfig.Status.ACTIVE, WebhookConfig.Status.PARTIAL],
+        account__status=MetaAccount.Status.ACTIVE,
+        account__deleted_at__isnull=True,
+    ).values_list("verify_token", flat=True)
+    matched = False
+    for candidate in candidates:
+        matched |= hmac.compare_digest(candidate.encode(), given)
+    return matched
+
+
+def webhook_config_get(*, account: MetaAccount) -> WebhookConfig:
+    config = WebhookConfig.objects.filter(account=account).first()
+    if config is None:
+        raise NotFound("Webhooks are not configured for this account: POST /api/meta/webhook/configure.")
+    return config
+
+
+def notification_list(*, user: AbstractBaseUser, unread: bool | None = None) -> QuerySet[Notification]:
+    notifications = Notification.objects.filter(
+        account__user=user, account__deleted_at__isnull=True
+    ).order_by("-created_at", "-id")
+    if unread is not None:
+        notifications = notifications.filter(read=not unread)
+    return notifications
+
+
+def notification_get(*, user: AbstractBaseUser, notification_id: str) -> Notification:
+    """The caller's own notification; anybody else's (or a malformed id) is 404."""
+    try:
+        return notification_list(user=user).get(pk=UUID(str(notification_id)))
+    except (ValueError, Notification.DoesNotExist):
+        raise NotFound("No such notification.") from None

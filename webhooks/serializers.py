@@ -1,0 +1,98 @@
+import re
+
+from rest_framework import serializers
+
+from accounts.models import Notification
+from botopia_meta.fields import mask_secret
+from webhooks.models import WebhookConfig
+from webhooks.services import KNOWN_FIELDS
+
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    account_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "severity",
+            "title",
+            "body",
+            "read",
+            "created_at",
+            "account_id",
+            "related_type",
+            "related_id",
+        ]
+
+
+class NotificationListSerializer(serializers.Serializer):
+    notifications = NotificationSerializer(many=True)
+    pagination = serializers.DictField()
+
+
+class NotificationQuerySerializer(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class AccountQuerySerializer(serializers.Serializer):
+    account_id = serializers.UUIDField(required=False)
+
+
+class SubscriptionResultSerializer(serializers.Serializer):
+    target = serializers.CharField()
+    ok = serializers.BooleanField()
+    error = serializers.DictField(required=False)
+
+
+class WebhookConfigSerializer(serializers.ModelSerializer):
+    verify_token = serializers.SerializerMethodField()
+    account_id = serializers.UUIDField(read_only=True)
+    results = SubscriptionResultSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WebhookConfig
+        fields = [
+            "id",
+            "verify_token",
+            "target_url",
+            "fields",
+            "status",
+            "created_at",
+            "updated_at",
+            "account_id",
+            "configured_at",
+            "results",
+        ]
+
+    def get_verify_token(self, config: WebhookConfig) -> str | None:
+        return mask_secret(config.verify_token)
+
+
+class WebhookConfigureInputSerializer(serializers.Serializer):
+    verify_token = serializers.CharField(min_length=8, max_length=128, trim_whitespace=False)
+    fields = serializers.DictField(child=serializers.BooleanField(), allow_empty=False)
+    account_id = serializers.UUIDField(required=False)
+
+    def validate_verify_token(self, value: str) -> str:
+        if not _TOKEN.fullmatch(value):
+            raise serializers.ValidationError("Use printable ASCII characters without spaces.")
+        return value
+
+    def validate_fields(self, value: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(name for name in value if name not in KNOWN_FIELDS)
+        if unknown:
+            raise serializers.ValidationError(f"Unknown webhook field(s): {', '.join(unknown)}.")
+        if not any(value.values()):
+            raise serializers.ValidationError("Turn at least one field on.")
+        return value
+
+
+class WebhookConfigureResultSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    fields = serializers.DictField(child=serializers.BooleanField())
+    results = SubscriptionResultSerializer(many=True)

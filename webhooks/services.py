@@ -1,0 +1,315 @@
+"""What changes state in the webhooks app: recording deliveries, processing them, sweeping
+the outbox, configuring subscriptions, marking notifications read."""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import MetaAccount, Notification
+from accounts.tokens import graph_for, page_graph_for
+from botopia_meta import registry
+from botopia_meta.graph import GraphError
+from botopia_meta.tasks import RetryLater, is_retryable
+from webhooks import graph as webhook_graph
+from webhooks import processing
+from webhooks.models import WebhookConfig, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+Status = WebhookEvent.Status
+WEBHOOK_PATH = "/api/meta/webhook/events"
+
+# An event claimed longer ago than this is presumed abandoned (worker killed) and is re-run.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+SWEEP_AFTER = timedelta(seconds=60)
+# A pending row the sweeper already re-enqueued waits this long before being re-enqueued again
+# (a long queue must not fill up with copies of the same id).
+RESWEEP_AFTER = timedelta(minutes=5)
+# Transient item failures (a database hiccup, Meta throttling a handler's call) re-run the
+# event this many times before it is settled as failed.
+MAX_ATTEMPTS = 5
+
+
+def _enqueue(event_id: UUID | str) -> bool:
+    from webhooks.actors import process_webhook_event
+
+    try:
+        process_webhook_event.send(str(event_id))
+    except Exception:
+        # Broker down: the row stays pending and the sweeper enqueues it later. Meta still
+        # gets its 200: the event is durable.
+        logger.warning("Could not enqueue webhook event %s; the sweeper will retry", event_id)
+        return False
+    return True
+
+
+def webhook_event_record(*, raw_body: bytes) -> WebhookEvent | None:
+    """Store a verified delivery in one INSERT and enqueue it after commit. An identical
+    delivery already stored changes nothing and returns None."""
+    event = WebhookEvent(dedupe_key=hashlib.sha256(raw_body).hexdigest(), raw_body=raw_body)
+    try:
+        payload = processing.parse(raw_body)
+    except processing.NotJson as exc:
+        event.status, event.status_reason = Status.REJECTED, str(exc)
+    except processing.UnknownShape as exc:
+        event.status, event.status_reason = Status.IGNORED, str(exc)
+    else:
+        event.object = payload["object"][:64]
+        event.fields, event.item_count = processing.summarise(payload)
+    if not _insert(event):
+        logger.info("Duplicate webhook delivery %s… ignored", event.dedupe_key[:12])
+        return None
+    if event.status == Status.PENDING:
+        transaction.on_commit(lambda: _enqueue(event.pk))
+    return event
+
+
+def _insert(event: WebhookEvent) -> bool:
+    """One INSERT; False when the dedupe key is already stored (an identical delivery)."""
+    try:
+        if connection.in_atomic_block:
+            # Inside a caller's transaction a failed INSERT must not poison it: savepoint.
+            with transaction.atomic():
+                event.save(force_insert=True)
+        else:
+            # Autocommit: the INSERT is its own transaction, no BEGIN/COMMIT round trips.
+            event.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _claim(event_id: UUID | str, *, force: bool) -> bool:
+    now = timezone.now()
+    stale = now - CLAIM_TIMEOUT
+    rows = WebhookEvent.objects.filter(pk=event_id)
+    if force:
+        rows = rows.exclude(status=Status.PROCESSING, claimed_at__gte=stale)
+    else:
+        rows = rows.filter(Q(status=Status.PENDING) | Q(status=Status.PROCESSING, claimed_at__lt=stale))
+    return bool(rows.update(status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1))
+
+
+def _apply(slot: processing.Slot) -> tuple[dict[str, Any], BaseException | None]:
+    result: dict[str, Any] = {"index": slot.index, "field": slot.field}
+    if slot.item is None:
+        return {**result, "outcome": "ignored", "reason": slot.problem}, None
+    handler = registry.WEBHOOK_HANDLERS.get((slot.item.object, slot.item.field))
+    if handler is None:
+        return {**result, "outcome": "ignored", "reason": "no handler yet"}, None
+    try:
+        # A savepoint per item: one failing item rolls back only its own writes.
+        with transaction.atomic():
+            handler(slot.item)
+    except registry.ItemIgnored as exc:
+        return {**result, "outcome": "ignored", "reason": str(exc.reason)[:255]}, None
+    except Exception as exc:
+        logger.exception("Webhook item %s (%s) failed in %s", slot.index, slot.field, slot.item.event_id)
+        return {**result, "outcome": "failed", "reason": f"{type(exc).__name__}: {exc}"[:500]}, exc
+    return {**result, "outcome": "applied"}, None
+
+
+def _settle(results: list[dict[str, Any]]) -> tuple[str, str]:
+    applied = sum(r["outcome"] == "applied" for r in results)
+    failed = sum(r["outcome"] == "failed" for r in results)
+    if not results:
+        return Status.IGNORED, "No items in the delivery."
+    if failed:
+        status = Status.PARTIALLY_FAILED if applied else Status.FAILED
+        return status, f"{failed} of {len(results)} item(s) failed."
+    if applied:
+        return Status.PROCESSED, ""
+    reasons = sorted({r.get("reason", "") for r in results})
+    return Status.IGNORED, "; ".join(reasons)[:255]
+
+
+def webhook_event_process(*, event_id: UUID | str, force: bool = False) -> WebhookEvent | None:
+    """Route every item of a stored event to its handler and record each outcome.
+
+    Runs only on a pending event (or an abandoned claim); `force` (replay) re-runs a settled
+    one. Handlers are idempotent, so a re-run never double-applies. Returns None when the
+    event was not ours to run (settled already, or being processed elsewhere)."""
+    if not _claim(event_id, force=force):
+        return None
+    event = WebhookEvent.objects.get(pk=event_id)
+    try:
+        payload = processing.parse(bytes(event.raw_body))
+    except (processing.NotJson, processing.UnknownShape) as exc:
+        status = Status.REJECTED if isinstance(exc, processing.NotJson) else Status.IGNORED
+        return _finish(event, status=status, reason=str(exc), results=[])
+
+    results, retryable = [], False
+    for slot in processing.slots(event.pk, payload):
+        result, exc = _apply(slot)
+        results.append(result)
+        retryable |= exc is not None and is_retryable(exc)
+    if retryable and event.attempts < MAX_ATTEMPTS:
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=Status.PENDING, claimed_at=None, item_results=results, item_count=len(results)
+        )
+        raise RetryLater(f"Transient failure in webhook event {event.pk}")
+    status, reason = _settle(results)
+    return _finish(event, status=status, reason=reason, results=results)
+
+
+def _finish(event: WebhookEvent, *, status: str, reason: str, results: list[dict]) -> WebhookEvent:
+    event.status, event.status_reason = status, reason[:255]
+    event.item_results, event.processed_at, event.claimed_at = results, timezone.now(), None
+    if results:
+        event.item_count = len(results)
+    event.save(
+        update_fields=["status", "status_reason", "item_results", "item_count", "processed_at", "claimed_at"]
+    )
+    return event
+
+
+def webhook_events_sweep(*, limit: int = 500) -> int:
+    """Enqueue events left pending for over a minute (broker was down, or a message was lost)
+    and claims abandoned by a dead worker. Returns how many were enqueued."""
+    now = timezone.now()
+    ids = list(
+        WebhookEvent.objects.filter(
+            Q(status=Status.PENDING, received_at__lt=now - SWEEP_AFTER)
+            | Q(status=Status.PROCESSING, claimed_at__lt=now - CLAIM_TIMEOUT)
+        )
+        .filter(Q(swept_at__isnull=True) | Q(swept_at__lt=now - RESWEEP_AFTER))
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = []
+    for event_id in ids:
+        if not _enqueue(event_id):
+            break  # broker still down: try again at the next sweep
+        sent.append(event_id)
+    if sent:
+        WebhookEvent.objects.filter(pk__in=sent).update(swept_at=now)
+        logger.info("Sweeper enqueued %d pending webhook event(s)", len(sent))
+    return len(sent)
+
+
+# Which subscription fields belong to which Meta object (messages exists for all three).
+OBJECT_FIELDS: dict[str, frozenset[str]] = {
+    "whatsapp_business_account": frozenset(
+        {
+            "messages",
+            "message_template_status_update",
+            "message_template_quality_update",
+            "template_category_update",
+            "phone_number_quality_update",
+            "phone_number_name_update",
+            "account_update",
+            "account_review_update",
+            "business_capability_update",
+            "security",
+        }
+    ),
+    "page": frozenset(
+        {"feed", "messages", "messaging_postbacks", "message_deliveries", "message_reads", "mention"}
+    ),
+    "instagram": frozenset({"comments", "live_comments", "mentions", "messages", "story_insights"}),
+}
+KNOWN_FIELDS: frozenset[str] = frozenset().union(*OBJECT_FIELDS.values())
+
+
+def _subscribe(target: str, call: Callable[[], Any]) -> dict[str, Any]:
+    try:
+        call()
+    except GraphError as exc:
+        error = {
+            "meta_code": exc.code,
+            "meta_subcode": exc.subcode,
+            "meta_message": exc.user_msg or exc.message,
+            "fbtrace_id": exc.fbtrace_id,
+        }
+        return {
+            "target": target,
+            "ok": False,
+            "error": {k: v for k, v in error.items() if v not in (None, "")},
+        }
+    return {"target": target, "ok": True}
+
+
+def _has_assets(account: MetaAccount, object_type: str) -> bool:
+    # Reverse relations of the platform models: webhooks never imports the platform apps.
+    if object_type == "whatsapp_business_account":
+        return account.whatsapp_accounts.exists()
+    if object_type == "page":
+        return account.facebook_pages.filter(status="connected").exists()
+    return account.instagram_accounts.exclude(status="disconnected").exists()
+
+
+def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[str, bool]) -> WebhookConfig:
+    """Store the account's verify token and fields, then subscribe at Meta: the app for each
+    object, each WABA's subscribed_apps, each connected page's subscribed_apps. Each target's
+    outcome (or Meta's refusal) is kept in `results`."""
+    wanted = sorted(name for name, on in fields.items() if on)
+    config = WebhookConfig.objects.filter(account=account).first() or WebhookConfig(account=account)
+    config.verify_token = verify_token
+    config.fields = fields
+    config.target_url = settings.PUBLIC_BASE_URL + WEBHOOK_PATH
+    config.status = WebhookConfig.Status.PENDING
+    # Saved (committed) before calling Meta: Meta calls our handshake with this token while
+    # the subscription call is in flight.
+    config.save()
+
+    # An object is subscribed only for fields it has and when the account has such assets.
+    per_object = {
+        obj: [f for f in wanted if f in known] if _has_assets(account, obj) else []
+        for obj, known in OBJECT_FIELDS.items()
+    }
+    results = [
+        _subscribe(
+            f"app:{obj}",
+            lambda obj=obj, subset=subset: webhook_graph.app_subscription_create(
+                object_type=obj, callback_url=config.target_url, verify_token=verify_token, fields=subset
+            ),
+        )
+        for obj, subset in per_object.items()
+        if subset
+    ]
+    if per_object["whatsapp_business_account"]:
+        client = graph_for(account)
+        for waba in account.whatsapp_accounts.all():
+            result = _subscribe(
+                f"waba:{waba.waba_id}",
+                lambda waba=waba: webhook_graph.waba_subscribe(client, waba_id=waba.waba_id),
+            )
+            results.append(result)
+            if result["ok"] and not waba.subscribed:
+                type(waba).objects.filter(pk=waba.pk).update(subscribed=True)
+    if per_object["page"]:
+        for page in account.facebook_pages.filter(status="connected").exclude(access_token=""):
+            client = page_graph_for(account, page_id=page.page_id, page_token=page.access_token)
+            results.append(
+                _subscribe(
+                    f"page:{page.page_id}",
+                    lambda page=page, client=client: webhook_graph.page_subscribe(
+                        client, page_id=page.page_id, fields=per_object["page"]
+                    ),
+                )
+            )
+
+    succeeded = sum(r["ok"] for r in results)
+    if succeeded == len(results):
+        config.status = WebhookConfig.Status.ACTIVE
+    else:
+        config.status = WebhookConfig.Status.PARTIAL if succeeded else WebhookConfig.Status.FAILED
+    config.results = results
+    config.configured_at = timezone.now()
+    config.save(update_fields=["status", "results", "configured_at", "updated_at"])
+    return config
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    if not notification.read:
+        notification.read = True
+        notification.save(update_fields=["read", "updated_at"])
+    return notification

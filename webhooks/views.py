@@ -1,0 +1,77 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import active_account
+from botopia_meta.api.views import paginated_response, validated
+from webhooks import selectors, services
+from webhooks.serializers import (
+    AccountQuerySerializer,
+    NotificationListSerializer,
+    NotificationQuerySerializer,
+    NotificationSerializer,
+    WebhookConfigSerializer,
+    WebhookConfigureInputSerializer,
+    WebhookConfigureResultSerializer,
+)
+
+_ACCOUNT_PARAM = OpenApiParameter(
+    "accountId", str, description="A Meta account id (default: the latest active)"
+)
+
+
+class WebhookConfigView(APIView):
+    @extend_schema(
+        parameters=[_ACCOUNT_PARAM], responses=WebhookConfigSerializer, summary="Webhook configuration"
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(AccountQuerySerializer, request.query_params)
+        account = active_account(user=request.user, account_id=query.get("account_id"))
+        config = selectors.webhook_config_get(account=account)
+        return Response(WebhookConfigSerializer(config).data)
+
+
+class WebhookConfigureView(APIView):
+    @extend_schema(
+        request=WebhookConfigureInputSerializer,
+        responses=WebhookConfigureResultSerializer,
+        summary="Store the verify token and fields, and subscribe at Meta",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(WebhookConfigureInputSerializer, request.data)
+        account = active_account(user=request.user, account_id=data.get("account_id"))
+        config = services.webhook_configure(
+            account=account, verify_token=data["verify_token"], fields=data["fields"]
+        )
+        return Response(
+            WebhookConfigureResultSerializer(
+                {"id": config.id, "status": config.status, "fields": config.fields, "results": config.results}
+            ).data
+        )
+
+
+class NotificationListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("unread", bool, description="true: only unread; false: only read"),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses=NotificationListSerializer,
+        summary="Notifications of the caller's accounts, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(NotificationQuerySerializer, request.query_params)
+        notifications = selectors.notification_list(user=request.user, unread=query.get("unread"))
+        return paginated_response(
+            request, notifications, key="notifications", serializer_class=NotificationSerializer
+        )
+
+
+class NotificationReadView(APIView):
+    @extend_schema(request=None, responses=NotificationSerializer, summary="Mark a notification read")
+    def post(self, request: Request, notification_id: str) -> Response:
+        notification = selectors.notification_get(user=request.user, notification_id=notification_id)
+        notification = services.notification_mark_read(notification=notification)
+        return Response(NotificationSerializer(notification).data)
