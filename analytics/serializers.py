@@ -3,6 +3,8 @@
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analytics.models import Platform
@@ -10,6 +12,7 @@ from analytics.selectors import MAX_HOURLY_RANGE_DAYS, MAX_RANGE_DAYS, WHATSAPP_
 from botopia_meta.exceptions import ValidationFailed
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class CommaListField(serializers.Field):
     def __init__(self, *, choices: tuple[str, ...], **kwargs):
         self.choices = choices

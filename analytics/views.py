@@ -1,6 +1,7 @@
 """Thin views: parse the query, pick the caller's account, call one selector, answer."""
 
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -109,7 +110,9 @@ class ReportView(APIView):
         parameters=[ReportQuery],
         responses={
             200: ReportSerializer,
-            (200, "text/csv"): OpenApiResponse(description="The same report as CSV, streamed."),
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR, description="The same report as CSV, streamed."
+            ),
         },
         description="Per day and platform, and per template, as JSON or streamed CSV.",
     )
