@@ -252,3 +252,17 @@ class ReportSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     days = ReportDaySerializer(many=True)
     templates = ReportTemplateSerializer(many=True)
+
+
+class SettingsQuery(serializers.Serializer):
+    account_id = serializers.UUIDField(required=False, help_text="Defaults to the latest connected account.")
+
+
+class SettingsInput(serializers.Serializer):
+    account_id = serializers.UUIDField(required=False, help_text="Defaults to the latest connected account.")
+    timezone = serializers.CharField(max_length=64, help_text="IANA time zone, e.g. America/Bogota.")
+
+
+class SettingsSerializer(serializers.Serializer):
+    account_id = serializers.UUIDField()
+    timezone = serializers.CharField()

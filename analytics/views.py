@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import reports, selectors
+from analytics import reports, selectors, services
 from analytics.recording import account_timezone
 from analytics.serializers import (
     InsightListSerializer,
@@ -20,6 +20,9 @@ from analytics.serializers import (
     RangeQuery,
     ReportQuery,
     ReportSerializer,
+    SettingsInput,
+    SettingsQuery,
+    SettingsSerializer,
     resolve_range,
 )
 from botopia_meta.api.renderers import EnvelopeJSONRenderer
@@ -127,3 +130,27 @@ class ReportView(APIView):
             response["Content-Disposition"] = f'attachment; filename="botopia-report-{start}-{end}.csv"'
             return response
         return Response(reports.report_data(account=account, start=start, end=end))
+
+
+class SettingsView(APIView):
+    """The account's analytics time zone: where daily buckets start (default UTC)."""
+
+    @extend_schema(
+        operation_id="analytics_settings", parameters=[SettingsQuery], responses={200: SettingsSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(SettingsQuery, request.query_params)
+        account = selectors.analytics_account(user=request.user, account_id=query.get("account_id"))
+        return Response({"account_id": account.pk, "timezone": str(account_timezone(account.pk))})
+
+    @extend_schema(
+        operation_id="analytics_settings_update",
+        request=SettingsInput,
+        responses={200: SettingsSerializer},
+        description="Changing the time zone re-cuts past days from the hourly aggregates.",
+    )
+    def put(self, request: Request) -> Response:
+        data = validated(SettingsInput, request.data)
+        account = selectors.analytics_account(user=request.user, account_id=data.get("account_id"))
+        row = services.analytics_settings_update(account=account, timezone_name=data["timezone"])
+        return Response({"account_id": account.pk, "timezone": row.timezone})
