@@ -154,9 +154,10 @@ def metric_series(
     ):
         counts[metric][bucket] = total
     totals = {metric: sum(counts[metric].values()) for metric in wanted}
+    stamps = [(stamp(b), b) for b in buckets]
     return {
         "metrics": {
-            metric: [{"timestamp": stamp(b), "value": counts[metric].get(b, 0)} for b in buckets]
+            metric: [{"timestamp": text, "value": counts[metric].get(b, 0)} for text, b in stamps]
             for metric in metrics
         },
         "totals": {**{metric: totals[metric] for metric in metrics}, **rates(totals)},
