@@ -19,6 +19,7 @@ Metric names (what callers pass as `metric`):
 Idempotency keys: `f"{wamid}:{status}"` for statuses, `f"{event id}:{metric}"` otherwise.
 """
 
+import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +98,11 @@ def _validate(platform: str, metric: str, at: datetime, count: int, dimensions: 
             raise ValueError(f"dimension {name} is longer than 512 characters")
 
 
+def _stored_key(key: str) -> str:
+    # Truncating could make two long keys collide; a digest cannot (in practice).
+    return key if len(key) <= 255 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def _insert_key(account_pk: Any, key: str, now: datetime) -> bool:
     table = RecordedKey._meta.db_table
     qn = connection.ops.quote_name
@@ -104,7 +110,7 @@ def _insert_key(account_pk: Any, key: str, now: datetime) -> bool:
         cursor.execute(
             f"INSERT INTO {table} (account_id, {qn('key')}, created_at) VALUES (%s, %s, %s) "  # noqa: S608
             f"ON CONFLICT (account_id, {qn('key')}) DO NOTHING",
-            [account_pk, key[:255], connection.ops.adapt_datetimefield_value(now)],
+            [account_pk, _stored_key(key), connection.ops.adapt_datetimefield_value(now)],
         )
         return cursor.rowcount == 1
 

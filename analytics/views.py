@@ -1,5 +1,7 @@
 """Thin views: parse the query, pick the caller's account, call one selector, answer."""
 
+from datetime import date
+
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -7,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import MetaAccount
 from analytics import reports, selectors, services
 from analytics.recording import account_timezone
 from analytics.serializers import (
@@ -31,7 +34,9 @@ from botopia_meta.api.views import paginated_response, validated
 DEFAULT_METRICS = ["sent", "delivered", "read", "failed", "received", "replied"]
 
 
-def _account_and_range(request: Request, query: dict, granularity: str = "day"):
+def _account_and_range(
+    request: Request, query: dict, granularity: str = "day"
+) -> tuple[MetaAccount, date, date]:
     account = selectors.analytics_account(user=request.user, account_id=query.get("account_id"))
     start, end = resolve_range(
         account_timezone(account.pk), query.get("start_date"), query.get("end_date"), granularity=granularity

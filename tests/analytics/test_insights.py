@@ -257,3 +257,15 @@ def test_it_lists_insights_for_the_owner_only(assets, meta_insights, alice_clien
     assert bob_client.get(URL, params).json()["data"]["insights"] == []
     assert bob_client.get(URL, {**params, "accountId": str(assets.pk)}).status_code == 404
     assert alice_client.get(URL, {"platform": "myspace"}).status_code == 400
+
+
+def test_it_gives_up_on_an_expired_token_instead_of_retrying(assets, meta, worker):
+    meta.get(
+        graph_url("WABA1"), status=400, json=meta_error(190, "Error validating access token", subcode=463)
+    )
+
+    pull_all_insights.send()
+    worker.drain()
+
+    assert len([c for c in meta.calls if "/WABA1" in c.request.url]) == 1
+    assert not MetaInsight.objects.exists()

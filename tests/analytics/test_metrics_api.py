@@ -165,3 +165,16 @@ def test_it_answers_409_without_a_connected_account(charlie_client, anon_client)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ACCOUNT_NOT_CONNECTED"
     assert anon_client.get(URL).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("params", "buckets"),
+    [
+        ({"startDate": "2025-10-04", "endDate": "2026-11-07"}, 400),
+        ({"startDate": "2026-10-01", "endDate": "2026-10-31", "granularity": "hour"}, 31 * 24),
+    ],
+)
+def test_it_accepts_ranges_at_the_limits(alice, alice_client, params, buckets):
+    connected_account(alice)
+    data = get_ok(alice_client, **params, metrics="sent")
+    assert len(data["metrics"]["sent"]) == buckets

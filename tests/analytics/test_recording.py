@@ -110,3 +110,11 @@ def test_it_refuses_malformed_input_and_counts_nothing(alice, bad):
     with pytest.raises(ValueError):
         record(**kwargs)
     assert not HourlyMetric.objects.exists()
+
+
+def test_it_keeps_long_keys_distinct(alice):
+    account = connected_account(alice)
+    base = "x" * 300
+    for suffix in ("a", "b", "a"):
+        record(account_id=account.pk, platform="whatsapp", metric="received", at=at(5), key=base + suffix)
+    assert total(account, "received") == 2
