@@ -29,3 +29,20 @@ def pull_account_insights(account_id: str) -> None:
 @actor
 def prune_recorded_keys() -> None:
     services.recorded_keys_prune()
+
+
+@periodic(seconds=3600)
+@actor
+def detect_all_spikes() -> None:
+    for account_id in MetaAccount.objects.filter(status=MetaAccount.Status.ACTIVE).values_list(
+        "pk", flat=True
+    ):
+        detect_account_spikes.send(str(account_id))
+
+
+@actor
+def detect_account_spikes(account_id: str) -> None:
+    # Idempotent: each notification has a dedupe key per hour and kind.
+    account = MetaAccount.objects.filter(pk=account_id, status=MetaAccount.Status.ACTIVE).first()
+    if account is not None:
+        services.spikes_detect(account=account)

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import MetaAccount
+from accounts.models import MetaAccount, Notification
+from accounts.notifications import Severity, notify
 from accounts.tokens import graph_for, page_graph_for
 from analytics import graph
 from analytics.metric_names import metric_names
@@ -24,7 +25,7 @@ from analytics.models import (
     RecordedKey,
     RefusedMetric,
 )
-from analytics.recording import dimension_key, forget_account_timezone
+from analytics.recording import dimension_key, forget_account_timezone, hour_bucket, parse_dimension_key
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphClient, GraphInvalidParameter, GraphPermissionError
 from facebook.models import FacebookPage
@@ -355,3 +356,60 @@ def insights_pull(*, account: MetaAccount, days: int = 3) -> dict[str, Any]:
         ig_client = page_graph_for(account, page_id=page.page_id, page_token=page.access_token)
         _pull_object(pull, ig_client, Platform.INSTAGRAM, ig.ig_account_id)
     return {"stored": pull.stored, "skipped": pull.skipped}
+
+
+# --- spikes for the "recent activity" feed ----------------------------------------------------
+
+SPIKE_MIN_FAILED = 10
+SPIKE_FAILURE_RATE = 0.2
+SPIKE_MIN_RECEIVED = 50
+SPIKE_INBOUND_FACTOR = 3
+
+
+def spikes_detect(*, account: MetaAccount, now: datetime | None = None) -> list[Notification]:
+    """Look at the last complete UTC hour of WhatsApp traffic and notify (once per hour and
+    kind) when many sends failed, or inbound messages jumped against the previous 24 hours."""
+    hour = hour_bucket(now or timezone.now()) - timedelta(hours=1)
+    counts: dict[tuple[str, datetime], int] = {}
+    errors: dict[str, int] = defaultdict(int)
+    rows = HourlyMetric.objects.filter(
+        account=account,
+        platform=Platform.WHATSAPP,
+        metric__in=("sent", "failed", "received"),
+        hour__gte=hour - timedelta(hours=24),
+        hour__lte=hour,
+    ).values_list("metric", "hour", "dim_key", "count")
+    for metric, at, dim_key, count in rows:
+        if not dim_key:
+            counts[(metric, at)] = count
+        elif metric == "failed" and at == hour:
+            errors[parse_dimension_key(dim_key).get("error_code", "unknown")] += count
+    sent, failed = counts.get(("sent", hour), 0), counts.get(("failed", hour), 0)
+    received = counts.get(("received", hour), 0)
+    baseline = sum(n for (metric, at), n in counts.items() if metric == "received" and at < hour) / 24
+    label = f"{hour:%Y-%m-%d %H}:00 UTC"
+    created = []
+    if failed >= SPIKE_MIN_FAILED and failed >= SPIKE_FAILURE_RATE * max(sent, 1):
+        top = ", ".join(f"{code} ({n})" for code, n in sorted(errors.items(), key=lambda kv: -kv[1])[:3])
+        created.append(
+            notify(
+                account=account,
+                kind="failure_spike",
+                severity=Severity.WARNING,
+                title=f"{failed} of {sent} WhatsApp messages failed in the hour from {label}",
+                body=f"Most frequent error codes: {top}." if top else "",
+                dedupe_key=f"analytics:failure_spike:{hour:%Y%m%d%H}",
+            )
+        )
+    if received >= SPIKE_MIN_RECEIVED and received >= SPIKE_INBOUND_FACTOR * baseline:
+        created.append(
+            notify(
+                account=account,
+                kind="inbound_spike",
+                severity=Severity.INFO,
+                title=f"{received} WhatsApp messages received in the hour from {label}",
+                body=f"About {baseline:.0f} per hour over the previous day.",
+                dedupe_key=f"analytics:inbound_spike:{hour:%Y%m%d%H}",
+            )
+        )
+    return [n for n in created if n is not None]
