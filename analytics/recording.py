@@ -44,7 +44,7 @@ _TZ_CACHE_SECONDS = 300
 
 
 def _tz_cache_key(account_id: Any) -> str:
-    return f"analytics:tz:{account_id}"
+    return f"analytics:tz:{UUID(str(account_id))}"  # one key whatever the id's spelling
 
 
 def account_timezone(account_id: Any) -> ZoneInfo:

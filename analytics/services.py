@@ -27,7 +27,7 @@ from analytics.models import (
 )
 from analytics.recording import dimension_key, forget_account_timezone, hour_bucket, parse_dimension_key
 from botopia_meta.exceptions import ValidationFailed
-from botopia_meta.graph import GraphClient, GraphInvalidParameter, GraphPermissionError
+from botopia_meta.graph import GraphClient, GraphError, GraphInvalidParameter, GraphTokenExpired
 from facebook.models import FacebookPage
 from instagram.models import InstagramAccount
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
@@ -133,13 +133,20 @@ class _Pull:
                 return None
             self.refuse(platform, metric, exc.message)
             return None
-        except GraphPermissionError as exc:
+        except GraphTokenExpired:
+            raise
+        except GraphError as exc:
+            if not exc.permanent:
+                raise  # the actor retries the whole pull later; values are replaced, not added
+            # A missing permission or another permanent refusal for one asset must not stop
+            # the pull of the others.
             logger.warning(
-                "Insights: no permission for %s %s %s (code=%s); skipping",
+                "Insights: Meta refused %s %s %s (code=%s, fbtrace_id=%s); skipping",
                 platform,
                 asset_id,
                 metric,
                 exc.code,
+                exc.fbtrace_id,
             )
             self.skipped.append(f"{platform}:{asset_id}:{metric}")
             return None

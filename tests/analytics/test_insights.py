@@ -269,3 +269,18 @@ def test_it_gives_up_on_an_expired_token_instead_of_retrying(assets, meta, worke
 
     assert len([c for c in meta.calls if "/WABA1" in c.request.url]) == 1
     assert not MetaInsight.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_skips_an_asset_meta_refuses_and_pulls_the_others(assets, meta):
+    meta.get(graph_url("WABA1"), status=403, json=meta_error(200, "(#200) Requires read_insights permission"))
+    meta.get(
+        graph_url("PAGE1/insights"), status=400, json=meta_error(100, "Object does not exist", subcode=33)
+    )
+    meta.get(graph_url("IG1/insights"), json=insights_body("IG1", "reach", 300))
+
+    result = insights_pull(account=assets)
+
+    assert MetaInsight.objects.filter(platform="instagram").count() == 2
+    assert "facebook:PAGE1" in result["skipped"]
+    assert not RefusedMetric.objects.exists()  # neither is a metric Meta retired
