@@ -94,9 +94,17 @@ def _rebuild_daily(*, account: MetaAccount, tz: ZoneInfo) -> None:
 
 
 def recorded_keys_prune(*, older_than_days: int | None = None) -> int:
+    """Forget idempotency keys older than the retention (default 30 days; Meta stops
+    redelivering after 7). In batches, so a busy account's millions of keys never make one
+    long-locking DELETE."""
     days = older_than_days or getattr(settings, "ANALYTICS_KEY_RETENTION_DAYS", 30)
-    deleted, _ = RecordedKey.objects.filter(created_at__lt=timezone.now() - timedelta(days=days)).delete()
-    return deleted
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted = 0
+    while True:
+        batch = list(RecordedKey.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:10_000])
+        if not batch:
+            return deleted
+        deleted += RecordedKey.objects.filter(pk__in=batch).delete()[0]
 
 
 # --- Meta insights ----------------------------------------------------------------------------

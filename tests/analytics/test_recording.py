@@ -118,3 +118,22 @@ def test_it_keeps_long_keys_distinct(alice):
     for suffix in ("a", "b", "a"):
         record(account_id=account.pk, platform="whatsapp", metric="received", at=at(5), key=base + suffix)
     assert total(account, "received") == 2
+
+
+def test_it_forgets_old_keys_only_after_the_retention(alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analytics.models import RecordedKey
+    from analytics.services import recorded_keys_prune
+
+    account = connected_account(alice)
+    for key in ("old", "new"):
+        record(account_id=account.pk, platform="whatsapp", metric="received", at=at(5), key=key)
+    RecordedKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=31))
+
+    assert recorded_keys_prune() == 1
+    assert list(RecordedKey.objects.values_list("key", flat=True)) == ["new"]
+    # A replay of a still-remembered event still counts nothing.
+    assert record(account_id=account.pk, platform="whatsapp", metric="received", at=at(5), key="new") is False
