@@ -1,11 +1,13 @@
 """record(): pre-aggregated counts per hour and per local day, idempotent on keys."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
-from analytics.models import AnalyticsSettings, DailyMetric, HourlyMetric
+from analytics.models import AnalyticsSettings, DailyMetric, HourlyMetric, RecordedKey
 from analytics.recording import record, record_message_status
+from analytics.services import recorded_keys_prune
 from tests.analytics.factories import connected_account
 
 pytestmark = pytest.mark.django_db
@@ -121,13 +123,6 @@ def test_it_keeps_long_keys_distinct(alice):
 
 
 def test_it_forgets_old_keys_only_after_the_retention(alice):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from analytics.models import RecordedKey
-    from analytics.services import recorded_keys_prune
-
     account = connected_account(alice)
     for key in ("old", "new"):
         record(account_id=account.pk, platform="whatsapp", metric="received", at=at(5), key=key)
