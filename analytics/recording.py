@@ -1,11 +1,142 @@
-"""The one function the other apps call to feed analytics.
+"""The one function the other apps call to feed analytics: `record(...)`.
 
-Placeholder until the analytics issue lands: the signature is the contract, callers use it
-now; the aggregation behind it comes with that issue.
+Metric names (what callers pass as `metric`):
+
+- WhatsApp: `sent`, `delivered`, `read`, `failed` (dimension `error_code`), `received`
+  (inbound messages), `replied`. Template sends are `sent` with dimension `template`
+  (its name); broadcasts add `broadcast` (our broadcast id). Pass the same `template` /
+  `broadcast` dimensions on the message's later statuses so per-template delivery and read
+  rates add up.
+- `replied`, precisely: an inbound message counts as replied once, when the business sends
+  the contact any message after it (in the same conversation, before the contact's service
+  window closes). It is recorded with `at` = the inbound message's time and key
+  f"{inbound_id}:replied", so replied <= received holds in every bucket and
+  responseRate = replied / received is "the share of what customers wrote that got an answer".
+- Facebook / Instagram: `posts_published`, `comments_received`, `comments_replied` (same
+  rule as `replied`, per comment), `dms_received`, and for Messenger / IG DMs the WhatsApp
+  names `sent`, `received`, `replied` too.
+
+Idempotency keys: `f"{wamid}:{status}"` for statuses, `f"{event id}:{metric}"` otherwise.
 """
 
-from datetime import datetime
+import hashlib
+import re
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analytics.models import AnalyticsSettings, DailyMetric, HourlyMetric, Platform, RecordedKey
+
+PLATFORMS = frozenset(Platform.values)
+# WhatsApp status progression: a later status implies the earlier ones (Meta sometimes skips
+# `delivered` and goes straight to `read`, and webhooks arrive out of order).
+STATUS_ORDER = ("sent", "delivered", "read")
+
+_METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_DIMENSION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_TZ_CACHE_SECONDS = 300
+
+
+def _tz_cache_key(account_id: Any) -> str:
+    return f"analytics:tz:{UUID(str(account_id))}"  # one key whatever the id's spelling
+
+
+def account_timezone(account_id: Any) -> ZoneInfo:
+    """The account's analytics time zone (AnalyticsSettings, default UTC), cached briefly."""
+    key = _tz_cache_key(account_id)
+    name = cache.get(key)
+    if name is None:
+        name = (
+            AnalyticsSettings.objects.filter(account_id=account_id).values_list("timezone", flat=True).first()
+            or "UTC"
+        )
+        cache.set(key, name, _TZ_CACHE_SECONDS)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def forget_account_timezone(account_id: Any) -> None:
+    cache.delete(_tz_cache_key(account_id))
+
+
+def dimension_key(dimensions: dict[str, str] | None) -> str:
+    """Canonical, order-independent text for a set of dimensions ("" for none)."""
+    if not dimensions:
+        return ""
+    return urlencode(sorted((k, str(v)) for k, v in dimensions.items() if v not in (None, "")))
+
+
+def parse_dimension_key(dim_key: str) -> dict[str, str]:
+    return dict(parse_qsl(dim_key)) if dim_key else {}
+
+
+def hour_bucket(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _validate(platform: str, metric: str, at: datetime, count: int, dimensions: dict | None) -> None:
+    if platform not in PLATFORMS:
+        raise ValueError(f"platform must be one of {sorted(PLATFORMS)}, got {platform!r}")
+    if not isinstance(metric, str) or not _METRIC_NAME.match(metric):
+        raise ValueError(f"metric must be a snake_case name, got {metric!r}")
+    if not isinstance(at, datetime) or timezone.is_naive(at):
+        raise ValueError("at must be a timezone-aware datetime")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValueError(f"count must be a whole number >= 0, got {count!r}")
+    for name, value in (dimensions or {}).items():
+        if not isinstance(name, str) or not _DIMENSION_NAME.match(name):
+            raise ValueError(f"dimension names must be snake_case, got {name!r}")
+        if len(str(value)) > 512:
+            raise ValueError(f"dimension {name} is longer than 512 characters")
+
+
+def _stored_key(key: str) -> str:
+    # Truncating could make two long keys collide; a digest cannot (in practice).
+    return key if len(key) <= 255 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _insert_key(account_pk: Any, key: str, now: datetime) -> bool:
+    table = RecordedKey._meta.db_table
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (account_id, {qn('key')}, created_at) VALUES (%s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (account_id, {qn('key')}) DO NOTHING",
+            [account_pk, _stored_key(key), connection.ops.adapt_datetimefield_value(now)],
+        )
+        return cursor.rowcount == 1
+
+
+def _upsert(model: type, bucket_column: str, rows: list[tuple]) -> None:
+    """Add counts atomically: the database does `count = count + n` under its row lock, so
+    concurrent workers never lose an increment (no read-modify-write in Python)."""
+    table = model._meta.db_table
+    columns = (
+        "account_id",
+        "platform",
+        "asset_id",
+        "metric",
+        "dim_key",
+        "template",
+        "broadcast",
+        bucket_column,
+    )
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"] * len(rows))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}, count) VALUES {placeholders} "  # noqa: S608
+        f"ON CONFLICT (account_id, platform, dim_key, metric, {bucket_column}, asset_id) "
+        f"DO UPDATE SET count = {table}.count + EXCLUDED.count"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
 
 
 def record(
@@ -25,5 +156,81 @@ def record(
     page or IG account. dimensions: e.g. {"template": "order_update", "broadcast": "<uuid>",
     "error_code": "131026"}. key: a stable idempotency key (e.g. f"{wamid}:delivered"); a
     second call with the same key counts nothing. Returns True when counted.
+
+    Adds to the hourly (UTC) and daily (account time zone) rows in one transaction, together
+    with the key, so a crash never leaves a key without its counts or the reverse.
+    Raises ValueError on malformed input (a bug in the caller, never user input).
     """
+    _validate(platform, metric, at, count, dimensions)
+    if count == 0:
+        return False
+    account_pk = HourlyMetric._meta.get_field("account").target_field.get_db_prep_value(
+        UUID(str(account_id)), connection
+    )
+    hour = hour_bucket(at)
+    # The day of the hour's start, so rebuilding days from hours gives the same answer
+    # (a time zone with a :30 offset puts that half hour in the day the UTC hour starts).
+    day = hour.astimezone(account_timezone(account_id)).date()
+    dims = {k: str(v) for k, v in (dimensions or {}).items() if v not in (None, "")}
+    dim_key = dimension_key(dims)
+    template, broadcast = dims.get("template", ""), dims.get("broadcast", "")[:64]
+    asset_id = str(asset_id or "")[:64]
+
+    buckets = [("", "", "")]
+    if dim_key:
+        buckets.append((dim_key, template, broadcast))
+    hour_value = connection.ops.adapt_datetimefield_value(hour)
+    day_value = connection.ops.adapt_datefield_value(day)
+    with transaction.atomic():
+        if key is not None and not _insert_key(account_pk, key, timezone.now()):
+            return False
+        _upsert(
+            HourlyMetric,
+            "hour",
+            [(account_pk, platform, asset_id, metric, dk, t, b, hour_value, count) for dk, t, b in buckets],
+        )
+        _upsert(
+            DailyMetric,
+            "day",
+            [(account_pk, platform, asset_id, metric, dk, t, b, day_value, count) for dk, t, b in buckets],
+        )
     return True
+
+
+def record_message_status(
+    *,
+    account_id: Any,
+    phone_number_id: str,
+    message_id: str,
+    status: str,
+    at: datetime,
+    dimensions: dict[str, str] | None = None,
+    error_code: str | int | None = None,
+) -> list[str]:
+    """Record a WhatsApp message status and the ones it implies, each once per message.
+
+    `read` implies `delivered` implies `sent`, so a `read` that arrives before (or instead
+    of) `delivered` still counts the message as delivered, and the late `delivered` counts
+    nothing. `failed` counts under its error code. Returns the metrics newly counted.
+    """
+    counted = []
+    if status == "failed":
+        dims = {**(dimensions or {}), "error_code": str(error_code or "unknown")}
+        steps = [("failed", dims)]
+    elif status in STATUS_ORDER:
+        steps = [(name, dimensions) for name in STATUS_ORDER[: STATUS_ORDER.index(status) + 1]]
+    else:
+        raise ValueError(f"unknown message status {status!r}")
+    with transaction.atomic():
+        for metric, dims in steps:
+            if record(
+                account_id=account_id,
+                platform=Platform.WHATSAPP,
+                metric=metric,
+                at=at,
+                asset_id=phone_number_id,
+                dimensions=dims,
+                key=f"{message_id}:{metric}",
+            ):
+                counted.append(metric)
+    return counted
