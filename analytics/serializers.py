@@ -174,7 +174,7 @@ class HealthSerializer(serializers.Serializer):
     phone_numbers = PhoneHealthSerializer(many=True)
 
 
-class NotificationSerializer(serializers.Serializer):
+class RecentNotificationSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.CharField()
     severity = serializers.CharField()
@@ -188,7 +188,7 @@ class OverviewSerializer(serializers.Serializer):
     period = PeriodSerializer()
     platforms = PlatformsOverviewSerializer()
     health = HealthSerializer()
-    notifications = NotificationSerializer(many=True)
+    notifications = RecentNotificationSerializer(many=True)
 
 
 class InsightSerializer(serializers.Serializer):

@@ -18,9 +18,9 @@ from analytics.serializers import (
     InsightsQuery,
     MetricsQuery,
     MetricsSerializer,
-    NotificationSerializer,
     OverviewSerializer,
     RangeQuery,
+    RecentNotificationSerializer,
     ReportQuery,
     ReportSerializer,
     SettingsInput,
@@ -80,7 +80,7 @@ class OverviewView(APIView):
         query = validated(RangeQuery, request.query_params)
         account, start, end = _account_and_range(request, query)
         data = selectors.overview(account=account, start=start, end=end)
-        data["notifications"] = NotificationSerializer(data["notifications"], many=True).data
+        data["notifications"] = RecentNotificationSerializer(data["notifications"], many=True).data
         return Response(data)
 
 
