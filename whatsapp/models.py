@@ -90,6 +90,9 @@ class WhatsAppTemplate(SoftDeleteModel):
     quality_score = models.CharField(max_length=16, blank=True)
     rejected_reason = models.CharField(max_length=255, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Time of the newest status webhook applied: Meta delivers out of order, and an older
+    # event must not undo a newer one.
+    status_event_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "WhatsApp template"

@@ -117,7 +117,8 @@ def template_list(
     if waba_id:
         templates = templates.filter(waba__waba_id=waba_id)
     if search:
-        templates = templates.filter(Q(name__icontains=search.strip()))
+        search = search.strip()
+        templates = templates.filter(Q(name__icontains=search) | Q(template_id=search))
     return templates.order_by("-updated_at", "name", "language")
 
 

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
+from whatsapp.serializers_templates import PaginationSerializer
 
 VERTICALS = (
     "UNDEFINED",
@@ -117,7 +118,15 @@ class PhoneNumberSerializer(serializers.ModelSerializer):
         return business_profile_data(number.business_profile)
 
 
+class PhoneNumberListSerializer(serializers.Serializer):
+    phone_numbers = PhoneNumberSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
 class AccountQuerySerializer(serializers.Serializer):
+    account_id = serializers.UUIDField(
+        required=False, help_text="Our id of the Meta account; default: the latest."
+    )
     phone_number_id = serializers.CharField(required=False, max_length=64)
 
 

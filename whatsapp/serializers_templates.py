@@ -27,13 +27,32 @@ class TemplateSerializer(serializers.ModelSerializer):
         ]
 
 
+class PaginationSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField(allow_null=True)
+
+
+class TemplateListSerializer(serializers.Serializer):
+    templates = TemplateSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class TemplateDeletedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    deleted = serializers.BooleanField()
+
+
 class TemplateQuerySerializer(serializers.Serializer):
     status = serializers.CharField(
         required=False,
         help_text="approved, in_review, rejected, paused, disabled, or Meta's names; comma list.",
     )
     category = serializers.CharField(required=False, help_text="MARKETING, UTILITY or AUTHENTICATION.")
-    search = serializers.CharField(required=False, max_length=100)
+    search = serializers.CharField(
+        required=False, max_length=100, help_text="Part of the name, or Meta's id."
+    )
     language = serializers.CharField(required=False, max_length=16)
     waba_id = serializers.CharField(required=False, max_length=64)
     limit = serializers.IntegerField(required=False)
@@ -52,11 +71,6 @@ class TemplateWriteSerializer(serializers.Serializer):
     waba_id = serializers.CharField(
         required=False, max_length=64, help_text="Defaults to the account's first WABA."
     )
-
-
-class TemplateUpdateResultSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.CharField()
 
 
 class TemplateSyncRequestSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ nobody (notifications are only made on a change, and carry a dedupe key besides)
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from django.db import transaction
 
@@ -95,13 +96,18 @@ def template_status_update(item: WebhookItem) -> None:
     reason = str(value.get("reason") or "")
     reason = "" if reason.upper() == "NONE" else reason
 
+    event_at = datetime.fromtimestamp(item.entry_time, tz=UTC) if item.entry_time else None
+
     def apply(waba: WhatsAppBusinessAccount, template: WhatsAppTemplate) -> None:
+        if event_at and template.status_event_at and event_at < template.status_event_at:
+            return  # an older event delivered late: the newer one already applied
         previous = template.status
         changed = status is not None and (previous != status or template.rejected_reason != reason[:255])
         if status is not None:
             if not changed:
                 return
             template.status = status
+            template.status_event_at = event_at or template.status_event_at
             template.rejected_reason = reason[:255]
             if value.get("message_template_category"):
                 template.category = str(value["message_template_category"]).upper()

@@ -14,6 +14,7 @@ from whatsapp.serializers_account import (
     AccountRefreshSerializer,
     AccountSerializer,
     BusinessProfileUpdateSerializer,
+    PhoneNumberListSerializer,
     PhoneNumberQuerySerializer,
     PhoneNumberSerializer,
     account_data,
@@ -31,7 +32,7 @@ class AccountView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(AccountQuerySerializer, request.query_params)
-        account = active_account(user=request.user)
+        account = active_account(user=request.user, account_id=query.get("account_id"))
         waba, number = selectors.phone_number_for_account(
             account=account, phone_number_id=query.get("phone_number_id")
         )
@@ -42,7 +43,7 @@ class PhoneNumberListView(APIView):
     @extend_schema(
         operation_id="whatsapp_phone_numbers",
         parameters=[PhoneNumberQuerySerializer],
-        responses={200: PhoneNumberSerializer(many=True)},
+        responses={200: PhoneNumberListSerializer},
         summary="Every phone number of the caller's WABAs, with quality rating and messaging tier.",
     )
     def get(self, request: Request) -> Response:

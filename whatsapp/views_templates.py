@@ -1,7 +1,6 @@
 """Message templates: the mirror's list, and create / edit / delete / sync at Meta."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +10,8 @@ from botopia_meta.api.views import paginated_response, validated
 from whatsapp import selectors, template_services
 from whatsapp.models import WhatsAppBusinessAccount
 from whatsapp.serializers_templates import (
+    TemplateDeletedSerializer,
+    TemplateListSerializer,
     TemplateQuerySerializer,
     TemplateSerializer,
     TemplateSyncRequestSerializer,
@@ -20,16 +21,12 @@ from whatsapp.serializers_templates import (
 
 MANAGEMENT = "whatsapp_business_management"
 
-DeletedSerializer = inline_serializer(
-    "TemplateDeleted", fields={"id": serializers.UUIDField(), "deleted": serializers.BooleanField()}
-)
-
 
 class TemplateListView(APIView):
     @extend_schema(
         operation_id="whatsapp_templates_list",
         parameters=[TemplateQuerySerializer],
-        responses={200: TemplateSerializer(many=True)},
+        responses={200: TemplateListSerializer},
         summary="Templates from our mirror of Meta's list (no Graph call).",
     )
     def get(self, request: Request) -> Response:
@@ -92,7 +89,7 @@ class TemplateDetailView(APIView):
         )
         return Response(TemplateSerializer(template).data)
 
-    @extend_schema(operation_id="whatsapp_templates_delete", responses={200: DeletedSerializer})
+    @extend_schema(operation_id="whatsapp_templates_delete", responses={200: TemplateDeletedSerializer})
     def delete(self, request: Request, template_id: str) -> Response:
         template = selectors.template_get(user=request.user, template_id=template_id)
         active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])

@@ -247,3 +247,29 @@ def test_it_ignores_an_unknown_number(alice_waba):
     payload["entry"][0]["changes"][0]["value"]["display_phone_number"] = "19990000000"
     with pytest.raises(ItemIgnored):
         apply(item_from(payload))
+
+
+def test_it_ignores_an_older_status_event_delivered_late(alice_waba):
+    template = make_template(alice_waba, status="PENDING")
+    value = load_payload("message_template_status_update__approved")["entry"][0]["changes"][0]["value"]
+    newer = WebhookItem(
+        1,
+        "whatsapp_business_account",
+        "message_template_status_update",
+        WABA_ID,
+        {**value, "event": "PAUSED"},
+        entry_time=1_800_000_100,
+    )
+    older = WebhookItem(
+        2,
+        "whatsapp_business_account",
+        "message_template_status_update",
+        WABA_ID,
+        value,
+        entry_time=1_800_000_000,
+    )
+    apply(newer)
+    apply(older)
+    template.refresh_from_db()
+    assert template.status == "PAUSED"
+    assert [n.kind for n in Notification.objects.all()] == ["template_paused"]
