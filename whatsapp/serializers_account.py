@@ -146,7 +146,7 @@ class BusinessProfileUpdateSerializer(serializers.Serializer):
     """Meta's limits on each profile field."""
 
     phone_number_id = serializers.CharField(required=False, max_length=64)
-    about = serializers.CharField(required=False, allow_blank=True, max_length=139)
+    about = serializers.CharField(required=False, min_length=1, max_length=139)
     address = serializers.CharField(required=False, allow_blank=True, max_length=256)
     description = serializers.CharField(required=False, allow_blank=True, max_length=512)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=128)

@@ -52,6 +52,9 @@ def _check_placeholders(
 ) -> list[str]:
     """Check the `{{...}}` in `text`; returns the distinct names in order of first use."""
     found = PLACEHOLDER_RE.findall(text)
+    rest = PLACEHOLDER_RE.sub("", text)
+    if "{{" in rest or "}}" in rest:
+        _add(errors, key, "Unbalanced braces: placeholders are written {{1}} (or {{name}} when NAMED).")
     names: list[str] = []
     for raw in found:
         if raw != raw.strip() or not raw:
@@ -224,6 +227,8 @@ def _check_button(errors: Errors, key: str, button: Any, category: str) -> str |
         return None
     if category == "AUTHENTICATION" and kind != "OTP":
         _add(errors, f"{key}.type", "Authentication templates take only an OTP button.")
+    if category != "AUTHENTICATION" and kind == "OTP":
+        _add(errors, f"{key}.type", "OTP buttons belong to AUTHENTICATION templates only.")
     if kind == "OTP":
         if str(button.get("otp_type") or "").upper() not in OTP_TYPES:
             _add(errors, f"{key}.otp_type", f"Must be one of {', '.join(OTP_TYPES)}.")
@@ -321,7 +326,9 @@ def template_errors(
             _add(errors, f"{key}.type", f"Only one {kind} per template (already components[{seen[kind]}]).")
             continue
         seen[kind] = index
-        if kind == "HEADER":
+        if kind == "HEADER" and category == "AUTHENTICATION":
+            _add(errors, f"{key}.type", "Authentication templates have no header.")
+        elif kind == "HEADER":
             _check_header(errors, key, component, parameter_format)
         elif kind == "BODY":
             _check_body(errors, key, component, parameter_format, category)

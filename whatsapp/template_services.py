@@ -222,6 +222,7 @@ def template_update(
             "A template's parameter format cannot change: create a new template instead."
         )
     _raise_rule_errors(errors)
+    _require_meta_id(template)
     if template.status not in EDITABLE_STATUSES:
         raise TemplateEditRefused(
             f"This template is {template.status}. {EDIT_RULES['status']}",
@@ -257,6 +258,15 @@ def template_update(
     return template
 
 
+def _require_meta_id(template: WhatsAppTemplate) -> None:
+    if not template.template_id:
+        raise Conflict(
+            "Meta's id of this template is not known yet: sync templates first "
+            "(POST /api/meta/whatsapp/templates/sync).",
+            details={"templateId": ["Missing."]},
+        )
+
+
 def _edit_refusal(template: WhatsAppTemplate, exc: GraphError) -> TemplateEditRefused:
     # Meta's subcodes for edit refusals are undocumented and change; name the rule that
     # applies to this template's state, and pass Meta's own words in details.
@@ -279,6 +289,8 @@ def _edit_refusal(template: WhatsAppTemplate, exc: GraphError) -> TemplateEditRe
 def template_delete(*, template: WhatsAppTemplate) -> None:
     """Delete this language of the template at Meta (by name and hsm_id), then soft-delete
     the mirror row. A template Meta no longer has is simply removed from the mirror."""
+    # Without hsm_id Meta deletes every language of the name: never do that by accident.
+    _require_meta_id(template)
     try:
         graph.template_delete(
             _client(template.waba), template.waba.waba_id, template.name, template.template_id

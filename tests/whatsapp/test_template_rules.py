@@ -174,6 +174,25 @@ BAD = [
         ),
         "components[0].example",
     ),
+    (
+        "unbalanced braces",
+        with_components(
+            {"type": "BODY", "text": "Hi {{1}, ok {{2}} there.", "example": {"body_text": [["a"]]}}
+        ),
+        "components[0].text",
+    ),
+    (
+        "otp button outside authentication",
+        with_components(BODY, _button(type="OTP", otp_type="COPY_CODE")),
+        "components[1].buttons[0].type",
+    ),
+    (
+        "authentication with a header",
+        request(
+            category="AUTHENTICATION", components=[{"type": "HEADER", "format": "TEXT", "text": "Code"}, BODY]
+        ),
+        "components[0].type",
+    ),
     ("header format", with_components({"type": "HEADER", "format": "GIF"}, BODY), "components[0].format"),
     (
         "text header without text",

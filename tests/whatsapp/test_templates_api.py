@@ -328,3 +328,14 @@ def test_it_keeps_the_row_when_meta_refuses_the_delete(alice_client, alice_waba,
     )
     error_of(alice_client.delete(f"{URL}/{template.id}"), 403, "MISSING_META_PERMISSION")
     assert WhatsAppTemplate.objects.filter(pk=template.pk).exists()
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_it_never_edits_or_deletes_without_metas_id(alice_client, alice_waba, meta, method):
+    # A delete by name alone would remove every language of the template at Meta.
+    template = make_template(alice_waba, template_id="", status=WhatsAppTemplate.Status.REJECTED)
+    response = getattr(alice_client, method)(f"{URL}/{template.id}", {"components": EDITED}, format="json")
+    error = error_of(response, 409, "CONFLICT")
+    assert "sync" in error["message"]
+    assert len(meta.calls) == 0
+    assert WhatsAppTemplate.objects.filter(pk=template.pk).exists()
