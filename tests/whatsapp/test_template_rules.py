@@ -1,6 +1,8 @@
 """Meta's template rules, table-tested: each bad request names the exact field that breaks."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from whatsapp.template_rules import normalized, placeholders, template_errors
 
@@ -360,3 +362,43 @@ def test_it_normalizes_to_metas_upper_case_names():
     assert payload["parameter_format"] == "POSITIONAL"
     assert [c["type"] for c in payload["components"]] == ["BODY", "BUTTONS"]
     assert payload["components"][1]["buttons"][0]["type"] == "QUICK_REPLY"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+component_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(["HEADER", "BODY", "FOOTER", "BUTTONS", "body", "x"])},
+    optional={
+        "format": st.sampled_from(["TEXT", "IMAGE", "LOCATION", "??"]) | json_values,
+        "text": st.text(alphabet="ab {}12_", max_size=40) | json_values,
+        "example": json_values,
+        "buttons": st.lists(
+            st.dictionaries(st.sampled_from(["type", "text", "url", "example"]), json_values)
+        ),
+    },
+)
+
+
+@given(
+    name=json_values,
+    language=json_values,
+    category=json_values,
+    parameter_format=json_values,
+    components=st.lists(component_like | json_values, max_size=5) | json_values,
+)
+@settings(max_examples=150, deadline=None)
+def test_it_never_crashes_on_any_json(name, language, category, parameter_format, components):
+    errors = template_errors(
+        name=name,
+        language=language,
+        category=category,
+        components=components,
+        parameter_format=parameter_format,
+    )
+    assert isinstance(errors, dict)
+    assert all(isinstance(k, str) and v and all(isinstance(m, str) for m in v) for k, v in errors.items())
