@@ -62,17 +62,46 @@ def _meta_values(item: dict) -> dict:
     }
 
 
-def template_apply_meta(*, waba: WhatsAppBusinessAccount, item: dict, at: datetime | None = None) -> str:
+class _MirrorIndex:
+    """The WABA's rows loaded once, so a sync of N templates costs one read, not N."""
+
+    def __init__(self, waba: WhatsAppBusinessAccount):
+        self.by_id: dict[str, WhatsAppTemplate] = {}
+        self.by_key: dict[tuple[str, str], WhatsAppTemplate] = {}
+        self.dead_by_id: dict[str, WhatsAppTemplate] = {}
+        for row in WhatsAppTemplate.all_objects.filter(waba=waba).order_by("created_at"):
+            self.add(row)
+
+    def add(self, row: WhatsAppTemplate) -> None:
+        if row.deleted_at is not None:
+            if row.template_id:
+                self.dead_by_id.setdefault(row.template_id, row)
+            return
+        if row.template_id:
+            self.by_id[row.template_id] = row
+        self.by_key[(row.name, row.language)] = row
+
+    def find(self, values: dict) -> WhatsAppTemplate | None:
+        return (
+            self.by_id.get(values["template_id"])
+            or self.by_key.get((values["name"], values["language"]))
+            or self.dead_by_id.get(values["template_id"])
+        )
+
+
+def template_apply_meta(
+    *,
+    waba: WhatsAppBusinessAccount,
+    item: dict,
+    at: datetime | None = None,
+    index: _MirrorIndex | None = None,
+) -> str:
     """Upsert one template as Meta lists it; returns "added", "updated" or "unchanged"."""
     values = _meta_values(item)
-    live = WhatsAppTemplate.objects.filter(waba=waba)
-    row = (
-        live.filter(template_id=values["template_id"]).first()
-        or live.filter(name=values["name"], language=values["language"]).first()
-        or WhatsAppTemplate.all_objects.filter(waba=waba, template_id=values["template_id"]).first()
-    )
+    index = index or _MirrorIndex(waba)
+    row = index.find(values)
     if row is None:
-        WhatsAppTemplate.objects.create(waba=waba, last_synced_at=at or timezone.now(), **values)
+        index.add(WhatsAppTemplate.objects.create(waba=waba, last_synced_at=at or timezone.now(), **values))
         return "added"
     restored = row.deleted_at is not None
     changed = [name for name, value in values.items() if getattr(row, name) != value]
@@ -83,6 +112,7 @@ def template_apply_meta(*, waba: WhatsAppBusinessAccount, item: dict, at: dateti
     row.deleted_at = None
     row.last_synced_at = at or timezone.now()
     row.save()
+    index.add(row)
     return "added" if restored else "updated"
 
 
@@ -122,10 +152,11 @@ def templates_sync(
     started = timezone.now()
     result = SyncResult(wabas=[waba.waba_id])
     seen: set[str] = set()
+    index = _MirrorIndex(waba)
     for item in graph.templates_iter(_client(waba), waba.waba_id):
         if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
             continue
-        outcome = template_apply_meta(waba=waba, item=item, at=started)
+        outcome = template_apply_meta(waba=waba, item=item, at=started, index=index)
         setattr(result, outcome, getattr(result, outcome) + 1)
         seen.add(str(item["id"]))
         if progress:

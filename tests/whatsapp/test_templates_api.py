@@ -339,3 +339,13 @@ def test_it_never_edits_or_deletes_without_metas_id(alice_client, alice_waba, me
     assert "sync" in error["message"]
     assert len(meta.calls) == 0
     assert WhatsAppTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_the_list_costs_the_same_few_queries_for_any_page_size(
+    alice_client, alice_waba, django_assert_max_num_queries
+):
+    for i in range(60):
+        make_template(alice_waba, name=f"t{i}", template_id=str(i))
+    with django_assert_max_num_queries(3):  # token, count, one page with its WABA joined
+        response = alice_client.get(f"{URL}?limit=100&status=approved")
+    assert len(response.json()["data"]["templates"]) == 60

@@ -192,3 +192,16 @@ def test_the_periodic_job_syncs_every_active_waba(worker, alice, bob, meta):
 
     assert [t.name for t in WhatsAppTemplate.objects.all()] == ["brand_new"]
     assert all("888" not in call.request.url for call in meta.calls)  # revoked: never called
+
+
+@pytest.mark.django_db
+def test_an_unchanged_resync_reads_the_mirror_once(alice_waba, meta, django_assert_max_num_queries):
+    from whatsapp.template_services import templates_sync
+
+    items = [meta_template(str(i), f"t{i}") for i in range(300)]
+    for i in range(300):
+        make_template(alice_waba, name=f"t{i}", template_id=str(i))
+    meta.get(TEMPLATES_URL, json={"data": items, "paging": {}})
+    with django_assert_max_num_queries(8):  # one read, the removal check, one bulk timestamp
+        result = templates_sync(waba=alice_waba)
+    assert (result.unchanged, result.added, result.updated, result.removed) == (300, 0, 0, 0)
