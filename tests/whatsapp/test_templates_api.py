@@ -110,14 +110,17 @@ def test_it_hides_soft_deleted_templates(alice_client, alice_waba):
     assert alice_client.get(URL).json()["data"]["templates"] == []
 
 
-def test_it_shows_nobody_else_the_templates(bob_client, alice_waba, bob):
+def test_it_shows_nobody_else_the_templates(bob_client, alice_waba, bob, meta):
     template = make_template(alice_waba)
     make_account(bob, waba_id="999")
     assert bob_client.get(URL).json()["data"]["templates"] == []
     error_of(bob_client.get(f"{URL}/{template.id}"), 404, "NOT_FOUND")
     error_of(bob_client.put(f"{URL}/{template.id}", {"components": [BODY]}, format="json"), 404, "NOT_FOUND")
     error_of(bob_client.delete(f"{URL}/{template.id}"), 404, "NOT_FOUND")
+    error_of(bob_client.post(URL, {**NEW, "wabaId": WABA_ID}, format="json"), 404, "NOT_FOUND")
+    assert bob_client.get(f"{URL}?wabaId={WABA_ID}").json()["data"]["templates"] == []
     assert WhatsAppTemplate.objects.filter(pk=template.pk).exists()
+    assert len(meta.calls) == 0
 
 
 def test_it_answers_404_for_a_malformed_id(alice_client, alice_waba):
