@@ -16,6 +16,12 @@ class WhatsAppBusinessAccount(SoftDeleteModel):
     message_template_namespace = models.CharField(max_length=128, blank=True)
     status = models.CharField(max_length=32, default="active")
     subscribed = models.BooleanField(default=False, help_text="Our app is in the WABA's subscribed_apps.")
+    # Kept current by sync and the account_review_update / account_update /
+    # business_capability_update webhooks.
+    account_review_status = models.CharField(max_length=32, blank=True)  # PENDING/APPROVED/REJECTED
+    ban_state = models.CharField(max_length=32, blank=True)  # SCHEDULE_FOR_DISABLE/DISABLE/REINSTATE
+    capabilities = models.JSONField(default=dict, blank=True)  # max_daily_conversation_per_phone ...
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "WhatsApp Business account"
@@ -84,6 +90,9 @@ class WhatsAppTemplate(SoftDeleteModel):
     quality_score = models.CharField(max_length=16, blank=True)
     rejected_reason = models.CharField(max_length=255, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Time of the newest status webhook applied: Meta delivers out of order, and an older
+    # event must not undo a newer one.
+    status_event_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "WhatsApp template"

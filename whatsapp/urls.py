@@ -1,1 +1,3 @@
-urlpatterns: list = []
+from whatsapp.urls_templates import urlpatterns as _t
+
+urlpatterns = [*_t]

@@ -1,0 +1,120 @@
+"""Staff views of WABAs, numbers and templates. No token is shown anywhere: the account's
+token lives on MetaAccount and only its masked preview appears here."""
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from botopia_meta.fields import mask_secret
+from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
+
+
+class PhoneNumberInline(admin.TabularInline):
+    model = WhatsAppPhoneNumber
+    extra = 0
+    fields = [
+        "phone_number_id",
+        "display_phone_number",
+        "verified_name",
+        "quality_rating",
+        "messaging_limit_tier",
+    ]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+
+def _sync_wabas(request: HttpRequest, waba_pks: set) -> None:
+    from whatsapp.actors_templates import sync_waba_templates
+
+    for pk in waba_pks:
+        transaction.on_commit(lambda pk=pk: sync_waba_templates.send(str(pk)))
+
+
+@admin.register(WhatsAppBusinessAccount)
+class WhatsAppBusinessAccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "waba_id",
+        "account_owner",
+        "status",
+        "account_review_status",
+        "subscribed",
+        "deleted_at",
+    ]
+    list_filter = ["status", "account_review_status", "subscribed"]
+    search_fields = ["waba_id", "name", "account__user__username"]
+    readonly_fields = ["token_preview", "capabilities", "last_refreshed_at", "created_at", "updated_at"]
+    exclude = ["account"]
+    inlines = [PhoneNumberInline]
+    actions = ["sync_templates_from_meta"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return WhatsAppBusinessAccount.all_objects.select_related("account__user")
+
+    @admin.display(description="Owner")
+    def account_owner(self, waba: WhatsAppBusinessAccount) -> str:
+        return str(waba.account.user)
+
+    @admin.display(description="Token")
+    def token_preview(self, waba: WhatsAppBusinessAccount) -> str:
+        return mask_secret(waba.account.access_token) or "—"
+
+    @admin.action(description="Sync templates from Meta")
+    def sync_templates_from_meta(self, request: HttpRequest, queryset: QuerySet) -> None:
+        pks = set(queryset.values_list("pk", flat=True))
+        _sync_wabas(request, pks)
+        self.message_user(request, f"Template sync queued for {len(pks)} WABA(s).", messages.SUCCESS)
+
+
+@admin.register(WhatsAppPhoneNumber)
+class WhatsAppPhoneNumberAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "phone_number_id",
+        "verified_name",
+        "quality_rating",
+        "messaging_limit_tier",
+        "throughput_level",
+        "max_send_rate",
+        "status",
+    ]
+    list_filter = ["quality_rating", "messaging_limit_tier", "throughput_level", "status"]
+    search_fields = ["phone_number_id", "display_phone_number", "verified_name", "waba__waba_id"]
+    readonly_fields = ["waba", "business_profile", "created_at", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return WhatsAppPhoneNumber.all_objects.select_related("waba")
+
+
+@admin.register(WhatsAppTemplate)
+class WhatsAppTemplateAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "language",
+        "category",
+        "status",
+        "quality_score",
+        "waba",
+        "updated_at",
+        "deleted_at",
+    ]
+    list_filter = ["status", "category", "language", "quality_score"]
+    search_fields = ["name", "template_id", "waba__waba_id"]
+    readonly_fields = ["waba", "template_id", "last_synced_at", "created_at", "updated_at"]
+    actions = ["sync_from_meta", "restore"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return WhatsAppTemplate.all_objects.select_related("waba")
+
+    @admin.action(description="Sync from Meta (the selected templates' WABAs)")
+    def sync_from_meta(self, request: HttpRequest, queryset: QuerySet) -> None:
+        pks = set(queryset.values_list("waba_id", flat=True))
+        _sync_wabas(request, pks)
+        self.message_user(request, f"Template sync queued for {len(pks)} WABA(s).", messages.SUCCESS)
+
+    @admin.action(description="Restore soft-deleted rows")
+    def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for template in queryset.filter(deleted_at__isnull=False):
+            template.restore()

@@ -1,0 +1,92 @@
+"""WhatsApp account screen: the WABA and its numbers, refresh from Meta, business profile."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import active_account
+from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.exceptions import NotFound
+from whatsapp import account_services, selectors
+from whatsapp.serializers_account import (
+    AccountQuerySerializer,
+    AccountRefreshSerializer,
+    AccountSerializer,
+    BusinessProfileUpdateSerializer,
+    PhoneNumberListSerializer,
+    PhoneNumberQuerySerializer,
+    PhoneNumberSerializer,
+    account_data,
+)
+
+MANAGEMENT = "whatsapp_business_management"
+
+
+class AccountView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_account",
+        parameters=[AccountQuerySerializer],
+        responses={200: AccountSerializer},
+        summary="The connected WABA seen through one of its numbers (phoneNumberId picks it).",
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(AccountQuerySerializer, request.query_params)
+        account = active_account(user=request.user, account_id=query.get("account_id"))
+        waba, number = selectors.phone_number_for_account(
+            account=account, phone_number_id=query.get("phone_number_id")
+        )
+        return Response(AccountSerializer(account_data(waba, number)).data)
+
+
+class PhoneNumberListView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_phone_numbers",
+        parameters=[PhoneNumberQuerySerializer],
+        responses={200: PhoneNumberListSerializer},
+        summary="Every phone number of the caller's WABAs, with quality rating and messaging tier.",
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(PhoneNumberQuerySerializer, request.query_params)
+        numbers = selectors.phone_number_list(user=request.user, waba_id=query.get("waba_id"))
+        return paginated_response(
+            request, numbers, key="phone_numbers", serializer_class=PhoneNumberSerializer
+        )
+
+
+class AccountRefreshView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_account_refresh",
+        request=AccountRefreshSerializer,
+        responses={200: AccountSerializer},
+        summary="Re-read the WABA, its numbers and their business profiles from Meta.",
+    )
+    def post(self, request: Request) -> Response:
+        body = validated(AccountRefreshSerializer, request.data)
+        account = active_account(
+            user=request.user, account_id=body.get("account_id"), permissions=[MANAGEMENT]
+        )
+        account_services.account_refresh(account=account, waba_id=body.get("waba_id"))
+        waba, number = selectors.phone_number_for_account(
+            account=account, phone_number_id=body.get("phone_number_id")
+        )
+        return Response(AccountSerializer(account_data(waba, number)).data)
+
+
+class BusinessProfileView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_business_profile_update",
+        request=BusinessProfileUpdateSerializer,
+        responses={200: AccountSerializer},
+        summary="Update the business profile of a number at Meta.",
+    )
+    def patch(self, request: Request) -> Response:
+        body = validated(BusinessProfileUpdateSerializer, request.data)
+        account = active_account(user=request.user, permissions=[MANAGEMENT])
+        waba, number = selectors.phone_number_for_account(
+            account=account, phone_number_id=body.pop("phone_number_id", None)
+        )
+        if number is None:
+            raise NotFound("This WhatsApp Business account has no phone number yet.")
+        number = account_services.business_profile_update(number=number, fields=body)
+        return Response(AccountSerializer(account_data(waba, number)).data)

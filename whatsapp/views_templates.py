@@ -1,0 +1,115 @@
+"""Message templates: the mirror's list, and create / edit / delete / sync at Meta."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import active_account
+from botopia_meta.api.views import paginated_response, validated
+from whatsapp import selectors, template_services
+from whatsapp.models import WhatsAppBusinessAccount
+from whatsapp.serializers_templates import (
+    TemplateDeletedSerializer,
+    TemplateListSerializer,
+    TemplateQuerySerializer,
+    TemplateSerializer,
+    TemplateSyncRequestSerializer,
+    TemplateSyncResultSerializer,
+    TemplateWriteSerializer,
+)
+
+MANAGEMENT = "whatsapp_business_management"
+
+
+class TemplateListView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_templates_list",
+        parameters=[TemplateQuerySerializer],
+        responses={200: TemplateListSerializer},
+        summary="Templates from our mirror of Meta's list (no Graph call).",
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(TemplateQuerySerializer, request.query_params)
+        templates = selectors.template_list(
+            user=request.user,
+            status=query.get("status"),
+            category=query.get("category"),
+            search=query.get("search"),
+            language=query.get("language"),
+            waba_id=query.get("waba_id"),
+        ).select_related("waba")
+        return paginated_response(request, templates, key="templates", serializer_class=TemplateSerializer)
+
+    @extend_schema(
+        operation_id="whatsapp_templates_create",
+        request=TemplateWriteSerializer,
+        responses={201: TemplateSerializer},
+        summary="Validate against Meta's rules, then create the template at Meta.",
+    )
+    def post(self, request: Request) -> Response:
+        body = validated(TemplateWriteSerializer, request.data)
+        account = active_account(user=request.user, permissions=[MANAGEMENT])
+        waba = selectors.waba_for_account(account=account, waba_id=body.get("waba_id"))
+        template = template_services.template_create(
+            waba=waba,
+            name=body.get("name", ""),
+            language=body.get("language", ""),
+            category=body.get("category", ""),
+            components=body.get("components"),
+            parameter_format=body.get("parameter_format") or None,
+        )
+        return Response(TemplateSerializer(template).data, status=201)
+
+
+class TemplateDetailView(APIView):
+    @extend_schema(operation_id="whatsapp_templates_get", responses={200: TemplateSerializer})
+    def get(self, request: Request, template_id: str) -> Response:
+        return Response(
+            TemplateSerializer(selectors.template_get(user=request.user, template_id=template_id)).data
+        )
+
+    @extend_schema(
+        operation_id="whatsapp_templates_update",
+        request=TemplateWriteSerializer,
+        responses={200: TemplateSerializer},
+        summary="Edit at Meta (Meta's edit rules apply; Meta reviews the edit again).",
+    )
+    def put(self, request: Request, template_id: str) -> Response:
+        template = selectors.template_get(user=request.user, template_id=template_id)
+        body = validated(TemplateWriteSerializer, request.data)
+        active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
+        template = template_services.template_update(
+            template=template,
+            components=body.get("components"),
+            category=body.get("category") or None,
+            name=body.get("name") or None,
+            language=body.get("language") or None,
+            parameter_format=body.get("parameter_format") or None,
+        )
+        return Response(TemplateSerializer(template).data)
+
+    @extend_schema(operation_id="whatsapp_templates_delete", responses={200: TemplateDeletedSerializer})
+    def delete(self, request: Request, template_id: str) -> Response:
+        template = selectors.template_get(user=request.user, template_id=template_id)
+        active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
+        template_services.template_delete(template=template)
+        return Response({"id": template.id, "deleted": True})
+
+
+class TemplateSyncView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_templates_sync",
+        request=TemplateSyncRequestSerializer,
+        responses={200: TemplateSyncResultSerializer},
+        summary="Page through Meta's templates and reconcile the mirror (adds, updates, removes).",
+    )
+    def post(self, request: Request) -> Response:
+        body = validated(TemplateSyncRequestSerializer, request.data)
+        account = active_account(user=request.user, permissions=[MANAGEMENT])
+        if body.get("waba_id"):
+            wabas = [selectors.waba_for_account(account=account, waba_id=body["waba_id"])]
+        else:
+            wabas = list(WhatsAppBusinessAccount.objects.filter(account=account).order_by("created_at"))
+        result = template_services.templates_sync_wabas(wabas=wabas)
+        return Response(TemplateSyncResultSerializer({**result.as_dict(), "wabas": result.wabas}).data)
