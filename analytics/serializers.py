@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from analytics.models import Platform
 from analytics.selectors import MAX_HOURLY_RANGE_DAYS, MAX_RANGE_DAYS, WHATSAPP_METRICS, default_range
+from botopia_meta.api.serializers import PaginationSerializer
 from botopia_meta.exceptions import ValidationFailed
 
 
@@ -204,13 +205,6 @@ class InsightSerializer(serializers.Serializer):
         from analytics.recording import parse_dimension_key
 
         return parse_dimension_key(obj.dim_key)
-
-
-class PaginationSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-    next_offset = serializers.IntegerField(allow_null=True)
 
 
 class InsightListSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from botopia_meta.api.serializers import PaginationSerializer
 from whatsapp.models import WhatsAppTemplate
 
 
@@ -25,13 +26,6 @@ class TemplateSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-
-
-class PaginationSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-    next_offset = serializers.IntegerField(allow_null=True)
 
 
 class TemplateListSerializer(serializers.Serializer):
