@@ -1,0 +1,23 @@
+"""Facebook background work: actors take ids, load rows, call a service."""
+
+import logging
+
+from botopia_meta.tasks import actor
+from facebook import services
+from facebook.models import FacebookPage
+
+logger = logging.getLogger(__name__)
+
+
+@actor(queue_name="facebook", max_retries=3)
+def backfill_page_comments(page_pk: str) -> None:
+    page = FacebookPage.objects.select_related("account").filter(pk=page_pk).first()
+    if page is None or page.status != FacebookPage.Status.CONNECTED:
+        return
+    stored = services.comment_backfill(page=page)
+    logger.info("Backfilled %d comment(s) for page %s", stored, page.pk)
+
+
+@actor(queue_name="facebook")
+def deliver_message(message_pk: str) -> None:
+    services.message_deliver(message_pk=message_pk)
