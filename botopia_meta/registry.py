@@ -57,6 +57,7 @@ class WebhookItem:
 #   conversation_list(*, user, filters, upto) -> (total, [row, ...])
 #   conversation_messages(*, user, conversation_id, limit, offset) -> (total, [row, ...]) | None
 #   conversation_send(*, user, conversation_id, text, image_url) -> row | None
+#   conversation_read(*, user, conversation_id) -> row | None
 INBOX_SOURCES: dict[str, Any] = {}
 
 

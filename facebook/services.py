@@ -274,6 +274,12 @@ def comment_apply_feed_change(*, page: FacebookPage, value: dict) -> str:
         message=str(value.get("message") or ""),
         created_time=_parse_meta_time(value.get("created_time")),
     )
+    author_id = str((value.get("from") or {}).get("id") or "")
+    if created and author_id == page.page_id and comment.parent_id:
+        # The page answered from Facebook itself: the comment it answered is replied.
+        Comment.objects.filter(page=page, comment_id=comment.parent_id, reply_id="").update(
+            reply_id=comment_id, reply_message=comment.message, replied_at=comment.created_time
+        )
     if not created and verb == "edited" and value.get("message") is not None:
         Comment.all_objects.filter(pk=comment.pk).update(message=str(value["message"]))
         return "edited"
