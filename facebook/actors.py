@@ -10,7 +10,7 @@ logger = logging.getLogger(__name__)
 
 
 @actor(queue_name="facebook", max_retries=3)
-def backfill_page_comments(page_pk: str) -> None:
+def fb_backfill_page_comments(page_pk: str) -> None:
     page = FacebookPage.objects.select_related("account").filter(pk=page_pk).first()
     if page is None or page.status != FacebookPage.Status.CONNECTED:
         return
@@ -19,5 +19,5 @@ def backfill_page_comments(page_pk: str) -> None:
 
 
 @actor(queue_name="facebook")
-def deliver_message(message_pk: str) -> None:
+def fb_deliver_message(message_pk: str) -> None:
     services.message_deliver(message_pk=message_pk)

@@ -81,9 +81,9 @@ def page_connect(*, page: FacebookPage) -> FacebookPage:
     graph.subscribe(page)
     page.status = FacebookPage.Status.CONNECTED
     page.save(update_fields=["status", "updated_at"])
-    from facebook.actors import backfill_page_comments
+    from facebook.actors import fb_backfill_page_comments
 
-    transaction.on_commit(lambda: backfill_page_comments.send(str(page.pk)))
+    transaction.on_commit(lambda: fb_backfill_page_comments.send(str(page.pk)))
     return page
 
 
@@ -410,9 +410,9 @@ def message_queue(*, conversation: Conversation, text: str, image_url: str) -> C
         sent_at=now,
     )
     Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, unread_count=0)
-    from facebook.actors import deliver_message
+    from facebook.actors import fb_deliver_message
 
-    transaction.on_commit(lambda: deliver_message.send(str(message.pk)))
+    transaction.on_commit(lambda: fb_deliver_message.send(str(message.pk)))
     return message
 
 
