@@ -1,5 +1,6 @@
 """What the Instagram views, actors and webhook handlers do."""
 
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -277,10 +278,8 @@ def _poll(publish: MediaPublish) -> str:
         publish.save(update_fields=["permalink", "updated_at"])
     except GraphError as exc:
         logger.info("No permalink for media %s yet (code=%s)", publish.media_id, exc.code)
-    try:
+    with contextlib.suppress(ValueError):
         cache.incr(f"ig:media:v:{ig.ig_account_id}")
-    except ValueError:
-        pass
     record(
         account_id=ig.account_id,
         platform="instagram",
@@ -559,7 +558,8 @@ def message_queue(*, conversation: Conversation, text: str, image_url: str) -> C
     now = timezone.now()
     if conversation.last_inbound_at is None or now - conversation.last_inbound_at > SERVICE_WINDOW:
         raise OutsideServiceWindow(
-            "This person has not written to the account in the last 24 hours: Instagram does not allow a reply."
+            "This person has not written to the account in the last 24 hours: "
+            "Instagram does not allow a reply."
         )
     message = ConversationMessage.objects.create(
         conversation=conversation,
