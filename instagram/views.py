@@ -8,6 +8,7 @@ from accounts.models import MetaAccount
 from botopia_meta.api.views import paginated_response, validated
 from botopia_meta.exceptions import MissingMetaPermission, NotFound
 from instagram import selectors, services
+from instagram.models import MediaPublish
 from instagram.serializers import (
     InstagramAccountListSerializer,
     InstagramAccountSerializer,
@@ -110,22 +111,23 @@ class PublishListView(APIView):
         )
 
 
-class PublishDetailView(APIView):
-    def _get(self, request: Request, publish_pk) -> object:
-        publish = selectors.publish_list(user=request.user).filter(pk=publish_pk).first()
-        if publish is None:
-            raise NotFound("No such publish.")
-        return publish
+def _publish_get(request: Request, publish_pk) -> MediaPublish:
+    publish = selectors.publish_list(user=request.user).filter(pk=publish_pk).first()
+    if publish is None:
+        raise NotFound("No such publish.")
+    return publish
 
+
+class PublishDetailView(APIView):
     @extend_schema(operation_id="instagram_publish_get", responses=InstagramPublishSerializer)
     def get(self, request: Request, publish_pk) -> Response:
-        return Response(InstagramPublishSerializer(self._get(request, publish_pk)).data)
+        return Response(InstagramPublishSerializer(_publish_get(request, publish_pk)).data)
 
 
-class PublishCancelView(PublishDetailView):
+class PublishCancelView(APIView):
     @extend_schema(
         operation_id="instagram_publish_cancel", request=None, responses=InstagramPublishSerializer
     )
     def post(self, request: Request, publish_pk) -> Response:
-        publish = services.publish_cancel(publish=self._get(request, publish_pk))
+        publish = services.publish_cancel(publish=_publish_get(request, publish_pk))
         return Response(InstagramPublishSerializer(publish).data)
