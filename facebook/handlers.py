@@ -3,6 +3,8 @@
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
 from facebook import selectors, services
 
+POST_ITEMS = frozenset({"status", "post", "photo", "video", "share"})
+
 
 def _pages(item: WebhookItem):
     pages = selectors.connected_pages_for_webhook(item.entry_id)
@@ -13,9 +15,14 @@ def _pages(item: WebhookItem):
 
 def handle_feed(item: WebhookItem) -> None:
     value = item.value or {}
-    if value.get("item") != "comment":
-        # Posts, reactions and status updates: Meta keeps them; the posts list reads them live.
-        raise ItemIgnored(f"feed item {value.get('item')!r} is not stored")
+    kind = value.get("item")
+    if kind in POST_ITEMS and value.get("verb") == "add":
+        for page in _pages(item):
+            services.post_apply_feed_change(page=page, value=value)
+        return
+    if kind != "comment":
+        # Reactions, edits and likes: Meta keeps them; the posts list reads counts live.
+        raise ItemIgnored(f"feed item {kind!r} ({value.get('verb')}) is not stored")
     if not value.get("comment_id"):
         raise ItemIgnored("comment without comment_id")
     for page in _pages(item):

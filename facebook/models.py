@@ -34,6 +34,7 @@ class Post(TimestampedModel):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled"
         PUBLISHED = "published"
+        UNPUBLISHED = "unpublished"  # published=false: a hidden post (e.g. for ads), never public
         FAILED = "failed"
         CANCELLED = "cancelled"
 

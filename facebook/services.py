@@ -163,7 +163,13 @@ def post_create(
         link=link,
         photo_url=photo_url,
         scheduled_publish_time=scheduled_publish_time,
-        status=Post.Status.SCHEDULED if scheduled_publish_time else Post.Status.PUBLISHED,
+        status=(
+            Post.Status.SCHEDULED
+            if scheduled_publish_time
+            else Post.Status.PUBLISHED
+            if published
+            else Post.Status.UNPUBLISHED
+        ),
     )
     try:
         post.post_id = graph.post_create(
@@ -194,15 +200,36 @@ def post_create(
     with contextlib.suppress(ValueError):
         cache.incr(f"fb:posts:v:{page.page_id}")
     if post.status == Post.Status.PUBLISHED:
-        record(
-            account_id=page.account_id,
-            platform="facebook",
-            metric="posts_published",
-            at=post.created_at,
-            asset_id=page.page_id,
-            key=f"fb:post:{post.post_id}:published",
-        )
+        _record_post_published(page, post.post_id, post.created_at)
     return post
+
+
+def _record_post_published(page: FacebookPage, post_id: str, at: datetime) -> None:
+    # One key per post: our own publish and the feed webhook announcing it count once.
+    record(
+        account_id=page.account_id,
+        platform="facebook",
+        metric="posts_published",
+        at=at,
+        asset_id=page.page_id,
+        key=f"fb:post:{post_id}:published",
+    )
+
+
+def post_apply_feed_change(*, page: FacebookPage, value: dict) -> str:
+    """A post appeared on the page (ours, a natively scheduled one going live, or one made on
+    Facebook): mark our row published and count it."""
+    post_id = str(value.get("post_id") or "")
+    if value.get("verb") != "add" or not post_id:
+        return "ignored"
+    if str((value.get("from") or {}).get("id") or "") != page.page_id:
+        return "visitor post"
+    at = _parse_meta_time(value.get("created_time")) or timezone.now()
+    Post.objects.filter(page=page, post_id=post_id, status=Post.Status.SCHEDULED).update(
+        status=Post.Status.PUBLISHED, updated_at=timezone.now()
+    )
+    _record_post_published(page, post_id, at)
+    return "published"
 
 
 def post_cancel(*, post: Post) -> Post:

@@ -2,6 +2,7 @@
 
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
 from instagram import selectors, services
+from instagram.graph import PageTokenMissing
 
 
 def _accounts(item: WebhookItem):
@@ -15,7 +16,7 @@ def handle_comments(item: WebhookItem) -> None:
     if not (item.value or {}).get("id"):
         raise ItemIgnored("comment without id")
     for ig in _accounts(item):
-        services.comment_apply_webhook(ig=ig, value=item.value)
+        services.comment_apply_webhook(ig=ig, value=item.value, sent_at=item.entry_time)
 
 
 def handle_mentions(item: WebhookItem) -> None:
@@ -23,7 +24,10 @@ def handle_mentions(item: WebhookItem) -> None:
         # Mentions in captions carry only media_id; there is no comment to answer.
         raise ItemIgnored("caption mention without comment_id")
     for ig in _accounts(item):
-        services.mention_apply_webhook(ig=ig, value=item.value)
+        try:
+            services.mention_apply_webhook(ig=ig, value=item.value)
+        except PageTokenMissing as exc:
+            raise ItemIgnored(f"cannot read the mention: {exc.message}") from None
 
 
 def handle_messages(item: WebhookItem) -> None:

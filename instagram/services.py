@@ -406,7 +406,9 @@ def comment_store(
     return comment, created
 
 
-def comment_apply_webhook(*, ig: InstagramAccount, value: dict) -> str:
+def comment_apply_webhook(*, ig: InstagramAccount, value: dict, sent_at: int | None = None) -> str:
+    """Comment webhooks carry no time of their own: the entry's time (when Meta sent it) is
+    the closest we have."""
     _, created = comment_store(
         ig=ig,
         comment_id=str(value["id"]),
@@ -414,7 +416,7 @@ def comment_apply_webhook(*, ig: InstagramAccount, value: dict) -> str:
         parent_id=str(value.get("parent_id") or ""),
         author=value.get("from") or {},
         message=str(value.get("text") or ""),
-        created_time=None,
+        created_time=_from_unix(sent_at),
     )
     return "created" if created else "duplicate"
 

@@ -99,3 +99,33 @@ def test_it_syncs_pages_from_meta(alice_client, alice_account, meta):
     page = FacebookPage.objects.get(page_id=PAGE_ID)
     assert page.access_token == "EAAGnew-page-token"
     assert FacebookPage.all_objects.get(page_id="999").deleted_at is not None
+
+
+def test_it_backfills_recent_comments_after_connecting(alice_client, alice_page, meta, worker):
+    from facebook.models import Comment
+
+    post_id = f"{PAGE_ID}_1221"
+    meta.add(responses.POST, graph_url(f"{PAGE_ID}/subscribed_apps"), json={"success": True})
+    meta.add(responses.GET, graph_url(f"{PAGE_ID}/posts"), json={"data": [{"id": post_id}], "paging": {}})
+    meta.add(
+        responses.GET,
+        graph_url(f"{post_id}/comments"),
+        json={
+            "data": [
+                {
+                    "id": "1221_1",
+                    "message": "¿Talla 40?",
+                    "from": {"id": "71", "name": "Laura Gómez"},
+                    "created_time": "2026-11-28T10:05:00+0000",
+                }
+            ],
+            "paging": {"cursors": {"before": "b", "after": "a"}},
+        },
+    )
+
+    assert alice_client.post(f"/api/meta/facebook/pages/{PAGE_ID}/connect").status_code == 200
+    worker.drain()
+
+    comment = Comment.objects.get()
+    assert comment.message == "¿Talla 40?" and comment.post_id == post_id and comment.parent_id == post_id
+    assert comment.created_time.isoformat() == "2026-11-28T10:05:00+00:00"

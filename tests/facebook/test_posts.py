@@ -184,3 +184,46 @@ def test_it_needs_the_publishing_permission(alice_client, connected_page, meta):
     )
     assert response.status_code == 403
     assert response.json()["error"]["details"]["missing"] == ["pages_manage_posts"]
+
+
+def test_it_publishes_a_photo_by_url(alice_client, connected_page, meta, monkeypatch):
+    import socket
+
+    from botopia_meta import safe_urls
+
+    monkeypatch.setattr(
+        safe_urls,
+        "_resolve",
+        lambda host, port, **kw: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))],
+    )
+    meta.add(responses.POST, graph_url(f"{PAGE_ID}/photos"), json={"id": "9001", "post_id": POST_ID})
+    meta.add(responses.GET, graph_url(POST_ID), json={"permalink_url": "https://www.facebook.com/p/2"})
+
+    response = alice_client.post(
+        "/api/meta/facebook/posts",
+        {"pageId": PAGE_ID, "message": "Rojo", "photoUrl": "https://cdn.example.com/rojo.jpg"},
+        format="json",
+    )
+
+    assert response.status_code == 201 and response.json()["data"]["id"] == POST_ID
+    body = parse_qs(meta.calls[0].request.body)
+    assert body["url"] == ["https://cdn.example.com/rojo.jpg"] and body["caption"] == ["Rojo"]
+
+
+def test_it_creates_an_unpublished_post_when_asked(alice_client, connected_page, meta):
+    meta.add(responses.POST, graph_url(f"{PAGE_ID}/feed"), json={"id": POST_ID})
+    meta.add(responses.GET, graph_url(POST_ID), json={"permalink_url": "https://www.facebook.com/p/1"})
+    response = alice_client.post(
+        "/api/meta/facebook/posts", {"pageId": PAGE_ID, "message": "x", "published": False}, format="json"
+    )
+    assert response.json()["data"]["status"] == "unpublished"
+    assert parse_qs(meta.calls[0].request.body)["published"] == ["false"]
+
+
+def test_it_cancels_a_scheduled_post_at_meta(alice_client, bob_client, bob_account, connected_page, meta):
+    post = Post.objects.create(page=connected_page, post_id=POST_ID, status=Post.Status.SCHEDULED)
+    assert bob_client.post(f"/api/meta/facebook/posts/{post.pk}/cancel").status_code == 404
+    meta.add(responses.DELETE, graph_url(POST_ID), json={"success": True})
+    response = alice_client.post(f"/api/meta/facebook/posts/{post.pk}/cancel")
+    assert response.json()["data"]["status"] == "cancelled"
+    assert len(meta.calls) == 1

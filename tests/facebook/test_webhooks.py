@@ -57,9 +57,17 @@ def test_it_stores_the_comment_for_every_account_that_connected_the_page(connect
     assert {c.page for c in Comment.objects.all()} == {connected_page, bob_page}
 
 
-def test_it_ignores_posts_in_the_feed(connected_page):
+def test_it_does_not_store_posts_or_reactions_as_comments(connected_page):
+    handle(change_item("page_feed__post_add"))
+    reaction = {
+        "item": "reaction",
+        "verb": "add",
+        "post_id": "1_2",
+        "reaction_type": "like",
+        "from": {"id": "7"},
+    }
     with pytest.raises(ItemIgnored):
-        handle(change_item("page_feed__post_add"))
+        handle(WebhookItem(event_id=2, object="page", field="feed", entry_id=PAGE_ID, value=reaction))
     assert not Comment.objects.exists()
 
 
@@ -118,3 +126,14 @@ def test_it_ignores_messaging_items_without_a_message(connected_page):
     read = {"sender": {"id": "1"}, "recipient": {"id": PAGE_ID}, "timestamp": 1, "read": {"watermark": 1}}
     with pytest.raises(ItemIgnored):
         handle(WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=read))
+
+
+def test_it_marks_a_natively_scheduled_post_published_when_it_goes_live(connected_page):
+    from facebook.models import Post
+
+    post = Post.objects.create(
+        page=connected_page, post_id="330000000000001_122100000000000002", status=Post.Status.SCHEDULED
+    )
+    handle(change_item("page_feed__post_add"))
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
