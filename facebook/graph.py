@@ -115,3 +115,8 @@ def message_send(page, *, recipient_id: str, text: str, image_url: str) -> str:
         idempotent=False,
     )
     return str(answer.data["message_id"])
+
+
+def contact_profile(page, psid: str) -> dict:
+    """Messenger's user profile: only readable for someone who wrote to the page."""
+    return client_for_page(page).get(psid, {"fields": "first_name,last_name"}).data

@@ -386,7 +386,11 @@ def message_apply_webhook(*, page: FacebookPage, item: dict) -> str:
     if not contact_id:
         return "ignored"
     at = _from_unix(item.get("timestamp")) or timezone.now()
-    conversation, _ = Conversation.objects.get_or_create(page=page, contact_id=contact_id)
+    conversation, new_contact = Conversation.objects.get_or_create(page=page, contact_id=contact_id)
+    if new_contact:
+        from facebook.actors import fb_fetch_contact_name
+
+        transaction.on_commit(lambda: fb_fetch_contact_name.send(str(conversation.pk)))
     if ConversationMessage.objects.filter(conversation=conversation, mid=message["mid"]).exists():
         return "duplicate"
     try:
@@ -485,3 +489,12 @@ def message_deliver(*, message_pk: str) -> None:
 
 def conversation_mark_read(*, conversation: Conversation) -> None:
     Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+
+
+def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
+    if conversation.contact_name:
+        return
+    profile = graph.contact_profile(conversation.page, conversation.contact_id)
+    name = " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
+    if name:
+        Conversation.objects.filter(pk=conversation.pk).update(contact_name=name[:255])

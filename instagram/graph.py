@@ -111,3 +111,8 @@ def message_send(ig, *, recipient_id: str, text: str, image_url: str) -> str:
         idempotent=False,
     )
     return str(answer.data["message_id"])
+
+
+def contact_profile(ig, igsid: str) -> dict:
+    """An Instagram-scoped user's name and username (readable once they wrote to the account)."""
+    return client_for(ig).get(igsid, {"fields": "name,username"}).data

@@ -520,7 +520,11 @@ def message_apply_webhook(*, ig: InstagramAccount, item: dict) -> str:
         )
         return "deleted"
     at = _from_unix(item.get("timestamp")) or timezone.now()
-    conversation, _ = Conversation.objects.get_or_create(ig_account=ig, contact_id=contact_id)
+    conversation, new_contact = Conversation.objects.get_or_create(ig_account=ig, contact_id=contact_id)
+    if new_contact:
+        from instagram.actors import ig_fetch_contact_name
+
+        transaction.on_commit(lambda: ig_fetch_contact_name.send(str(conversation.pk)))
     if ConversationMessage.objects.filter(conversation=conversation, mid=message["mid"]).exists():
         return "duplicate"
     try:
@@ -621,3 +625,12 @@ def message_deliver(*, message_pk: str) -> None:
 
 def conversation_mark_read(*, conversation: Conversation) -> None:
     Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+
+
+def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
+    if conversation.contact_name:
+        return
+    profile = graph.contact_profile(conversation.ig_account, conversation.contact_id)
+    name = str(profile.get("username") or profile.get("name") or "")
+    if name:
+        Conversation.objects.filter(pk=conversation.pk).update(contact_name=name[:255])

@@ -1,11 +1,14 @@
 """The `page` webhook handlers, fed the real payloads as the router hands them over."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+import responses
 
 from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
 from facebook.models import Comment, Conversation, ConversationMessage
-from tests.conftest import load_payload
-from tests.facebook.conftest import PAGE_ID, make_account, make_page
+from tests.conftest import graph_url, load_payload, meta_error
+from tests.facebook.conftest import PAGE_ID, PAGE_TOKEN, make_account, make_page
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +140,27 @@ def test_it_marks_a_natively_scheduled_post_published_when_it_goes_live(connecte
     handle(change_item("page_feed__post_add"))
     post.refresh_from_db()
     assert post.status == Post.Status.PUBLISHED
+
+
+def test_it_names_a_new_contact_from_their_messenger_profile(connected_page, meta, worker):
+    meta.add(
+        responses.GET,
+        graph_url("8800000000000001"),
+        json={"first_name": "Laura", "last_name": "Gómez", "id": "8800000000000001"},
+    )
+    handle(messaging_item("page_messaging__message"))
+    worker.drain()
+    assert Conversation.objects.get().contact_name == "Laura Gómez"
+    assert parse_qs(urlsplit(meta.calls[0].request.url).query)["access_token"] == [PAGE_TOKEN]
+
+
+def test_it_keeps_the_conversation_when_the_profile_is_private(connected_page, meta, worker):
+    meta.add(
+        responses.GET,
+        graph_url("8800000000000001"),
+        json=meta_error(100, "No profile", subcode=2018218),
+        status=400,
+    )
+    handle(messaging_item("page_messaging__message"))
+    worker.drain()
+    assert Conversation.objects.get().contact_name == ""

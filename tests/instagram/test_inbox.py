@@ -160,6 +160,7 @@ def test_it_sends_an_instagram_dm_inside_the_window(alice_client, connected_ig, 
         graph_url(f"{PAGE_ID}/messages"),
         json={"recipient_id": "990000000000001", "message_id": "aWdf_sent"},
     )
+    meta.add(responses.GET, graph_url("990000000000001"), json={"name": "Laura", "username": "laura.g"})
 
     response = alice_client.post(
         f"/api/meta/conversations/{conversation.pk}/messages",
@@ -171,9 +172,11 @@ def test_it_sends_an_instagram_dm_inside_the_window(alice_client, connected_ig, 
 
     sent = ConversationMessage.objects.get(pk=response.json()["data"]["id"])
     assert sent.status == "sent" and sent.mid == "aWdf_sent"
-    assert json.loads(meta.calls[0].request.body) == {
+    (send,) = [call for call in meta.calls if call.request.method == "POST"]
+    assert json.loads(send.request.body) == {
         "recipient": {"id": "990000000000001"},
         "message": {"attachment": {"type": "image", "payload": {"url": "https://cdn.example.com/talla.jpg"}}},
     }
     listed = alice_client.get("/api/meta/conversations?platform=instagram").json()["data"]["conversations"]
     assert [c["id"] for c in listed] == [str(conversation.pk)] and listed[0]["unreadCount"] == 0
+    assert listed[0]["contactName"] == "laura.g"
