@@ -46,3 +46,20 @@ class WebhookItem:
     value: dict
     entry_time: int | None = None
     index: str = field(default="")  # position in the delivery, e.g. "0.2", for per-item errors
+
+
+# --- Cross-platform inbox ---------------------------------------------------------------------
+# Each platform with comments or conversations registers one source (facebook, instagram, and
+# later whatsapp); the /api/meta/comments and /api/meta/conversations views merge them. Every
+# method is scoped to `user` and answers rows already shaped for the API (dicts).
+#   comment_list(*, user, filters, upto) -> (total, [row, ...] newest first, at most `upto`)
+#   comment_act(*, user, comment_id, action, message=None) -> row | None (None: not this source's)
+#   conversation_list(*, user, filters, upto) -> (total, [row, ...])
+#   conversation_messages(*, user, conversation_id, limit, offset) -> (total, [row, ...]) | None
+#   conversation_send(*, user, conversation_id, text, image_url) -> row | None
+#   conversation_read(*, user, conversation_id) -> row | None
+INBOX_SOURCES: dict[str, Any] = {}
+
+
+def register_inbox_source(name: str, source: Any) -> None:
+    INBOX_SOURCES[name] = source

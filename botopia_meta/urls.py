@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/meta/whatsapp/", include("whatsapp.urls")),
     path("api/meta/facebook/", include("facebook.urls")),
     path("api/meta/instagram/", include("instagram.urls")),
+    path("api/meta/", include("facebook.urls_inbox")),
     path("api/meta/", include("webhooks.urls")),
     path("api/meta/", include("analytics.urls")),
 ]

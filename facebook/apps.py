@@ -10,4 +10,5 @@ class FacebookConfig(AppConfig):
         from facebook import (
             discovery,  # noqa: F401
             handlers,  # noqa: F401
+            inbox,  # noqa: F401
         )

@@ -10,4 +10,5 @@ class InstagramConfig(AppConfig):
         from instagram import (
             discovery,  # noqa: F401
             handlers,  # noqa: F401
+            inbox,  # noqa: F401
         )

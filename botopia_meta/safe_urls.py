@@ -1,0 +1,53 @@
+"""Media URLs a user gives us are handed to Meta, which downloads them. We still refuse any
+URL that is not public https, so our Graph calls never point anything at an internal address
+(and a mistyped staging URL fails here with a clear message instead of a Meta 9004)."""
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from botopia_meta.exceptions import ValidationFailed
+
+_resolve = socket.getaddrinfo  # patched in tests
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
+
+
+def unsafe_url_reason(url: str) -> str | None:
+    """Why `url` must not be used as a public media URL, or None when it may."""
+    if not isinstance(url, str) or len(url) > 2048:
+        return "Must be a URL of at most 2048 characters."
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return "Is not a valid URL."
+    if parts.scheme.lower() != "https":
+        return "Must be an https:// URL."
+    host = parts.hostname
+    if not host:
+        return "Has no host."
+    if parts.username or parts.password:
+        return "Must not contain credentials."
+    try:
+        addresses = {info[4][0] for info in _resolve(host, port or 443, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return f"The host {host!r} does not resolve."
+    if not addresses:
+        return f"The host {host!r} does not resolve."
+    if not all(_is_public(address) for address in addresses):
+        return "Must point to a public address (not private, loopback, link-local or reserved)."
+    return None
+
+
+def require_public_https_url(url: str, *, field: str) -> str:
+    """The URL, or 400 VALIDATION_ERROR naming `field`."""
+    reason = unsafe_url_reason(url)
+    if reason:
+        raise ValidationFailed(f"{field}: {reason}", details={field: [reason]})
+    return url.strip()

@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from botopia_meta.fields import mask_secret
+from facebook.models import Comment, Conversation, ConversationMessage, FacebookPage, Post
+
+
+@admin.register(FacebookPage)
+class FacebookPageAdmin(admin.ModelAdmin):
+    list_display = ["name", "page_id", "account", "status", "token_preview", "created_at", "deleted_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "page_id", "account__user__username"]
+    exclude = ["access_token"]  # never shown: the preview below is enough to tell tokens apart
+    readonly_fields = ["token_preview", "page_id", "account", "tasks", "created_at", "updated_at"]
+    list_select_related = ["account__user"]
+
+    def get_queryset(self, request):
+        return FacebookPage.all_objects.all()
+
+    @admin.display(description="page token")
+    def token_preview(self, obj: FacebookPage) -> str:
+        return mask_secret(obj.access_token) or "—"
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ["post_id", "page", "status", "scheduled_publish_time", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["post_id", "message", "page__name"]
+    raw_id_fields = ["page"]
+    list_select_related = ["page"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["comment_id", "page", "author_name", "created_time", "hidden", "replied_at", "deleted_at"]
+    list_filter = ["hidden"]
+    search_fields = ["comment_id", "post_id", "author_name", "message"]
+    raw_id_fields = ["page"]
+    list_select_related = ["page"]
+
+    def get_queryset(self, request):
+        return Comment.all_objects.select_related("page")
+
+
+class ConversationMessageInline(admin.TabularInline):
+    model = ConversationMessage
+    fields = ["sent_at", "direction", "status", "text", "mid"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-sent_at"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["contact_id", "contact_name", "page", "last_message_at", "unread_count"]
+    search_fields = ["contact_id", "contact_name", "page__name"]
+    raw_id_fields = ["page"]
+    list_select_related = ["page"]
+    inlines = [ConversationMessageInline]

@@ -1,0 +1,57 @@
+"""Reads scoped to the requesting user: everything starts from their own active accounts."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from accounts.models import MetaAccount
+from botopia_meta.exceptions import NotFound
+from facebook.models import Comment, Conversation, FacebookPage
+
+
+def page_list(*, user: AbstractBaseUser) -> QuerySet[FacebookPage]:
+    return (
+        FacebookPage.objects.filter(account__user=user, account__status=MetaAccount.Status.ACTIVE)
+        .select_related("account")
+        .order_by("name", "page_id")
+    )
+
+
+def page_get(*, user: AbstractBaseUser, page_id: str) -> FacebookPage:
+    """The caller's page by Meta's id; someone else's page is 404 like a missing one. With two
+    of the caller's accounts reaching the same page, the most recently connected one wins."""
+    page = (
+        page_list(user=user)
+        .filter(page_id=str(page_id))
+        .order_by("-account__connected_at", "-account__created_at")
+        .first()
+    )
+    if page is None:
+        raise NotFound("No such Facebook page among your connected accounts.")
+    return page
+
+
+def connected_pages_for_webhook(page_id: str) -> list[FacebookPage]:
+    """Every connected page row (one per Botopia account that connected it) a webhook is for."""
+    return list(
+        FacebookPage.objects.filter(
+            page_id=str(page_id),
+            status=FacebookPage.Status.CONNECTED,
+            account__status=MetaAccount.Status.ACTIVE,
+        ).select_related("account")
+    )
+
+
+def comment_list(*, user: AbstractBaseUser) -> QuerySet[Comment]:
+    return Comment.objects.filter(
+        page__account__user=user,
+        page__deleted_at__isnull=True,
+        page__account__status=MetaAccount.Status.ACTIVE,
+    ).select_related("page", "page__account")
+
+
+def conversation_list(*, user: AbstractBaseUser) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(
+        page__account__user=user,
+        page__deleted_at__isnull=True,
+        page__account__status=MetaAccount.Status.ACTIVE,
+    ).select_related("page", "page__account")

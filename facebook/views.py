@@ -1,0 +1,146 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import MetaAccount
+from accounts.selectors import active_account
+from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.exceptions import MissingMetaPermission, NotFound
+from botopia_meta.safe_urls import require_public_https_url
+from facebook import selectors, services
+from facebook.models import Post
+from facebook.serializers import (
+    FacebookPageListSerializer,
+    FacebookPageSerializer,
+    FacebookPageStatusSerializer,
+    FacebookPageSyncSerializer,
+    FacebookPostCreatedSerializer,
+    FacebookPostCreateSerializer,
+    FacebookPostListSerializer,
+    FacebookPostQuerySerializer,
+    FacebookScheduledPostListSerializer,
+    FacebookScheduledPostSerializer,
+)
+
+
+def require_permissions(account: MetaAccount, *names: str) -> None:
+    missing = account.has_permissions(names)
+    if missing:
+        raise MissingMetaPermission(missing)
+
+
+class PageListView(APIView):
+    @extend_schema(operation_id="facebook_pages_list", responses=FacebookPageListSerializer)
+    def get(self, request: Request) -> Response:
+        pages = selectors.page_list(user=request.user)
+        return Response({"pages": FacebookPageSerializer(pages, many=True).data})
+
+
+class PageSyncView(APIView):
+    @extend_schema(
+        operation_id="facebook_pages_sync",
+        request=FacebookPageSyncSerializer,
+        responses=FacebookPageListSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(FacebookPageSyncSerializer, request.data)
+        account = active_account(
+            user=request.user, account_id=data.get("account_id"), permissions=["pages_show_list"]
+        )
+        services.page_sync(account=account)
+        pages = selectors.page_list(user=request.user).filter(account=account)
+        return Response({"pages": FacebookPageSerializer(pages, many=True).data})
+
+
+class PageConnectView(APIView):
+    @extend_schema(operation_id="facebook_page_connect", request=None, responses=FacebookPageStatusSerializer)
+    def post(self, request: Request, page_id: str) -> Response:
+        page = selectors.page_get(user=request.user, page_id=page_id)
+        require_permissions(page.account, "pages_manage_metadata")
+        page = services.page_connect(page=page)
+        return Response(FacebookPageStatusSerializer(page).data)
+
+
+class PageDisconnectView(APIView):
+    @extend_schema(
+        operation_id="facebook_page_disconnect", request=None, responses=FacebookPageStatusSerializer
+    )
+    def post(self, request: Request, page_id: str) -> Response:
+        page = selectors.page_get(user=request.user, page_id=page_id)
+        page = services.page_disconnect(page=page)
+        return Response(FacebookPageStatusSerializer(page).data)
+
+
+class PostListCreateView(APIView):
+    @extend_schema(
+        operation_id="facebook_posts_list",
+        parameters=[FacebookPostQuerySerializer],
+        responses=FacebookPostListSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(FacebookPostQuerySerializer, request.query_params)
+        page = selectors.page_get(user=request.user, page_id=query["page_id"])
+        require_permissions(page.account, "pages_read_engagement")
+        posts, cursors = services.post_list(
+            page=page, limit=query["limit"], before=query.get("before"), after=query.get("after")
+        )
+        return Response({"posts": posts, "pagination": cursors})
+
+    @extend_schema(
+        operation_id="facebook_posts_create",
+        request=FacebookPostCreateSerializer,
+        responses={201: FacebookPostCreatedSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(FacebookPostCreateSerializer, request.data)
+        if data["photo_url"]:
+            require_public_https_url(data["photo_url"], field="photo_url")
+        page = selectors.page_get(user=request.user, page_id=data["page_id"])
+        require_permissions(page.account, "pages_manage_posts")
+        post = services.post_create(
+            page=page,
+            message=data["message"],
+            link=data["link"],
+            photo_url=data["photo_url"],
+            published=data["published"],
+            scheduled_publish_time=data["scheduled_publish_time"],
+        )
+        return Response(FacebookPostCreatedSerializer(post).data, status=status.HTTP_201_CREATED)
+
+
+class ScheduledPostListView(APIView):
+    @extend_schema(
+        operation_id="facebook_scheduled_posts_list",
+        parameters=[OpenApiParameter("page_id", str, required=False)],
+        responses=FacebookScheduledPostListSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        posts = Post.objects.filter(
+            page__in=selectors.page_list(user=request.user), status=Post.Status.SCHEDULED
+        ).select_related("page")
+        if request.query_params.get("page_id"):
+            posts = posts.filter(page__page_id=request.query_params["page_id"])
+        return paginated_response(
+            request,
+            posts.order_by("scheduled_publish_time"),
+            key="posts",
+            serializer_class=FacebookScheduledPostSerializer,
+        )
+
+
+class ScheduledPostCancelView(APIView):
+    @extend_schema(
+        operation_id="facebook_scheduled_post_cancel", request=None, responses=FacebookScheduledPostSerializer
+    )
+    def post(self, request: Request, post_pk: str) -> Response:
+        post = (
+            Post.objects.filter(page__in=selectors.page_list(user=request.user), pk=post_pk)
+            .select_related("page__account")
+            .first()
+        )
+        if post is None:
+            raise NotFound("No such post.")
+        require_permissions(post.page.account, "pages_manage_posts")
+        return Response(FacebookScheduledPostSerializer(services.post_cancel(post=post)).data)

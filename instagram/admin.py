@@ -1,0 +1,69 @@
+from django.contrib import admin
+
+from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount, MediaPublish
+
+
+@admin.register(InstagramAccount)
+class InstagramAccountAdmin(admin.ModelAdmin):
+    list_display = ["username", "ig_account_id", "page_id", "account", "status", "created_at", "deleted_at"]
+    list_filter = ["status"]
+    search_fields = ["username", "ig_account_id", "account__user__username"]
+    list_select_related = ["account__user"]
+
+    def get_queryset(self, request):
+        return InstagramAccount.all_objects.all()
+
+
+@admin.register(MediaPublish)
+class MediaPublishAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "ig_account",
+        "media_type",
+        "status",
+        "scheduled_publish_time",
+        "media_id",
+        "created_at",
+    ]
+    list_filter = ["status", "media_type"]
+    search_fields = ["media_id", "container_id", "caption"]
+    raw_id_fields = ["ig_account"]
+    list_select_related = ["ig_account"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = [
+        "comment_id",
+        "ig_account",
+        "author_name",
+        "created_time",
+        "is_mention",
+        "hidden",
+        "replied_at",
+    ]
+    list_filter = ["hidden", "is_mention"]
+    search_fields = ["comment_id", "media_id", "author_name", "message"]
+    raw_id_fields = ["ig_account"]
+    list_select_related = ["ig_account"]
+
+    def get_queryset(self, request):
+        return Comment.all_objects.select_related("ig_account")
+
+
+class ConversationMessageInline(admin.TabularInline):
+    model = ConversationMessage
+    fields = ["sent_at", "direction", "status", "text", "mid"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-sent_at"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["contact_id", "contact_name", "ig_account", "last_message_at", "unread_count"]
+    search_fields = ["contact_id", "contact_name", "ig_account__username"]
+    raw_id_fields = ["ig_account"]
+    list_select_related = ["ig_account"]
+    inlines = [ConversationMessageInline]

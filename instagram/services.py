@@ -1,0 +1,636 @@
+"""What the Instagram views, actors and webhook handlers do."""
+
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from analytics.recording import record
+from botopia_meta.exceptions import OutsideServiceWindow, ValidationFailed
+from botopia_meta.graph import GraphError, GraphTimeout
+from botopia_meta.safe_urls import require_public_https_url
+from instagram import graph
+from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount, MediaPublish
+
+logger = logging.getLogger(__name__)
+
+LIST_CACHE_SECONDS = 60
+SERVICE_WINDOW = timedelta(hours=24)
+SCHEDULE_MIN = timedelta(minutes=1)
+SCHEDULE_MAX = timedelta(days=30)
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
+CAROUSEL_MIN, CAROUSEL_MAX = 2, 10
+
+
+def poll_delay_ms() -> int:
+    return int(getattr(settings, "IG_CONTAINER_POLL_MS", 5_000))
+
+
+def max_polls() -> int:
+    # Reels can take minutes to process; 5 s * 120 = 10 minutes before we give up.
+    return int(getattr(settings, "IG_CONTAINER_MAX_POLLS", 120))
+
+
+def _from_unix(value) -> datetime | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number > 10**11:  # messaging timestamps are milliseconds
+        number /= 1000
+    return datetime.fromtimestamp(number, tz=UTC)
+
+
+def _parse_meta_time(value) -> datetime | None:
+    if isinstance(value, str) and value:
+        try:
+            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        except ValueError:
+            pass
+    return _from_unix(value)
+
+
+def _error(exc: GraphError) -> dict:
+    return {"code": exc.code, "subcode": exc.subcode, "message": exc.message, "fbtraceId": exc.fbtrace_id}
+
+
+# --- accounts and media --------------------------------------------------------------------
+
+
+def ig_account_connect(*, ig: InstagramAccount) -> InstagramAccount:
+    """Subscribe the linked page (Instagram webhooks for Facebook Login arrive through it)."""
+    graph.subscribe(ig)
+    ig.status = InstagramAccount.Status.CONNECTED
+    ig.save(update_fields=["status", "updated_at"])
+    from instagram.actors import ig_backfill_comments
+
+    transaction.on_commit(lambda: ig_backfill_comments.send(str(ig.pk)))
+    return ig
+
+
+def ig_account_disconnect(*, ig: InstagramAccount) -> InstagramAccount:
+    ig.status = InstagramAccount.Status.DISCONNECTED
+    ig.save(update_fields=["status", "updated_at"])
+    return ig
+
+
+def _media_version(ig_account_id: str) -> int:
+    return cache.get_or_set(f"ig:media:v:{ig_account_id}", 1, timeout=None)
+
+
+def media_list(
+    *, ig: InstagramAccount, limit: int, before: str | None, after: str | None
+) -> tuple[list[dict], dict]:
+    """One page of the account's media from Meta, cached briefly (publishing bumps the version)."""
+    key = (
+        f"ig:media:{ig.ig_account_id}:{_media_version(ig.ig_account_id)}:{limit}:{before or ''}:{after or ''}"
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    items, cursors = graph.media(ig, limit=limit, before=before, after=after)
+    rows = [
+        {
+            "id": str(item.get("id") or ""),
+            "media_type": item.get("media_type") or "",
+            "media_url": item.get("media_url") or item.get("thumbnail_url") or "",
+            "permalink": item.get("permalink") or "",
+            "caption": item.get("caption") or "",
+            "timestamp": item.get("timestamp"),
+            "likes": int(item.get("like_count") or 0),
+            "comments": int(item.get("comments_count") or 0),
+        }
+        for item in items
+    ]
+    result = (rows, {"before": cursors.get("before"), "after": cursors.get("after")})
+    cache.set(key, result, LIST_CACHE_SECONDS)
+    return result
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+def _is_video(url: str) -> bool:
+    return url.lower().split("?", 1)[0].endswith(VIDEO_SUFFIXES)
+
+
+def publish_create(
+    *,
+    ig: InstagramAccount,
+    media_type: str,
+    media_urls: list[str],
+    caption: str = "",
+    scheduled_publish_time: datetime | None = None,
+) -> MediaPublish:
+    """Validate, store, and hand the publish to a worker now or at its time."""
+    if media_type == MediaPublish.MediaType.CAROUSEL:
+        if not CAROUSEL_MIN <= len(media_urls) <= CAROUSEL_MAX:
+            reason = f"A carousel needs {CAROUSEL_MIN} to {CAROUSEL_MAX} media URLs."
+            raise ValidationFailed(reason, details={"media_urls": [reason]})
+    elif len(media_urls) != 1:
+        raise ValidationFailed("Give exactly one mediaUrl.", details={"media_url": ["Give exactly one."]})
+    field = "media_urls" if media_type == MediaPublish.MediaType.CAROUSEL else "media_url"
+    urls = [require_public_https_url(url, field=field) for url in media_urls]
+    if media_type in (MediaPublish.MediaType.VIDEO, MediaPublish.MediaType.REELS) and not _is_video(urls[0]):
+        reason = "Must be a video (.mp4 or .mov)."
+        raise ValidationFailed(reason, details={"media_url": [reason]})
+    if media_type == MediaPublish.MediaType.IMAGE and _is_video(urls[0]):
+        reason = "Is a video: use mediaType REELS."
+        raise ValidationFailed(reason, details={"media_url": [reason]})
+    if scheduled_publish_time is not None:
+        now = timezone.now()
+        if not now + SCHEDULE_MIN <= scheduled_publish_time <= now + SCHEDULE_MAX:
+            reason = "Must be between 1 minute and 30 days from now."
+            raise ValidationFailed(reason, details={"scheduled_publish_time": [reason]})
+    publish = MediaPublish.objects.create(
+        ig_account=ig,
+        media_type=media_type,
+        media_urls=urls,
+        caption=caption,
+        scheduled_publish_time=scheduled_publish_time,
+        status=MediaPublish.Status.SCHEDULED if scheduled_publish_time else MediaPublish.Status.PENDING,
+    )
+    from instagram.actors import ig_publish_media
+
+    if scheduled_publish_time is None:
+        transaction.on_commit(lambda: ig_publish_media.send(str(publish.pk)))
+    else:
+        delay = max(0, int((scheduled_publish_time - timezone.now()).total_seconds() * 1000))
+        transaction.on_commit(
+            lambda: ig_publish_media.send_with_options(args=(str(publish.pk),), delay=delay)
+        )
+    return publish
+
+
+def publish_cancel(*, publish: MediaPublish) -> MediaPublish:
+    claimed = MediaPublish.objects.filter(pk=publish.pk, status=MediaPublish.Status.SCHEDULED).update(
+        status=MediaPublish.Status.CANCELLED, updated_at=timezone.now()
+    )
+    if not claimed:
+        raise ValidationFailed(
+            "Only a scheduled publish can be cancelled.", details={"status": [publish.status]}
+        )
+    publish.refresh_from_db()
+    return publish
+
+
+def _claim(publish: MediaPublish, from_status: str, to_status: str) -> bool:
+    """Move the row from one status to the next only if no other worker did it first."""
+    claimed = MediaPublish.objects.filter(pk=publish.pk, status=from_status).update(
+        status=to_status, updated_at=timezone.now()
+    )
+    if claimed:
+        publish.status = to_status
+    return bool(claimed)
+
+
+def _fail(publish: MediaPublish, error: dict) -> str:
+    MediaPublish.objects.filter(pk=publish.pk).update(
+        status=MediaPublish.Status.FAILED, error=error, updated_at=timezone.now()
+    )
+    logger.info("Instagram publish %s failed: %s", publish.pk, error.get("code"))
+    return "failed"
+
+
+def _container_params(media_type: str, url: str, caption: str, *, carousel_item: bool = False) -> dict:
+    params: dict = {}
+    if media_type in (MediaPublish.MediaType.VIDEO, MediaPublish.MediaType.REELS):
+        params = {"media_type": "REELS", "video_url": url}  # Meta folded VIDEO into REELS
+    elif media_type == MediaPublish.MediaType.STORIES:
+        params = {"media_type": "STORIES", ("video_url" if _is_video(url) else "image_url"): url}
+    elif carousel_item and _is_video(url):
+        params = {"media_type": "VIDEO", "video_url": url}
+    else:
+        params = {"image_url": url}
+    if carousel_item:
+        params["is_carousel_item"] = "true"
+    elif caption and media_type != MediaPublish.MediaType.STORIES:
+        params["caption"] = caption
+    return params
+
+
+def _create_containers(publish: MediaPublish) -> str | None:
+    ig = publish.ig_account
+    used, allowed = graph.publishing_limit(ig)
+    if used >= allowed:
+        return _fail(
+            publish,
+            {"code": "PUBLISHING_LIMIT", "message": f"Instagram allows {allowed} API posts per 24 hours."},
+        )
+    if publish.media_type == MediaPublish.MediaType.CAROUSEL:
+        publish.children_ids = [
+            graph.container_create(ig, _container_params("CAROUSEL", url, "", carousel_item=True))
+            for url in publish.media_urls
+        ]
+    else:
+        publish.container_id = graph.container_create(
+            ig, _container_params(publish.media_type, publish.media_urls[0], publish.caption)
+        )
+    publish.status = MediaPublish.Status.PROCESSING
+    publish.save(update_fields=["children_ids", "container_id", "status", "updated_at"])
+    return None
+
+
+def _poll(publish: MediaPublish) -> str:
+    """One look at the containers: 'poll' again later, or publish, or fail."""
+    ig = publish.ig_account
+    pending = [publish.container_id] if publish.container_id else list(publish.children_ids)
+    for container_id in pending:
+        code, detail = graph.container_status(ig, container_id)
+        if code in ("ERROR", "EXPIRED"):
+            return _fail(publish, {"code": code, "message": detail or f"Meta's container is {code}."})
+        if code not in ("FINISHED", "PUBLISHED"):
+            polls = MediaPublish.objects.filter(pk=publish.pk).update(polls=F("polls") + 1)
+            publish.refresh_from_db(fields=["polls"])
+            if polls and publish.polls >= max_polls():
+                return _fail(
+                    publish, {"code": "TIMEOUT", "message": "Meta did not finish processing the media."}
+                )
+            return "poll"
+    if not publish.container_id:  # carousel children are ready: now the album container
+        params = {
+            "media_type": "CAROUSEL",
+            "children": ",".join(publish.children_ids),
+        }
+        if publish.caption:
+            params["caption"] = publish.caption
+        publish.container_id = graph.container_create(ig, params)
+        publish.save(update_fields=["container_id", "updated_at"])
+        return _poll(publish)
+    if not _claim(publish, MediaPublish.Status.PROCESSING, MediaPublish.Status.PUBLISHING):
+        return "claimed elsewhere"
+    try:
+        publish.media_id = graph.media_publish(ig, publish.container_id)
+    except GraphError as exc:
+        if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
+            MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PROCESSING)
+            raise
+        return _fail(publish, _error(exc))
+    publish.status, publish.published_at = MediaPublish.Status.PUBLISHED, timezone.now()
+    publish.save(update_fields=["media_id", "status", "published_at", "updated_at"])
+    try:
+        publish.permalink = graph.media_permalink(ig, publish.media_id)[:1024]
+        publish.save(update_fields=["permalink", "updated_at"])
+    except GraphError as exc:
+        logger.info("No permalink for media %s yet (code=%s)", publish.media_id, exc.code)
+    with contextlib.suppress(ValueError):
+        cache.incr(f"ig:media:v:{ig.ig_account_id}")
+    record(
+        account_id=ig.account_id,
+        platform="instagram",
+        metric="posts_published",
+        at=publish.published_at,
+        asset_id=ig.ig_account_id,
+        dimensions={"media_type": publish.media_type},
+        key=f"ig:publish:{publish.pk}:published",
+    )
+    return "published"
+
+
+def publish_step(*, publish_pk: str) -> str:
+    try:
+        return _publish_step(publish_pk)
+    except graph.PageTokenMissing as exc:
+        MediaPublish.objects.filter(pk=publish_pk).exclude(status=MediaPublish.Status.PUBLISHED).update(
+            status=MediaPublish.Status.FAILED, error={"code": exc.code, "message": exc.message}
+        )
+        return "failed"
+
+
+def _publish_step(publish_pk: str) -> str:
+    """Advance one publish as far as it can go now. Answers 'poll' when Meta is still
+    processing (the actor looks again later); every transition is claimed atomically, so a
+    duplicate message (the delayed one and the periodic sweep) never publishes twice."""
+    publish = MediaPublish.objects.select_related("ig_account__account").filter(pk=publish_pk).first()
+    if publish is None:
+        return "missing"
+    if publish.status == MediaPublish.Status.SCHEDULED:
+        if publish.scheduled_publish_time and publish.scheduled_publish_time > timezone.now() + timedelta(
+            seconds=1
+        ):
+            return "not due"
+        if not _claim(publish, MediaPublish.Status.SCHEDULED, MediaPublish.Status.PENDING):
+            return "claimed elsewhere"
+    if publish.status == MediaPublish.Status.PENDING:
+        if not _claim(publish, MediaPublish.Status.PENDING, MediaPublish.Status.CREATING):
+            return "claimed elsewhere"
+        try:
+            if _create_containers(publish):
+                return "failed"
+        except GraphError as exc:
+            if not exc.permanent:
+                MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PENDING)
+                raise
+            return _fail(publish, _error(exc))
+    if publish.status == MediaPublish.Status.PROCESSING:
+        try:
+            return _poll(publish)
+        except GraphError as exc:
+            if not exc.permanent:
+                raise
+            return _fail(publish, _error(exc))
+    return publish.status
+
+
+def publish_sweep(*, now: datetime | None = None) -> list[str]:
+    """Rows whose actor message was lost (broker flushed, worker killed): due scheduled ones,
+    pending ones and stalled polls. Returns their ids for re-sending."""
+    now = now or timezone.now()
+    stale = now - timedelta(minutes=5)
+    due = MediaPublish.objects.filter(status=MediaPublish.Status.SCHEDULED, scheduled_publish_time__lte=now)
+    stuck = MediaPublish.objects.filter(
+        status__in=[MediaPublish.Status.PENDING, MediaPublish.Status.PROCESSING], updated_at__lt=stale
+    )
+    # A worker that died mid-call leaves CREATING/PUBLISHING: only a person can tell whether
+    # Meta got the call, so those are marked failed rather than retried blindly.
+    MediaPublish.objects.filter(
+        status__in=[MediaPublish.Status.CREATING, MediaPublish.Status.PUBLISHING],
+        updated_at__lt=now - timedelta(hours=1),
+    ).update(
+        status=MediaPublish.Status.FAILED,
+        error={"code": "INTERRUPTED", "message": "Interrupted mid-call: check the account before retrying."},
+    )
+    return [str(pk) for qs in (due, stuck) for pk in qs.values_list("pk", flat=True)]
+
+
+# --- comments ------------------------------------------------------------------------------
+
+
+def comment_store(
+    *,
+    ig: InstagramAccount,
+    comment_id: str,
+    media_id: str,
+    parent_id: str,
+    author: dict,
+    message: str,
+    created_time: datetime | None,
+    is_mention: bool = False,
+) -> tuple[Comment, bool]:
+    """Insert once per (account, comment id): Meta redelivers, and backfill overlaps webhooks."""
+    try:
+        comment, created = Comment.all_objects.get_or_create(
+            ig_account=ig,
+            comment_id=comment_id,
+            defaults={
+                "media_id": media_id,
+                "parent_id": parent_id,
+                "author_id": str(author.get("id") or ""),
+                "author_name": str(author.get("username") or "")[:255],
+                "message": message,
+                "created_time": created_time or timezone.now(),
+                "is_mention": is_mention,
+            },
+        )
+    except IntegrityError:
+        comment, created = Comment.all_objects.get(ig_account=ig, comment_id=comment_id), False
+    own = comment.author_id == ig.ig_account_id or (ig.username and comment.author_name == ig.username)
+    if created and not own:
+        record(
+            account_id=ig.account_id,
+            platform="instagram",
+            metric="mentions_received" if is_mention else "comments_received",
+            at=comment.created_time,
+            asset_id=ig.ig_account_id,
+            key=f"ig:comment:{comment_id}:received",
+        )
+    if created and own and parent_id:
+        Comment.objects.filter(ig_account=ig, comment_id=parent_id, reply_id="").update(
+            reply_id=comment_id, reply_message=message, replied_at=comment.created_time
+        )
+    return comment, created
+
+
+def comment_apply_webhook(*, ig: InstagramAccount, value: dict, sent_at: int | None = None) -> str:
+    """Comment webhooks carry no time of their own: the entry's time (when Meta sent it) is
+    the closest we have."""
+    _, created = comment_store(
+        ig=ig,
+        comment_id=str(value["id"]),
+        media_id=str((value.get("media") or {}).get("id") or ""),
+        parent_id=str(value.get("parent_id") or ""),
+        author=value.get("from") or {},
+        message=str(value.get("text") or ""),
+        created_time=_from_unix(sent_at),
+    )
+    return "created" if created else "duplicate"
+
+
+def mention_apply_webhook(*, ig: InstagramAccount, value: dict) -> str:
+    """A mention only names the comment: its text is read from Meta."""
+    comment_id = str(value.get("comment_id") or "")
+    if Comment.all_objects.filter(ig_account=ig, comment_id=comment_id).exists():
+        return "duplicate"
+    found = graph.mentioned_comment(ig, comment_id)
+    _, created = comment_store(
+        ig=ig,
+        comment_id=comment_id,
+        media_id=str(value.get("media_id") or (found.get("media") or {}).get("id") or ""),
+        parent_id="",
+        author={"username": found.get("username") or ""},
+        message=str(found.get("text") or ""),
+        created_time=_parse_meta_time(found.get("timestamp")),
+        is_mention=True,
+    )
+    return "created" if created else "duplicate"
+
+
+def comment_backfill(*, ig: InstagramAccount, media_count: int = 10) -> int:
+    items, _ = graph.media(ig, limit=media_count, before=None, after=None)
+    stored = 0
+    for item in items:
+        media_id = str(item.get("id") or "")
+        for raw in graph.media_comments(ig, media_id):
+            _, created = comment_store(
+                ig=ig,
+                comment_id=str(raw.get("id") or ""),
+                media_id=media_id,
+                parent_id=str(raw.get("parent_id") or ""),
+                author={
+                    "id": (raw.get("from") or {}).get("id"),
+                    "username": raw.get("username") or (raw.get("from") or {}).get("username"),
+                },
+                message=str(raw.get("text") or ""),
+                created_time=_parse_meta_time(raw.get("timestamp")),
+            )
+            stored += created
+    return stored
+
+
+def comment_reply(*, comment: Comment, message: str) -> Comment:
+    ig = comment.ig_account
+    reply_id = graph.comment_reply(ig, comment.comment_id, message)
+    first_reply = not comment.reply_id
+    comment.reply_id, comment.reply_message, comment.replied_at = reply_id, message, timezone.now()
+    comment.save(update_fields=["reply_id", "reply_message", "replied_at", "updated_at"])
+    comment_store(
+        ig=ig,
+        comment_id=reply_id,
+        media_id=comment.media_id,
+        parent_id=comment.comment_id,
+        author={"id": ig.ig_account_id, "username": ig.username},
+        message=message,
+        created_time=comment.replied_at,
+    )
+    if first_reply:
+        record(
+            account_id=ig.account_id,
+            platform="instagram",
+            metric="comments_replied",
+            at=comment.replied_at,
+            asset_id=ig.ig_account_id,
+            key=f"ig:comment:{comment.comment_id}:replied",
+        )
+    return comment
+
+
+def comment_set_hidden(*, comment: Comment, hidden: bool) -> Comment:
+    graph.comment_hide(comment.ig_account, comment.comment_id, hidden)
+    comment.hidden = hidden
+    comment.save(update_fields=["hidden", "updated_at"])
+    return comment
+
+
+def comment_delete(*, comment: Comment) -> Comment:
+    graph.comment_delete(comment.ig_account, comment.comment_id)
+    comment.soft_delete()
+    return comment
+
+
+# --- direct messages -----------------------------------------------------------------------
+
+
+def message_apply_webhook(*, ig: InstagramAccount, item: dict) -> str:
+    """One `entry[].messaging[]` element: a DM to the account, or an echo of one it sent."""
+    message = item.get("message")
+    if not isinstance(message, dict) or not message.get("mid"):
+        return "ignored"
+    is_echo = bool(message.get("is_echo"))
+    contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")
+    if not contact_id:
+        return "ignored"
+    if message.get("is_deleted"):
+        ConversationMessage.objects.filter(conversation__ig_account=ig, mid=message["mid"]).update(
+            text="", attachments=[]
+        )
+        return "deleted"
+    at = _from_unix(item.get("timestamp")) or timezone.now()
+    conversation, new_contact = Conversation.objects.get_or_create(ig_account=ig, contact_id=contact_id)
+    if new_contact:
+        from instagram.actors import ig_fetch_contact_name
+
+        transaction.on_commit(lambda: ig_fetch_contact_name.send(str(conversation.pk)))
+    if ConversationMessage.objects.filter(conversation=conversation, mid=message["mid"]).exists():
+        return "duplicate"
+    try:
+        with transaction.atomic():
+            ConversationMessage.objects.create(
+                conversation=conversation,
+                mid=str(message["mid"]),
+                direction=ConversationMessage.Direction.OUTBOUND
+                if is_echo
+                else ConversationMessage.Direction.INBOUND,
+                text=str(message.get("text") or ""),
+                attachments=message.get("attachments") or [],
+                status=ConversationMessage.Status.SENT if is_echo else ConversationMessage.Status.RECEIVED,
+                sent_at=at,
+            )
+    except IntegrityError:
+        return "duplicate"
+    updates: dict = {"last_message_at": at}
+    if not is_echo:
+        updates["last_inbound_at"] = at
+        updates["unread_count"] = F("unread_count") + 1
+    Conversation.objects.filter(pk=conversation.pk).update(**updates)
+    if not is_echo:
+        record(
+            account_id=ig.account_id,
+            platform="instagram",
+            metric="dms_received",
+            at=at,
+            asset_id=ig.ig_account_id,
+            key=f"ig:dm:{message['mid']}:received",
+        )
+    return "echo" if is_echo else "created"
+
+
+def message_queue(*, conversation: Conversation, text: str, image_url: str) -> ConversationMessage:
+    """Store the reply as queued and send it after commit; 409 outside Instagram's 24 hours."""
+    now = timezone.now()
+    if conversation.last_inbound_at is None or now - conversation.last_inbound_at > SERVICE_WINDOW:
+        raise OutsideServiceWindow(
+            "This person has not written to the account in the last 24 hours: "
+            "Instagram does not allow a reply."
+        )
+    message = ConversationMessage.objects.create(
+        conversation=conversation,
+        direction=ConversationMessage.Direction.OUTBOUND,
+        text=text,
+        image_url=image_url,
+        status=ConversationMessage.Status.QUEUED,
+        sent_at=now,
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, unread_count=0)
+    from instagram.actors import ig_deliver_message
+
+    transaction.on_commit(lambda: ig_deliver_message.send(str(message.pk)))
+    return message
+
+
+def message_deliver(*, message_pk: str) -> None:
+    """Send a queued reply once (the row is claimed atomically)."""
+    claimed = ConversationMessage.objects.filter(
+        pk=message_pk, status=ConversationMessage.Status.QUEUED
+    ).update(status=ConversationMessage.Status.SENDING)
+    if not claimed:
+        return
+    message = ConversationMessage.objects.select_related("conversation__ig_account__account").get(
+        pk=message_pk
+    )
+    try:
+        mid = graph.message_send(
+            message.conversation.ig_account,
+            recipient_id=message.conversation.contact_id,
+            text=message.text,
+            image_url=message.image_url,
+        )
+    except GraphError as exc:
+        if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
+            ConversationMessage.objects.filter(pk=message_pk).update(status=ConversationMessage.Status.QUEUED)
+            raise
+        message.status, message.error = ConversationMessage.Status.FAILED, _error(exc)
+        message.save(update_fields=["status", "error", "updated_at"])
+        return
+    except graph.PageTokenMissing as exc:
+        message.status, message.error = (
+            ConversationMessage.Status.FAILED,
+            {"code": exc.code, "message": exc.message},
+        )
+        message.save(update_fields=["status", "error", "updated_at"])
+        return
+    message.mid, message.status = mid, ConversationMessage.Status.SENT
+    try:
+        message.save(update_fields=["mid", "status", "updated_at"])
+    except IntegrityError:
+        ConversationMessage.objects.filter(conversation=message.conversation, mid=mid).exclude(
+            pk=message.pk
+        ).delete()
+        message.save(update_fields=["mid", "status", "updated_at"])
+
+
+def conversation_mark_read(*, conversation: Conversation) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+
+
+def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
+    if conversation.contact_name:
+        return
+    profile = graph.contact_profile(conversation.ig_account, conversation.contact_id)
+    name = str(profile.get("username") or profile.get("name") or "")
+    if name:
+        Conversation.objects.filter(pk=conversation.pk).update(contact_name=name[:255])

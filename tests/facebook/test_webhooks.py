@@ -1,0 +1,166 @@
+"""The `page` webhook handlers, fed the real payloads as the router hands them over."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
+from facebook.models import Comment, Conversation, ConversationMessage
+from tests.conftest import graph_url, load_payload, meta_error
+from tests.facebook.conftest import PAGE_ID, PAGE_TOKEN, make_account, make_page
+
+pytestmark = pytest.mark.django_db
+
+
+def change_item(name: str) -> WebhookItem:
+    payload = load_payload(name)
+    entry = payload["entry"][0]
+    change = entry["changes"][0]
+    return WebhookItem(
+        event_id=1,
+        object=payload["object"],
+        field=change["field"],
+        entry_id=entry["id"],
+        value=change["value"],
+    )
+
+
+def messaging_item(name: str) -> WebhookItem:
+    payload = load_payload(name)
+    entry = payload["entry"][0]
+    return WebhookItem(
+        event_id=1,
+        object=payload["object"],
+        field="messages",
+        entry_id=entry["id"],
+        value=entry["messaging"][0],
+    )
+
+
+def handle(item: WebhookItem) -> None:
+    WEBHOOK_HANDLERS[(item.object, item.field)](item)
+
+
+def test_it_stores_a_comment_once(connected_page):
+    item = change_item("page_feed__comment_add")
+    handle(item)
+    handle(item)
+    comment = Comment.objects.get()
+    assert comment.page == connected_page
+    assert comment.comment_id == "122100000000000001_1500000000000001"
+    assert comment.post_id == "330000000000001_122100000000000001"
+    assert comment.author_name == "Laura Gómez" and comment.message == "¿Precio de los zapatos rojos?"
+    assert comment.created_time.timestamp() == 1764329100
+
+
+def test_it_stores_the_comment_for_every_account_that_connected_the_page(connected_page, bob):
+    bob_page = make_page(make_account(bob, meta_user_id="20002"), status="connected")
+    handle(change_item("page_feed__comment_add"))
+    assert {c.page for c in Comment.objects.all()} == {connected_page, bob_page}
+
+
+def test_it_does_not_store_posts_or_reactions_as_comments(connected_page):
+    handle(change_item("page_feed__post_add"))
+    reaction = {
+        "item": "reaction",
+        "verb": "add",
+        "post_id": "1_2",
+        "reaction_type": "like",
+        "from": {"id": "7"},
+    }
+    with pytest.raises(ItemIgnored):
+        handle(WebhookItem(event_id=2, object="page", field="feed", entry_id=PAGE_ID, value=reaction))
+    assert not Comment.objects.exists()
+
+
+def test_it_ignores_comments_for_an_unknown_or_unconnected_page(alice_page):
+    with pytest.raises(ItemIgnored, match=PAGE_ID):
+        handle(change_item("page_feed__comment_add"))
+    assert not Comment.objects.exists()
+
+
+def test_it_ignores_comments_when_the_account_is_revoked(connected_page):
+    connected_page.account.status = "revoked"
+    connected_page.account.save()
+    with pytest.raises(ItemIgnored):
+        handle(change_item("page_feed__comment_add"))
+
+
+def test_it_marks_a_removed_comment_deleted(connected_page):
+    item = change_item("page_feed__comment_add")
+    handle(item)
+    handle(
+        WebhookItem(
+            event_id=2, object="page", field="feed", entry_id=PAGE_ID, value={**item.value, "verb": "remove"}
+        )
+    )
+    assert not Comment.objects.exists() and Comment.all_objects.count() == 1
+
+
+def test_it_stores_a_messenger_message_once(connected_page):
+    item = messaging_item("page_messaging__message")
+    handle(item)
+    handle(item)
+    conversation = Conversation.objects.get()
+    assert conversation.contact_id == "8800000000000001" and conversation.unread_count == 1
+    assert conversation.last_inbound_at.timestamp() == 1764329300
+    message = ConversationMessage.objects.get()
+    assert message.mid == "m_AbCdEf0123456789" and message.text == "¿Abren el domingo?"
+    assert message.direction == "inbound"
+
+
+def test_it_stores_an_echo_as_outbound_without_opening_the_window(connected_page):
+    value = messaging_item("page_messaging__message").value
+    echo = {
+        "sender": {"id": PAGE_ID},
+        "recipient": {"id": "8800000000000001"},
+        "timestamp": 1764329400000,
+        "message": {"mid": "m_echo1", "text": "Sí, de 10 a 14", "is_echo": True},
+    }
+    handle(WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=value))
+    handle(WebhookItem(event_id=2, object="page", field="messages", entry_id=PAGE_ID, value=echo))
+    conversation = Conversation.objects.get()
+    assert conversation.last_inbound_at.timestamp() == 1764329300
+    assert conversation.messages.get(mid="m_echo1").direction == "outbound"
+
+
+def test_it_ignores_messaging_items_without_a_message(connected_page):
+    read = {"sender": {"id": "1"}, "recipient": {"id": PAGE_ID}, "timestamp": 1, "read": {"watermark": 1}}
+    with pytest.raises(ItemIgnored):
+        handle(WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=read))
+
+
+def test_it_marks_a_natively_scheduled_post_published_when_it_goes_live(connected_page):
+    from facebook.models import Post
+
+    post = Post.objects.create(
+        page=connected_page, post_id="330000000000001_122100000000000002", status=Post.Status.SCHEDULED
+    )
+    handle(change_item("page_feed__post_add"))
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+
+
+def test_it_names_a_new_contact_from_their_messenger_profile(connected_page, meta, worker):
+    meta.add(
+        responses.GET,
+        graph_url("8800000000000001"),
+        json={"first_name": "Laura", "last_name": "Gómez", "id": "8800000000000001"},
+    )
+    handle(messaging_item("page_messaging__message"))
+    worker.drain()
+    assert Conversation.objects.get().contact_name == "Laura Gómez"
+    assert parse_qs(urlsplit(meta.calls[0].request.url).query)["access_token"] == [PAGE_TOKEN]
+
+
+def test_it_keeps_the_conversation_when_the_profile_is_private(connected_page, meta, worker):
+    meta.add(
+        responses.GET,
+        graph_url("8800000000000001"),
+        json=meta_error(100, "No profile", subcode=2018218),
+        status=400,
+    )
+    handle(messaging_item("page_messaging__message"))
+    worker.drain()
+    assert Conversation.objects.get().contact_name == ""
