@@ -2,10 +2,11 @@
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from analytics.recording import record, record_message_status
 from analytics.selectors import REPORT_COLUMNS
@@ -106,3 +107,47 @@ def test_it_exports_the_report_to_a_file_with_progress(account, tmp_path):
     assert len([r for r in rows if r["section"] == "day"]) == 61 * 3
     assert "61/61 days" in out.getvalue()
     assert str(target) in out.getvalue()
+
+
+def test_it_exports_json_and_names_what_to_do_on_bad_arguments(account, tmp_path):
+    target = tmp_path / "report.json"
+    call_command(
+        "export_report",
+        "--account",
+        str(account.pk),
+        "--start-date",
+        "2026-11-02",
+        "--end-date",
+        "2026-11-02",
+        "--format",
+        "json",
+        "--output",
+        str(target),
+        stdout=io.StringIO(),
+    )
+    data = json.loads(target.read_text())
+    assert {d["platform"]: d["sent"] for d in data["days"]}["whatsapp"] == 3
+    assert data["templates"][1] == {
+        "template": "order_update",
+        "sent": 2,
+        "delivered": 2,
+        "read": 1,
+        "failed": 0,
+        "deliveryRate": 1.0,
+        "readRate": 0.5,
+    }
+
+    with pytest.raises(CommandError, match="--account"):
+        call_command("export_report", "--account", "not-a-uuid", "--output", str(target))
+    with pytest.raises(CommandError, match="400"):
+        call_command(
+            "export_report",
+            "--account",
+            str(account.pk),
+            "--start-date",
+            "2020-01-01",
+            "--end-date",
+            "2026-01-01",
+            "--output",
+            str(target),
+        )
