@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.tokens import graph_for
@@ -65,11 +66,16 @@ def _meta_values(item: dict) -> dict:
 class _MirrorIndex:
     """The WABA's rows loaded once, so a sync of N templates costs one read, not N."""
 
-    def __init__(self, waba: WhatsAppBusinessAccount):
+    def __init__(self, waba: WhatsAppBusinessAccount, *, only: dict | None = None):
         self.by_id: dict[str, WhatsAppTemplate] = {}
         self.by_key: dict[tuple[str, str], WhatsAppTemplate] = {}
         self.dead_by_id: dict[str, WhatsAppTemplate] = {}
-        for row in WhatsAppTemplate.all_objects.filter(waba=waba).order_by("created_at"):
+        rows = WhatsAppTemplate.all_objects.filter(waba=waba)
+        if only is not None:  # one template: load just the rows it could be
+            rows = rows.filter(
+                Q(template_id=only["template_id"]) | Q(name=only["name"], language=only["language"])
+            )
+        for row in rows.order_by("created_at"):
             self.add(row)
 
     def add(self, row: WhatsAppTemplate) -> None:
@@ -98,7 +104,7 @@ def template_apply_meta(
 ) -> str:
     """Upsert one template as Meta lists it; returns "added", "updated" or "unchanged"."""
     values = _meta_values(item)
-    index = index or _MirrorIndex(waba)
+    index = index or _MirrorIndex(waba, only=values)
     row = index.find(values)
     if row is None:
         index.add(WhatsAppTemplate.objects.create(waba=waba, last_synced_at=at or timezone.now(), **values))
