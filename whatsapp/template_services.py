@@ -7,7 +7,7 @@ Meta, and only then touches the mirror, so a refusal leaves our table as it was.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -29,6 +29,7 @@ EDIT_RULES = {
     "edit_limit": "An APPROVED template can be edited once per 24 hours and 10 times per 30 days.",
     "identity": "Name and language never change: create a new template instead.",
 }
+EDIT_INTERVAL = timedelta(hours=24)
 # Meta's subcode for "object does not exist" (code 100).
 MISSING_OBJECT_SUBCODE = 33
 
@@ -265,6 +266,16 @@ def template_update(
             f"This template is {template.status}. {EDIT_RULES['status']}",
             details={"status": [EDIT_RULES["status"]], "rule": "status"},
         )
+    if (
+        template.status == S.APPROVED
+        and template.last_edited_at
+        and timezone.now() - template.last_edited_at < EDIT_INTERVAL
+    ):
+        next_edit = template.last_edited_at + EDIT_INTERVAL
+        raise TemplateEditRefused(
+            f"{EDIT_RULES['edit_limit']} Next edit possible at {next_edit.isoformat()}.",
+            details={"rule": "edit_limit", "nextEditAt": next_edit.isoformat()},
+        )
     if template.status == S.APPROVED and category != template.category:
         raise TemplateEditRefused(
             EDIT_RULES["category"], details={"category": [EDIT_RULES["category"]], "rule": "category"}
@@ -290,6 +301,7 @@ def template_update(
     template.components = payload["components"]
     template.category = category
     template.status = S.PENDING  # Meta reviews every edit again
+    template.last_edited_at = timezone.now()
     template.rejected_reason = ""
     template.save()
     return template
