@@ -93,6 +93,8 @@ class WhatsAppTemplate(SoftDeleteModel):
     # Time of the newest status webhook applied: Meta delivers out of order, and an older
     # event must not undo a newer one.
     status_event_at = models.DateTimeField(null=True, blank=True)
+    # Our last successful edit at Meta: an approved template takes one edit per 24 hours.
+    last_edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "WhatsApp template"

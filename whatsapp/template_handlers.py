@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from django.core.cache import cache
 from django.db import transaction
 
 from accounts.models import MetaAccount, Notification
@@ -82,9 +83,25 @@ def _for_each_template(
             apply(waba, template)
             found = True
     if not found:
+        for waba in _wabas(item):
+            _sync_soon(waba)
         raise ItemIgnored(
-            f"Template {item.value.get('message_template_id')} is not in the mirror; the next sync adds it."
+            f"Template {item.value.get('message_template_id')} is not in the mirror: sync queued."
         )
+
+
+SYNC_SOON_SECONDS = 300
+
+
+def _sync_soon(waba: WhatsAppBusinessAccount) -> None:
+    """A template made elsewhere (WhatsApp Manager) shows up in a webhook before our mirror
+    knows it: queue one sync of its WABA, at most one per few minutes however many arrive.
+    Sent at once, not on commit: the handler's savepoint is rolled back when it ignores the
+    item, which would drop an on_commit callback, and the sync reads only committed rows."""
+    from whatsapp.actors_templates import sync_waba_templates
+
+    if cache.add(f"whatsapp:template-sync-soon:{waba.pk}", 1, timeout=SYNC_SOON_SECONDS):
+        sync_waba_templates.send(str(waba.pk))
 
 
 def template_status_update(item: WebhookItem) -> None:

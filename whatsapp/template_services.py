@@ -7,9 +7,10 @@ Meta, and only then touches the mirror, so a refusal leaves our table as it was.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.tokens import graph_for
@@ -28,6 +29,7 @@ EDIT_RULES = {
     "edit_limit": "An APPROVED template can be edited once per 24 hours and 10 times per 30 days.",
     "identity": "Name and language never change: create a new template instead.",
 }
+EDIT_INTERVAL = timedelta(hours=24)
 # Meta's subcode for "object does not exist" (code 100).
 MISSING_OBJECT_SUBCODE = 33
 
@@ -65,11 +67,16 @@ def _meta_values(item: dict) -> dict:
 class _MirrorIndex:
     """The WABA's rows loaded once, so a sync of N templates costs one read, not N."""
 
-    def __init__(self, waba: WhatsAppBusinessAccount):
+    def __init__(self, waba: WhatsAppBusinessAccount, *, only: dict | None = None):
         self.by_id: dict[str, WhatsAppTemplate] = {}
         self.by_key: dict[tuple[str, str], WhatsAppTemplate] = {}
         self.dead_by_id: dict[str, WhatsAppTemplate] = {}
-        for row in WhatsAppTemplate.all_objects.filter(waba=waba).order_by("created_at"):
+        rows = WhatsAppTemplate.all_objects.filter(waba=waba)
+        if only is not None:  # one template: load just the rows it could be
+            rows = rows.filter(
+                Q(template_id=only["template_id"]) | Q(name=only["name"], language=only["language"])
+            )
+        for row in rows.order_by("created_at"):
             self.add(row)
 
     def add(self, row: WhatsAppTemplate) -> None:
@@ -98,7 +105,7 @@ def template_apply_meta(
 ) -> str:
     """Upsert one template as Meta lists it; returns "added", "updated" or "unchanged"."""
     values = _meta_values(item)
-    index = index or _MirrorIndex(waba)
+    index = index or _MirrorIndex(waba, only=values)
     row = index.find(values)
     if row is None:
         index.add(WhatsAppTemplate.objects.create(waba=waba, last_synced_at=at or timezone.now(), **values))
@@ -259,6 +266,16 @@ def template_update(
             f"This template is {template.status}. {EDIT_RULES['status']}",
             details={"status": [EDIT_RULES["status"]], "rule": "status"},
         )
+    if (
+        template.status == S.APPROVED
+        and template.last_edited_at
+        and timezone.now() - template.last_edited_at < EDIT_INTERVAL
+    ):
+        next_edit = template.last_edited_at + EDIT_INTERVAL
+        raise TemplateEditRefused(
+            f"{EDIT_RULES['edit_limit']} Next edit possible at {next_edit.isoformat()}.",
+            details={"rule": "edit_limit", "nextEditAt": next_edit.isoformat()},
+        )
     if template.status == S.APPROVED and category != template.category:
         raise TemplateEditRefused(
             EDIT_RULES["category"], details={"category": [EDIT_RULES["category"]], "rule": "category"}
@@ -284,6 +301,7 @@ def template_update(
     template.components = payload["components"]
     template.category = category
     template.status = S.PENDING  # Meta reviews every edit again
+    template.last_edited_at = timezone.now()
     template.rejected_reason = ""
     template.save()
     return template

@@ -242,3 +242,24 @@ def test_profile_update_of_someone_elses_number_is_404(alice_setup, bob_client, 
         "NOT_FOUND",
     )
     assert len(meta.calls) == 0
+
+
+def test_the_periodic_refresh_keeps_quality_current(worker, alice, bob, meta):
+    from botopia_meta import scheduler
+    from whatsapp.actors_account import refresh_all_wabas
+
+    make_account(alice)
+    bob_account, _, _ = make_account(bob, waba_id="888", phone_id="777")
+    bob_account.status = "expired"
+    bob_account.save()
+    fake_meta_account(
+        meta, numbers=[{"id": PHONE_ID, "quality_rating": "YELLOW", "messaging_limit_tier": "TIER_1K"}]
+    )
+
+    assert scheduler.JOBS[refresh_all_wabas.actor_name].seconds == 6 * 3600
+    refresh_all_wabas.send()
+    worker.drain()
+
+    number = WhatsAppPhoneNumber.objects.get(phone_number_id=PHONE_ID)
+    assert (number.quality_rating, number.messaging_limit_tier) == ("YELLOW", "TIER_1K")
+    assert all("888" not in call.request.url for call in meta.calls)

@@ -5,11 +5,9 @@ import pytest
 
 from accounts.models import MetaAccount, Notification
 from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
-from tests.conftest import load_payload
+from tests.conftest import graph_url, load_payload
 from tests.whatsapp.factories_templates import WABA_ID, make_account, make_template
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
-
-pytestmark = pytest.mark.django_db
 
 
 def item_from(payload: dict) -> WebhookItem:
@@ -45,11 +43,11 @@ def apply_twice_and_snapshot(item: WebhookItem, model, pk) -> None:
 
 
 @pytest.fixture
-def alice_waba(alice):
+def alice_waba(db, alice):
     return make_account(alice)[1]
 
 
-def test_every_field_has_a_handler():
+def test_every_field_has_a_handler(db):
     for field in [
         "message_template_status_update",
         "message_template_quality_update",
@@ -237,9 +235,32 @@ def test_it_ignores_wabas_of_revoked_accounts(alice_waba):
     assert not Notification.objects.exists()
 
 
-def test_it_ignores_a_template_not_in_the_mirror(alice_waba):
-    with pytest.raises(ItemIgnored, match="next sync"):
-        apply(item_from(load_payload("message_template_status_update__approved")))
+def test_a_template_made_elsewhere_is_synced_into_the_mirror(worker, alice, meta):
+    _, waba, _ = make_account(alice)
+    meta.get(
+        graph_url(f"{WABA_ID}/message_templates"),
+        json={
+            "data": [
+                {
+                    "id": "594425479261596",
+                    "name": "order_update",
+                    "language": "es_MX",
+                    "status": "APPROVED",
+                    "category": "UTILITY",
+                    "components": [],
+                }
+            ],
+            "paging": {},
+        },
+    )
+    item = item_from(load_payload("message_template_status_update__approved"))
+    with pytest.raises(ItemIgnored, match="sync queued"):
+        apply(item)
+    with pytest.raises(ItemIgnored):
+        apply(item)  # a burst of webhooks queues one sync, not one each
+    worker.drain()
+    assert WhatsAppTemplate.objects.get(waba=waba).status == "APPROVED"
+    assert len([c for c in meta.calls if "message_templates" in c.request.url]) == 1
 
 
 def test_it_ignores_an_unknown_number(alice_waba):

@@ -352,3 +352,14 @@ def test_the_list_costs_the_same_few_queries_for_any_page_size(
     with django_assert_max_num_queries(3):  # token, count, one page with its WABA joined
         response = alice_client.get(f"{URL}?limit=100&status=approved")
     assert len(response.json()["data"]["templates"]) == 60
+
+
+def test_it_refuses_a_second_edit_of_an_approved_template_within_a_day(alice_client, alice_waba, meta):
+    template = make_template(alice_waba, status=WhatsAppTemplate.Status.REJECTED)
+    meta.post(graph_url(template.template_id), json={"success": True})
+    assert alice_client.put(f"{URL}/{template.id}", {"components": EDITED}, format="json").status_code == 200
+    WhatsAppTemplate.objects.filter(pk=template.pk).update(status=WhatsAppTemplate.Status.APPROVED)
+    response = alice_client.put(f"{URL}/{template.id}", {"components": [BODY]}, format="json")
+    error = error_of(response, 409, "TEMPLATE_EDIT_REFUSED")
+    assert error["details"]["rule"] == "edit_limit" and "nextEditAt" in error["details"]
+    assert len(meta.calls) == 1
