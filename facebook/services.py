@@ -376,10 +376,22 @@ def comment_delete(*, comment: Comment) -> Comment:
 # --- Messenger -----------------------------------------------------------------------------
 
 
+def inbound_message(item: dict) -> dict | None:
+    """The message in a messaging element; a postback (a tapped button) counts as one: the
+    person wrote to us, so it opens the 24-hour window like a text would."""
+    message = item.get("message")
+    if isinstance(message, dict) and message.get("mid"):
+        return message
+    postback = item.get("postback")
+    if isinstance(postback, dict) and postback.get("mid"):
+        return {"mid": postback["mid"], "text": str(postback.get("title") or postback.get("payload") or "")}
+    return None
+
+
 def message_apply_webhook(*, page: FacebookPage, item: dict) -> str:
     """One `entry[].messaging[]` element: a message to the page, or an echo of one it sent."""
-    message = item.get("message")
-    if not isinstance(message, dict) or not message.get("mid"):
+    message = inbound_message(item)
+    if message is None:
         return "ignored"
     is_echo = bool(message.get("is_echo"))
     contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")

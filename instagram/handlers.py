@@ -31,9 +31,9 @@ def handle_mentions(item: WebhookItem) -> None:
 
 
 def handle_messages(item: WebhookItem) -> None:
-    message = (item.value or {}).get("message")
-    if not isinstance(message, dict) or not message.get("mid"):
-        raise ItemIgnored("messaging item without a message")
+    if services.inbound_message(item.value or {}) is None:
+        # Reads, deliveries, reactions and typing indicators: nothing to show in the inbox.
+        raise ItemIgnored("messaging item without a message or postback")
     for ig in _accounts(item):
         services.message_apply_webhook(ig=ig, item=item.value)
 

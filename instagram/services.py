@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import MetaAccount
 from analytics.recording import record
 from botopia_meta.exceptions import OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError, GraphTimeout
@@ -25,6 +26,7 @@ SCHEDULE_MIN = timedelta(minutes=1)
 SCHEDULE_MAX = timedelta(days=30)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 CAROUSEL_MIN, CAROUSEL_MAX = 2, 10
+MEDIA_NOT_READY = 9007  # Meta says FINISHED a moment before media_publish accepts it
 
 
 def poll_delay_ms() -> int:
@@ -216,6 +218,14 @@ def _container_params(media_type: str, url: str, caption: str, *, carousel_item:
 
 def _create_containers(publish: MediaPublish) -> str | None:
     ig = publish.ig_account
+    if ig.account.status != MetaAccount.Status.ACTIVE or ig.deleted_at is not None:
+        return _fail(
+            publish,
+            {
+                "code": "ACCOUNT_NOT_CONNECTED",
+                "message": f"The Meta account is {ig.account.status}: reconnect it.",
+            },
+        )
     used, allowed = graph.publishing_limit(ig)
     if used >= allowed:
         return _fail(
@@ -267,6 +277,14 @@ def _poll(publish: MediaPublish) -> str:
     try:
         publish.media_id = graph.media_publish(ig, publish.container_id)
     except GraphError as exc:
+        if exc.code == MEDIA_NOT_READY:
+            MediaPublish.objects.filter(pk=publish.pk).update(
+                status=MediaPublish.Status.PROCESSING, polls=F("polls") + 1
+            )
+            publish.refresh_from_db(fields=["polls"])
+            if publish.polls >= max_polls():
+                return _fail(publish, _error(exc))
+            return "poll"
         if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
             MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PROCESSING)
             raise
@@ -505,10 +523,22 @@ def comment_delete(*, comment: Comment) -> Comment:
 # --- direct messages -----------------------------------------------------------------------
 
 
+def inbound_message(item: dict) -> dict | None:
+    """The message in a messaging element; a postback (a tapped button) counts as one: the
+    person wrote to us, so it opens the 24-hour window like a text would."""
+    message = item.get("message")
+    if isinstance(message, dict) and message.get("mid"):
+        return message
+    postback = item.get("postback")
+    if isinstance(postback, dict) and postback.get("mid"):
+        return {"mid": postback["mid"], "text": str(postback.get("title") or postback.get("payload") or "")}
+    return None
+
+
 def message_apply_webhook(*, ig: InstagramAccount, item: dict) -> str:
     """One `entry[].messaging[]` element: a DM to the account, or an echo of one it sent."""
-    message = item.get("message")
-    if not isinstance(message, dict) or not message.get("mid"):
+    message = inbound_message(item)
+    if message is None:
         return "ignored"
     is_echo = bool(message.get("is_echo"))
     contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")

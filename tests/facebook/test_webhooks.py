@@ -164,3 +164,16 @@ def test_it_keeps_the_conversation_when_the_profile_is_private(connected_page, m
     handle(messaging_item("page_messaging__message"))
     worker.drain()
     assert Conversation.objects.get().contact_name == ""
+
+
+def test_a_postback_opens_the_window_like_a_message(connected_page):
+    postback = {
+        "sender": {"id": "8800000000000001"},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": 1764329300000,
+        "postback": {"mid": "m_postback_1", "title": "Ver horarios", "payload": "HOURS"},
+    }
+    handle(WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=postback))
+    conversation = Conversation.objects.get()
+    assert conversation.last_inbound_at is not None
+    assert conversation.messages.get().text == "Ver horarios"

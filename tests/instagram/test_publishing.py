@@ -247,3 +247,39 @@ def test_it_cancels_a_scheduled_publish(alice_client, connected_ig):
     )
     assert publish_step(publish_pk=str(row.pk)) == "cancelled"
     assert alice_client.post(f"/api/meta/instagram/publishes/{row.pk}/cancel").status_code == 400
+
+
+def test_it_retries_the_publish_when_meta_says_the_media_is_not_ready(
+    alice_client, connected_ig, meta, worker
+):
+    fake_meta(meta, "FINISHED", "FINISHED")
+    meta.replace(
+        responses.POST,
+        graph_url(f"{IG_ID}/media_publish"),
+        json=meta_error(9007, "Media ID is not available"),
+        status=400,
+    )
+    meta.add(responses.POST, graph_url(f"{IG_ID}/media_publish"), json={"id": MEDIA})
+    publish(alice_client)
+    worker.drain()
+    row = MediaPublish.objects.get()
+    assert row.status == "published" and row.media_id == MEDIA
+    assert len(calls_to(meta, "POST", f"{IG_ID}/media_publish")) == 2
+
+
+def test_a_due_publish_fails_when_the_account_was_revoked_meanwhile(alice_client, connected_ig, meta, worker):
+    fake_meta(meta, "FINISHED")
+    row = MediaPublish.objects.create(
+        ig_account=connected_ig,
+        media_type="IMAGE",
+        media_urls=["https://cdn.example.com/a.jpg"],
+        status="scheduled",
+        scheduled_publish_time=timezone.now(),
+    )
+    connected_ig.account.status = "revoked"
+    connected_ig.account.save()
+    ig_publish_media.send(str(row.pk))
+    worker.drain()
+    row.refresh_from_db()
+    assert row.status == "failed" and row.error["code"] == "ACCOUNT_NOT_CONNECTED"
+    assert len(meta.calls) == 0
