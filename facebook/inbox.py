@@ -20,25 +20,6 @@ def _require(account, permission: str) -> None:
         raise MissingMetaPermission(missing)
 
 
-def comment_row(comment: Comment) -> dict[str, Any]:
-    return {
-        "id": comment.pk,
-        "platform": PLATFORM,
-        "page_id": comment.page.page_id,
-        "ig_account_id": None,
-        "post_id": comment.post_id,
-        "comment_id": comment.comment_id,
-        "parent_id": comment.parent_id,
-        "author_id": comment.author_id,
-        "author_name": comment.author_name,
-        "text": comment.message,
-        "created_time": comment.created_time,
-        "hidden": comment.hidden,
-        "reply_text": comment.reply_message or None,
-        "replied_at": comment.replied_at,
-    }
-
-
 def _filtered_comments(user: AbstractBaseUser, filters: dict) -> QuerySet[Comment]:
     qs = selectors.comment_list(user=user)
     if filters.get("page_id"):
@@ -87,6 +68,12 @@ def _comment_values_row(values: dict) -> dict[str, Any]:
         "reply_text": values["reply_message"] or None,
         "replied_at": values["replied_at"],
     }
+
+
+def comment_row(comment: Comment) -> dict[str, Any]:
+    return _comment_values_row(
+        {**{name: getattr(comment, name) for name in _COMMENT_COLUMNS}, "asset": comment.page.page_id}
+    )
 
 
 def comment_list(*, user: AbstractBaseUser, filters: dict, upto: int) -> tuple[int, list[dict]]:
