@@ -60,6 +60,15 @@ def test_it_lists_posts_with_counts_and_cursors(alice_client, connected_page, me
     assert "likes.summary(true).limit(0)" in query["fields"][0]
 
 
+def test_it_uses_the_callers_connected_page_without_page_id(alice_client, bob_client, connected_page, meta):
+    from tests.facebook.conftest import make_page
+
+    make_page(connected_page.account, page_id="777", token="other")  # available, not connected
+    meta.add(responses.GET, graph_url(f"{PAGE_ID}/posts"), json=meta_posts())
+    assert alice_client.get("/api/meta/facebook/posts").json()["data"]["posts"][0]["id"] == POST_ID
+    assert bob_client.get("/api/meta/facebook/posts").status_code == 404
+
+
 def test_it_follows_the_after_cursor(alice_client, connected_page, meta):
     meta.add(responses.GET, graph_url(f"{PAGE_ID}/posts"), json=meta_posts(after="next2"))
     alice_client.get(f"/api/meta/facebook/posts?pageId={PAGE_ID}&after=QVFIUmFmter")

@@ -109,5 +109,15 @@ def test_it_lists_media_with_counts_and_cursors(alice_client, connected_ig, meta
 
 def test_it_validates_the_media_query(alice_client, connected_ig):
     response = alice_client.get("/api/meta/instagram/media?limit=abc")
-    assert response.status_code == 400
-    assert set(response.json()["error"]["details"]) == {"accountId", "limit"}
+    assert response.status_code == 400 and set(response.json()["error"]["details"]) == {"limit"}
+    response = alice_client.get(f"/api/meta/instagram/media?accountId={IG_ID}&before=a&after=b")
+    assert response.status_code == 400 and set(response.json()["error"]["details"]) == {"before"}
+
+
+def test_it_uses_the_callers_connected_account_without_account_id(
+    alice_client, bob_client, connected_ig, meta
+):
+    meta.add(responses.GET, graph_url(f"{IG_ID}/media"), json={"data": [], "paging": {}})
+    response = alice_client.get("/api/meta/instagram/media")
+    assert response.status_code == 200 and response.json()["data"]["media"] == []
+    assert bob_client.get("/api/meta/instagram/media").status_code == 404
