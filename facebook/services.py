@@ -212,7 +212,7 @@ def _record_post_published(page: FacebookPage, post_id: str, at: datetime) -> No
         metric="posts_published",
         at=at,
         asset_id=page.page_id,
-        key=f"fb:post:{post_id}:published",
+        key=f"fb:{page.account_id}:post:{post_id}:published",
     )
 
 
@@ -277,7 +277,7 @@ def comment_store(
             metric="comments_received",
             at=comment.created_time,
             asset_id=page.page_id,
-            key=f"fb:comment:{comment_id}:received",
+            key=f"fb:{page.account_id}:comment:{comment_id}:received",
         )
     return comment, created
 
@@ -355,7 +355,7 @@ def comment_reply(*, comment: Comment, message: str) -> Comment:
             metric="comments_replied",
             at=comment.replied_at,
             asset_id=comment.page.page_id,
-            key=f"fb:comment:{comment.comment_id}:replied",
+            key=f"fb:{comment.page.account_id}:comment:{comment.comment_id}:replied",
         )
     return comment
 
@@ -432,7 +432,7 @@ def message_apply_webhook(*, page: FacebookPage, item: dict) -> str:
             metric="dms_received",
             at=at,
             asset_id=page.page_id,
-            key=f"fb:dm:{message['mid']}:received",
+            key=f"fb:{page.account_id}:dm:{message['mid']}:received",
         )
     return "echo" if is_echo else "created"
 

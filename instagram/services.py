@@ -415,7 +415,7 @@ def comment_store(
             metric="mentions_received" if is_mention else "comments_received",
             at=comment.created_time,
             asset_id=ig.ig_account_id,
-            key=f"ig:comment:{comment_id}:received",
+            key=f"ig:{ig.account_id}:comment:{comment_id}:received",
         )
     if created and own and parent_id:
         Comment.objects.filter(ig_account=ig, comment_id=parent_id, reply_id="").update(
@@ -502,7 +502,7 @@ def comment_reply(*, comment: Comment, message: str) -> Comment:
             metric="comments_replied",
             at=comment.replied_at,
             asset_id=ig.ig_account_id,
-            key=f"ig:comment:{comment.comment_id}:replied",
+            key=f"ig:{ig.account_id}:comment:{comment.comment_id}:replied",
         )
     return comment
 
@@ -584,7 +584,7 @@ def message_apply_webhook(*, ig: InstagramAccount, item: dict) -> str:
             metric="dms_received",
             at=at,
             asset_id=ig.ig_account_id,
-            key=f"ig:dm:{message['mid']}:received",
+            key=f"ig:{ig.account_id}:dm:{message['mid']}:received",
         )
     return "echo" if is_echo else "created"
 

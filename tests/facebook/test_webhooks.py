@@ -177,3 +177,22 @@ def test_a_postback_opens_the_window_like_a_message(connected_page):
     conversation = Conversation.objects.get()
     assert conversation.last_inbound_at is not None
     assert conversation.messages.get().text == "Ver horarios"
+
+
+def test_it_counts_a_received_comment_and_dm_once_for_analytics(connected_page, monkeypatch):
+    from facebook import services
+
+    recorded = []
+    monkeypatch.setattr(services, "record", lambda **kw: recorded.append(kw) or True)
+    for _ in range(2):
+        handle(change_item("page_feed__comment_add"))
+        handle(messaging_item("page_messaging__message"))
+    assert [(r["metric"], r["asset_id"], r["account_id"]) for r in recorded] == [
+        ("comments_received", PAGE_ID, connected_page.account_id),
+        ("dms_received", PAGE_ID, connected_page.account_id),
+    ]
+    assert (
+        recorded[0]["key"]
+        == f"fb:{connected_page.account_id}:comment:122100000000000001_1500000000000001:received"
+    )
+    assert recorded[0]["platform"] == "facebook" and recorded[0]["at"].timestamp() == 1764329100
