@@ -88,8 +88,16 @@ def page_connect(*, page: FacebookPage) -> FacebookPage:
 
 
 def page_disconnect(*, page: FacebookPage) -> FacebookPage:
+    """Stop showing the page's events. Meta's subscription is per (app, page), shared by every
+    Botopia account that connected the page: it is removed only when the last one leaves."""
+    still_used = (
+        FacebookPage.objects.filter(page_id=page.page_id, status=FacebookPage.Status.CONNECTED)
+        .exclude(pk=page.pk)
+        .exists()
+    )
     try:
-        graph.unsubscribe(page)
+        if not still_used:
+            graph.unsubscribe(page)
     except GraphError as exc:
         # A page whose token Meta no longer accepts has no subscription to remove.
         if exc.permanent is False:
