@@ -39,5 +39,6 @@ def handle_messages(item: WebhookItem) -> None:
 
 
 register_webhook_handler("instagram", "comments", handle_comments)
+register_webhook_handler("instagram", "live_comments", handle_comments)  # same shape, on a live video
 register_webhook_handler("instagram", "mentions", handle_mentions)
 register_webhook_handler("instagram", "messages", handle_messages)

@@ -255,7 +255,10 @@ def _poll(publish: MediaPublish) -> str:
         if code in ("ERROR", "EXPIRED"):
             return _fail(publish, {"code": code, "message": detail or f"Meta's container is {code}."})
         if code not in ("FINISHED", "PUBLISHED"):
-            polls = MediaPublish.objects.filter(pk=publish.pk).update(polls=F("polls") + 1)
+            # updated_at moves with every look, so the sweep only revives a chain that stalled.
+            polls = MediaPublish.objects.filter(pk=publish.pk).update(
+                polls=F("polls") + 1, updated_at=timezone.now()
+            )
             publish.refresh_from_db(fields=["polls"])
             if polls and publish.polls >= max_polls():
                 return _fail(
@@ -269,8 +272,12 @@ def _poll(publish: MediaPublish) -> str:
         }
         if publish.caption:
             params["caption"] = publish.caption
-        publish.container_id = graph.container_create(ig, params)
-        publish.save(update_fields=["container_id", "updated_at"])
+        album_id = graph.container_create(ig, params)
+        # Two pollers may both get here; the first stored album wins, the other expires unused.
+        MediaPublish.objects.filter(pk=publish.pk, container_id="").update(
+            container_id=album_id, updated_at=timezone.now()
+        )
+        publish.refresh_from_db(fields=["container_id"])
         return _poll(publish)
     if not _claim(publish, MediaPublish.Status.PROCESSING, MediaPublish.Status.PUBLISHING):
         return "claimed elsewhere"
@@ -279,7 +286,7 @@ def _poll(publish: MediaPublish) -> str:
     except GraphError as exc:
         if exc.code == MEDIA_NOT_READY:
             MediaPublish.objects.filter(pk=publish.pk).update(
-                status=MediaPublish.Status.PROCESSING, polls=F("polls") + 1
+                status=MediaPublish.Status.PROCESSING, polls=F("polls") + 1, updated_at=timezone.now()
             )
             publish.refresh_from_db(fields=["polls"])
             if publish.polls >= max_polls():

@@ -283,3 +283,28 @@ def test_a_due_publish_fails_when_the_account_was_revoked_meanwhile(alice_client
     row.refresh_from_db()
     assert row.status == "failed" and row.error["code"] == "ACCOUNT_NOT_CONNECTED"
     assert len(meta.calls) == 0
+
+
+@pytest.mark.django_db
+def test_the_sweep_revives_only_stalled_or_due_publishes(connected_ig):
+    from instagram.services import publish_sweep
+
+    now = timezone.now()
+
+    def row(status: str, *, age: timedelta, when=None) -> MediaPublish:
+        publish = MediaPublish.objects.create(
+            ig_account=connected_ig, media_type="IMAGE", status=status, scheduled_publish_time=when
+        )
+        MediaPublish.objects.filter(pk=publish.pk).update(updated_at=now - age)
+        return publish
+
+    due = row("scheduled", age=timedelta(days=1), when=now - timedelta(seconds=5))
+    row("scheduled", age=timedelta(days=1), when=now + timedelta(hours=1))
+    stalled = row("processing", age=timedelta(minutes=6))
+    row("processing", age=timedelta(seconds=10))  # a live poll chain: left alone
+    interrupted = row("publishing", age=timedelta(hours=2))
+    row("published", age=timedelta(days=2))
+
+    assert set(publish_sweep(now=now)) == {str(due.pk), str(stalled.pk)}
+    interrupted.refresh_from_db()
+    assert interrupted.status == "failed" and interrupted.error["code"] == "INTERRUPTED"
