@@ -45,6 +45,12 @@ def _parse_meta_time(value) -> datetime | None:
     return None
 
 
+def _iso(value) -> str | None:
+    """Meta writes `+0000`; the API answers ISO 8601 like every other timestamp (`...Z`)."""
+    parsed = _parse_meta_time(value)
+    return parsed.isoformat().replace("+00:00", "Z") if parsed else None
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 
@@ -131,7 +137,7 @@ def post_list(
         {
             "id": str(item.get("id") or ""),
             "message": item.get("message") or "",
-            "created_time": item.get("created_time"),
+            "created_time": _iso(item.get("created_time")),
             "type": item.get("status_type") or "",
             "permalink_url": item.get("permalink_url") or "",
             "picture": item.get("full_picture") or "",

@@ -61,6 +61,12 @@ def _error(exc: GraphError) -> dict:
     return {"code": exc.code, "subcode": exc.subcode, "message": exc.message, "fbtraceId": exc.fbtrace_id}
 
 
+def _iso(value) -> str | None:
+    """Meta writes `+0000`; the API answers ISO 8601 like every other timestamp (`...Z`)."""
+    parsed = _parse_meta_time(value)
+    return parsed.isoformat().replace("+00:00", "Z") if parsed else None
+
+
 # --- accounts and media --------------------------------------------------------------------
 
 
@@ -103,7 +109,7 @@ def media_list(
             "media_url": item.get("media_url") or item.get("thumbnail_url") or "",
             "permalink": item.get("permalink") or "",
             "caption": item.get("caption") or "",
-            "timestamp": item.get("timestamp"),
+            "timestamp": _iso(item.get("timestamp")),
             "likes": int(item.get("like_count") or 0),
             "comments": int(item.get("comments_count") or 0),
         }

@@ -46,7 +46,7 @@ def test_it_lists_posts_with_counts_and_cursors(alice_client, connected_page, me
         {
             "id": POST_ID,
             "message": "Nueva colección de invierno",
-            "createdTime": "2026-11-28T10:06:40+0000",
+            "createdTime": "2026-11-28T10:06:40Z",
             "type": "added_photos",
             "permalinkUrl": "https://www.facebook.com/330000000000001/posts/pfbid02xyz",
             "picture": "https://scontent.example/full.jpg",

@@ -95,7 +95,7 @@ def test_it_lists_media_with_counts_and_cursors(alice_client, connected_ig, meta
         "mediaUrl": "https://scontent.cdninstagram.com/a.jpg",
         "permalink": "https://www.instagram.com/p/DAbc/",
         "caption": "Invierno",
-        "timestamp": "2026-11-28T10:00:00+0000",
+        "timestamp": "2026-11-28T10:00:00Z",
         "likes": 41,
         "comments": 5,
     }
