@@ -677,3 +677,30 @@ def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
     name = str(profile.get("username") or profile.get("name") or "")
     if name:
         Conversation.objects.filter(pk=conversation.pk).update(contact_name=name[:255])
+
+
+def message_apply_receipt(*, ig, item: dict) -> int:
+    """`delivery` / `read` receipts: our outbound messages up to the watermark (or the named
+    ones) move forward to delivered / read, never backwards."""
+    contact_id = str((item.get("sender") or {}).get("id") or "")
+    outbound = ConversationMessage.objects.filter(
+        conversation__ig_account=ig,
+        conversation__contact_id=contact_id,
+        direction=ConversationMessage.Direction.OUTBOUND,
+    )
+    S = ConversationMessage.Status
+    receipt = item.get("read") or item.get("delivery") or {}
+    to_status, from_statuses = (
+        (S.READ, [S.SENT, S.DELIVERED]) if item.get("read") else (S.DELIVERED, [S.SENT])
+    )
+    outbound = outbound.filter(status__in=from_statuses)
+    mids = receipt.get("mids") or ([receipt["mid"]] if receipt.get("mid") else [])
+    watermark = _from_unix(receipt.get("watermark"))
+    if watermark is not None:
+        selected = outbound.filter(sent_at__lte=watermark)
+    elif mids:
+        last = outbound.filter(mid__in=mids).order_by("-sent_at").values_list("sent_at", flat=True).first()
+        selected = outbound.filter(sent_at__lte=last) if last else outbound.none()
+    else:
+        return 0
+    return selected.update(status=to_status, updated_at=timezone.now())
