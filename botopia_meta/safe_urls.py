@@ -6,6 +6,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from botopia_meta.api.camel import to_camel
 from botopia_meta.exceptions import ValidationFailed
 
 _resolve = socket.getaddrinfo  # patched in tests
@@ -13,8 +14,11 @@ _resolve = socket.getaddrinfo  # patched in tests
 
 def _is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address are judged by that address.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
 
 
@@ -49,5 +53,5 @@ def require_public_https_url(url: str, *, field: str) -> str:
     """The URL, or 400 VALIDATION_ERROR naming `field`."""
     reason = unsafe_url_reason(url)
     if reason:
-        raise ValidationFailed(f"{field}: {reason}", details={field: [reason]})
+        raise ValidationFailed(f"{to_camel(field)}: {reason}", details={field: [reason]})
     return url.strip()

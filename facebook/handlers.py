@@ -30,9 +30,14 @@ def handle_feed(item: WebhookItem) -> None:
 
 
 def handle_messages(item: WebhookItem) -> None:
-    message = (item.value or {}).get("message")
-    if not isinstance(message, dict) or not message.get("mid"):
-        raise ItemIgnored("messaging item without a message")
+    value = item.value or {}
+    if services.inbound_message(value) is None:
+        if isinstance(value.get("read"), dict) or isinstance(value.get("delivery"), dict):
+            for page in _pages(item):
+                services.message_apply_receipt(page=page, item=value)
+            return
+        # Reactions, typing indicators, referrals: nothing to show in the inbox.
+        raise ItemIgnored("messaging item without a message, postback or receipt")
     for page in _pages(item):
         services.message_apply_webhook(page=page, item=item.value)
 

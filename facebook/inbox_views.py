@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from botopia_meta.api.pagination import _bounded_int
 from botopia_meta.api.views import validated
 from botopia_meta.exceptions import NotFound
 from botopia_meta.registry import INBOX_SOURCES
@@ -116,6 +115,11 @@ class InboxMessageSerializer(serializers.Serializer):
     status = serializers.CharField()
     sent_at = serializers.DateTimeField()
     error = serializers.DictField(allow_null=True)
+
+
+class InboxPageQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
+    offset = serializers.IntegerField(min_value=0, default=0)
 
 
 class InboxMessageListSerializer(serializers.Serializer):
@@ -267,10 +271,14 @@ class ConversationListView(APIView):
 
 
 class ConversationMessagesView(APIView):
-    @extend_schema(operation_id="inbox_conversation_messages_list", responses=InboxMessageListSerializer)
+    @extend_schema(
+        operation_id="inbox_conversation_messages_list",
+        parameters=[InboxPageQuerySerializer],
+        responses=InboxMessageListSerializer,
+    )
     def get(self, request: Request, conversation_id: str) -> Response:
-        limit = _bounded_int(request, "limit", 25, 1, 100)
-        offset = _bounded_int(request, "offset", 0, 0, None)
+        query = validated(InboxPageQuerySerializer, request.query_params)
+        limit, offset = query["limit"], query["offset"]
         total, rows = _first_answer(
             "conversation_messages",
             user=request.user,

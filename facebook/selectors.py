@@ -1,7 +1,7 @@
 """Reads scoped to the requesting user: everything starts from their own active accounts."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 
 from accounts.models import MetaAccount
 from botopia_meta.exceptions import NotFound
@@ -27,6 +27,16 @@ def page_get(*, user: AbstractBaseUser, page_id: str) -> FacebookPage:
     )
     if page is None:
         raise NotFound("No such Facebook page among your connected accounts.")
+    return page
+
+
+def page_default(*, user: AbstractBaseUser) -> FacebookPage:
+    """The page a request without `pageId` means: the caller's connected page (most recently
+    connected account first), else their first page."""
+    connected_first = Case(When(status=FacebookPage.Status.CONNECTED, then=Value(0)), default=Value(1))
+    page = page_list(user=user).order_by(connected_first, "-account__connected_at", "name").first()
+    if page is None:
+        raise NotFound("No Facebook page among your connected accounts: connect one first.")
     return page
 
 

@@ -37,7 +37,7 @@ class CursorQuerySerializer(serializers.Serializer):
 
 
 class FacebookPostQuerySerializer(CursorQuerySerializer):
-    page_id = serializers.RegexField(r"^\d{1,32}$", max_length=32)
+    page_id = serializers.RegexField(r"^\d{1,32}$", max_length=32, required=False)
 
 
 class CursorsSerializer(serializers.Serializer):

@@ -45,6 +45,12 @@ def _parse_meta_time(value) -> datetime | None:
     return None
 
 
+def _iso(value) -> str | None:
+    """Meta writes `+0000`; the API answers ISO 8601 like every other timestamp (`...Z`)."""
+    parsed = _parse_meta_time(value)
+    return parsed.isoformat().replace("+00:00", "Z") if parsed else None
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 
@@ -88,8 +94,16 @@ def page_connect(*, page: FacebookPage) -> FacebookPage:
 
 
 def page_disconnect(*, page: FacebookPage) -> FacebookPage:
+    """Stop showing the page's events. Meta's subscription is per (app, page), shared by every
+    Botopia account that connected the page: it is removed only when the last one leaves."""
+    still_used = (
+        FacebookPage.objects.filter(page_id=page.page_id, status=FacebookPage.Status.CONNECTED)
+        .exclude(pk=page.pk)
+        .exists()
+    )
     try:
-        graph.unsubscribe(page)
+        if not still_used:
+            graph.unsubscribe(page)
     except GraphError as exc:
         # A page whose token Meta no longer accepts has no subscription to remove.
         if exc.permanent is False:
@@ -123,7 +137,7 @@ def post_list(
         {
             "id": str(item.get("id") or ""),
             "message": item.get("message") or "",
-            "created_time": item.get("created_time"),
+            "created_time": _iso(item.get("created_time")),
             "type": item.get("status_type") or "",
             "permalink_url": item.get("permalink_url") or "",
             "picture": item.get("full_picture") or "",
@@ -212,7 +226,7 @@ def _record_post_published(page: FacebookPage, post_id: str, at: datetime) -> No
         metric="posts_published",
         at=at,
         asset_id=page.page_id,
-        key=f"fb:post:{post_id}:published",
+        key=f"fb:{page.account_id}:post:{post_id}:published",
     )
 
 
@@ -277,7 +291,7 @@ def comment_store(
             metric="comments_received",
             at=comment.created_time,
             asset_id=page.page_id,
-            key=f"fb:comment:{comment_id}:received",
+            key=f"fb:{page.account_id}:comment:{comment_id}:received",
         )
     return comment, created
 
@@ -355,7 +369,7 @@ def comment_reply(*, comment: Comment, message: str) -> Comment:
             metric="comments_replied",
             at=comment.replied_at,
             asset_id=comment.page.page_id,
-            key=f"fb:comment:{comment.comment_id}:replied",
+            key=f"fb:{comment.page.account_id}:comment:{comment.comment_id}:replied",
         )
     return comment
 
@@ -376,10 +390,22 @@ def comment_delete(*, comment: Comment) -> Comment:
 # --- Messenger -----------------------------------------------------------------------------
 
 
+def inbound_message(item: dict) -> dict | None:
+    """The message in a messaging element; a postback (a tapped button) counts as one: the
+    person wrote to us, so it opens the 24-hour window like a text would."""
+    message = item.get("message")
+    if isinstance(message, dict) and message.get("mid"):
+        return message
+    postback = item.get("postback")
+    if isinstance(postback, dict) and postback.get("mid"):
+        return {"mid": postback["mid"], "text": str(postback.get("title") or postback.get("payload") or "")}
+    return None
+
+
 def message_apply_webhook(*, page: FacebookPage, item: dict) -> str:
     """One `entry[].messaging[]` element: a message to the page, or an echo of one it sent."""
-    message = item.get("message")
-    if not isinstance(message, dict) or not message.get("mid"):
+    message = inbound_message(item)
+    if message is None:
         return "ignored"
     is_echo = bool(message.get("is_echo"))
     contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")
@@ -420,7 +446,7 @@ def message_apply_webhook(*, page: FacebookPage, item: dict) -> str:
             metric="dms_received",
             at=at,
             asset_id=page.page_id,
-            key=f"fb:dm:{message['mid']}:received",
+            key=f"fb:{page.account_id}:dm:{message['mid']}:received",
         )
     return "echo" if is_echo else "created"
 
@@ -498,3 +524,30 @@ def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
     name = " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
     if name:
         Conversation.objects.filter(pk=conversation.pk).update(contact_name=name[:255])
+
+
+def message_apply_receipt(*, page, item: dict) -> int:
+    """`delivery` / `read` receipts: our outbound messages up to the watermark (or the named
+    ones) move forward to delivered / read, never backwards."""
+    contact_id = str((item.get("sender") or {}).get("id") or "")
+    outbound = ConversationMessage.objects.filter(
+        conversation__page=page,
+        conversation__contact_id=contact_id,
+        direction=ConversationMessage.Direction.OUTBOUND,
+    )
+    S = ConversationMessage.Status
+    receipt = item.get("read") or item.get("delivery") or {}
+    to_status, from_statuses = (
+        (S.READ, [S.SENT, S.DELIVERED]) if item.get("read") else (S.DELIVERED, [S.SENT])
+    )
+    outbound = outbound.filter(status__in=from_statuses)
+    mids = receipt.get("mids") or ([receipt["mid"]] if receipt.get("mid") else [])
+    watermark = _from_unix(receipt.get("watermark"))
+    if watermark is not None:
+        selected = outbound.filter(sent_at__lte=watermark)
+    elif mids:
+        last = outbound.filter(mid__in=mids).order_by("-sent_at").values_list("sent_at", flat=True).first()
+        selected = outbound.filter(sent_at__lte=last) if last else outbound.none()
+    else:
+        return 0
+    return selected.update(status=to_status, updated_at=timezone.now())

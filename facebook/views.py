@@ -81,7 +81,10 @@ class PostListCreateView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(FacebookPostQuerySerializer, request.query_params)
-        page = selectors.page_get(user=request.user, page_id=query["page_id"])
+        if query.get("page_id"):
+            page = selectors.page_get(user=request.user, page_id=query["page_id"])
+        else:
+            page = selectors.page_default(user=request.user)
         require_permissions(page.account, "pages_read_engagement")
         posts, cursors = services.post_list(
             page=page, limit=query["limit"], before=query.get("before"), after=query.get("after")

@@ -31,13 +31,19 @@ def handle_mentions(item: WebhookItem) -> None:
 
 
 def handle_messages(item: WebhookItem) -> None:
-    message = (item.value or {}).get("message")
-    if not isinstance(message, dict) or not message.get("mid"):
-        raise ItemIgnored("messaging item without a message")
+    value = item.value or {}
+    if services.inbound_message(value) is None:
+        if isinstance(value.get("read"), dict) or isinstance(value.get("delivery"), dict):
+            for ig in _accounts(item):
+                services.message_apply_receipt(ig=ig, item=value)
+            return
+        # Reactions, typing indicators, referrals: nothing to show in the inbox.
+        raise ItemIgnored("messaging item without a message, postback or receipt")
     for ig in _accounts(item):
         services.message_apply_webhook(ig=ig, item=item.value)
 
 
 register_webhook_handler("instagram", "comments", handle_comments)
+register_webhook_handler("instagram", "live_comments", handle_comments)  # same shape, on a live video
 register_webhook_handler("instagram", "mentions", handle_mentions)
 register_webhook_handler("instagram", "messages", handle_messages)

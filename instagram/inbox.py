@@ -20,25 +20,6 @@ def _require(account, permission: str) -> None:
         raise MissingMetaPermission(missing)
 
 
-def comment_row(comment: Comment) -> dict[str, Any]:
-    return {
-        "id": comment.pk,
-        "platform": PLATFORM,
-        "page_id": None,
-        "ig_account_id": comment.ig_account.ig_account_id,
-        "post_id": comment.media_id,
-        "comment_id": comment.comment_id,
-        "parent_id": comment.parent_id,
-        "author_id": comment.author_id,
-        "author_name": comment.author_name,
-        "text": comment.message,
-        "created_time": comment.created_time,
-        "hidden": comment.hidden,
-        "reply_text": comment.reply_message or None,
-        "replied_at": comment.replied_at,
-    }
-
-
 def _filtered_comments(user: AbstractBaseUser, filters: dict) -> QuerySet[Comment]:
     qs = selectors.comment_list(user=user)
     if filters.get("ig_account_id"):
@@ -59,11 +40,58 @@ def _filtered_comments(user: AbstractBaseUser, filters: dict) -> QuerySet[Commen
     return qs
 
 
+_COMMENT_COLUMNS = (
+    "pk",
+    "comment_id",
+    "media_id",
+    "parent_id",
+    "author_id",
+    "author_name",
+    "message",
+    "created_time",
+    "hidden",
+    "reply_message",
+    "replied_at",
+)
+
+
+def _comment_values_row(values: dict) -> dict[str, Any]:
+    return {
+        "id": values["pk"],
+        "platform": PLATFORM,
+        "page_id": None,
+        "ig_account_id": values["asset"],
+        "post_id": values["media_id"],
+        "comment_id": values["comment_id"],
+        "parent_id": values["parent_id"],
+        "author_id": values["author_id"],
+        "author_name": values["author_name"],
+        "text": values["message"],
+        "created_time": values["created_time"],
+        "hidden": values["hidden"],
+        "reply_text": values["reply_message"] or None,
+        "replied_at": values["replied_at"],
+    }
+
+
+def comment_row(comment: Comment) -> dict[str, Any]:
+    return _comment_values_row(
+        {
+            **{name: getattr(comment, name) for name in _COMMENT_COLUMNS},
+            "asset": comment.ig_account.ig_account_id,
+        }
+    )
+
+
 def comment_list(*, user: AbstractBaseUser, filters: dict, upto: int) -> tuple[int, list[dict]]:
     if filters.get("page_id"):
         return 0, []
     qs = _filtered_comments(user, filters)
-    return qs.count(), [comment_row(c) for c in qs.order_by("-created_time", "-pk")[:upto]]
+    # values(): a list never builds model instances (nor decrypts the page's token per row).
+    rows = qs.order_by("-created_time", "-pk").values(
+        *_COMMENT_COLUMNS, asset=F("ig_account__ig_account_id")
+    )[:upto]
+    return qs.count(), [_comment_values_row(values) for values in rows]
 
 
 def comment_act(
@@ -85,20 +113,20 @@ def comment_act(
 
 
 def conversation_row(conversation: Conversation) -> dict[str, Any]:
-    last_inbound = conversation.last_inbound_at
-    return {
-        "id": conversation.pk,
-        "platform": PLATFORM,
-        "page_id": None,
-        "ig_account_id": conversation.ig_account.ig_account_id,
-        "contact_id": conversation.contact_id,
-        "contact_name": conversation.contact_name or None,
-        "last_message_at": conversation.last_message_at,
-        "last_message_text": getattr(conversation, "last_message_text", None),
-        "unread_count": conversation.unread_count,
-        "can_reply": bool(last_inbound and timezone.now() - last_inbound <= services.SERVICE_WINDOW),
-        "window_expires_at": last_inbound + services.SERVICE_WINDOW if last_inbound else None,
-    }
+    return _conversation_values_row(
+        {
+            "pk": conversation.pk,
+            "contact_id": conversation.contact_id,
+            "contact_name": conversation.contact_name,
+            "last_message_at": conversation.last_message_at,
+            "last_inbound_at": conversation.last_inbound_at,
+            "unread_count": conversation.unread_count,
+            "last_message_text": conversation.messages.order_by("-sent_at")
+            .values_list("text", flat=True)
+            .first(),
+            "asset": conversation.ig_account.ig_account_id,
+        }
+    )
 
 
 def conversation_list(*, user: AbstractBaseUser, filters: dict, upto: int) -> tuple[int, list[dict]]:
@@ -116,8 +144,38 @@ def conversation_list(*, user: AbstractBaseUser, filters: dict, upto: int) -> tu
         .order_by("-sent_at")
         .values("text")[:1]
     )
-    qs = qs.annotate(last_message_text=Subquery(last_text))
-    return qs.count(), [conversation_row(c) for c in qs.order_by("-last_message_at", "-pk")[:upto]]
+    rows = (
+        qs.order_by("-last_message_at", "-pk")
+        .annotate(last_message_text=Subquery(last_text))
+        .values(
+            "pk",
+            "contact_id",
+            "contact_name",
+            "last_message_at",
+            "last_inbound_at",
+            "unread_count",
+            "last_message_text",
+            asset=F("ig_account__ig_account_id"),
+        )[:upto]
+    )
+    return qs.count(), [_conversation_values_row(values) for values in rows]
+
+
+def _conversation_values_row(values: dict) -> dict[str, Any]:
+    last_inbound = values["last_inbound_at"]
+    return {
+        "id": values["pk"],
+        "platform": PLATFORM,
+        "page_id": None,
+        "ig_account_id": values["asset"],
+        "contact_id": values["contact_id"],
+        "contact_name": values["contact_name"] or None,
+        "last_message_at": values["last_message_at"],
+        "last_message_text": values["last_message_text"],
+        "unread_count": values["unread_count"],
+        "can_reply": bool(last_inbound and timezone.now() - last_inbound <= services.SERVICE_WINDOW),
+        "window_expires_at": last_inbound + services.SERVICE_WINDOW if last_inbound else None,
+    }
 
 
 def message_row(message: ConversationMessage) -> dict[str, Any]:

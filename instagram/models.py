@@ -131,6 +131,8 @@ class ConversationMessage(TimestampedModel):
         QUEUED = "queued"
         SENDING = "sending"
         SENT = "sent"
+        DELIVERED = "delivered"
+        READ = "read"
         FAILED = "failed"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")

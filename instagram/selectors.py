@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 
 from accounts.models import MetaAccount
 from botopia_meta.exceptions import NotFound
@@ -30,6 +30,15 @@ def ig_account_get(*, user: AbstractBaseUser, account_id: str) -> InstagramAccou
     ig = qs.first()
     if ig is None:
         raise NotFound("No such Instagram account among your connected accounts.")
+    return ig
+
+
+def ig_account_default(*, user: AbstractBaseUser) -> InstagramAccount:
+    """The account a request without `accountId` means: a connected one first."""
+    connected_first = Case(When(status=InstagramAccount.Status.CONNECTED, then=Value(0)), default=Value(1))
+    ig = ig_account_list(user=user).order_by(connected_first, "-account__connected_at", "username").first()
+    if ig is None:
+        raise NotFound("No Instagram account among your connected accounts: connect one first.")
     return ig
 
 

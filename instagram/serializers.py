@@ -20,7 +20,7 @@ class InstagramAccountStatusSerializer(serializers.ModelSerializer):
 
 
 class InstagramMediaQuerySerializer(serializers.Serializer):
-    account_id = serializers.CharField(max_length=64)
+    account_id = serializers.CharField(max_length=64, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
     before = serializers.CharField(required=False, max_length=512)
     after = serializers.CharField(required=False, max_length=512)

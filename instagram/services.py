@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import MetaAccount
 from analytics.recording import record
 from botopia_meta.exceptions import OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError, GraphTimeout
@@ -25,6 +26,7 @@ SCHEDULE_MIN = timedelta(minutes=1)
 SCHEDULE_MAX = timedelta(days=30)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 CAROUSEL_MIN, CAROUSEL_MAX = 2, 10
+MEDIA_NOT_READY = 9007  # Meta says FINISHED a moment before media_publish accepts it
 
 
 def poll_delay_ms() -> int:
@@ -57,6 +59,12 @@ def _parse_meta_time(value) -> datetime | None:
 
 def _error(exc: GraphError) -> dict:
     return {"code": exc.code, "subcode": exc.subcode, "message": exc.message, "fbtraceId": exc.fbtrace_id}
+
+
+def _iso(value) -> str | None:
+    """Meta writes `+0000`; the API answers ISO 8601 like every other timestamp (`...Z`)."""
+    parsed = _parse_meta_time(value)
+    return parsed.isoformat().replace("+00:00", "Z") if parsed else None
 
 
 # --- accounts and media --------------------------------------------------------------------
@@ -101,7 +109,7 @@ def media_list(
             "media_url": item.get("media_url") or item.get("thumbnail_url") or "",
             "permalink": item.get("permalink") or "",
             "caption": item.get("caption") or "",
-            "timestamp": item.get("timestamp"),
+            "timestamp": _iso(item.get("timestamp")),
             "likes": int(item.get("like_count") or 0),
             "comments": int(item.get("comments_count") or 0),
         }
@@ -216,6 +224,14 @@ def _container_params(media_type: str, url: str, caption: str, *, carousel_item:
 
 def _create_containers(publish: MediaPublish) -> str | None:
     ig = publish.ig_account
+    if ig.account.status != MetaAccount.Status.ACTIVE or ig.deleted_at is not None:
+        return _fail(
+            publish,
+            {
+                "code": "ACCOUNT_NOT_CONNECTED",
+                "message": f"The Meta account is {ig.account.status}: reconnect it.",
+            },
+        )
     used, allowed = graph.publishing_limit(ig)
     if used >= allowed:
         return _fail(
@@ -245,7 +261,10 @@ def _poll(publish: MediaPublish) -> str:
         if code in ("ERROR", "EXPIRED"):
             return _fail(publish, {"code": code, "message": detail or f"Meta's container is {code}."})
         if code not in ("FINISHED", "PUBLISHED"):
-            polls = MediaPublish.objects.filter(pk=publish.pk).update(polls=F("polls") + 1)
+            # updated_at moves with every look, so the sweep only revives a chain that stalled.
+            polls = MediaPublish.objects.filter(pk=publish.pk).update(
+                polls=F("polls") + 1, updated_at=timezone.now()
+            )
             publish.refresh_from_db(fields=["polls"])
             if polls and publish.polls >= max_polls():
                 return _fail(
@@ -259,14 +278,26 @@ def _poll(publish: MediaPublish) -> str:
         }
         if publish.caption:
             params["caption"] = publish.caption
-        publish.container_id = graph.container_create(ig, params)
-        publish.save(update_fields=["container_id", "updated_at"])
+        album_id = graph.container_create(ig, params)
+        # Two pollers may both get here; the first stored album wins, the other expires unused.
+        MediaPublish.objects.filter(pk=publish.pk, container_id="").update(
+            container_id=album_id, updated_at=timezone.now()
+        )
+        publish.refresh_from_db(fields=["container_id"])
         return _poll(publish)
     if not _claim(publish, MediaPublish.Status.PROCESSING, MediaPublish.Status.PUBLISHING):
         return "claimed elsewhere"
     try:
         publish.media_id = graph.media_publish(ig, publish.container_id)
     except GraphError as exc:
+        if exc.code == MEDIA_NOT_READY:
+            MediaPublish.objects.filter(pk=publish.pk).update(
+                status=MediaPublish.Status.PROCESSING, polls=F("polls") + 1, updated_at=timezone.now()
+            )
+            publish.refresh_from_db(fields=["polls"])
+            if publish.polls >= max_polls():
+                return _fail(publish, _error(exc))
+            return "poll"
         if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
             MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PROCESSING)
             raise
@@ -397,7 +428,7 @@ def comment_store(
             metric="mentions_received" if is_mention else "comments_received",
             at=comment.created_time,
             asset_id=ig.ig_account_id,
-            key=f"ig:comment:{comment_id}:received",
+            key=f"ig:{ig.account_id}:comment:{comment_id}:received",
         )
     if created and own and parent_id:
         Comment.objects.filter(ig_account=ig, comment_id=parent_id, reply_id="").update(
@@ -484,7 +515,7 @@ def comment_reply(*, comment: Comment, message: str) -> Comment:
             metric="comments_replied",
             at=comment.replied_at,
             asset_id=ig.ig_account_id,
-            key=f"ig:comment:{comment.comment_id}:replied",
+            key=f"ig:{ig.account_id}:comment:{comment.comment_id}:replied",
         )
     return comment
 
@@ -505,10 +536,22 @@ def comment_delete(*, comment: Comment) -> Comment:
 # --- direct messages -----------------------------------------------------------------------
 
 
+def inbound_message(item: dict) -> dict | None:
+    """The message in a messaging element; a postback (a tapped button) counts as one: the
+    person wrote to us, so it opens the 24-hour window like a text would."""
+    message = item.get("message")
+    if isinstance(message, dict) and message.get("mid"):
+        return message
+    postback = item.get("postback")
+    if isinstance(postback, dict) and postback.get("mid"):
+        return {"mid": postback["mid"], "text": str(postback.get("title") or postback.get("payload") or "")}
+    return None
+
+
 def message_apply_webhook(*, ig: InstagramAccount, item: dict) -> str:
     """One `entry[].messaging[]` element: a DM to the account, or an echo of one it sent."""
-    message = item.get("message")
-    if not isinstance(message, dict) or not message.get("mid"):
+    message = inbound_message(item)
+    if message is None:
         return "ignored"
     is_echo = bool(message.get("is_echo"))
     contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")
@@ -554,7 +597,7 @@ def message_apply_webhook(*, ig: InstagramAccount, item: dict) -> str:
             metric="dms_received",
             at=at,
             asset_id=ig.ig_account_id,
-            key=f"ig:dm:{message['mid']}:received",
+            key=f"ig:{ig.account_id}:dm:{message['mid']}:received",
         )
     return "echo" if is_echo else "created"
 
@@ -634,3 +677,30 @@ def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
     name = str(profile.get("username") or profile.get("name") or "")
     if name:
         Conversation.objects.filter(pk=conversation.pk).update(contact_name=name[:255])
+
+
+def message_apply_receipt(*, ig, item: dict) -> int:
+    """`delivery` / `read` receipts: our outbound messages up to the watermark (or the named
+    ones) move forward to delivered / read, never backwards."""
+    contact_id = str((item.get("sender") or {}).get("id") or "")
+    outbound = ConversationMessage.objects.filter(
+        conversation__ig_account=ig,
+        conversation__contact_id=contact_id,
+        direction=ConversationMessage.Direction.OUTBOUND,
+    )
+    S = ConversationMessage.Status
+    receipt = item.get("read") or item.get("delivery") or {}
+    to_status, from_statuses = (
+        (S.READ, [S.SENT, S.DELIVERED]) if item.get("read") else (S.DELIVERED, [S.SENT])
+    )
+    outbound = outbound.filter(status__in=from_statuses)
+    mids = receipt.get("mids") or ([receipt["mid"]] if receipt.get("mid") else [])
+    watermark = _from_unix(receipt.get("watermark"))
+    if watermark is not None:
+        selected = outbound.filter(sent_at__lte=watermark)
+    elif mids:
+        last = outbound.filter(mid__in=mids).order_by("-sent_at").values_list("sent_at", flat=True).first()
+        selected = outbound.filter(sent_at__lte=last) if last else outbound.none()
+    else:
+        return 0
+    return selected.update(status=to_status, updated_at=timezone.now())

@@ -61,7 +61,10 @@ class MediaView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(InstagramMediaQuerySerializer, request.query_params)
-        ig = selectors.ig_account_get(user=request.user, account_id=query["account_id"])
+        if query.get("account_id"):
+            ig = selectors.ig_account_get(user=request.user, account_id=query["account_id"])
+        else:
+            ig = selectors.ig_account_default(user=request.user)
         require_permissions(ig.account, "instagram_basic")
         media, cursors = services.media_list(
             ig=ig, limit=query["limit"], before=query.get("before"), after=query.get("after")

@@ -129,3 +129,14 @@ def test_it_backfills_recent_comments_after_connecting(alice_client, alice_page,
     comment = Comment.objects.get()
     assert comment.message == "¿Talla 40?" and comment.post_id == post_id and comment.parent_id == post_id
     assert comment.created_time.isoformat() == "2026-11-28T10:05:00+00:00"
+
+
+def test_it_keeps_metas_subscription_while_another_account_uses_the_page(
+    alice_client, connected_page, bob, meta
+):
+    from tests.facebook.conftest import make_account
+
+    make_page(make_account(bob, meta_user_id="20002"), status=FacebookPage.Status.CONNECTED)
+    response = alice_client.post(f"/api/meta/facebook/pages/{PAGE_ID}/disconnect")
+    assert response.json()["data"]["status"] == "disconnected"
+    assert len(meta.calls) == 0

@@ -46,7 +46,7 @@ def test_it_lists_posts_with_counts_and_cursors(alice_client, connected_page, me
         {
             "id": POST_ID,
             "message": "Nueva colección de invierno",
-            "createdTime": "2026-11-28T10:06:40+0000",
+            "createdTime": "2026-11-28T10:06:40Z",
             "type": "added_photos",
             "permalinkUrl": "https://www.facebook.com/330000000000001/posts/pfbid02xyz",
             "picture": "https://scontent.example/full.jpg",
@@ -58,6 +58,15 @@ def test_it_lists_posts_with_counts_and_cursors(alice_client, connected_page, me
     query = parse_qs(urlsplit(meta.calls[0].request.url).query)
     assert query["access_token"] == [PAGE_TOKEN] and query["limit"] == ["10"]
     assert "likes.summary(true).limit(0)" in query["fields"][0]
+
+
+def test_it_uses_the_callers_connected_page_without_page_id(alice_client, bob_client, connected_page, meta):
+    from tests.facebook.conftest import make_page
+
+    make_page(connected_page.account, page_id="777", token="other")  # available, not connected
+    meta.add(responses.GET, graph_url(f"{PAGE_ID}/posts"), json=meta_posts())
+    assert alice_client.get("/api/meta/facebook/posts").json()["data"]["posts"][0]["id"] == POST_ID
+    assert bob_client.get("/api/meta/facebook/posts").status_code == 404
 
 
 def test_it_follows_the_after_cursor(alice_client, connected_page, meta):

@@ -1,5 +1,6 @@
 """The `page` webhook handlers, fed the real payloads as the router hands them over."""
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -126,9 +127,15 @@ def test_it_stores_an_echo_as_outbound_without_opening_the_window(connected_page
 
 
 def test_it_ignores_messaging_items_without_a_message(connected_page):
-    read = {"sender": {"id": "1"}, "recipient": {"id": PAGE_ID}, "timestamp": 1, "read": {"watermark": 1}}
+    reaction = {
+        "sender": {"id": "1"},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": 1,
+        "reaction": {"mid": "m_1", "action": "react", "emoji": "❤"},
+    }
     with pytest.raises(ItemIgnored):
-        handle(WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=read))
+        handle(WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=reaction))
+    assert not Conversation.objects.exists()
 
 
 def test_it_marks_a_natively_scheduled_post_published_when_it_goes_live(connected_page):
@@ -164,3 +171,62 @@ def test_it_keeps_the_conversation_when_the_profile_is_private(connected_page, m
     handle(messaging_item("page_messaging__message"))
     worker.drain()
     assert Conversation.objects.get().contact_name == ""
+
+
+def test_a_postback_opens_the_window_like_a_message(connected_page):
+    postback = {
+        "sender": {"id": "8800000000000001"},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": 1764329300000,
+        "postback": {"mid": "m_postback_1", "title": "Ver horarios", "payload": "HOURS"},
+    }
+    handle(WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=postback))
+    conversation = Conversation.objects.get()
+    assert conversation.last_inbound_at is not None
+    assert conversation.messages.get().text == "Ver horarios"
+
+
+def test_it_counts_a_received_comment_and_dm_once_for_analytics(connected_page, monkeypatch):
+    from facebook import services
+
+    recorded = []
+    monkeypatch.setattr(services, "record", lambda **kw: recorded.append(kw) or True)
+    for _ in range(2):
+        handle(change_item("page_feed__comment_add"))
+        handle(messaging_item("page_messaging__message"))
+    assert [(r["metric"], r["asset_id"], r["account_id"]) for r in recorded] == [
+        ("comments_received", PAGE_ID, connected_page.account_id),
+        ("dms_received", PAGE_ID, connected_page.account_id),
+    ]
+    assert (
+        recorded[0]["key"]
+        == f"fb:{connected_page.account_id}:comment:122100000000000001_1500000000000001:received"
+    )
+    assert recorded[0]["platform"] == "facebook" and recorded[0]["at"].timestamp() == 1764329100
+
+
+def test_read_and_delivery_receipts_move_our_replies_forward(connected_page):
+    from datetime import UTC, datetime
+
+    conversation = Conversation.objects.create(page=connected_page, contact_id="8800000000000001")
+    at = datetime.fromtimestamp(1764329000, tz=UTC)
+    for mid, seconds in (("m_1", 0), ("m_2", 10), ("m_3", 500)):
+        conversation.messages.create(
+            mid=mid, direction="outbound", status="sent", text=mid, sent_at=at + timedelta(seconds=seconds)
+        )
+
+    def receipt(kind: str, body: dict) -> WebhookItem:
+        value = {
+            "sender": {"id": "8800000000000001"},
+            "recipient": {"id": PAGE_ID},
+            "timestamp": 1,
+            kind: body,
+        }
+        return WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=value)
+
+    handle(receipt("delivery", {"mids": ["m_2"], "watermark": (1764329000 + 10) * 1000}))
+    handle(receipt("read", {"watermark": (1764329000 + 5) * 1000}))
+    statuses = dict(conversation.messages.values_list("mid", "status"))
+    assert statuses == {"m_1": "read", "m_2": "delivered", "m_3": "sent"}
+    handle(receipt("delivery", {"mids": ["m_1"]}))  # late: never moves a message backwards
+    assert conversation.messages.get(mid="m_1").status == "read"

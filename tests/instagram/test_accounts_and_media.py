@@ -95,7 +95,7 @@ def test_it_lists_media_with_counts_and_cursors(alice_client, connected_ig, meta
         "mediaUrl": "https://scontent.cdninstagram.com/a.jpg",
         "permalink": "https://www.instagram.com/p/DAbc/",
         "caption": "Invierno",
-        "timestamp": "2026-11-28T10:00:00+0000",
+        "timestamp": "2026-11-28T10:00:00Z",
         "likes": 41,
         "comments": 5,
     }
@@ -109,5 +109,49 @@ def test_it_lists_media_with_counts_and_cursors(alice_client, connected_ig, meta
 
 def test_it_validates_the_media_query(alice_client, connected_ig):
     response = alice_client.get("/api/meta/instagram/media?limit=abc")
-    assert response.status_code == 400
-    assert set(response.json()["error"]["details"]) == {"accountId", "limit"}
+    assert response.status_code == 400 and set(response.json()["error"]["details"]) == {"limit"}
+    response = alice_client.get(f"/api/meta/instagram/media?accountId={IG_ID}&before=a&after=b")
+    assert response.status_code == 400 and set(response.json()["error"]["details"]) == {"before"}
+
+
+def test_it_uses_the_callers_connected_account_without_account_id(
+    alice_client, bob_client, connected_ig, meta
+):
+    meta.add(responses.GET, graph_url(f"{IG_ID}/media"), json={"data": [], "paging": {}})
+    response = alice_client.get("/api/meta/instagram/media")
+    assert response.status_code == 200 and response.json()["data"]["media"] == []
+    assert bob_client.get("/api/meta/instagram/media").status_code == 404
+
+
+def test_it_backfills_recent_comments_after_connecting(alice_client, alice_ig, meta, worker):
+    from instagram.models import Comment
+
+    meta.add(responses.POST, graph_url(f"{PAGE_ID}/subscribed_apps"), json={"success": True})
+    meta.add(
+        responses.GET, graph_url(f"{IG_ID}/media"), json={"data": [{"id": "17900000000000001"}], "paging": {}}
+    )
+    meta.add(
+        responses.GET,
+        graph_url("17900000000000001/comments"),
+        json={
+            "data": [
+                {
+                    "id": "17860000000000005",
+                    "text": "¿Envían a Canarias?",
+                    "timestamp": "2026-11-28T09:00:00+0000",
+                    "username": "pepe.l",
+                    "from": {"id": "17841400000000123", "username": "pepe.l"},
+                }
+            ]
+        },
+    )
+
+    assert alice_client.post(f"/api/meta/instagram/accounts/{IG_ID}/connect").status_code == 200
+    worker.drain()
+
+    comment = Comment.objects.get()
+    assert comment.message == "¿Envían a Canarias?" and comment.author_name == "pepe.l"
+    assert (
+        comment.media_id == "17900000000000001"
+        and comment.created_time.isoformat() == "2026-11-28T09:00:00+00:00"
+    )

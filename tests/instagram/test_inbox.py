@@ -180,3 +180,22 @@ def test_it_sends_an_instagram_dm_inside_the_window(alice_client, connected_ig, 
     listed = alice_client.get("/api/meta/conversations?platform=instagram").json()["data"]["conversations"]
     assert [c["id"] for c in listed] == [str(conversation.pk)] and listed[0]["unreadCount"] == 0
     assert listed[0]["contactName"] == "laura.g"
+
+
+@pytest.mark.django_db
+def test_a_seen_receipt_marks_our_instagram_replies_read(connected_ig):
+    handle(dm_item())
+    conversation = Conversation.objects.get()
+    reply = conversation.messages.create(
+        mid="aWdf_reply", direction="outbound", status="sent", text="¡Sí!", sent_at=timezone.now()
+    )
+    seen = {
+        "sender": {"id": "990000000000001"},
+        "recipient": {"id": IG_ID},
+        "timestamp": 1,
+        "read": {"mid": "aWdf_reply"},
+    }
+    handle(WebhookItem(event_id=2, object="instagram", field="messages", entry_id=IG_ID, value=seen))
+    reply.refresh_from_db()
+    assert reply.status == "read"
+    assert conversation.messages.get(mid="aWdfZAG1faXRlbTox").status == "received"

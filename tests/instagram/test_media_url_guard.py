@@ -30,6 +30,8 @@ from botopia_meta.safe_urls import unsafe_url_reason
         ("https://[fc00::1]/a.jpg", "public address"),
         ("https://[::ffff:127.0.0.1]/a.jpg", "public address"),
         ("https://240.0.0.1/a.jpg", "public address"),
+        ("https://[2002:7f00:1::]/a.jpg", "public address"),  # 6to4 wrapping 127.0.0.1
+        ("https://[2606:4700::6810:84e5]/a.jpg", None),
         ("https://224.0.0.1/a.jpg", "public address"),
         ("https://cdn.example.com:99999/a.jpg", "valid URL"),
         ("https://" + "a" * 2100 + ".com/", "2048"),

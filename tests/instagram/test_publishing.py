@@ -247,3 +247,64 @@ def test_it_cancels_a_scheduled_publish(alice_client, connected_ig):
     )
     assert publish_step(publish_pk=str(row.pk)) == "cancelled"
     assert alice_client.post(f"/api/meta/instagram/publishes/{row.pk}/cancel").status_code == 400
+
+
+def test_it_retries_the_publish_when_meta_says_the_media_is_not_ready(
+    alice_client, connected_ig, meta, worker
+):
+    fake_meta(meta, "FINISHED", "FINISHED")
+    meta.replace(
+        responses.POST,
+        graph_url(f"{IG_ID}/media_publish"),
+        json=meta_error(9007, "Media ID is not available"),
+        status=400,
+    )
+    meta.add(responses.POST, graph_url(f"{IG_ID}/media_publish"), json={"id": MEDIA})
+    publish(alice_client)
+    worker.drain()
+    row = MediaPublish.objects.get()
+    assert row.status == "published" and row.media_id == MEDIA
+    assert len(calls_to(meta, "POST", f"{IG_ID}/media_publish")) == 2
+
+
+def test_a_due_publish_fails_when_the_account_was_revoked_meanwhile(alice_client, connected_ig, meta, worker):
+    fake_meta(meta, "FINISHED")
+    row = MediaPublish.objects.create(
+        ig_account=connected_ig,
+        media_type="IMAGE",
+        media_urls=["https://cdn.example.com/a.jpg"],
+        status="scheduled",
+        scheduled_publish_time=timezone.now(),
+    )
+    connected_ig.account.status = "revoked"
+    connected_ig.account.save()
+    ig_publish_media.send(str(row.pk))
+    worker.drain()
+    row.refresh_from_db()
+    assert row.status == "failed" and row.error["code"] == "ACCOUNT_NOT_CONNECTED"
+    assert len(meta.calls) == 0
+
+
+@pytest.mark.django_db
+def test_the_sweep_revives_only_stalled_or_due_publishes(connected_ig):
+    from instagram.services import publish_sweep
+
+    now = timezone.now()
+
+    def row(status: str, *, age: timedelta, when=None) -> MediaPublish:
+        publish = MediaPublish.objects.create(
+            ig_account=connected_ig, media_type="IMAGE", status=status, scheduled_publish_time=when
+        )
+        MediaPublish.objects.filter(pk=publish.pk).update(updated_at=now - age)
+        return publish
+
+    due = row("scheduled", age=timedelta(days=1), when=now - timedelta(seconds=5))
+    row("scheduled", age=timedelta(days=1), when=now + timedelta(hours=1))
+    stalled = row("processing", age=timedelta(minutes=6))
+    row("processing", age=timedelta(seconds=10))  # a live poll chain: left alone
+    interrupted = row("publishing", age=timedelta(hours=2))
+    row("published", age=timedelta(days=2))
+
+    assert set(publish_sweep(now=now)) == {str(due.pk), str(stalled.pk)}
+    interrupted.refresh_from_db()
+    assert interrupted.status == "failed" and interrupted.error["code"] == "INTERRUPTED"
