@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import graph as meta
+from accounts.discovery import meta_id
 from accounts.exceptions import MetaAuthFailed, MetaTokenExpired
 from accounts.models import MetaAccount
 from accounts.notifications import Severity, notify
@@ -75,6 +76,9 @@ def _store(
     permissions: list[str],
     profile: dict,
 ) -> tuple[MetaAccount, bool]:
+    meta_user_id = meta_id(profile.get("id")) or meta_id(info.user_id)
+    if meta_user_id is None:
+        raise MetaAuthFailed("Meta did not say whose token this is.", details={"metaMessage": "No user id."})
     now = timezone.now()
     token_type = (
         MetaAccount.TokenType.SYSTEM_USER if info.type == "SYSTEM_USER" else MetaAccount.TokenType.USER
@@ -84,7 +88,7 @@ def _store(
         account, created = MetaAccount.all_objects.update_or_create(
             user=user,
             meta_app_id=str(settings.META_APP_ID),
-            meta_user_id=str(profile.get("id") or info.user_id),
+            meta_user_id=meta_user_id,
             defaults={
                 "meta_user_name": str(profile.get("name") or "")[:255],
                 "token_type": token_type,
