@@ -1,6 +1,5 @@
 """Dramatiq actors of the accounts app: they take ids, load the account and call a service."""
 
-import logging
 from datetime import timedelta
 
 from accounts.exceptions import MetaTokenExpired
@@ -20,8 +19,6 @@ from accounts.services import (
 from botopia_meta.exceptions import AccountNotConnected
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
-
-logger = logging.getLogger(__name__)
 
 
 def _active(account_id: str) -> MetaAccount | None:

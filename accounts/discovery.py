@@ -24,7 +24,7 @@ class DiscoveryRun:
 
     def targets(self, *scopes: str) -> list[str]:
         """Meta ids (WABAs, pages, businesses) debug_token granted for any of `scopes`."""
-        return self.account.granular_targets(*scopes)
+        return [target for target in self.account.granular_targets(*scopes) if meta_id(target)]
 
     def pages(self) -> list[dict]:
         """GET /me/accounts (every page, with its page token and linked IG account), once."""
@@ -35,7 +35,7 @@ class DiscoveryRun:
                 self._pages = [
                     page
                     for page in self.graph.iter_items("me/accounts", {"fields": PAGE_FIELDS, "limit": 100})
-                    if isinstance(page, dict) and page.get("id")
+                    if isinstance(page, dict) and meta_id(page.get("id"))
                 ]
             except Exception as exc:
                 self._pages_error = exc
@@ -109,3 +109,11 @@ def url(value: Any, max_length: int = 1024) -> str:
 
 def count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def meta_id(value: Any) -> str | None:
+    """Meta's id as our string key, or None when it is not a Graph id (digits, fits the column)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    value = str(value)
+    return value if value.isascii() and value.isdigit() and len(value) <= 64 else None

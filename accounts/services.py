@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import graph as meta
+from accounts.discovery import meta_id
 from accounts.exceptions import MetaAuthFailed, MetaTokenExpired
 from accounts.models import MetaAccount
 from accounts.notifications import Severity, notify
@@ -75,6 +76,9 @@ def _store(
     permissions: list[str],
     profile: dict,
 ) -> tuple[MetaAccount, bool]:
+    meta_user_id = meta_id(profile.get("id")) or meta_id(info.user_id)
+    if meta_user_id is None:
+        raise MetaAuthFailed("Meta did not say whose token this is.", details={"metaMessage": "No user id."})
     now = timezone.now()
     token_type = (
         MetaAccount.TokenType.SYSTEM_USER if info.type == "SYSTEM_USER" else MetaAccount.TokenType.USER
@@ -84,7 +88,7 @@ def _store(
         account, created = MetaAccount.all_objects.update_or_create(
             user=user,
             meta_app_id=str(settings.META_APP_ID),
-            meta_user_id=str(profile.get("id") or info.user_id),
+            meta_user_id=meta_user_id,
             defaults={
                 "meta_user_name": str(profile.get("name") or "")[:255],
                 "token_type": token_type,
@@ -206,27 +210,30 @@ def account_warn_token_expiring(*, account: MetaAccount) -> None:
     )
 
 
-def _apply_token_info(account: MetaAccount, *, token: str, info: meta.TokenInfo, fallback_expiry) -> None:
-    account.access_token = token
-    account.token_expiry = info.expires_at if info.expires_at is not None else fallback_expiry
+def _apply_token_info(
+    account: MetaAccount, *, info: meta.TokenInfo, fallback_expiry: Any, token: str | None = None
+) -> bool:
+    """Store what debug_token said (and a new token, if any). A conditional update: a
+    disconnect that landed while we were asking Meta is never undone, and a validation never
+    writes back an older token than a concurrent refresh stored. False: the account was revoked."""
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "token_expiry": info.expires_at if info.expires_at is not None else fallback_expiry,
+        "granular_scopes": info.granular_scopes,
+        "last_validated_at": now,
+        "status": Status.ACTIVE,
+        "needs_reauth": False,
+        "updated_at": now,
+    }
     if info.scopes:
-        account.permissions = info.scopes
-    account.granular_scopes = info.granular_scopes
-    account.last_validated_at = timezone.now()
-    account.status = Status.ACTIVE
-    account.needs_reauth = False
-    account.save(
-        update_fields=[
-            "access_token",
-            "token_expiry",
-            "permissions",
-            "granular_scopes",
-            "last_validated_at",
-            "status",
-            "needs_reauth",
-            "updated_at",
-        ]
-    )
+        values["permissions"] = info.scopes
+    if token is not None:
+        values["access_token"] = token
+    updated = MetaAccount.objects.filter(pk=account.pk).exclude(status=Status.REVOKED).update(**values)
+    if updated:
+        for name, value in values.items():
+            setattr(account, name, value)
+    return bool(updated)
 
 
 def _token_rejected(account: MetaAccount, details: dict[str, Any]) -> MetaTokenExpired:
@@ -252,7 +259,8 @@ def account_token_refresh(*, account: MetaAccount) -> MetaAccount:
     info = meta.debug_token(token)
     if not info.is_valid or info.app_id != str(settings.META_APP_ID):
         raise _token_rejected(account, _invalid_token_reason(info))
-    _apply_token_info(account, token=token, info=info, fallback_expiry=fallback_expiry)
+    if not _apply_token_info(account, token=token, info=info, fallback_expiry=fallback_expiry):
+        raise AccountNotConnected("This Meta account was disconnected meanwhile: connect it again.")
     return account
 
 
@@ -266,8 +274,7 @@ def account_token_validate(*, account: MetaAccount) -> bool:
             account_id=account.pk, reason=str(info.error.get("message") or "Meta reports the token invalid.")
         )
         return False
-    _apply_token_info(account, token=account.access_token, info=info, fallback_expiry=account.token_expiry)
-    return True
+    return _apply_token_info(account, info=info, fallback_expiry=account.token_expiry)
 
 
 def account_disconnect(*, account: MetaAccount) -> MetaAccount:

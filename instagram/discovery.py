@@ -1,7 +1,7 @@
 """Instagram's discovery step: the professional accounts linked to the pages of
 GET /me/accounts, read with GET /{ig-id}. Registers with botopia_meta.registry on import."""
 
-from accounts.discovery import DiscoveryRun, count, sync_rows, text, url
+from accounts.discovery import DiscoveryRun, count, meta_id, sync_rows, text, url
 from accounts.models import MetaAccount
 from botopia_meta.graph import GraphError, GraphTokenExpired
 from botopia_meta.registry import register_discovery
@@ -15,9 +15,9 @@ def discover_instagram(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, 
     unreadable: list[str] = []
     for page in run.pages():
         linked = page.get("instagram_business_account")
-        if not isinstance(linked, dict) or not linked.get("id"):
+        ig_id = meta_id(linked.get("id")) if isinstance(linked, dict) else None
+        if ig_id is None:
             continue
-        ig_id = str(linked["id"])
         try:
             data = run.graph.get(ig_id, {"fields": IG_FIELDS}).data
         except GraphError as exc:

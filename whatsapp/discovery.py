@@ -5,7 +5,7 @@ The two reads live here rather than in whatsapp/graph.py so that discovery stand
 
 from typing import Any
 
-from accounts.discovery import DiscoveryRun, retire_missing, sync_rows, text
+from accounts.discovery import DiscoveryRun, meta_id, retire_missing, sync_rows, text
 from accounts.models import MetaAccount
 from botopia_meta.graph import GraphError, GraphTokenExpired
 from botopia_meta.registry import register_discovery
@@ -52,11 +52,11 @@ def discover_whatsapp(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, i
         try:
             wabas[waba_id] = _waba_values(run.graph.get(waba_id, {"fields": WABA_FIELDS}).data)
             numbers[waba_id] = {
-                str(n["id"]): _phone_values(n)
+                meta_id(n.get("id")): _phone_values(n)
                 for n in run.graph.iter_items(
                     f"{waba_id}/phone_numbers", {"fields": PHONE_FIELDS, "limit": 100}
                 )
-                if isinstance(n, dict) and n.get("id")
+                if isinstance(n, dict) and meta_id(n.get("id"))
             }
         except GraphError as exc:
             if not exc.permanent or isinstance(exc, GraphTokenExpired):

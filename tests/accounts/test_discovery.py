@@ -175,3 +175,31 @@ def test_it_keeps_discovery_to_the_accounts_own_rows(alice, bob, meta, worker):
     # Alice's narrower view retires nothing of Bob's.
     assert FacebookPage.objects.filter(account=bob_account).count() == 2
     assert FacebookPage.objects.filter(account=alice_account).count() == 1
+
+
+def test_it_skips_assets_whose_ids_are_not_graph_ids(alice, meta, worker):
+    account = make_account(
+        alice,
+        granular_scopes=[
+            {"scope": "whatsapp_business_management", "target_ids": ["2001", "../me", "9" * 80]}
+        ],
+    )
+    fake_assets(meta)
+    meta.replace(
+        "GET",
+        graph_url("me/accounts"),
+        json={
+            "data": [
+                {"id": "4001", "name": "Good page", "access_token": PAGE_TOKEN},
+                {"id": {"nested": 1}, "name": "Bad id"},
+                {"id": "x" * 100, "name": "Too long"},
+                {"id": True, "name": "Boolean"},
+                {"name": "No id"},
+            ]
+        },
+    )
+    discover_assets.send(str(account.pk))
+    worker.drain()
+    assert list(FacebookPage.objects.values_list("page_id", flat=True)) == ["4001"]
+    assert list(WhatsAppBusinessAccount.objects.values_list("waba_id", flat=True)) == ["2001"]
+    assert not any("../me" in c.request.url for c in meta.calls)

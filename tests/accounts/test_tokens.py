@@ -256,3 +256,37 @@ def test_it_warns_once_about_a_system_user_token_expiring_soon(alice, meta, work
     assert warnings.count() == 1
     assert "expires on" in warnings.get().title
     assert len(meta.calls) == 0
+
+
+def test_a_refresh_racing_a_disconnect_never_revives_the_account(alice_account, meta):
+    from accounts.services import account_token_refresh
+    from botopia_meta.exceptions import AccountNotConnected
+
+    fake_long_lived(meta, from_token=LONG_TOKEN, token=NEW_LONG_TOKEN)
+    fake_debug_token(meta, NEW_LONG_TOKEN)
+    # The periodic job loaded the account; the user disconnects before Meta answers.
+    MetaAccount.objects.filter(pk=alice_account.pk).update(status=MetaAccount.Status.REVOKED, access_token="")
+
+    with pytest.raises(AccountNotConnected):
+        account_token_refresh(account=alice_account)
+
+    stored = MetaAccount.objects.get(pk=alice_account.pk)
+    assert stored.status == MetaAccount.Status.REVOKED
+    assert stored.access_token == ""
+
+
+def test_it_keeps_tokens_out_of_the_logs(alice_client, meta, caplog):
+    import logging
+
+    from tests.accounts.conftest import SHORT_TOKEN, fake_oauth_connect
+
+    caplog.set_level(logging.DEBUG)
+    fake_oauth_connect(meta)
+    alice_client.post("/api/meta/auth/connect", {"code": "AQDcode123"}, format="json")
+    meta.replace("GET", graph_url("me"), json=meta_error(190, "Session has expired", subcode=463), status=400)
+    account = MetaAccount.objects.get()
+    with pytest.raises(GraphTokenExpired):
+        graph_for(account).get("me")
+    assert caplog.text
+    for secret in (SHORT_TOKEN, LONG_TOKEN, "test-app-secret", "AQDcode123"):
+        assert secret not in caplog.text
