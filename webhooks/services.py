@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import MetaAccount, Notification
 from accounts.tokens import graph_for, page_graph_for
 from botopia_meta import registry
+from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.tasks import RetryLater, is_retryable
 from webhooks import graph as webhook_graph
@@ -251,6 +252,16 @@ def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[s
     object, each WABA's subscribed_apps, each connected page's subscribed_apps. Each target's
     outcome (or Meta's refusal) is kept in `results`."""
     wanted = sorted(name for name, on in fields.items() if on)
+    # An object is subscribed only for fields it has and when the account has such assets.
+    per_object = {
+        obj: [f for f in wanted if f in known] if _has_assets(account, obj) else []
+        for obj, known in OBJECT_FIELDS.items()
+    }
+    if not any(per_object.values()):
+        raise ValidationFailed(
+            "None of these fields applies to this account's assets.",
+            details={"fields": ["Connect a WhatsApp account, a page or an Instagram account first."]},
+        )
     config = WebhookConfig.objects.filter(account=account).first() or WebhookConfig(account=account)
     config.verify_token = verify_token
     config.fields = fields
@@ -260,11 +271,6 @@ def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[s
     # the subscription call is in flight.
     config.save()
 
-    # An object is subscribed only for fields it has and when the account has such assets.
-    per_object = {
-        obj: [f for f in wanted if f in known] if _has_assets(account, obj) else []
-        for obj, known in OBJECT_FIELDS.items()
-    }
     results = [
         _subscribe(
             f"app:{obj}",
