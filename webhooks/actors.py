@@ -12,3 +12,8 @@ def process_webhook_event(event_id: str, force: bool = False) -> None:
 @actor(queue_name="webhooks")
 def sweep_webhook_events() -> None:
     services.webhook_events_sweep()
+
+
+@actor(queue_name="webhooks", max_retries=10)
+def forward_notification(notification_id: str) -> None:
+    services.notification_forward(notification_id=notification_id)

@@ -68,6 +68,9 @@ class WebhookConfig(SoftDeleteModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     results = models.JSONField(default=list, blank=True)
     configured_at = models.DateTimeField(null=True, blank=True)
+    # (ext) Each notification of the account is POSTed here, signed with forward_secret.
+    forward_url = models.URLField(max_length=1024, blank=True)
+    forward_secret = EncryptedTextField(blank=True, default="")
 
     class Meta:
         constraints = [

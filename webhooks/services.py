@@ -2,7 +2,9 @@
 the outbox, configuring subscriptions, marking notifications read."""
 
 import hashlib
+import json
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,8 +21,8 @@ from botopia_meta import registry
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.tasks import RetryLater, is_retryable
+from webhooks import forwarding, processing
 from webhooks import graph as webhook_graph
-from webhooks import processing
 from webhooks.models import WebhookConfig, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -247,10 +249,13 @@ def _has_assets(account: MetaAccount, object_type: str) -> bool:
     return account.instagram_accounts.exclude(status="disconnected").exists()
 
 
-def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[str, bool]) -> WebhookConfig:
+def webhook_configure(
+    *, account: MetaAccount, verify_token: str, fields: dict[str, bool], forward_url: str | None = None
+) -> tuple[WebhookConfig, str | None]:
     """Store the account's verify token and fields, then subscribe at Meta: the app for each
     object, each WABA's subscribed_apps, each connected page's subscribed_apps. Each target's
-    outcome (or Meta's refusal) is kept in `results`."""
+    outcome (or Meta's refusal) is kept in `results`. (ext) `forward_url` ("" removes it)
+    gets a signing secret on first use, returned once as the second value."""
     wanted = sorted(name for name, on in fields.items() if on)
     # An object is subscribed only for fields it has and when the account has such assets.
     per_object = {
@@ -267,6 +272,11 @@ def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[s
     config.fields = fields
     config.target_url = settings.PUBLIC_BASE_URL + WEBHOOK_PATH
     config.status = WebhookConfig.Status.PENDING
+    new_secret = None
+    if forward_url is not None:
+        config.forward_url = forward_url
+        if forward_url and not config.forward_secret:
+            config.forward_secret = new_secret = secrets.token_urlsafe(32)
     # Saved (committed) before calling Meta: Meta calls our handshake with this token while
     # the subscription call is in flight.
     config.save()
@@ -311,7 +321,7 @@ def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[s
     config.results = results
     config.configured_at = timezone.now()
     config.save(update_fields=["status", "results", "configured_at", "updated_at"])
-    return config
+    return config, new_secret
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:
@@ -319,3 +329,54 @@ def notification_mark_read(*, notification: Notification) -> Notification:
         notification.read = True
         notification.save(update_fields=["read", "updated_at"])
     return notification
+
+
+def notification_forward(*, notification_id: UUID | str) -> bool:
+    """(ext) POST a notification to its account's forward URL, signed. Transient failures
+    raise RetryLater (the actor retries with backoff); a refusal is logged and dropped.
+    Receivers dedupe on X-Botopia-Delivery (the notification id): a retry may deliver twice."""
+    notification = Notification.objects.select_related("account").filter(pk=notification_id).first()
+    if notification is None:
+        return False
+    config = WebhookConfig.objects.filter(account=notification.account).exclude(forward_url="").first()
+    if config is None or not config.forward_secret:
+        return False
+    body = json.dumps(
+        {
+            "id": str(notification.pk),
+            "accountId": str(notification.account_id),
+            "kind": notification.kind,
+            "severity": notification.severity,
+            "title": notification.title,
+            "body": notification.body,
+            "relatedType": notification.related_type,
+            "relatedId": notification.related_id,
+            "createdAt": notification.created_at.isoformat().replace("+00:00", "Z"),
+        }
+    ).encode()
+    try:
+        forwarding.send(
+            url=config.forward_url, secret=config.forward_secret, body=body, delivery_id=str(notification.pk)
+        )
+    except forwarding.ForwardFailed as exc:
+        if exc.transient:
+            raise RetryLater(f"Forward of notification {notification.pk} failed: {exc}") from None
+        logger.warning("Forward of notification %s refused: %s", notification.pk, exc)
+        return False
+    return True
+
+
+def notification_created(*, notification: Notification) -> None:
+    """Enqueue the forward of a new notification after commit, when its account has a URL."""
+    if not WebhookConfig.objects.filter(account_id=notification.account_id).exclude(forward_url="").exists():
+        return
+
+    def enqueue() -> None:
+        from webhooks.actors import forward_notification
+
+        try:
+            forward_notification.send(str(notification.pk))
+        except Exception:
+            logger.warning("Could not enqueue the forward of notification %s", notification.pk)
+
+    transaction.on_commit(enqueue)
