@@ -173,3 +173,30 @@ def test_it_refuses_fields_that_apply_to_no_asset_of_the_account(alice_client, a
     assert response.status_code == 400
     assert "fields" in response.json()["error"]["details"]
     assert not WebhookConfig.objects.exists() and not meta.calls
+
+
+def test_meta_can_verify_the_callback_while_the_subscription_call_is_in_flight(
+    alice_client, alice_assets, meta
+):
+    """Meta calls our handshake before it answers POST /{app-id}/subscriptions."""
+    answers: list[tuple[int, bytes]] = []
+
+    def meta_verifies(request):
+        sent = parse_qs(request.body)
+        params = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": sent["verify_token"][0],
+            "hub.challenge": "31337",
+        }
+        response = Client().get(URL, params)
+        answers.append((response.status_code, response.content))
+        if response.content != b"31337":
+            return 400, {}, '{"error": {"message": "callback verification failed", "code": 2200}}'
+        return 200, {}, '{"success": true}'
+
+    meta.add_callback("POST", graph_url("111111111111111/subscriptions"), callback=meta_verifies)
+    meta.post(graph_url("310000000000001/subscribed_apps"), json={"success": True})
+    meta.post(graph_url("330000000000001/subscribed_apps"), json={"success": True})
+    data = alice_client.post(CONFIGURE, BODY, format="json").json()["data"]
+    assert answers == [(200, b"31337"), (200, b"31337")]
+    assert data["status"] == "active"
