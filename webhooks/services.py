@@ -6,13 +6,13 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import MetaAccount, Notification
@@ -380,3 +380,24 @@ def notification_created(*, notification: Notification) -> None:
             logger.warning("Could not enqueue the forward of notification %s", notification.pk)
 
     transaction.on_commit(enqueue)
+
+
+def webhook_events_prune(*, now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
+    """Delete settled events older than settings.WEBHOOK_EVENT_RETENTION_DAYS (default 30),
+    in batches (short locks); pending and processing ones are never pruned. Logs the counts."""
+    days = getattr(settings, "WEBHOOK_EVENT_RETENTION_DAYS", 30)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    old = WebhookEvent.objects.filter(received_at__lt=cutoff).exclude(
+        status__in=[Status.PENDING, Status.PROCESSING]
+    )
+    deleted: dict[str, int] = {}
+    while True:
+        ids = list(old.values_list("pk", flat=True)[:batch])
+        if not ids:
+            break
+        for row in WebhookEvent.objects.filter(pk__in=ids).values("status").annotate(n=Count("pk")):
+            deleted[row["status"]] = deleted.get(row["status"], 0) + row["n"]
+        WebhookEvent.objects.filter(pk__in=ids).delete()
+    if deleted:
+        logger.info("Pruned webhook events older than %d days: %s", days, deleted)
+    return deleted

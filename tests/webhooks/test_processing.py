@@ -219,3 +219,23 @@ def test_the_sweeper_recovers_an_event_abandoned_by_a_dead_worker(worker, record
     process_webhook_event.send(str(event.pk))
     worker.drain()
     assert len(recorder.items) == 1
+
+
+def test_it_prunes_settled_events_past_the_retention_but_never_pending_ones(worker, recorder, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.actors import prune_webhook_events
+
+    settings.WEBHOOK_EVENT_RETENTION_DAYS = 7
+    for name in ("messages__text", "statuses__read", "statuses__sent"):
+        deliver(Client(), load_payload(name))
+    worker.drain()
+    old = timezone.now() - timedelta(days=8)
+    events = list(WebhookEvent.objects.order_by("received_at"))
+    WebhookEvent.objects.filter(pk__in=[events[0].pk, events[1].pk]).update(received_at=old)
+    WebhookEvent.objects.filter(pk=events[1].pk).update(status="pending")  # never processed yet
+    prune_webhook_events.send()
+    worker.drain()
+    assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {events[1].pk, events[2].pk}
