@@ -19,7 +19,9 @@ class WebhookEvent(TimestampedModel):
         IGNORED = "ignored"  # nothing applied: unknown shape, unknown assets, no handler yet
         REJECTED = "rejected"  # signed, but not JSON
 
-    # sha256 of the raw body: Meta's retries of a delivery are byte-identical.
+    # sha256 of the raw body: a redelivery of the same bytes is stored once. Meta may also
+    # re-batch the same items into a different body; that is a new row, and handlers apply
+    # each item idempotently on its own content keys (wamid, (wamid, status), comment id).
     dedupe_key = models.CharField(max_length=64, unique=True)
     raw_body = models.BinaryField()
     object = models.CharField(max_length=64, blank=True, db_index=True)
