@@ -12,3 +12,14 @@ def process_webhook_event(event_id: str, force: bool = False) -> None:
 @actor(queue_name="webhooks")
 def sweep_webhook_events() -> None:
     services.webhook_events_sweep()
+
+
+@periodic(seconds=24 * 3600)
+@actor(queue_name="webhooks")
+def prune_webhook_events() -> None:
+    services.webhook_events_prune()
+
+
+@actor(queue_name="webhooks", max_retries=10)
+def forward_notification(notification_id: str) -> None:
+    services.notification_forward(notification_id=notification_id)

@@ -68,8 +68,8 @@ class WebhookEventAdmin(admin.ModelAdmin):
 class WebhookConfigAdmin(admin.ModelAdmin):
     list_display = ["account", "status", "target_url", "configured_at", "token_preview", "deleted_at"]
     list_filter = ["status"]
-    exclude = ["verify_token"]
-    readonly_fields = ["token_preview", "results", "configured_at", "target_url"]
+    exclude = ["verify_token", "forward_secret"]
+    readonly_fields = ["token_preview", "results", "configured_at", "target_url", "forward_url"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookConfig]:
         return WebhookConfig.all_objects.select_related("account")

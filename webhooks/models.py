@@ -19,7 +19,9 @@ class WebhookEvent(TimestampedModel):
         IGNORED = "ignored"  # nothing applied: unknown shape, unknown assets, no handler yet
         REJECTED = "rejected"  # signed, but not JSON
 
-    # sha256 of the raw body: Meta's retries of a delivery are byte-identical.
+    # sha256 of the raw body: a redelivery of the same bytes is stored once. Meta may also
+    # re-batch the same items into a different body; that is a new row, and handlers apply
+    # each item idempotently on its own content keys (wamid, (wamid, status), comment id).
     dedupe_key = models.CharField(max_length=64, unique=True)
     raw_body = models.BinaryField()
     object = models.CharField(max_length=64, blank=True, db_index=True)
@@ -68,6 +70,9 @@ class WebhookConfig(SoftDeleteModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     results = models.JSONField(default=list, blank=True)
     configured_at = models.DateTimeField(null=True, blank=True)
+    # (ext) Each notification of the account is POSTed here, signed with forward_secret.
+    forward_url = models.URLField(max_length=1024, blank=True)
+    forward_secret = EncryptedTextField(blank=True, default="")
 
     class Meta:
         constraints = [

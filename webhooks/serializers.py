@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import Notification
 from botopia_meta.fields import mask_secret
+from webhooks import forwarding
 from webhooks.models import WebhookConfig
 from webhooks.services import KNOWN_FIELDS
 
@@ -52,6 +53,7 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
     verify_token = serializers.SerializerMethodField()
     account_id = serializers.UUIDField(read_only=True)
     results = SubscriptionResultSerializer(many=True, read_only=True)
+    forward_secret_preview = serializers.SerializerMethodField()
 
     class Meta:
         model = WebhookConfig
@@ -66,16 +68,28 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
             "account_id",
             "configured_at",
             "results",
+            "forward_url",
+            "forward_secret_preview",
         ]
 
     def get_verify_token(self, config: WebhookConfig) -> str | None:
         return mask_secret(config.verify_token)
+
+    def get_forward_secret_preview(self, config: WebhookConfig) -> str | None:
+        return mask_secret(config.forward_secret)
 
 
 class WebhookConfigureInputSerializer(serializers.Serializer):
     verify_token = serializers.CharField(min_length=8, max_length=128, trim_whitespace=False)
     fields = serializers.DictField(child=serializers.BooleanField(), allow_empty=False)
     account_id = serializers.UUIDField(required=False)
+    forward_url = serializers.CharField(required=False, allow_blank=True, max_length=1024)
+
+    def validate_forward_url(self, value: str) -> str:
+        problem = forwarding.url_problem(value) if value else None
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
     def validate_verify_token(self, value: str) -> str:
         if not _TOKEN.fullmatch(value):
@@ -96,3 +110,7 @@ class WebhookConfigureResultSerializer(serializers.Serializer):
     status = serializers.CharField()
     fields = serializers.DictField(child=serializers.BooleanField())
     results = SubscriptionResultSerializer(many=True)
+    forward_url = serializers.CharField()
+    forward_secret = serializers.CharField(
+        allow_null=True, help_text="The forward signing secret: given once, when first created."
+    )

@@ -2,24 +2,27 @@
 the outbox, configuring subscriptions, marking notifications read."""
 
 import hashlib
+import json
 import logging
+import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import MetaAccount, Notification
 from accounts.tokens import graph_for, page_graph_for
 from botopia_meta import registry
+from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.tasks import RetryLater, is_retryable
+from webhooks import forwarding, processing
 from webhooks import graph as webhook_graph
-from webhooks import processing
 from webhooks.models import WebhookConfig, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -73,18 +76,21 @@ def webhook_event_record(*, raw_body: bytes) -> WebhookEvent | None:
 
 
 def _insert(event: WebhookEvent) -> bool:
-    """One INSERT; False when the dedupe key is already stored (an identical delivery)."""
-    try:
-        if connection.in_atomic_block:
-            # Inside a caller's transaction a failed INSERT must not poison it: savepoint.
-            with transaction.atomic():
-                event.save(force_insert=True)
-        else:
-            # Autocommit: the INSERT is its own transaction, no BEGIN/COMMIT round trips.
-            event.save(force_insert=True)
-    except IntegrityError:
-        return False
-    return True
+    """`INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`: one statement, no
+    exception and no savepoint for a duplicate, and none of the ORM's per-call SQL compiling
+    (this is the receiver's hot path). True when the row was stored."""
+    meta = WebhookEvent._meta
+    fields = meta.concrete_fields
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def _claim(event_id: UUID | str, *, force: bool) -> bool:
@@ -246,25 +252,38 @@ def _has_assets(account: MetaAccount, object_type: str) -> bool:
     return account.instagram_accounts.exclude(status="disconnected").exists()
 
 
-def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[str, bool]) -> WebhookConfig:
+def webhook_configure(
+    *, account: MetaAccount, verify_token: str, fields: dict[str, bool], forward_url: str | None = None
+) -> tuple[WebhookConfig, str | None]:
     """Store the account's verify token and fields, then subscribe at Meta: the app for each
     object, each WABA's subscribed_apps, each connected page's subscribed_apps. Each target's
-    outcome (or Meta's refusal) is kept in `results`."""
+    outcome (or Meta's refusal) is kept in `results`. (ext) `forward_url` ("" removes it)
+    gets a signing secret on first use, returned once as the second value."""
     wanted = sorted(name for name, on in fields.items() if on)
-    config = WebhookConfig.objects.filter(account=account).first() or WebhookConfig(account=account)
-    config.verify_token = verify_token
-    config.fields = fields
-    config.target_url = settings.PUBLIC_BASE_URL + WEBHOOK_PATH
-    config.status = WebhookConfig.Status.PENDING
-    # Saved (committed) before calling Meta: Meta calls our handshake with this token while
-    # the subscription call is in flight.
-    config.save()
-
     # An object is subscribed only for fields it has and when the account has such assets.
     per_object = {
         obj: [f for f in wanted if f in known] if _has_assets(account, obj) else []
         for obj, known in OBJECT_FIELDS.items()
     }
+    if not any(per_object.values()):
+        raise ValidationFailed(
+            "None of these fields applies to this account's assets.",
+            details={"fields": ["Connect a WhatsApp account, a page or an Instagram account first."]},
+        )
+    config = WebhookConfig.objects.filter(account=account).first() or WebhookConfig(account=account)
+    config.verify_token = verify_token
+    config.fields = fields
+    config.target_url = settings.PUBLIC_BASE_URL + WEBHOOK_PATH
+    config.status = WebhookConfig.Status.PENDING
+    new_secret = None
+    if forward_url is not None:
+        config.forward_url = forward_url
+        if forward_url and not config.forward_secret:
+            config.forward_secret = new_secret = secrets.token_urlsafe(32)
+    # Saved (committed) before calling Meta: Meta calls our handshake with this token while
+    # the subscription call is in flight.
+    config.save()
+
     results = [
         _subscribe(
             f"app:{obj}",
@@ -305,7 +324,7 @@ def webhook_configure(*, account: MetaAccount, verify_token: str, fields: dict[s
     config.results = results
     config.configured_at = timezone.now()
     config.save(update_fields=["status", "results", "configured_at", "updated_at"])
-    return config
+    return config, new_secret
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:
@@ -313,3 +332,75 @@ def notification_mark_read(*, notification: Notification) -> Notification:
         notification.read = True
         notification.save(update_fields=["read", "updated_at"])
     return notification
+
+
+def notification_forward(*, notification_id: UUID | str) -> bool:
+    """(ext) POST a notification to its account's forward URL, signed. Transient failures
+    raise RetryLater (the actor retries with backoff); a refusal is logged and dropped.
+    Receivers dedupe on X-Botopia-Delivery (the notification id): a retry may deliver twice."""
+    notification = Notification.objects.select_related("account").filter(pk=notification_id).first()
+    if notification is None:
+        return False
+    config = WebhookConfig.objects.filter(account=notification.account).exclude(forward_url="").first()
+    if config is None or not config.forward_secret:
+        return False
+    body = json.dumps(
+        {
+            "id": str(notification.pk),
+            "accountId": str(notification.account_id),
+            "kind": notification.kind,
+            "severity": notification.severity,
+            "title": notification.title,
+            "body": notification.body,
+            "relatedType": notification.related_type,
+            "relatedId": notification.related_id,
+            "createdAt": notification.created_at.isoformat().replace("+00:00", "Z"),
+        }
+    ).encode()
+    try:
+        forwarding.send(
+            url=config.forward_url, secret=config.forward_secret, body=body, delivery_id=str(notification.pk)
+        )
+    except forwarding.ForwardFailed as exc:
+        if exc.transient:
+            raise RetryLater(f"Forward of notification {notification.pk} failed: {exc}") from None
+        logger.warning("Forward of notification %s refused: %s", notification.pk, exc)
+        return False
+    return True
+
+
+def notification_created(*, notification: Notification) -> None:
+    """Enqueue the forward of a new notification after commit, when its account has a URL."""
+    if not WebhookConfig.objects.filter(account_id=notification.account_id).exclude(forward_url="").exists():
+        return
+
+    def enqueue() -> None:
+        from webhooks.actors import forward_notification
+
+        try:
+            forward_notification.send(str(notification.pk))
+        except Exception:
+            logger.warning("Could not enqueue the forward of notification %s", notification.pk)
+
+    transaction.on_commit(enqueue)
+
+
+def webhook_events_prune(*, now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
+    """Delete settled events older than settings.WEBHOOK_EVENT_RETENTION_DAYS (default 30),
+    in batches (short locks); pending and processing ones are never pruned. Logs the counts."""
+    days = getattr(settings, "WEBHOOK_EVENT_RETENTION_DAYS", 30)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    old = WebhookEvent.objects.filter(received_at__lt=cutoff).exclude(
+        status__in=[Status.PENDING, Status.PROCESSING]
+    )
+    deleted: dict[str, int] = {}
+    while True:
+        ids = list(old.values_list("pk", flat=True)[:batch])
+        if not ids:
+            break
+        for row in WebhookEvent.objects.filter(pk__in=ids).values("status").annotate(n=Count("pk")):
+            deleted[row["status"]] = deleted.get(row["status"], 0) + row["n"]
+        WebhookEvent.objects.filter(pk__in=ids).delete()
+    if deleted:
+        logger.info("Pruned webhook events older than %d days: %s", days, deleted)
+    return deleted

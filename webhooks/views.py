@@ -41,12 +41,22 @@ class WebhookConfigureView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(WebhookConfigureInputSerializer, request.data)
         account = active_account(user=request.user, account_id=data.get("account_id"))
-        config = services.webhook_configure(
-            account=account, verify_token=data["verify_token"], fields=data["fields"]
+        config, new_secret = services.webhook_configure(
+            account=account,
+            verify_token=data["verify_token"],
+            fields=data["fields"],
+            forward_url=data.get("forward_url"),
         )
         return Response(
             WebhookConfigureResultSerializer(
-                {"id": config.id, "status": config.status, "fields": config.fields, "results": config.results}
+                {
+                    "id": config.id,
+                    "status": config.status,
+                    "fields": config.fields,
+                    "results": config.results,
+                    "forward_url": config.forward_url,
+                    "forward_secret": new_secret,
+                }
             ).data
         )
 

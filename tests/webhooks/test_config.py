@@ -154,3 +154,49 @@ def test_it_answers_404_for_someone_elses_account(bob_client, alice_client, alic
 def test_it_answers_409_without_a_connected_account(charlie_client):
     assert charlie_client.get("/api/meta/webhook").status_code == 409
     assert charlie_client.post(CONFIGURE, BODY, format="json").status_code == 409
+
+
+def test_it_subscribes_only_objects_the_account_has_assets_for(alice_client, alice, meta):
+    from instagram.models import InstagramAccount
+
+    account = make_account(alice)
+    InstagramAccount.objects.create(account=account, ig_account_id="17841400000000002", status="connected")
+    meta.post(graph_url("111111111111111/subscriptions"), json={"success": True})
+    data = alice_client.post(CONFIGURE, BODY, format="json").json()["data"]
+    assert data["results"] == [{"target": "app:instagram", "ok": True}]
+    assert parse_qs(meta.calls[0].request.body)["fields"] == ["messages"]
+
+
+def test_it_refuses_fields_that_apply_to_no_asset_of_the_account(alice_client, alice, meta):
+    make_account(alice)
+    response = alice_client.post(CONFIGURE, BODY, format="json")
+    assert response.status_code == 400
+    assert "fields" in response.json()["error"]["details"]
+    assert not WebhookConfig.objects.exists() and not meta.calls
+
+
+def test_meta_can_verify_the_callback_while_the_subscription_call_is_in_flight(
+    alice_client, alice_assets, meta
+):
+    """Meta calls our handshake before it answers POST /{app-id}/subscriptions."""
+    answers: list[tuple[int, bytes]] = []
+
+    def meta_verifies(request):
+        sent = parse_qs(request.body)
+        params = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": sent["verify_token"][0],
+            "hub.challenge": "31337",
+        }
+        response = Client().get(URL, params)
+        answers.append((response.status_code, response.content))
+        if response.content != b"31337":
+            return 400, {}, '{"error": {"message": "callback verification failed", "code": 2200}}'
+        return 200, {}, '{"success": true}'
+
+    meta.add_callback("POST", graph_url("111111111111111/subscriptions"), callback=meta_verifies)
+    meta.post(graph_url("310000000000001/subscribed_apps"), json={"success": True})
+    meta.post(graph_url("330000000000001/subscribed_apps"), json={"success": True})
+    data = alice_client.post(CONFIGURE, BODY, format="json").json()["data"]
+    assert answers == [(200, b"31337"), (200, b"31337")]
+    assert data["status"] == "active"

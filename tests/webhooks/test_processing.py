@@ -193,3 +193,49 @@ def test_it_routes_every_item_of_a_batch(worker, recorder):
     assert event.item_count == 51
     assert event.fields == "messages,phone_number_quality_update"
     assert len(recorder.items) == 51
+
+
+def test_the_sweeper_recovers_an_event_abandoned_by_a_dead_worker(worker, recorder):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.actors import sweep_webhook_events
+
+    deliver(Client(), load_payload("messages__text"))
+    worker.drain()
+    recorder.items.clear()
+    # A worker claimed it and died mid-way: the claim is old, the event never settled.
+    WebhookEvent.objects.update(status="processing", claimed_at=timezone.now() - timedelta(minutes=11))
+    sweep_webhook_events.send()
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "processed" and event.attempts == 2
+    assert len(recorder.items) == 1
+
+    # A fresh claim (a worker busy on it right now) is left alone.
+    WebhookEvent.objects.update(status="processing", claimed_at=timezone.now())
+    sweep_webhook_events.send()
+    process_webhook_event.send(str(event.pk))
+    worker.drain()
+    assert len(recorder.items) == 1
+
+
+def test_it_prunes_settled_events_past_the_retention_but_never_pending_ones(worker, recorder, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.actors import prune_webhook_events
+
+    settings.WEBHOOK_EVENT_RETENTION_DAYS = 7
+    for name in ("messages__text", "statuses__read", "statuses__sent"):
+        deliver(Client(), load_payload(name))
+    worker.drain()
+    old = timezone.now() - timedelta(days=8)
+    events = list(WebhookEvent.objects.order_by("received_at"))
+    WebhookEvent.objects.filter(pk__in=[events[0].pk, events[1].pk]).update(received_at=old)
+    WebhookEvent.objects.filter(pk=events[1].pk).update(status="pending")  # never processed yet
+    prune_webhook_events.send()
+    worker.drain()
+    assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {events[1].pk, events[2].pk}

@@ -308,3 +308,12 @@ def test_it_enqueues_the_stored_event_after_commit(worker, recorder):
     worker.drain()
     assert WebhookEvent.objects.get().status == "processed"
     assert len(recorder.items) == 1
+
+
+@pytest.mark.parametrize(("length", "status"), [("abc", 400), ("-5", 403), ("1e9", 400), ("0", 403)])
+def test_it_never_fails_on_a_strange_content_length(length, status):
+    body = encode(load_payload("messages__text"))
+    response = deliver(Client(), body, CONTENT_LENGTH=length)
+    assert response.status_code == status
+    assert response.json()["success"] is False
+    assert not WebhookEvent.objects.exists()
