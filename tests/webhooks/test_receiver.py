@@ -317,3 +317,14 @@ def test_it_never_fails_on_a_strange_content_length(length, status):
     assert response.status_code == status
     assert response.json()["success"] is False
     assert not WebhookEvent.objects.exists()
+
+
+def test_it_answers_400_when_the_body_cannot_be_read():
+    class Broken(io.RawIOBase):
+        def read(self, size=-1):
+            raise OSError("connection reset")
+
+    request = RequestFactory().post(URL, b"{}", content_type="application/json", HTTP_X_HUB_SIGNATURE_256="x")
+    request._stream = Broken()
+    assert webhook_events(request).status_code == 400
+    assert not WebhookEvent.objects.exists()
