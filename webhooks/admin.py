@@ -59,9 +59,20 @@ class WebhookEventAdmin(admin.ModelAdmin):
         from webhooks.actors import process_webhook_event
 
         ids = list(queryset.values_list("pk", flat=True))
-        for event_id in ids:
-            process_webhook_event.send(str(event_id), force=True)
-        self.message_user(request, f"{len(ids)} event(s) queued for re-processing.", messages.SUCCESS)
+        sent = 0
+        try:
+            for event_id in ids:
+                process_webhook_event.send(str(event_id), force=True)
+                sent += 1
+        except Exception:
+            self.message_user(
+                request,
+                f"The queue is unreachable ({sent} of {len(ids)} queued). Retry later, or run "
+                "`python manage.py replay_webhook_events --id <id>` on a server.",
+                messages.ERROR,
+            )
+            return
+        self.message_user(request, f"{sent} event(s) queued for re-processing.", messages.SUCCESS)
 
 
 @admin.register(WebhookConfig)

@@ -104,7 +104,10 @@ def _delivery(request: HttpRequest) -> HttpResponse:
     if not header:
         logger.warning("Webhook refused: no X-Hub-Signature-256 header")
         return error_response(401, "SIGNATURE_REQUIRED", "The X-Hub-Signature-256 header is missing.")
-    body = _read_body(request, cap)
+    try:
+        body = _read_body(request, cap)
+    except OSError:  # the client went away mid-body (UnreadablePostError is an OSError)
+        return error_response(400, "BAD_REQUEST", "The body could not be read.")
     if body is None:
         return error_response(413, "PAYLOAD_TOO_LARGE", f"The body exceeds {cap} bytes.")
     if not signature_valid(body, header):

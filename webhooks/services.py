@@ -1,6 +1,7 @@
 """What changes state in the webhooks app: recording deliveries, processing them, sweeping
 the outbox, configuring subscriptions, marking notifications read."""
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -11,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -145,6 +146,20 @@ def webhook_event_process(*, event_id: UUID | str, force: bool = False) -> Webho
     event was not ours to run (settled already, or being processed elsewhere)."""
     if not _claim(event_id, force=force):
         return None
+    try:
+        return _process_claimed(event_id)
+    except BaseException:
+        # A database error outside the items (loading, settling): hand the claim back so the
+        # actor's retry can run it at once instead of waiting for the claim to go stale.
+        # If the database is down this fails too, and the sweeper recovers the claim later.
+        with contextlib.suppress(DatabaseError):
+            WebhookEvent.objects.filter(pk=event_id, status=Status.PROCESSING).update(
+                status=Status.PENDING, claimed_at=None
+            )
+        raise
+
+
+def _process_claimed(event_id: UUID | str) -> WebhookEvent:
     event = WebhookEvent.objects.get(pk=event_id)
     try:
         payload = processing.parse(bytes(event.raw_body))

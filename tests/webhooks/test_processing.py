@@ -239,3 +239,27 @@ def test_it_prunes_settled_events_past_the_retention_but_never_pending_ones(work
     prune_webhook_events.send()
     worker.drain()
     assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {events[1].pk, events[2].pk}
+
+
+def test_a_database_error_while_settling_hands_the_claim_back(recorder, transactional_db):
+    from django.db import connection
+
+    from webhooks.services import webhook_event_process
+
+    deliver(Client(), load_payload("statuses__read"))
+    event = WebhookEvent.objects.get()
+    failures = []
+
+    def fail_settling_once(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and "processed_at" in sql and not failures:
+            failures.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_settling_once), pytest.raises(OperationalError):
+        webhook_event_process(event_id=event.pk)
+    event.refresh_from_db()
+    assert (event.status, event.claimed_at) == ("pending", None)  # not stuck in "processing"
+
+    assert webhook_event_process(event_id=event.pk).status == "processed"  # the retry runs at once
+    assert len(recorder.items) == 2  # applied twice: the handlers' idempotency makes that harmless

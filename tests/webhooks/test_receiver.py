@@ -255,7 +255,12 @@ def test_it_leaves_one_row_for_two_identical_deliveries_at_once(transactional_db
         thread.start()
     for thread in threads:
         thread.join()
-    assert statuses == [200, 200, 200, 200]
+    if connection.vendor == "sqlite":
+        # The in-memory test database refuses a concurrent writer outright (table locked):
+        # the receiver then rightly answers 503 so that Meta retries. PostgreSQL runs the race.
+        assert 200 in statuses and set(statuses) <= {200, 503}
+    else:
+        assert statuses == [200, 200, 200, 200]
     assert WebhookEvent.objects.count() == 1
 
 
@@ -316,4 +321,15 @@ def test_it_never_fails_on_a_strange_content_length(length, status):
     response = deliver(Client(), body, CONTENT_LENGTH=length)
     assert response.status_code == status
     assert response.json()["success"] is False
+    assert not WebhookEvent.objects.exists()
+
+
+def test_it_answers_400_when_the_body_cannot_be_read():
+    class Broken(io.RawIOBase):
+        def read(self, size=-1):
+            raise OSError("connection reset")
+
+    request = RequestFactory().post(URL, b"{}", content_type="application/json", HTTP_X_HUB_SIGNATURE_256="x")
+    request._stream = Broken()
+    assert webhook_events(request).status_code == 400
     assert not WebhookEvent.objects.exists()
