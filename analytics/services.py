@@ -97,7 +97,7 @@ def recorded_keys_prune(*, older_than_days: int | None = None) -> int:
     """Forget idempotency keys older than the retention (default 30 days; Meta stops
     redelivering after 7). In batches, so a busy account's millions of keys never make one
     long-locking DELETE."""
-    days = older_than_days or getattr(settings, "ANALYTICS_KEY_RETENTION_DAYS", 30)
+    days = older_than_days or settings.ANALYTICS_KEY_RETENTION_DAYS
     cutoff = timezone.now() - timedelta(days=days)
     deleted = 0
     while True:

@@ -121,8 +121,15 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Several threads (web + in-process worker) share the file: wait for locks, don't fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several threads (web + in-process worker) share the file: readers don't block the
+    # writer (WAL), writers take the lock up front and wait for it rather than fail.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -195,6 +202,14 @@ RATELIMIT_USE_CACHE = "default"
 # Webhook bodies larger than this are refused with 413 before being read. Meta batches up to
 # 1,000 changes per delivery; 3 MiB leaves room for that.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)
+
+# Retention: settled webhook events and analytics idempotency keys older than this are
+# pruned daily (pending events never are).
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
+ANALYTICS_KEY_RETENTION_DAYS = env.int("ANALYTICS_KEY_RETENTION_DAYS", default=30)
+# Instagram publishing: how often and how many times a media container is polled.
+IG_CONTAINER_POLL_MS = env.int("IG_CONTAINER_POLL_MS", default=5_000)
+IG_CONTAINER_MAX_POLLS = env.int("IG_CONTAINER_MAX_POLLS", default=120)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Botopia Meta API",

@@ -30,12 +30,12 @@ MEDIA_NOT_READY = 9007  # Meta says FINISHED a moment before media_publish accep
 
 
 def poll_delay_ms() -> int:
-    return int(getattr(settings, "IG_CONTAINER_POLL_MS", 5_000))
+    return int(settings.IG_CONTAINER_POLL_MS)
 
 
 def max_polls() -> int:
     # Reels can take minutes to process; 5 s * 120 = 10 minutes before we give up.
-    return int(getattr(settings, "IG_CONTAINER_MAX_POLLS", 120))
+    return int(settings.IG_CONTAINER_MAX_POLLS)
 
 
 def _from_unix(value) -> datetime | None:

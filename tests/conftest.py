@@ -6,6 +6,7 @@
 """
 
 import json
+import time
 from pathlib import Path
 
 import dramatiq
@@ -104,13 +105,20 @@ class _Worker:
         self.broker = broker
         self.worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
 
-    def drain(self, fail_fast: bool = False) -> None:
-        """Wait until every queue (and its delay queue) is empty and processed."""
-        for _ in range(3):  # messages may enqueue more messages on other queues
+    def drain(self, fail_fast: bool = False, timeout: float = 60) -> None:
+        """Wait until every queue and delay queue is empty and every message processed.
+        Messages enqueue more messages (and retries go through delay queues), so loop until
+        a pass finds nothing unfinished anywhere."""
+        deadline = time.monotonic() + timeout
+        while True:
             for queue in list(self.broker.queues):
                 if not queue.endswith(".DQ"):
-                    self.broker.join(queue, fail_fast=fail_fast, timeout=30_000)
-        self.worker.join()
+                    self.broker.join(queue, fail_fast=fail_fast, timeout=int(timeout * 1000))
+            self.worker.join()
+            if all(q.unfinished_tasks == 0 for q in self.broker.queues.values()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("queues did not drain")
 
 
 @pytest.fixture

@@ -20,6 +20,14 @@ from botopia_meta.settings import *  # noqa: F403
 # Actors run on the in-memory stub broker with a real worker in tests; the system test
 # (tests/system) runs the Redis broker in separate processes.
 DRAMATIQ_BROKER = {**DRAMATIQ_BROKER, "BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}}  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not Django's shared-cache in-memory database: that mode ignores the busy
+    # timeout, so the worker threads of actor tests would fail with "table is locked".
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"botopia-test-{os.getpid()}.sqlite3")
+    }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_RATE_LIMIT_USER = "1000/m"
 API_RATE_LIMIT_ANON = "1000/m"

@@ -403,7 +403,7 @@ def notification_created(*, notification: Notification) -> None:
 def webhook_events_prune(*, now: datetime | None = None, batch: int = 5000) -> dict[str, int]:
     """Delete settled events older than settings.WEBHOOK_EVENT_RETENTION_DAYS (default 30),
     in batches (short locks); pending and processing ones are never pruned. Logs the counts."""
-    days = getattr(settings, "WEBHOOK_EVENT_RETENTION_DAYS", 30)
+    days = settings.WEBHOOK_EVENT_RETENTION_DAYS
     cutoff = (now or timezone.now()) - timedelta(days=days)
     old = WebhookEvent.objects.filter(received_at__lt=cutoff).exclude(
         status__in=[Status.PENDING, Status.PROCESSING]
