@@ -6,9 +6,10 @@ from botopia_meta.graph import GraphClient
 def message_send(client: GraphClient, phone_number_id: str, payload: dict) -> dict:
     """→ {"messaging_product", "contacts": [{"input", "wa_id"}], "messages": [{"id": wamid}]}.
 
-    Not retried in-process after the request left: a second POST would send the message twice.
+    Not retried in-process: the actor retries (a 5xx) or re-paces (throttling), and never
+    repeats a request whose outcome is unknown (it would send the message twice).
     """
-    return client.post(f"{phone_number_id}/messages", json=payload, idempotent=False).data
+    return client.post(f"{phone_number_id}/messages", json=payload, idempotent=False, retries=0).data
 
 
 def message_mark_read(client: GraphClient, phone_number_id: str, wamid: str) -> dict:

@@ -3,6 +3,7 @@ it from the actor, mark an inbound message as read."""
 
 import logging
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,10 +18,12 @@ from botopia_meta.graph import GraphError
 from whatsapp import graph_messages
 from whatsapp.models import Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
 from whatsapp.substitution import SubstitutionError, build_components
+from whatsapp.throughput import pacer
 
 logger = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
+THROTTLE_CODES = (130429, 131056)
 NOT_CONNECTED = (
     "Not sent: the Meta account is no longer connected (expired, revoked or removed). Reconnect it."
 )
@@ -267,6 +270,12 @@ def _set_status(message: Message, status: str, **fields: Any) -> None:
     Message.objects.filter(pk=message.pk).update(status=status, status_updated_at=now, **fields)
 
 
+def _requeue(message: Message, wait: float) -> None:
+    from whatsapp.message_actors import send_message
+
+    send_message.send_with_options(args=(str(message.pk),), delay=max(1, int(wait * 1000)))
+
+
 def message_deliver(*, message_id: str) -> None:
     """Send one queued message to Meta (from the actor). Idempotent: anything not queued is left."""
     message = (
@@ -289,10 +298,23 @@ def message_deliver(*, message_id: str) -> None:
             error_title=NOT_CONNECTED,
         )
         return
+    if (wait := pacer.pair_wait(number.phone_number_id, message.contact_wa_id)) > 0:
+        _requeue(message, wait)  # only this recipient waits; the others keep flowing
+        return
+    reserved, wait = pacer.reserve(number.phone_number_id, number.max_send_rate)
+    if not reserved:
+        _requeue(message, wait)
+        return
+    if wait > 0:
+        time.sleep(wait)
     Message.objects.filter(pk=message.pk).update(attempts=message.attempts + 1)
     try:
         data = graph_messages.message_send(graph_for(account), number.phone_number_id, send_payload(message))
     except GraphError as exc:
+        if exc.code in THROTTLE_CODES:
+            # Meta's throughput (130429) or pair-rate (131056) limit: slow down, don't fail.
+            _requeue(message, pacer.throttled(number.phone_number_id, message.contact_wa_id, exc.code))
+            return
         if exc.outcome_unknown:
             # The request may have been sent: resending could deliver it twice. The status
             # webhook (matched by biz_opaque_callback_data) settles it.
