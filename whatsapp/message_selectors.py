@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from botopia_meta.exceptions import NotFound
-from whatsapp.models import Contact, Message
+from whatsapp.models import Broadcast, Contact, Message
 
 
 def message_list(
@@ -67,3 +67,23 @@ def contact_get(*, user: AbstractBaseUser, wa_id: str, phone_number_id: str | No
     if contact is None:
         raise NotFound("No such contact.")
     return contact
+
+
+def broadcast_get(*, user: AbstractBaseUser, broadcast_id: UUID | str) -> Broadcast:
+    try:
+        pk = UUID(str(broadcast_id))
+    except ValueError:
+        raise NotFound("No such broadcast.") from None
+    broadcast = (
+        Broadcast.objects.filter(
+            pk=pk,
+            phone_number__waba__account__user=user,
+            phone_number__waba__account__deleted_at__isnull=True,
+            phone_number__waba__deleted_at__isnull=True,
+        )
+        .select_related("phone_number")
+        .first()
+    )
+    if broadcast is None:
+        raise NotFound("No such broadcast.")
+    return broadcast

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.selectors import account_for_work
@@ -16,7 +17,7 @@ from analytics.recording import record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
 from whatsapp import graph_messages
-from whatsapp.models import Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
+from whatsapp.models import Broadcast, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
 from whatsapp.substitution import SubstitutionError, build_components
 from whatsapp.throughput import pacer
 
@@ -134,7 +135,9 @@ def _reaction(value: Any) -> dict:
     return {"message_id": str(value["message_id"]), "emoji": emoji}
 
 
-def _template(number: WhatsAppPhoneNumber, value: Any) -> tuple[dict, WhatsAppTemplate]:
+def _template(
+    number: WhatsAppPhoneNumber, value: Any, *, check_only: bool = False
+) -> tuple[dict, WhatsAppTemplate]:
     if not isinstance(value, dict) or not value.get("name"):
         raise _invalid("template.name", "Required.")
     language = value.get("language")
@@ -153,6 +156,9 @@ def _template(number: WhatsAppPhoneNumber, value: Any) -> tuple[dict, WhatsAppTe
         raise _invalid(
             "template.name", f"The template is {template.status}: only APPROVED templates can be sent."
         )
+    payload: dict = {"name": template.name, "language": {"code": template.language}}
+    if check_only:
+        return payload, template
     try:
         components = build_components(
             components=template.components,
@@ -161,7 +167,6 @@ def _template(number: WhatsAppPhoneNumber, value: Any) -> tuple[dict, WhatsAppTe
         )
     except SubstitutionError as exc:
         raise _invalid(f"template.parameters.{exc.field}", exc.message) from None
-    payload: dict = {"name": template.name, "language": {"code": template.language}}
     if components:
         payload["components"] = components
     return payload, template
@@ -371,3 +376,119 @@ def message_mark_read(*, message: Message) -> Message:
         message.read_at = timezone.now()
         Message.objects.filter(pk=message.pk).update(read_at=message.read_at)
     return message
+
+
+# --- broadcasts -----------------------------------------------------------------------------
+
+MAX_RECIPIENTS = 100_000
+
+
+def broadcast_create(
+    *, user_id: int, number: WhatsAppPhoneNumber, template: dict, recipients: list
+) -> Broadcast:
+    """Validate every recipient up front (invalid ones are listed, not sent), store the valid
+    ones as queued messages and fan them out through the same queue and bucket."""
+    if not isinstance(template, dict):
+        raise _invalid("template", "Must be an object with name and language.")
+    if not isinstance(recipients, list) or not recipients:
+        raise _invalid("recipients", "Give at least one recipient.")
+    if len(recipients) > MAX_RECIPIENTS:
+        raise _invalid("recipients", f"At most {MAX_RECIPIENTS} recipients per broadcast.")
+    payload, mirror = _template(number, template, check_only=True)
+    invalid: list[dict] = []
+    rows: list[Message] = []
+    seen: set[str] = set()
+    now = timezone.now()
+    for index, recipient in enumerate(recipients):
+        to = recipient.get("to") if isinstance(recipient, dict) else None
+        try:
+            wa_id = normalize_wa_id(to)
+            if wa_id in seen:
+                raise _invalid("to", "Duplicate recipient in this broadcast.")
+            components = build_components(
+                components=mirror.components,
+                parameter_format=mirror.parameter_format,
+                parameters=recipient.get("parameters"),
+            )
+        except ValidationFailed as exc:
+            invalid.append({"index": index, "to": to, "error": exc.message})
+            continue
+        except SubstitutionError as exc:
+            invalid.append({"index": index, "to": to, "error": f"parameters.{exc.field}: {exc.message}"})
+            continue
+        seen.add(wa_id)
+        content = {**payload, **({"components": components} if components else {})}
+        rows.append(
+            Message(
+                direction=Message.Direction.OUTBOUND,
+                phone_number=number,
+                contact_wa_id=wa_id,
+                type="template",
+                content=content,
+                status=Message.Status.QUEUED,
+                status_updated_at=now,
+                template=mirror,
+                template_name=mirror.name,
+                template_language=mirror.language,
+                user_id=user_id,
+            )
+        )
+    with transaction.atomic():
+        broadcast = Broadcast.objects.create(
+            phone_number=number,
+            template=mirror,
+            template_name=mirror.name,
+            template_language=mirror.language,
+            total=len(rows),
+            invalid=invalid,
+            status=Broadcast.Status.SENDING if rows else Broadcast.Status.COMPLETED,
+        )
+        for row in rows:
+            row.broadcast = broadcast
+        Message.objects.bulk_create(rows, batch_size=2000)
+        if rows:
+            from whatsapp.message_actors import broadcast_fanout
+
+            transaction.on_commit(lambda: broadcast_fanout.send(str(broadcast.pk)))
+    return broadcast
+
+
+def broadcast_fanout(*, broadcast_id: str) -> int:
+    """Enqueue one send per queued message of the broadcast (from an actor: a 100k-recipient
+    POST must not push 100k queue messages inside the request)."""
+    from whatsapp.message_actors import send_message
+
+    broadcast = Broadcast.objects.filter(pk=broadcast_id, cancelled_at__isnull=True).first()
+    if broadcast is None:
+        return 0
+    ids = Message.objects.filter(broadcast=broadcast, status=Message.Status.QUEUED).values_list(
+        "pk", flat=True
+    )
+    count = 0
+    for pk in ids.iterator(chunk_size=2000):
+        send_message.send(str(pk))
+        count += 1
+    return count
+
+
+def broadcast_progress(broadcast: Broadcast) -> dict[str, int]:
+    counts = dict(
+        Message.objects.filter(broadcast=broadcast).values_list("status").annotate(n=Count("pk")).order_by()
+    )
+    return {
+        s: counts.get(s, 0) for s in ("queued", "sent", "delivered", "read", "failed", "unknown", "cancelled")
+    }
+
+
+def broadcast_cancel(*, broadcast: Broadcast) -> Broadcast:
+    """Stop what has not been sent yet; what Meta already has is not recalled."""
+    with transaction.atomic():
+        updated = Broadcast.objects.filter(pk=broadcast.pk, cancelled_at__isnull=True).update(
+            cancelled_at=timezone.now(), status=Broadcast.Status.CANCELLED
+        )
+        if updated:
+            Message.objects.filter(broadcast=broadcast, status=Message.Status.QUEUED).update(
+                status=Message.Status.CANCELLED, status_updated_at=timezone.now()
+            )
+    broadcast.refresh_from_db()
+    return broadcast

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from botopia_meta.api.serializers import PaginationSerializer
-from whatsapp.models import Contact, Message
+from whatsapp.models import Broadcast, Contact, Message
 
 
 class MessageSendSerializer(serializers.Serializer):
@@ -119,3 +119,53 @@ class ContactSerializer(serializers.ModelSerializer):
         from whatsapp.message_services import WINDOW
 
         return obj.last_inbound_at + WINDOW if obj.last_inbound_at else None
+
+
+class BroadcastCreateSerializer(serializers.Serializer):
+    # Recipients are validated one by one in the service, so that bad ones are listed, not fatal.
+    template = serializers.JSONField()
+    recipients = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=100_000)
+    phone_number_id = serializers.CharField(required=False, max_length=64)
+
+
+class BroadcastInvalidSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    to = serializers.CharField(allow_null=True)
+    error = serializers.CharField()
+
+
+class BroadcastProgressSerializer(serializers.Serializer):
+    queued = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    read = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class BroadcastSerializer(serializers.ModelSerializer):
+    phone_number_id = serializers.CharField(source="phone_number.phone_number_id")
+    invalid = BroadcastInvalidSerializer(many=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Broadcast
+        fields = [
+            "id",
+            "status",
+            "phone_number_id",
+            "template_name",
+            "template_language",
+            "total",
+            "invalid",
+            "progress",
+            "cancelled_at",
+            "created_at",
+        ]
+
+    @extend_schema_field(BroadcastProgressSerializer)
+    def get_progress(self, obj: Broadcast) -> dict:
+        from whatsapp.message_services import broadcast_progress
+
+        return broadcast_progress(obj)

@@ -5,11 +5,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import MetaAccount
 from accounts.selectors import active_account
 from botopia_meta.api.views import paginated_response, validated
 from botopia_meta.exceptions import AccountNotConnected
 from whatsapp import message_selectors, message_services, selectors
+from whatsapp.models import WhatsAppPhoneNumber
 from whatsapp.serializers_messages import (
+    BroadcastCreateSerializer,
+    BroadcastSerializer,
     ContactSerializer,
     MessageListSerializer,
     MessageQuerySerializer,
@@ -21,6 +25,13 @@ MESSAGING = "whatsapp_business_messaging"
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key", location=OpenApiParameter.HEADER, required=False, description="Retry-safe key"
 )
+
+
+def _number(account: MetaAccount, phone_number_id: str | None) -> WhatsAppPhoneNumber:
+    _, number = selectors.phone_number_for_account(account=account, phone_number_id=phone_number_id)
+    if number is None:
+        raise AccountNotConnected("The WhatsApp Business account has no phone number.")
+    return number
 
 
 class MessageListView(APIView):
@@ -53,11 +64,7 @@ class MessageListView(APIView):
     def post(self, request: Request) -> Response:
         body = validated(MessageSendSerializer, request.data)
         account = active_account(user=request.user, permissions=[MESSAGING])
-        _, number = selectors.phone_number_for_account(
-            account=account, phone_number_id=body.get("phone_number_id")
-        )
-        if number is None:
-            raise AccountNotConnected("The WhatsApp Business account has no phone number.")
+        number = _number(account, body.get("phone_number_id"))
         key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
         message, _ = message_services.message_create(
             user_id=request.user.pk,
@@ -106,3 +113,42 @@ class ContactView(APIView):
             user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phoneNumberId")
         )
         return Response(ContactSerializer(contact).data)
+
+
+class BroadcastCreateView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_broadcasts_create",
+        request=BroadcastCreateSerializer,
+        responses={202: BroadcastSerializer},
+        summary="One approved template to many recipients; invalid recipients are listed, not sent.",
+    )
+    def post(self, request: Request) -> Response:
+        body = validated(BroadcastCreateSerializer, request.data)
+        account = active_account(user=request.user, permissions=[MESSAGING])
+        number = _number(account, body.get("phone_number_id"))
+        broadcast = message_services.broadcast_create(
+            user_id=request.user.pk, number=number, template=body["template"], recipients=body["recipients"]
+        )
+        return Response(BroadcastSerializer(broadcast).data, status=202)
+
+
+class BroadcastDetailView(APIView):
+    @extend_schema(operation_id="whatsapp_broadcasts_get", responses={200: BroadcastSerializer})
+    def get(self, request: Request, broadcast_id: str) -> Response:
+        return Response(
+            BroadcastSerializer(
+                message_selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
+            ).data
+        )
+
+
+class BroadcastCancelView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_broadcasts_cancel",
+        request=None,
+        responses={200: BroadcastSerializer},
+        summary="Stop the messages not sent yet.",
+    )
+    def post(self, request: Request, broadcast_id: str) -> Response:
+        broadcast = message_selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
+        return Response(BroadcastSerializer(message_services.broadcast_cancel(broadcast=broadcast)).data)
