@@ -386,3 +386,25 @@ def test_it_marks_an_inbound_message_read_at_meta(alice_client, open_window, met
         "status": "read",
         "message_id": "wamid.IN",
     }
+
+
+def test_admin_finds_a_message_by_wamid(admin_client, open_window):
+    Message.objects.create(
+        direction="inbound",
+        phone_number=open_window.phone_number,
+        contact_wa_id=WA_ID,
+        type="text",
+        status="received",
+        wamid="wamid.FINDME",
+    )
+    Message.objects.create(
+        direction="inbound",
+        phone_number=open_window.phone_number,
+        contact_wa_id=WA_ID,
+        type="text",
+        status="received",
+        wamid="wamid.OTHER",
+    )
+    response = admin_client.get("/admin/whatsapp/message/", {"q": "wamid.FINDME"})
+    assert response.status_code == 200 and b"wamid.FINDME" in response.content
+    assert b"wamid.OTHER" not in response.content
