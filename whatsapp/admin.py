@@ -118,3 +118,6 @@ class WhatsAppTemplateAdmin(admin.ModelAdmin):
     def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
         for template in queryset.filter(deleted_at__isnull=False):
             template.restore()
+
+
+from whatsapp import admin_messages  # noqa: E402, F401

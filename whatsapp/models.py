@@ -1,7 +1,7 @@
 from django.db import models
 
 from accounts.models import MetaAccount
-from botopia_meta.models import SoftDeleteModel
+from botopia_meta.models import SoftDeleteModel, TimestampedModel
 
 
 class WhatsAppBusinessAccount(SoftDeleteModel):
@@ -112,3 +112,119 @@ class WhatsAppTemplate(SoftDeleteModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"
+
+
+class Contact(TimestampedModel):
+    """A customer who wrote to (or was written from) one of our numbers. The 24-hour
+    customer-service window is open while the last inbound message is younger than 24 h."""
+
+    phone_number = models.ForeignKey(WhatsAppPhoneNumber, on_delete=models.CASCADE, related_name="contacts")
+    wa_id = models.CharField(max_length=32)
+    name = models.CharField(max_length=255, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phone_number", "wa_id"], name="uniq_contact_per_number")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.wa_id
+
+
+class Broadcast(TimestampedModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+
+    phone_number = models.ForeignKey(WhatsAppPhoneNumber, on_delete=models.CASCADE, related_name="broadcasts")
+    template = models.ForeignKey(WhatsAppTemplate, on_delete=models.SET_NULL, null=True, related_name="+")
+    template_name = models.CharField(max_length=512)
+    template_language = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    invalid = models.JSONField(default=list, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+
+class Message(TimestampedModel):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound"
+        OUTBOUND = "outbound"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        READ = "read"
+        FAILED = "failed"
+        UNKNOWN = "unknown"  # the send may have reached Meta; a status webhook settles it
+        RECEIVED = "received"  # inbound
+        CANCELLED = "cancelled"  # a cancelled broadcast's message that was never sent
+
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    # Null only for an orphan status: a webhook for a message we have no row for.
+    phone_number = models.ForeignKey(
+        WhatsAppPhoneNumber, on_delete=models.CASCADE, null=True, related_name="messages"
+    )
+    contact_wa_id = models.CharField(max_length=32, db_index=True)
+    type = models.CharField(max_length=32)
+    content = models.JSONField(default=dict, blank=True)
+    wamid = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=512, blank=True)
+    template = models.ForeignKey(
+        WhatsAppTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    template_name = models.CharField(max_length=512, blank=True)
+    template_language = models.CharField(max_length=16, blank=True)
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
+    user_id = models.IntegerField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (unique when set)
+    pricing = models.JSONField(default=dict, blank=True)
+    conversation = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "phone_number", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="uniq_message_idempotency_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["phone_number", "-created_at"]),
+            models.Index(fields=["phone_number", "contact_wa_id", "-created_at"]),
+            models.Index(fields=["broadcast", "status"]),
+            models.Index(fields=["status", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.wamid or str(self.pk)
+
+
+class MessageStatusEvent(models.Model):
+    """Each (wamid, status) Meta reports, applied once: a redelivered webhook changes nothing."""
+
+    wamid = models.CharField(max_length=255)
+    status = models.CharField(max_length=16)
+    at = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["wamid", "status"], name="uniq_status_event")]
+
+    def __str__(self) -> str:
+        return f"{self.wamid} {self.status}"

@@ -1,0 +1,19 @@
+"""Cloud API message sends, built on the shared transport."""
+
+from botopia_meta.graph import GraphClient
+
+
+def message_send(client: GraphClient, phone_number_id: str, payload: dict) -> dict:
+    """→ {"messaging_product", "contacts": [{"input", "wa_id"}], "messages": [{"id": wamid}]}.
+
+    Not retried in-process: the actor retries (a 5xx) or re-paces (throttling), and never
+    repeats a request whose outcome is unknown (it would send the message twice).
+    """
+    return client.post(f"{phone_number_id}/messages", json=payload, idempotent=False, retries=0).data
+
+
+def message_mark_read(client: GraphClient, phone_number_id: str, wamid: str) -> dict:
+    return client.post(
+        f"{phone_number_id}/messages",
+        json={"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
+    ).data

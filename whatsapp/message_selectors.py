@@ -1,0 +1,89 @@
+"""Reads of messages and contacts, always starting from the requesting user's own accounts."""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from botopia_meta.exceptions import NotFound
+from whatsapp.models import Broadcast, Contact, Message
+
+
+def message_list(
+    *,
+    user: AbstractBaseUser,
+    direction: str | None = None,
+    status: str | None = None,
+    contact: str | None = None,
+    phone_number_id: str | None = None,
+    broadcast_id: UUID | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Message]:
+    messages = Message.objects.filter(
+        phone_number__waba__account__user=user,
+        phone_number__waba__account__deleted_at__isnull=True,
+        phone_number__waba__deleted_at__isnull=True,
+    )
+    if direction:
+        messages = messages.filter(direction=direction)
+    if status:
+        messages = messages.filter(status=status)
+    if contact:
+        messages = messages.filter(contact_wa_id=contact.lstrip("+"))
+    if phone_number_id:
+        messages = messages.filter(phone_number__phone_number_id=phone_number_id)
+    if broadcast_id:
+        messages = messages.filter(broadcast_id=broadcast_id)
+    if start:
+        messages = messages.filter(created_at__gte=start)
+    if end:
+        messages = messages.filter(created_at__lt=end)
+    return messages.select_related("phone_number").order_by("-created_at", "-id")
+
+
+def message_get(*, user: AbstractBaseUser, message_id: UUID | str) -> Message:
+    try:
+        pk = UUID(str(message_id))
+    except ValueError:
+        raise NotFound("No such message.") from None
+    message = message_list(user=user).select_related("phone_number__waba").filter(pk=pk).first()
+    if message is None:
+        raise NotFound("No such message.")
+    return message
+
+
+def contact_get(*, user: AbstractBaseUser, wa_id: str, phone_number_id: str | None = None) -> Contact:
+    contacts = Contact.objects.filter(
+        phone_number__waba__account__user=user,
+        phone_number__waba__account__deleted_at__isnull=True,
+        phone_number__waba__deleted_at__isnull=True,
+        wa_id=wa_id.lstrip("+"),
+    ).select_related("phone_number")
+    if phone_number_id:
+        contacts = contacts.filter(phone_number__phone_number_id=phone_number_id)
+    contact = contacts.order_by("-last_inbound_at").first()
+    if contact is None:
+        raise NotFound("No such contact.")
+    return contact
+
+
+def broadcast_get(*, user: AbstractBaseUser, broadcast_id: UUID | str) -> Broadcast:
+    try:
+        pk = UUID(str(broadcast_id))
+    except ValueError:
+        raise NotFound("No such broadcast.") from None
+    broadcast = (
+        Broadcast.objects.filter(
+            pk=pk,
+            phone_number__waba__account__user=user,
+            phone_number__waba__account__deleted_at__isnull=True,
+            phone_number__waba__deleted_at__isnull=True,
+        )
+        .select_related("phone_number")
+        .first()
+    )
+    if broadcast is None:
+        raise NotFound("No such broadcast.")
+    return broadcast

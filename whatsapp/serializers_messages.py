@@ -1,0 +1,171 @@
+from datetime import datetime
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from botopia_meta.api.serializers import PaginationSerializer
+from whatsapp.models import Broadcast, Contact, Message
+
+
+class MessageSendSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=32)
+    type = serializers.ChoiceField(
+        choices=["text", "template", "image", "document", "audio", "video", "interactive", "reaction"]
+    )
+    phone_number_id = serializers.CharField(required=False, max_length=64)
+    reply_to = serializers.CharField(required=False, max_length=255, help_text="wamid to quote")
+    text = serializers.JSONField(required=False)
+    template = serializers.JSONField(required=False)
+    image = serializers.JSONField(required=False)
+    document = serializers.JSONField(required=False)
+    audio = serializers.JSONField(required=False)
+    video = serializers.JSONField(required=False)
+    interactive = serializers.JSONField(required=False)
+    reaction = serializers.JSONField(required=False)
+
+
+class MessageErrorSerializer(serializers.Serializer):
+    code = serializers.IntegerField(allow_null=True)
+    title = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    from_ = serializers.SerializerMethodField()
+    to = serializers.SerializerMethodField()
+    content = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    phone_number_id = serializers.CharField(source="phone_number.phone_number_id", default=None)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "wamid",
+            "direction",
+            "from_",
+            "to",
+            "type",
+            "content",
+            "status",
+            "status_updated_at",
+            "error",
+            "phone_number_id",
+            "template_name",
+            "broadcast_id",
+            "sent_at",
+            "delivered_at",
+            "read_at",
+            "failed_at",
+            "created_at",
+        ]
+
+    def _own(self, obj: Message) -> str | None:
+        return obj.phone_number.display_phone_number if obj.phone_number else None
+
+    def get_from_(self, obj: Message) -> str | None:
+        return obj.contact_wa_id if obj.direction == Message.Direction.INBOUND else self._own(obj)
+
+    def get_to(self, obj: Message) -> str | None:
+        return self._own(obj) if obj.direction == Message.Direction.INBOUND else obj.contact_wa_id
+
+    def get_content(self, obj: Message) -> dict:
+        return {k: v for k, v in (obj.content or {}).items() if k != "_context"}
+
+    @staticmethod
+    @extend_schema_field(MessageErrorSerializer(allow_null=True))
+    def get_error(obj: Message) -> dict | None:
+        if obj.error_code is None and not obj.error_title:
+            return None
+        return {"code": obj.error_code, "title": obj.error_title}
+
+    def to_representation(self, instance: Message) -> dict:
+        data = super().to_representation(instance)
+        data["from"] = data.pop("from_")
+        return data
+
+
+class MessageListSerializer(serializers.Serializer):
+    messages = MessageSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class MessageQuerySerializer(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=Message.Direction.choices, required=False)
+    status = serializers.ChoiceField(choices=Message.Status.choices, required=False)
+    contact = serializers.CharField(required=False, max_length=32)
+    phone_number_id = serializers.CharField(required=False, max_length=64)
+    broadcast_id = serializers.UUIDField(required=False)
+    start_date = serializers.DateTimeField(required=False)
+    end_date = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    offset = serializers.IntegerField(required=False, min_value=0)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    phone_number_id = serializers.CharField(source="phone_number.phone_number_id")
+    window_open = serializers.SerializerMethodField()
+    window_expires_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contact
+        fields = ["wa_id", "name", "phone_number_id", "last_inbound_at", "window_open", "window_expires_at"]
+
+    def get_window_open(self, obj: Contact) -> bool:
+        from whatsapp.message_services import window_open
+
+        return window_open(obj)
+
+    def get_window_expires_at(self, obj: Contact) -> datetime | None:
+        from whatsapp.message_services import WINDOW
+
+        return obj.last_inbound_at + WINDOW if obj.last_inbound_at else None
+
+
+class BroadcastCreateSerializer(serializers.Serializer):
+    # Recipients are validated one by one in the service, so that bad ones are listed, not fatal.
+    template = serializers.JSONField()
+    recipients = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=100_000)
+    phone_number_id = serializers.CharField(required=False, max_length=64)
+
+
+class BroadcastInvalidSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    to = serializers.CharField(allow_null=True)
+    error = serializers.CharField()
+
+
+class BroadcastProgressSerializer(serializers.Serializer):
+    queued = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    read = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class BroadcastSerializer(serializers.ModelSerializer):
+    phone_number_id = serializers.CharField(source="phone_number.phone_number_id")
+    invalid = BroadcastInvalidSerializer(many=True)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Broadcast
+        fields = [
+            "id",
+            "status",
+            "phone_number_id",
+            "template_name",
+            "template_language",
+            "total",
+            "invalid",
+            "progress",
+            "cancelled_at",
+            "created_at",
+        ]
+
+    @extend_schema_field(BroadcastProgressSerializer)
+    def get_progress(self, obj: Broadcast) -> dict:
+        from whatsapp.message_services import broadcast_progress
+
+        return broadcast_progress(obj)

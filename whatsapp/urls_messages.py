@@ -1,0 +1,25 @@
+from django.urls import path
+
+from whatsapp.views_messages import (
+    BroadcastCancelView,
+    BroadcastCreateView,
+    BroadcastDetailView,
+    ContactView,
+    MessageDetailView,
+    MessageListView,
+    MessageReadView,
+)
+
+urlpatterns = [
+    path("messages", MessageListView.as_view(), name="whatsapp-messages"),
+    path("messages/<str:message_id>", MessageDetailView.as_view(), name="whatsapp-message"),
+    path("messages/<str:message_id>/read", MessageReadView.as_view(), name="whatsapp-message-read"),
+    path("contacts/<str:wa_id>", ContactView.as_view(), name="whatsapp-contact"),
+    path("broadcasts", BroadcastCreateView.as_view(), name="whatsapp-broadcasts"),
+    path("broadcasts/<str:broadcast_id>", BroadcastDetailView.as_view(), name="whatsapp-broadcast"),
+    path(
+        "broadcasts/<str:broadcast_id>/cancel",
+        BroadcastCancelView.as_view(),
+        name="whatsapp-broadcast-cancel",
+    ),
+]

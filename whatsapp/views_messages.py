@@ -1,0 +1,154 @@
+"""Messages: send (queued, 202), list, get, mark an inbound one read; a contact's window."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import MetaAccount
+from accounts.selectors import active_account
+from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.exceptions import AccountNotConnected
+from whatsapp import message_selectors, message_services, selectors
+from whatsapp.models import WhatsAppPhoneNumber
+from whatsapp.serializers_messages import (
+    BroadcastCreateSerializer,
+    BroadcastSerializer,
+    ContactSerializer,
+    MessageListSerializer,
+    MessageQuerySerializer,
+    MessageSendSerializer,
+    MessageSerializer,
+)
+
+MESSAGING = "whatsapp_business_messaging"
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key", location=OpenApiParameter.HEADER, required=False, description="Retry-safe key"
+)
+
+
+def _number(account: MetaAccount, phone_number_id: str | None) -> WhatsAppPhoneNumber:
+    _, number = selectors.phone_number_for_account(account=account, phone_number_id=phone_number_id)
+    if number is None:
+        raise AccountNotConnected("The WhatsApp Business account has no phone number.")
+    return number
+
+
+class MessageListView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_messages_list",
+        parameters=[MessageQuerySerializer],
+        responses={200: MessageListSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(MessageQuerySerializer, request.query_params)
+        messages = message_selectors.message_list(
+            user=request.user,
+            direction=query.get("direction"),
+            status=query.get("status"),
+            contact=query.get("contact"),
+            phone_number_id=query.get("phone_number_id"),
+            broadcast_id=query.get("broadcast_id"),
+            start=query.get("start_date"),
+            end=query.get("end_date"),
+        )
+        return paginated_response(request, messages, key="messages", serializer_class=MessageSerializer)
+
+    @extend_schema(
+        operation_id="whatsapp_messages_send",
+        request=MessageSendSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={202: MessageSerializer},
+        summary="Validate and queue a message; a worker sends it within the number's rate.",
+    )
+    def post(self, request: Request) -> Response:
+        body = validated(MessageSendSerializer, request.data)
+        account = active_account(user=request.user, permissions=[MESSAGING])
+        number = _number(account, body.get("phone_number_id"))
+        key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+        message, _ = message_services.message_create(
+            user_id=request.user.pk,
+            number=number,
+            to=body["to"],
+            type=body["type"],
+            body=body,
+            idempotency_key=key,
+            context_wamid=body.get("reply_to"),
+        )
+        return Response(MessageSerializer(message).data, status=202)
+
+
+class MessageDetailView(APIView):
+    @extend_schema(operation_id="whatsapp_messages_get", responses={200: MessageSerializer})
+    def get(self, request: Request, message_id: str) -> Response:
+        return Response(
+            MessageSerializer(message_selectors.message_get(user=request.user, message_id=message_id)).data
+        )
+
+
+class MessageReadView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_messages_mark_read",
+        request=None,
+        responses={200: MessageSerializer},
+        summary="Mark a received message as read at Meta (blue ticks for the customer).",
+    )
+    def post(self, request: Request, message_id: str) -> Response:
+        message = message_selectors.message_get(user=request.user, message_id=message_id)
+        active_account(
+            user=request.user, account_id=message.phone_number.waba.account_id, permissions=[MESSAGING]
+        )
+        return Response(MessageSerializer(message_services.message_mark_read(message=message)).data)
+
+
+class ContactView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_contacts_get",
+        parameters=[OpenApiParameter("phoneNumberId", str, required=False)],
+        responses={200: ContactSerializer},
+        summary="A contact and its 24-hour customer-service window.",
+    )
+    def get(self, request: Request, wa_id: str) -> Response:
+        contact = message_selectors.contact_get(
+            user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phoneNumberId")
+        )
+        return Response(ContactSerializer(contact).data)
+
+
+class BroadcastCreateView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_broadcasts_create",
+        request=BroadcastCreateSerializer,
+        responses={202: BroadcastSerializer},
+        summary="One approved template to many recipients; invalid recipients are listed, not sent.",
+    )
+    def post(self, request: Request) -> Response:
+        body = validated(BroadcastCreateSerializer, request.data)
+        account = active_account(user=request.user, permissions=[MESSAGING])
+        number = _number(account, body.get("phone_number_id"))
+        broadcast = message_services.broadcast_create(
+            user_id=request.user.pk, number=number, template=body["template"], recipients=body["recipients"]
+        )
+        return Response(BroadcastSerializer(broadcast).data, status=202)
+
+
+class BroadcastDetailView(APIView):
+    @extend_schema(operation_id="whatsapp_broadcasts_get", responses={200: BroadcastSerializer})
+    def get(self, request: Request, broadcast_id: str) -> Response:
+        return Response(
+            BroadcastSerializer(
+                message_selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
+            ).data
+        )
+
+
+class BroadcastCancelView(APIView):
+    @extend_schema(
+        operation_id="whatsapp_broadcasts_cancel",
+        request=None,
+        responses={200: BroadcastSerializer},
+        summary="Stop the messages not sent yet.",
+    )
+    def post(self, request: Request, broadcast_id: str) -> Response:
+        broadcast = message_selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
+        return Response(BroadcastSerializer(message_services.broadcast_cancel(broadcast=broadcast)).data)
