@@ -214,3 +214,30 @@ def message_apply_receipt(spec: MessagingSpec, *, asset: Any, item: dict) -> int
     else:
         return 0
     return selected.update(status=to_status, updated_at=timezone.now())
+
+
+def conversation_fetch_contact_name(
+    spec: MessagingSpec,
+    *,
+    conversation_pk: str,
+    fetch: Callable[[Any], None],
+    logger: Any,
+    quiet: tuple[type[Exception], ...] = (),
+) -> None:
+    """Best effort for the actors: a name makes the inbox readable; Meta may refuse (privacy
+    settings), which is logged, not retried. `quiet`: our own errors that mean "no profile"."""
+    conversation = (
+        spec.conversation_model.objects.select_related(f"{spec.asset}__account")
+        .filter(pk=conversation_pk)
+        .first()
+    )
+    if conversation is None:
+        return
+    try:
+        fetch(conversation)
+    except GraphError as exc:
+        if not exc.permanent:
+            raise
+        logger.info("No profile for conversation %s (code=%s)", conversation_pk, exc.code)
+    except quiet:
+        logger.info("No page token to read the profile for conversation %s", conversation_pk)
