@@ -2,10 +2,10 @@
 
 import logging
 
-from botopia_meta.graph import GraphError
+from botopia_meta.inbox import messaging
 from botopia_meta.tasks import actor
 from facebook import services
-from facebook.models import Conversation, FacebookPage
+from facebook.models import FacebookPage
 
 logger = logging.getLogger(__name__)
 
@@ -26,13 +26,9 @@ def fb_deliver_message(message_pk: str) -> None:
 
 @actor(queue_name="facebook", max_retries=3)
 def fb_fetch_contact_name(conversation_pk: str) -> None:
-    """Best effort: a name makes the inbox readable; Meta may refuse (privacy settings)."""
-    conversation = Conversation.objects.select_related("page__account").filter(pk=conversation_pk).first()
-    if conversation is None:
-        return
-    try:
-        services.conversation_fetch_contact_name(conversation=conversation)
-    except GraphError as exc:
-        if not exc.permanent:
-            raise
-        logger.info("No profile for conversation %s (code=%s)", conversation_pk, exc.code)
+    messaging.conversation_fetch_contact_name(
+        services.MESSAGING,
+        conversation_pk=conversation_pk,
+        fetch=lambda conversation: services.conversation_fetch_contact_name(conversation=conversation),
+        logger=logger,
+    )

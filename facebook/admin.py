@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from botopia_meta.fields import mask_secret
+from botopia_meta.inbox.admin import CommentAdminBase, ConversationAdminBase, ConversationMessageInlineBase
 from facebook.models import Comment, Conversation, ConversationMessage, FacebookPage, Post
 
 
@@ -31,30 +32,21 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(CommentAdminBase):
     list_display = ["comment_id", "page", "author_name", "created_time", "hidden", "replied_at", "deleted_at"]
-    list_filter = ["hidden"]
     search_fields = ["comment_id", "post_id", "author_name", "message"]
     raw_id_fields = ["page"]
     list_select_related = ["page"]
 
-    def get_queryset(self, request):
-        return Comment.all_objects.select_related("page")
 
-
-class ConversationMessageInline(admin.TabularInline):
+class ConversationMessageInline(ConversationMessageInlineBase):
     model = ConversationMessage
-    fields = ["sent_at", "direction", "status", "text", "mid"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ["-sent_at"]
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ConversationAdminBase):
     list_display = ["contact_id", "contact_name", "page", "last_message_at", "unread_count"]
-    search_fields = ["contact_id", "contact_name", "page__name"]
+    search_fields = [*ConversationAdminBase.search_fields, "page__name"]
     raw_id_fields = ["page"]
     list_select_related = ["page"]
     inlines = [ConversationMessageInline]

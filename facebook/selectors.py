@@ -5,6 +5,7 @@ from django.db.models import Case, QuerySet, Value, When
 
 from accounts.models import MetaAccount
 from botopia_meta.exceptions import NotFound
+from botopia_meta.inbox.selectors import owned
 from facebook.models import Comment, Conversation, FacebookPage
 
 
@@ -52,16 +53,8 @@ def connected_pages_for_webhook(page_id: str) -> list[FacebookPage]:
 
 
 def comment_list(*, user: AbstractBaseUser) -> QuerySet[Comment]:
-    return Comment.objects.filter(
-        page__account__user=user,
-        page__deleted_at__isnull=True,
-        page__account__status=MetaAccount.Status.ACTIVE,
-    ).select_related("page", "page__account")
+    return owned(Comment, "page", user)
 
 
 def conversation_list(*, user: AbstractBaseUser) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(
-        page__account__user=user,
-        page__deleted_at__isnull=True,
-        page__account__status=MetaAccount.Status.ACTIVE,
-    ).select_related("page", "page__account")
+    return owned(Conversation, "page", user)

@@ -2,19 +2,22 @@
 
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import MetaAccount
 from analytics.recording import record
-from botopia_meta.exceptions import OutsideServiceWindow, ValidationFailed
-from botopia_meta.graph import GraphError, GraphTimeout
+from botopia_meta.exceptions import ValidationFailed
+from botopia_meta.graph import GraphError
+from botopia_meta.inbox import messaging
+from botopia_meta.inbox.messaging import inbound_message  # noqa: F401 (re-exported)
 from facebook import graph
 from facebook.models import Comment, Conversation, ConversationMessage, FacebookPage, Post
+
+MESSAGING = messaging.MessagingSpec(Conversation, ConversationMessage, asset="page")
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +27,7 @@ SCHEDULE_MIN = timedelta(minutes=10)
 SCHEDULE_MAX = timedelta(days=30)
 
 
-def _from_unix(value) -> datetime | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number > 10**11:  # Messenger timestamps are milliseconds, feed ones seconds
-        number /= 1000
-    return datetime.fromtimestamp(number, tz=UTC)
+_from_unix = messaging.from_unix
 
 
 def _parse_meta_time(value) -> datetime | None:
@@ -375,146 +371,73 @@ def comment_reply(*, comment: Comment, message: str) -> Comment:
 
 
 def comment_set_hidden(*, comment: Comment, hidden: bool) -> Comment:
-    graph.comment_hide(comment.page, comment.comment_id, hidden)
-    comment.hidden = hidden
-    comment.save(update_fields=["hidden", "updated_at"])
-    return comment
+    return messaging.comment_set_hidden(
+        comment=comment, hidden=hidden, hide=graph.comment_hide, asset=comment.page
+    )
 
 
 def comment_delete(*, comment: Comment) -> Comment:
-    graph.comment_delete(comment.page, comment.comment_id)
-    comment.soft_delete()
-    return comment
+    return messaging.comment_delete(comment=comment, delete=graph.comment_delete, asset=comment.page)
 
 
 # --- Messenger -----------------------------------------------------------------------------
 
 
-def inbound_message(item: dict) -> dict | None:
-    """The message in a messaging element; a postback (a tapped button) counts as one: the
-    person wrote to us, so it opens the 24-hour window like a text would."""
-    message = item.get("message")
-    if isinstance(message, dict) and message.get("mid"):
-        return message
-    postback = item.get("postback")
-    if isinstance(postback, dict) and postback.get("mid"):
-        return {"mid": postback["mid"], "text": str(postback.get("title") or postback.get("payload") or "")}
-    return None
-
-
 def message_apply_webhook(*, page: FacebookPage, item: dict) -> str:
     """One `entry[].messaging[]` element: a message to the page, or an echo of one it sent."""
-    message = inbound_message(item)
-    if message is None:
-        return "ignored"
-    is_echo = bool(message.get("is_echo"))
-    contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")
-    if not contact_id:
-        return "ignored"
-    at = _from_unix(item.get("timestamp")) or timezone.now()
-    conversation, new_contact = Conversation.objects.get_or_create(page=page, contact_id=contact_id)
-    if new_contact:
-        from facebook.actors import fb_fetch_contact_name
+    from facebook.actors import fb_fetch_contact_name
 
-        transaction.on_commit(lambda: fb_fetch_contact_name.send(str(conversation.pk)))
-    if ConversationMessage.objects.filter(conversation=conversation, mid=message["mid"]).exists():
-        return "duplicate"
-    try:
-        with transaction.atomic():
-            ConversationMessage.objects.create(
-                conversation=conversation,
-                mid=str(message["mid"]),
-                direction=ConversationMessage.Direction.OUTBOUND
-                if is_echo
-                else ConversationMessage.Direction.INBOUND,
-                text=str(message.get("text") or ""),
-                attachments=message.get("attachments") or [],
-                status=ConversationMessage.Status.SENT if is_echo else ConversationMessage.Status.RECEIVED,
-                sent_at=at,
-            )
-    except IntegrityError:
-        return "duplicate"
-    updates: dict = {"last_message_at": at}
-    if not is_echo:
-        updates["last_inbound_at"] = at
-        updates["unread_count"] = F("unread_count") + 1
-    Conversation.objects.filter(pk=conversation.pk).update(**updates)
-    if not is_echo:
+    def record_received(at: datetime, mid: str) -> None:
         record(
             account_id=page.account_id,
             platform="facebook",
             metric="dms_received",
             at=at,
             asset_id=page.page_id,
-            key=f"fb:{page.account_id}:dm:{message['mid']}:received",
+            key=f"fb:{page.account_id}:dm:{mid}:received",
         )
-    return "echo" if is_echo else "created"
+
+    return messaging.message_apply_webhook(
+        MESSAGING,
+        asset=page,
+        item=item,
+        fetch_contact_name=fb_fetch_contact_name.send,
+        record_received=record_received,
+    )
 
 
 def message_queue(*, conversation: Conversation, text: str, image_url: str) -> ConversationMessage:
     """Store the reply as queued and send it after commit; 409 outside Messenger's 24 hours."""
-    now = timezone.now()
-    if conversation.last_inbound_at is None or now - conversation.last_inbound_at > SERVICE_WINDOW:
-        raise OutsideServiceWindow(
-            "This person has not written to the page in the last 24 hours: Messenger does not allow a reply."
-        )
-    message = ConversationMessage.objects.create(
-        conversation=conversation,
-        direction=ConversationMessage.Direction.OUTBOUND,
-        text=text,
-        image_url=image_url,
-        status=ConversationMessage.Status.QUEUED,
-        sent_at=now,
-    )
-    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, unread_count=0)
     from facebook.actors import fb_deliver_message
 
-    transaction.on_commit(lambda: fb_deliver_message.send(str(message.pk)))
-    return message
+    return messaging.message_queue(
+        MESSAGING,
+        conversation=conversation,
+        text=text,
+        image_url=image_url,
+        window=SERVICE_WINDOW,
+        refusal="This person has not written to the page in the last 24 hours: "
+        "Messenger does not allow a reply.",
+        deliver=fb_deliver_message.send,
+    )
 
 
 def message_deliver(*, message_pk: str) -> None:
-    """Send a queued reply once: the row is claimed atomically, so a redelivered actor
-    message never sends twice."""
-    claimed = ConversationMessage.objects.filter(
-        pk=message_pk, status=ConversationMessage.Status.QUEUED
-    ).update(status=ConversationMessage.Status.SENDING)
-    if not claimed:
-        return
-    message = ConversationMessage.objects.select_related("conversation__page__account").get(pk=message_pk)
-    page = message.conversation.page
-    try:
-        mid = graph.message_send(
-            page, recipient_id=message.conversation.contact_id, text=message.text, image_url=message.image_url
+    """Send a queued reply once (the row is claimed atomically)."""
+
+    def send(message: ConversationMessage) -> str:
+        return graph.message_send(
+            message.conversation.page,
+            recipient_id=message.conversation.contact_id,
+            text=message.text,
+            image_url=message.image_url,
         )
-    except GraphError as exc:
-        if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
-            # Meta refused or never saw it: put it back for the retry. A read timeout is
-            # ambiguous (it may have been delivered), so it fails instead of risking a double.
-            ConversationMessage.objects.filter(pk=message_pk).update(status=ConversationMessage.Status.QUEUED)
-            raise
-        message.status = ConversationMessage.Status.FAILED
-        message.error = {
-            "code": exc.code,
-            "subcode": exc.subcode,
-            "message": exc.message,
-            "fbtraceId": exc.fbtrace_id,
-        }
-        message.save(update_fields=["status", "error", "updated_at"])
-        return
-    message.mid, message.status = mid, ConversationMessage.Status.SENT
-    try:
-        message.save(update_fields=["mid", "status", "updated_at"])
-    except IntegrityError:
-        # The echo webhook stored this mid first: keep ours, drop the echo's copy.
-        ConversationMessage.objects.filter(conversation=message.conversation, mid=mid).exclude(
-            pk=message.pk
-        ).delete()
-        message.save(update_fields=["mid", "status", "updated_at"])
+
+    messaging.message_deliver(MESSAGING, message_pk=message_pk, send=send)
 
 
 def conversation_mark_read(*, conversation: Conversation) -> None:
-    Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+    messaging.conversation_mark_read(MESSAGING, conversation=conversation)
 
 
 def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
@@ -527,27 +450,4 @@ def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
 
 
 def message_apply_receipt(*, page, item: dict) -> int:
-    """`delivery` / `read` receipts: our outbound messages up to the watermark (or the named
-    ones) move forward to delivered / read, never backwards."""
-    contact_id = str((item.get("sender") or {}).get("id") or "")
-    outbound = ConversationMessage.objects.filter(
-        conversation__page=page,
-        conversation__contact_id=contact_id,
-        direction=ConversationMessage.Direction.OUTBOUND,
-    )
-    S = ConversationMessage.Status
-    receipt = item.get("read") or item.get("delivery") or {}
-    to_status, from_statuses = (
-        (S.READ, [S.SENT, S.DELIVERED]) if item.get("read") else (S.DELIVERED, [S.SENT])
-    )
-    outbound = outbound.filter(status__in=from_statuses)
-    mids = receipt.get("mids") or ([receipt["mid"]] if receipt.get("mid") else [])
-    watermark = _from_unix(receipt.get("watermark"))
-    if watermark is not None:
-        selected = outbound.filter(sent_at__lte=watermark)
-    elif mids:
-        last = outbound.filter(mid__in=mids).order_by("-sent_at").values_list("sent_at", flat=True).first()
-        selected = outbound.filter(sent_at__lte=last) if last else outbound.none()
-    else:
-        return 0
-    return selected.update(status=to_status, updated_at=timezone.now())
+    return messaging.message_apply_receipt(MESSAGING, asset=page, item=item)

@@ -2,11 +2,11 @@
 
 import logging
 
-from botopia_meta.graph import GraphError
+from botopia_meta.inbox import messaging
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
 from instagram import graph, services
-from instagram.models import Conversation, InstagramAccount
+from instagram.models import InstagramAccount
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +43,10 @@ def ig_deliver_message(message_pk: str) -> None:
 
 @actor(queue_name="instagram", max_retries=3)
 def ig_fetch_contact_name(conversation_pk: str) -> None:
-    """Best effort: a username makes the inbox readable; Meta may refuse."""
-    conversation = (
-        Conversation.objects.select_related("ig_account__account").filter(pk=conversation_pk).first()
+    messaging.conversation_fetch_contact_name(
+        services.MESSAGING,
+        conversation_pk=conversation_pk,
+        fetch=lambda conversation: services.conversation_fetch_contact_name(conversation=conversation),
+        logger=logger,
+        quiet=(graph.PageTokenMissing,),
     )
-    if conversation is None:
-        return
-    try:
-        services.conversation_fetch_contact_name(conversation=conversation)
-    except GraphError as exc:
-        if not exc.permanent:
-            raise
-        logger.info("No profile for conversation %s (code=%s)", conversation_pk, exc.code)
-    except graph.PageTokenMissing:
-        logger.info("No page token to read the profile for conversation %s", conversation_pk)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from botopia_meta.inbox.admin import CommentAdminBase, ConversationAdminBase, ConversationMessageInlineBase
 from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount, MediaPublish
 
 
@@ -32,7 +33,7 @@ class MediaPublishAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(CommentAdminBase):
     list_display = [
         "comment_id",
         "ig_account",
@@ -47,23 +48,15 @@ class CommentAdmin(admin.ModelAdmin):
     raw_id_fields = ["ig_account"]
     list_select_related = ["ig_account"]
 
-    def get_queryset(self, request):
-        return Comment.all_objects.select_related("ig_account")
 
-
-class ConversationMessageInline(admin.TabularInline):
+class ConversationMessageInline(ConversationMessageInlineBase):
     model = ConversationMessage
-    fields = ["sent_at", "direction", "status", "text", "mid"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ["-sent_at"]
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ConversationAdminBase):
     list_display = ["contact_id", "contact_name", "ig_account", "last_message_at", "unread_count"]
-    search_fields = ["contact_id", "contact_name", "ig_account__username"]
+    search_fields = [*ConversationAdminBase.search_fields, "ig_account__username"]
     raw_id_fields = ["ig_account"]
     list_select_related = ["ig_account"]
     inlines = [ConversationMessageInline]

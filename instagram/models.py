@@ -1,6 +1,7 @@
 from django.db import models
 
 from accounts.models import MetaAccount
+from botopia_meta.inbox.models import CommentBase, ConversationBase, ConversationMessageBase
 from botopia_meta.models import SoftDeleteModel, TimestampedModel
 
 
@@ -76,40 +77,22 @@ class MediaPublish(TimestampedModel):
         return f"{self.media_type} {self.status}"
 
 
-class Comment(SoftDeleteModel):
+class Comment(CommentBase):
     """A comment on (or a mention in a comment on) a connected account's media."""
 
     ig_account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="comments")
-    comment_id = models.CharField(max_length=128)
     media_id = models.CharField(max_length=128, blank=True)
-    parent_id = models.CharField(max_length=128, blank=True)
-    author_id = models.CharField(max_length=64, blank=True)
-    author_name = models.CharField(max_length=255, blank=True)  # the username
-    message = models.TextField(blank=True)
-    created_time = models.DateTimeField(db_index=True)
     is_mention = models.BooleanField(default=False)
-    hidden = models.BooleanField(default=False)
-    reply_id = models.CharField(max_length=128, blank=True)
-    reply_message = models.TextField(blank=True)
-    replied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ig_account", "comment_id"], name="uniq_ig_comment")]
         indexes = [models.Index(fields=["ig_account", "-created_time"])]
 
-    def __str__(self) -> str:
-        return self.comment_id
 
-
-class Conversation(TimestampedModel):
+class Conversation(ConversationBase):
     """An Instagram DM thread with one person (their Instagram-scoped id)."""
 
     ig_account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="conversations")
-    contact_id = models.CharField(max_length=64)
-    contact_name = models.CharField(max_length=255, blank=True)
-    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    last_inbound_at = models.DateTimeField(null=True, blank=True)
-    unread_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -121,33 +104,9 @@ class Conversation(TimestampedModel):
         return f"{self.ig_account_id}:{self.contact_id}"
 
 
-class ConversationMessage(TimestampedModel):
-    class Direction(models.TextChoices):
-        INBOUND = "inbound"
-        OUTBOUND = "outbound"
-
-    class Status(models.TextChoices):
-        RECEIVED = "received"
-        QUEUED = "queued"
-        SENDING = "sending"
-        SENT = "sent"
-        DELIVERED = "delivered"
-        READ = "read"
-        FAILED = "failed"
-
+class ConversationMessage(ConversationMessageBase):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    mid = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (NULL until Meta answers)
-    direction = models.CharField(max_length=8, choices=Direction.choices)
-    text = models.TextField(blank=True)
-    image_url = models.URLField(max_length=2048, blank=True)
-    attachments = models.JSONField(default=list, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices)
-    sent_at = models.DateTimeField(db_index=True)
-    error = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["conversation", "mid"], name="uniq_ig_message_mid")]
         indexes = [models.Index(fields=["conversation", "-sent_at"])]
-
-    def __str__(self) -> str:
-        return self.mid or str(self.pk)

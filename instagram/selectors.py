@@ -7,6 +7,7 @@ from django.db.models import Case, QuerySet, Value, When
 
 from accounts.models import MetaAccount
 from botopia_meta.exceptions import NotFound
+from botopia_meta.inbox.selectors import owned
 from instagram.models import Comment, Conversation, InstagramAccount, MediaPublish
 
 
@@ -59,16 +60,8 @@ def publish_list(*, user: AbstractBaseUser) -> QuerySet[MediaPublish]:
 
 
 def comment_list(*, user: AbstractBaseUser) -> QuerySet[Comment]:
-    return Comment.objects.filter(
-        ig_account__account__user=user,
-        ig_account__deleted_at__isnull=True,
-        ig_account__account__status=MetaAccount.Status.ACTIVE,
-    ).select_related("ig_account", "ig_account__account")
+    return owned(Comment, "ig_account", user)
 
 
 def conversation_list(*, user: AbstractBaseUser) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(
-        ig_account__account__user=user,
-        ig_account__deleted_at__isnull=True,
-        ig_account__account__status=MetaAccount.Status.ACTIVE,
-    ).select_related("ig_account", "ig_account__account")
+    return owned(Conversation, "ig_account", user)

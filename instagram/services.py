@@ -2,7 +2,7 @@
 
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -12,11 +12,15 @@ from django.utils import timezone
 
 from accounts.models import MetaAccount
 from analytics.recording import record
-from botopia_meta.exceptions import OutsideServiceWindow, ValidationFailed
+from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError, GraphTimeout
+from botopia_meta.inbox import messaging
+from botopia_meta.inbox.messaging import inbound_message  # noqa: F401 (re-exported)
 from botopia_meta.safe_urls import require_public_https_url
 from instagram import graph
 from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount, MediaPublish
+
+MESSAGING = messaging.MessagingSpec(Conversation, ConversationMessage, asset="ig_account")
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +42,7 @@ def max_polls() -> int:
     return int(settings.IG_CONTAINER_MAX_POLLS)
 
 
-def _from_unix(value) -> datetime | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number > 10**11:  # messaging timestamps are milliseconds
-        number /= 1000
-    return datetime.fromtimestamp(number, tz=UTC)
+_from_unix = messaging.from_unix
 
 
 def _parse_meta_time(value) -> datetime | None:
@@ -57,8 +54,7 @@ def _parse_meta_time(value) -> datetime | None:
     return _from_unix(value)
 
 
-def _error(exc: GraphError) -> dict:
-    return {"code": exc.code, "subcode": exc.subcode, "message": exc.message, "fbtraceId": exc.fbtrace_id}
+_error = messaging.graph_error
 
 
 def _iso(value) -> str | None:
@@ -521,153 +517,74 @@ def comment_reply(*, comment: Comment, message: str) -> Comment:
 
 
 def comment_set_hidden(*, comment: Comment, hidden: bool) -> Comment:
-    graph.comment_hide(comment.ig_account, comment.comment_id, hidden)
-    comment.hidden = hidden
-    comment.save(update_fields=["hidden", "updated_at"])
-    return comment
+    return messaging.comment_set_hidden(
+        comment=comment, hidden=hidden, hide=graph.comment_hide, asset=comment.ig_account
+    )
 
 
 def comment_delete(*, comment: Comment) -> Comment:
-    graph.comment_delete(comment.ig_account, comment.comment_id)
-    comment.soft_delete()
-    return comment
+    return messaging.comment_delete(comment=comment, delete=graph.comment_delete, asset=comment.ig_account)
 
 
 # --- direct messages -----------------------------------------------------------------------
 
 
-def inbound_message(item: dict) -> dict | None:
-    """The message in a messaging element; a postback (a tapped button) counts as one: the
-    person wrote to us, so it opens the 24-hour window like a text would."""
-    message = item.get("message")
-    if isinstance(message, dict) and message.get("mid"):
-        return message
-    postback = item.get("postback")
-    if isinstance(postback, dict) and postback.get("mid"):
-        return {"mid": postback["mid"], "text": str(postback.get("title") or postback.get("payload") or "")}
-    return None
-
-
 def message_apply_webhook(*, ig: InstagramAccount, item: dict) -> str:
     """One `entry[].messaging[]` element: a DM to the account, or an echo of one it sent."""
-    message = inbound_message(item)
-    if message is None:
-        return "ignored"
-    is_echo = bool(message.get("is_echo"))
-    contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")
-    if not contact_id:
-        return "ignored"
-    if message.get("is_deleted"):
-        ConversationMessage.objects.filter(conversation__ig_account=ig, mid=message["mid"]).update(
-            text="", attachments=[]
-        )
-        return "deleted"
-    at = _from_unix(item.get("timestamp")) or timezone.now()
-    conversation, new_contact = Conversation.objects.get_or_create(ig_account=ig, contact_id=contact_id)
-    if new_contact:
-        from instagram.actors import ig_fetch_contact_name
+    from instagram.actors import ig_fetch_contact_name
 
-        transaction.on_commit(lambda: ig_fetch_contact_name.send(str(conversation.pk)))
-    if ConversationMessage.objects.filter(conversation=conversation, mid=message["mid"]).exists():
-        return "duplicate"
-    try:
-        with transaction.atomic():
-            ConversationMessage.objects.create(
-                conversation=conversation,
-                mid=str(message["mid"]),
-                direction=ConversationMessage.Direction.OUTBOUND
-                if is_echo
-                else ConversationMessage.Direction.INBOUND,
-                text=str(message.get("text") or ""),
-                attachments=message.get("attachments") or [],
-                status=ConversationMessage.Status.SENT if is_echo else ConversationMessage.Status.RECEIVED,
-                sent_at=at,
-            )
-    except IntegrityError:
-        return "duplicate"
-    updates: dict = {"last_message_at": at}
-    if not is_echo:
-        updates["last_inbound_at"] = at
-        updates["unread_count"] = F("unread_count") + 1
-    Conversation.objects.filter(pk=conversation.pk).update(**updates)
-    if not is_echo:
+    def record_received(at: datetime, mid: str) -> None:
         record(
             account_id=ig.account_id,
             platform="instagram",
             metric="dms_received",
             at=at,
             asset_id=ig.ig_account_id,
-            key=f"ig:{ig.account_id}:dm:{message['mid']}:received",
+            key=f"ig:{ig.account_id}:dm:{mid}:received",
         )
-    return "echo" if is_echo else "created"
+
+    return messaging.message_apply_webhook(
+        MESSAGING,
+        asset=ig,
+        item=item,
+        fetch_contact_name=ig_fetch_contact_name.send,
+        record_received=record_received,
+        honour_deletes=True,
+    )
 
 
 def message_queue(*, conversation: Conversation, text: str, image_url: str) -> ConversationMessage:
     """Store the reply as queued and send it after commit; 409 outside Instagram's 24 hours."""
-    now = timezone.now()
-    if conversation.last_inbound_at is None or now - conversation.last_inbound_at > SERVICE_WINDOW:
-        raise OutsideServiceWindow(
-            "This person has not written to the account in the last 24 hours: "
-            "Instagram does not allow a reply."
-        )
-    message = ConversationMessage.objects.create(
-        conversation=conversation,
-        direction=ConversationMessage.Direction.OUTBOUND,
-        text=text,
-        image_url=image_url,
-        status=ConversationMessage.Status.QUEUED,
-        sent_at=now,
-    )
-    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, unread_count=0)
     from instagram.actors import ig_deliver_message
 
-    transaction.on_commit(lambda: ig_deliver_message.send(str(message.pk)))
-    return message
+    return messaging.message_queue(
+        MESSAGING,
+        conversation=conversation,
+        text=text,
+        image_url=image_url,
+        window=SERVICE_WINDOW,
+        refusal="This person has not written to the account in the last 24 hours: "
+        "Instagram does not allow a reply.",
+        deliver=ig_deliver_message.send,
+    )
 
 
 def message_deliver(*, message_pk: str) -> None:
     """Send a queued reply once (the row is claimed atomically)."""
-    claimed = ConversationMessage.objects.filter(
-        pk=message_pk, status=ConversationMessage.Status.QUEUED
-    ).update(status=ConversationMessage.Status.SENDING)
-    if not claimed:
-        return
-    message = ConversationMessage.objects.select_related("conversation__ig_account__account").get(
-        pk=message_pk
-    )
-    try:
-        mid = graph.message_send(
+
+    def send(message: ConversationMessage) -> str:
+        return graph.message_send(
             message.conversation.ig_account,
             recipient_id=message.conversation.contact_id,
             text=message.text,
             image_url=message.image_url,
         )
-    except GraphError as exc:
-        if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
-            ConversationMessage.objects.filter(pk=message_pk).update(status=ConversationMessage.Status.QUEUED)
-            raise
-        message.status, message.error = ConversationMessage.Status.FAILED, _error(exc)
-        message.save(update_fields=["status", "error", "updated_at"])
-        return
-    except graph.PageTokenMissing as exc:
-        message.status, message.error = (
-            ConversationMessage.Status.FAILED,
-            {"code": exc.code, "message": exc.message},
-        )
-        message.save(update_fields=["status", "error", "updated_at"])
-        return
-    message.mid, message.status = mid, ConversationMessage.Status.SENT
-    try:
-        message.save(update_fields=["mid", "status", "updated_at"])
-    except IntegrityError:
-        ConversationMessage.objects.filter(conversation=message.conversation, mid=mid).exclude(
-            pk=message.pk
-        ).delete()
-        message.save(update_fields=["mid", "status", "updated_at"])
+
+    messaging.message_deliver(MESSAGING, message_pk=message_pk, send=send, refusals=(graph.PageTokenMissing,))
 
 
 def conversation_mark_read(*, conversation: Conversation) -> None:
-    Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
+    messaging.conversation_mark_read(MESSAGING, conversation=conversation)
 
 
 def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
@@ -680,27 +597,4 @@ def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
 
 
 def message_apply_receipt(*, ig, item: dict) -> int:
-    """`delivery` / `read` receipts: our outbound messages up to the watermark (or the named
-    ones) move forward to delivered / read, never backwards."""
-    contact_id = str((item.get("sender") or {}).get("id") or "")
-    outbound = ConversationMessage.objects.filter(
-        conversation__ig_account=ig,
-        conversation__contact_id=contact_id,
-        direction=ConversationMessage.Direction.OUTBOUND,
-    )
-    S = ConversationMessage.Status
-    receipt = item.get("read") or item.get("delivery") or {}
-    to_status, from_statuses = (
-        (S.READ, [S.SENT, S.DELIVERED]) if item.get("read") else (S.DELIVERED, [S.SENT])
-    )
-    outbound = outbound.filter(status__in=from_statuses)
-    mids = receipt.get("mids") or ([receipt["mid"]] if receipt.get("mid") else [])
-    watermark = _from_unix(receipt.get("watermark"))
-    if watermark is not None:
-        selected = outbound.filter(sent_at__lte=watermark)
-    elif mids:
-        last = outbound.filter(mid__in=mids).order_by("-sent_at").values_list("sent_at", flat=True).first()
-        selected = outbound.filter(sent_at__lte=last) if last else outbound.none()
-    else:
-        return 0
-    return selected.update(status=to_status, updated_at=timezone.now())
+    return messaging.message_apply_receipt(MESSAGING, asset=ig, item=item)

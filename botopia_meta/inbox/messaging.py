@@ -1,0 +1,243 @@
+"""Comment actions and Messenger-style DM handling shared by Facebook and Instagram. Each app's
+services.py keeps its public functions and passes its models, asset FK and Graph calls here."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Model
+from django.utils import timezone
+
+from botopia_meta.exceptions import OutsideServiceWindow
+from botopia_meta.graph import GraphError, GraphTimeout
+
+
+@dataclass(frozen=True)
+class MessagingSpec:
+    conversation_model: type[Model]
+    message_model: type[Model]
+    asset: str  # the Conversation FK to the asset: "page" / "ig_account"
+
+
+def from_unix(value) -> datetime | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number > 10**11:  # messaging timestamps are milliseconds, feed ones seconds
+        number /= 1000
+    return datetime.fromtimestamp(number, tz=UTC)
+
+
+def graph_error(exc: GraphError) -> dict:
+    return {"code": exc.code, "subcode": exc.subcode, "message": exc.message, "fbtraceId": exc.fbtrace_id}
+
+
+def comment_set_hidden(
+    *, comment: Any, hidden: bool, hide: Callable[[Any, str, bool], Any], asset: Any
+) -> Any:
+    hide(asset, comment.comment_id, hidden)
+    comment.hidden = hidden
+    comment.save(update_fields=["hidden", "updated_at"])
+    return comment
+
+
+def comment_delete(*, comment: Any, delete: Callable[[Any, str], Any], asset: Any) -> Any:
+    delete(asset, comment.comment_id)
+    comment.soft_delete()
+    return comment
+
+
+def inbound_message(item: dict) -> dict | None:
+    """The message in a messaging element; a postback (a tapped button) counts as one: the
+    person wrote to us, so it opens the 24-hour window like a text would."""
+    message = item.get("message")
+    if isinstance(message, dict) and message.get("mid"):
+        return message
+    postback = item.get("postback")
+    if isinstance(postback, dict) and postback.get("mid"):
+        return {"mid": postback["mid"], "text": str(postback.get("title") or postback.get("payload") or "")}
+    return None
+
+
+def message_apply_webhook(
+    spec: MessagingSpec,
+    *,
+    asset: Any,
+    item: dict,
+    fetch_contact_name: Callable[[str], Any],
+    record_received: Callable[[datetime, str], None],
+    honour_deletes: bool = False,
+) -> str:
+    """One `entry[].messaging[]` element: a message to the asset, or an echo of one it sent."""
+    Conversation, Message = spec.conversation_model, spec.message_model
+    message = inbound_message(item)
+    if message is None:
+        return "ignored"
+    is_echo = bool(message.get("is_echo"))
+    contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")
+    if not contact_id:
+        return "ignored"
+    if honour_deletes and message.get("is_deleted"):
+        Message.objects.filter(**{f"conversation__{spec.asset}": asset}, mid=message["mid"]).update(
+            text="", attachments=[]
+        )
+        return "deleted"
+    at = from_unix(item.get("timestamp")) or timezone.now()
+    conversation, new_contact = Conversation.objects.get_or_create(
+        **{spec.asset: asset}, contact_id=contact_id
+    )
+    if new_contact:
+        transaction.on_commit(lambda: fetch_contact_name(str(conversation.pk)))
+    if Message.objects.filter(conversation=conversation, mid=message["mid"]).exists():
+        return "duplicate"
+    try:
+        with transaction.atomic():
+            Message.objects.create(
+                conversation=conversation,
+                mid=str(message["mid"]),
+                direction=Message.Direction.OUTBOUND if is_echo else Message.Direction.INBOUND,
+                text=str(message.get("text") or ""),
+                attachments=message.get("attachments") or [],
+                status=Message.Status.SENT if is_echo else Message.Status.RECEIVED,
+                sent_at=at,
+            )
+    except IntegrityError:
+        return "duplicate"
+    updates: dict = {"last_message_at": at}
+    if not is_echo:
+        updates["last_inbound_at"] = at
+        updates["unread_count"] = F("unread_count") + 1
+    Conversation.objects.filter(pk=conversation.pk).update(**updates)
+    if not is_echo:
+        record_received(at, message["mid"])
+    return "echo" if is_echo else "created"
+
+
+def message_queue(
+    spec: MessagingSpec,
+    *,
+    conversation: Any,
+    text: str,
+    image_url: str,
+    window: timedelta,
+    refusal: str,
+    deliver: Callable[[str], Any],
+) -> Any:
+    """Store the reply as queued and send it after commit; 409 outside the service window."""
+    Message = spec.message_model
+    now = timezone.now()
+    if conversation.last_inbound_at is None or now - conversation.last_inbound_at > window:
+        raise OutsideServiceWindow(refusal)
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        text=text,
+        image_url=image_url,
+        status=Message.Status.QUEUED,
+        sent_at=now,
+    )
+    spec.conversation_model.objects.filter(pk=conversation.pk).update(last_message_at=now, unread_count=0)
+    transaction.on_commit(lambda: deliver(str(message.pk)))
+    return message
+
+
+def message_deliver(
+    spec: MessagingSpec,
+    *,
+    message_pk: str,
+    send: Callable[[Any], str],
+    refusals: tuple[type[Exception], ...] = (),
+) -> None:
+    """Send a queued reply once: the row is claimed atomically, so a redelivered actor
+    message never sends twice. `refusals`: our own errors (with .code/.message) that fail it."""
+    Message = spec.message_model
+    claimed = Message.objects.filter(pk=message_pk, status=Message.Status.QUEUED).update(
+        status=Message.Status.SENDING
+    )
+    if not claimed:
+        return
+    message = Message.objects.select_related(f"conversation__{spec.asset}__account").get(pk=message_pk)
+    try:
+        mid = send(message)
+    except GraphError as exc:
+        if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
+            # Meta refused or never saw it: put it back for the retry. A read timeout is
+            # ambiguous (it may have been delivered), so it fails instead of risking a double.
+            Message.objects.filter(pk=message_pk).update(status=Message.Status.QUEUED)
+            raise
+        message.status, message.error = Message.Status.FAILED, graph_error(exc)
+        message.save(update_fields=["status", "error", "updated_at"])
+        return
+    except refusals as exc:
+        message.status, message.error = Message.Status.FAILED, {"code": exc.code, "message": exc.message}
+        message.save(update_fields=["status", "error", "updated_at"])
+        return
+    message.mid, message.status = mid, Message.Status.SENT
+    try:
+        message.save(update_fields=["mid", "status", "updated_at"])
+    except IntegrityError:
+        # The echo webhook stored this mid first: keep ours, drop the echo's copy.
+        Message.objects.filter(conversation=message.conversation, mid=mid).exclude(pk=message.pk).delete()
+        message.save(update_fields=["mid", "status", "updated_at"])
+
+
+def conversation_mark_read(spec: MessagingSpec, *, conversation: Any) -> None:
+    spec.conversation_model.objects.filter(pk=conversation.pk).update(unread_count=0)
+
+
+def message_apply_receipt(spec: MessagingSpec, *, asset: Any, item: dict) -> int:
+    """`delivery` / `read` receipts: our outbound messages up to the watermark (or the named
+    ones) move forward to delivered / read, never backwards."""
+    Message = spec.message_model
+    contact_id = str((item.get("sender") or {}).get("id") or "")
+    outbound = Message.objects.filter(
+        **{f"conversation__{spec.asset}": asset},
+        conversation__contact_id=contact_id,
+        direction=Message.Direction.OUTBOUND,
+    )
+    S = Message.Status
+    receipt = item.get("read") or item.get("delivery") or {}
+    to_status, from_statuses = (
+        (S.READ, [S.SENT, S.DELIVERED]) if item.get("read") else (S.DELIVERED, [S.SENT])
+    )
+    outbound = outbound.filter(status__in=from_statuses)
+    mids = receipt.get("mids") or ([receipt["mid"]] if receipt.get("mid") else [])
+    watermark = from_unix(receipt.get("watermark"))
+    if watermark is not None:
+        selected = outbound.filter(sent_at__lte=watermark)
+    elif mids:
+        last = outbound.filter(mid__in=mids).order_by("-sent_at").values_list("sent_at", flat=True).first()
+        selected = outbound.filter(sent_at__lte=last) if last else outbound.none()
+    else:
+        return 0
+    return selected.update(status=to_status, updated_at=timezone.now())
+
+
+def conversation_fetch_contact_name(
+    spec: MessagingSpec,
+    *,
+    conversation_pk: str,
+    fetch: Callable[[Any], None],
+    logger: Any,
+    quiet: tuple[type[Exception], ...] = (),
+) -> None:
+    """Best effort for the actors: a name makes the inbox readable; Meta may refuse (privacy
+    settings), which is logged, not retried. `quiet`: our own errors that mean "no profile"."""
+    conversation = (
+        spec.conversation_model.objects.select_related(f"{spec.asset}__account")
+        .filter(pk=conversation_pk)
+        .first()
+    )
+    if conversation is None:
+        return
+    try:
+        fetch(conversation)
+    except GraphError as exc:
+        if not exc.permanent:
+            raise
+        logger.info("No profile for conversation %s (code=%s)", conversation_pk, exc.code)
+    except quiet:
+        logger.info("No page token to read the profile for conversation %s", conversation_pk)

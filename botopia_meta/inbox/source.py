@@ -1,0 +1,255 @@
+"""One inbox source (see botopia_meta.registry.INBOX_SOURCES) serving both Facebook and
+Instagram: the per-platform differences live in an `InboxSpec`."""
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F, Model, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import MetaAccount
+from botopia_meta.exceptions import MissingMetaPermission, ValidationFailed
+
+# The inbox API's two asset filters/keys; a row fills its own and leaves the other None.
+ASSET_KEYS = ("page_id", "ig_account_id")
+
+
+@dataclass(frozen=True)
+class InboxSpec:
+    platform: str  # "facebook" / "instagram"
+    asset: str  # the FK from Comment/Conversation to the asset: "page" / "ig_account"
+    asset_id_field: str  # Meta's id on the asset, also the inbox filter key: "page_id" / ...
+    post_field: str  # the Comment column naming the post: "post_id" / "media_id"
+    comment_permission: str
+    message_permission: str
+    # Our own comments never need an answer: Comment column -> path to the asset's value.
+    own_author: tuple[tuple[str, str], ...]
+    comment_model: type[Model]
+    conversation_model: type[Model]
+    message_model: type[Model]
+    selectors: ModuleType  # comment_list(user=), conversation_list(user=)
+    services: ModuleType  # comment_reply/_set_hidden/_delete, message_queue, conversation_mark_read
+
+    @property
+    def asset_path(self) -> str:
+        return f"{self.asset}__{self.asset_id_field}"
+
+    @property
+    def other_key(self) -> str:
+        return next(key for key in ASSET_KEYS if key != self.asset_id_field)
+
+    def asset_row(self, asset_id: str) -> dict[str, Any]:
+        return {key: asset_id if key == self.asset_id_field else None for key in ASSET_KEYS}
+
+
+def _require(account, permission: str) -> None:
+    missing = account.has_permissions((permission,))
+    if missing:
+        raise MissingMetaPermission(missing)
+
+
+class InboxSource:
+    def __init__(self, spec: InboxSpec) -> None:
+        self.spec = spec
+        self.comment_columns = (
+            "pk",
+            "comment_id",
+            spec.post_field,
+            "parent_id",
+            "author_id",
+            "author_name",
+            "message",
+            "created_time",
+            "hidden",
+            "reply_message",
+            "replied_at",
+        )
+
+    def _asset_id(self, row: Any) -> str:
+        return getattr(getattr(row, self.spec.asset), self.spec.asset_id_field)
+
+    def _account(self, row: Any) -> MetaAccount:
+        return getattr(row, self.spec.asset).account
+
+    def _filtered_comments(self, user: AbstractBaseUser, filters: dict) -> QuerySet:
+        spec = self.spec
+        qs = spec.selectors.comment_list(user=user)
+        if filters.get(spec.asset_id_field):
+            qs = qs.filter(**{spec.asset_path: filters[spec.asset_id_field]})
+        if filters.get("post_id"):
+            qs = qs.filter(**{spec.post_field: filters["post_id"]})
+        if filters.get("unreplied"):
+            qs = qs.filter(reply_id="", replied_at__isnull=True)
+            for column, path in spec.own_author:
+                qs = qs.exclude(**{column: F(path)})
+        if filters.get("start"):
+            qs = qs.filter(created_time__gte=filters["start"])
+        if filters.get("end"):
+            qs = qs.filter(created_time__lt=filters["end"])
+        return qs
+
+    def _comment_values_row(self, values: dict) -> dict[str, Any]:
+        return {
+            "id": values["pk"],
+            "platform": self.spec.platform,
+            **self.spec.asset_row(values["asset"]),
+            "post_id": values[self.spec.post_field],
+            "comment_id": values["comment_id"],
+            "parent_id": values["parent_id"],
+            "author_id": values["author_id"],
+            "author_name": values["author_name"],
+            "text": values["message"],
+            "created_time": values["created_time"],
+            "hidden": values["hidden"],
+            "reply_text": values["reply_message"] or None,
+            "replied_at": values["replied_at"],
+        }
+
+    def comment_row(self, comment: Any) -> dict[str, Any]:
+        return self._comment_values_row(
+            {
+                **{name: getattr(comment, name) for name in self.comment_columns},
+                "asset": self._asset_id(comment),
+            }
+        )
+
+    def comment_list(self, *, user: AbstractBaseUser, filters: dict, upto: int) -> tuple[int, list[dict]]:
+        if filters.get(self.spec.other_key):
+            return 0, []
+        qs = self._filtered_comments(user, filters)
+        # values(): a list never builds model instances (nor decrypts the asset's token per row).
+        rows = qs.order_by("-created_time", "-pk").values(
+            *self.comment_columns, asset=F(self.spec.asset_path)
+        )[:upto]
+        return qs.count(), [self._comment_values_row(values) for values in rows]
+
+    def comment_act(
+        self, *, user: AbstractBaseUser, comment_id: Any, action: str, message: str | None = None
+    ) -> dict | None:
+        services = self.spec.services
+        comment = self.spec.selectors.comment_list(user=user).filter(pk=comment_id).first()
+        if comment is None:
+            return None
+        _require(self._account(comment), self.spec.comment_permission)
+        if action == "reply":
+            comment = services.comment_reply(comment=comment, message=message or "")
+        elif action in ("hide", "unhide"):
+            comment = services.comment_set_hidden(comment=comment, hidden=action == "hide")
+        elif action == "delete":
+            comment = services.comment_delete(comment=comment)
+        else:
+            raise ValidationFailed(f"Unknown action {action!r}.", details={"action": ["Unknown."]})
+        return self.comment_row(comment)
+
+    def conversation_row(self, conversation: Any) -> dict[str, Any]:
+        return self._conversation_values_row(
+            {
+                "pk": conversation.pk,
+                "contact_id": conversation.contact_id,
+                "contact_name": conversation.contact_name,
+                "last_message_at": conversation.last_message_at,
+                "last_inbound_at": conversation.last_inbound_at,
+                "unread_count": conversation.unread_count,
+                "last_message_text": conversation.messages.order_by("-sent_at")
+                .values_list("text", flat=True)
+                .first(),
+                "asset": self._asset_id(conversation),
+            }
+        )
+
+    def conversation_list(
+        self, *, user: AbstractBaseUser, filters: dict, upto: int
+    ) -> tuple[int, list[dict]]:
+        spec = self.spec
+        if filters.get(spec.other_key):
+            return 0, []
+        qs = spec.selectors.conversation_list(user=user).filter(last_message_at__isnull=False)
+        if filters.get(spec.asset_id_field):
+            qs = qs.filter(**{spec.asset_path: filters[spec.asset_id_field]})
+        if filters.get("unread") is not None:
+            qs = qs.filter(unread_count__gt=0) if filters["unread"] else qs.filter(unread_count=0)
+        if filters.get("contact"):
+            qs = qs.filter(Q(contact_id=filters["contact"]) | Q(contact_name__icontains=filters["contact"]))
+        last_text = (
+            spec.message_model.objects.filter(conversation=OuterRef("pk"))
+            .order_by("-sent_at")
+            .values("text")[:1]
+        )
+        rows = (
+            qs.order_by("-last_message_at", "-pk")
+            .annotate(last_message_text=Subquery(last_text))
+            .values(
+                "pk",
+                "contact_id",
+                "contact_name",
+                "last_message_at",
+                "last_inbound_at",
+                "unread_count",
+                "last_message_text",
+                asset=F(spec.asset_path),
+            )[:upto]
+        )
+        return qs.count(), [self._conversation_values_row(values) for values in rows]
+
+    def _conversation_values_row(self, values: dict) -> dict[str, Any]:
+        last_inbound = values["last_inbound_at"]
+        window = self.spec.services.SERVICE_WINDOW
+        return {
+            "id": values["pk"],
+            "platform": self.spec.platform,
+            **self.spec.asset_row(values["asset"]),
+            "contact_id": values["contact_id"],
+            "contact_name": values["contact_name"] or None,
+            "last_message_at": values["last_message_at"],
+            "last_message_text": values["last_message_text"],
+            "unread_count": values["unread_count"],
+            "can_reply": bool(last_inbound and timezone.now() - last_inbound <= window),
+            "window_expires_at": last_inbound + window if last_inbound else None,
+        }
+
+    @staticmethod
+    def message_row(message: Any) -> dict[str, Any]:
+        return {
+            "id": message.pk,
+            "conversation_id": message.conversation_id,
+            "mid": message.mid,
+            "direction": message.direction,
+            "text": message.text,
+            "image_url": message.image_url or None,
+            "attachments": message.attachments,
+            "status": message.status,
+            "sent_at": message.sent_at,
+            "error": message.error or None,
+        }
+
+    def _conversation(self, user: AbstractBaseUser, conversation_id: Any) -> Any:
+        return self.spec.selectors.conversation_list(user=user).filter(pk=conversation_id).first()
+
+    def conversation_messages(
+        self, *, user: AbstractBaseUser, conversation_id: Any, limit: int, offset: int
+    ) -> tuple[int, list[dict]] | None:
+        conversation = self._conversation(user, conversation_id)
+        if conversation is None:
+            return None
+        qs = conversation.messages.order_by("-sent_at", "-pk")
+        return qs.count(), [self.message_row(m) for m in qs[offset : offset + limit]]
+
+    def conversation_send(
+        self, *, user: AbstractBaseUser, conversation_id: Any, text: str, image_url: str
+    ) -> dict | None:
+        conversation = self._conversation(user, conversation_id)
+        if conversation is None:
+            return None
+        _require(self._account(conversation), self.spec.message_permission)
+        message = self.spec.services.message_queue(conversation=conversation, text=text, image_url=image_url)
+        return self.message_row(message)
+
+    def conversation_read(self, *, user: AbstractBaseUser, conversation_id: Any) -> dict | None:
+        conversation = self._conversation(user, conversation_id)
+        if conversation is None:
+            return None
+        self.spec.services.conversation_mark_read(conversation=conversation)
+        conversation.unread_count = 0
+        return self.conversation_row(conversation)
