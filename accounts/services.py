@@ -283,9 +283,21 @@ def account_disconnect(*, account: MetaAccount) -> MetaAccount:
     Every actor and webhook handler checks the account is active, so work for it stops."""
     if account.status == Status.REVOKED:
         return account
-    # A token Meta already refuses (190) holds no grant of ours left to revoke.
-    with contextlib.suppress(GraphTokenExpired):
-        meta.revoke_permissions(graph_for(account))
+    # DELETE /me/permissions removes our app for that Meta user everywhere: while another
+    # Botopia account still uses the same Meta user, revoking would cut its token too.
+    shared = (
+        MetaAccount.objects.filter(
+            meta_app_id=account.meta_app_id, meta_user_id=account.meta_user_id, status=Status.ACTIVE
+        )
+        .exclude(pk=account.pk)
+        .exists()
+    )
+    if not shared:
+        # A token Meta already refuses (190) holds no grant of ours left to revoke.
+        with contextlib.suppress(GraphTokenExpired):
+            meta.revoke_permissions(graph_for(account))
+    # Page tokens derive from the user token: forget them too (reverse relation, no import).
+    account.facebook_pages.update(access_token="", status="disconnected")
     account.status = Status.REVOKED
     account.needs_reauth = False
     account.access_token = ""

@@ -11,5 +11,8 @@ def graph_for(account: MetaAccount, *, target: str | None = None) -> GraphClient
 
 
 def page_graph_for(account: MetaAccount, *, page_id: str, page_token: str) -> GraphClient:
-    """A client using a page token (Facebook page and its linked Instagram account calls)."""
-    return GraphClient(page_token, target=f"page:{page_id}", owner=account)
+    """A client using a page token (Facebook page and its linked Instagram account calls).
+
+    No owner: a 190 on one page's token (say the user lost their role on that page) must not
+    expire the whole Meta account; a dead user token is caught by the hourly re-validation."""
+    return GraphClient(page_token, target=f"page:{page_id}")

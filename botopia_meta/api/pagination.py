@@ -4,6 +4,8 @@ from rest_framework.request import Request
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+# Deep offsets are never a real page view, and a huge one would overflow the database.
+MAX_OFFSET = 1_000_000
 
 
 def _bounded_int(request: Request, name: str, default: int, low: int, high: int | None) -> int:
@@ -28,7 +30,7 @@ class EnvelopePagination:
 
     def paginate(self, queryset: QuerySet, request: Request) -> tuple[list, dict]:
         limit = _bounded_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = _bounded_int(request, "offset", 0, 0, None)
+        offset = _bounded_int(request, "offset", 0, 0, MAX_OFFSET)
         total = queryset.count()
         page = list(queryset[offset : offset + limit])
         next_offset = offset + limit if offset + limit < total else None

@@ -120,3 +120,38 @@ def test_it_answers_status_in_a_bounded_number_of_queries(alice, alice_client, d
     # token auth, the account, one EXISTS per platform
     with django_assert_max_num_queries(6):
         assert alice_client.get(STATUS).json()["data"]["platforms"]["whatsapp"] is True
+
+
+def test_it_keeps_metas_grant_while_another_botopia_account_uses_the_same_meta_user(
+    alice_client, alice_account, bob, meta
+):
+    # Bob connected the same Meta user: revoking the app at Meta would cut his token too.
+    bobs = make_account(bob)
+
+    response = alice_client.post(DISCONNECT, {"accountId": str(alice_account.pk)}, format="json")
+
+    assert response.status_code == 200
+    assert len(meta.calls) == 0
+    alice_account.refresh_from_db()
+    bobs.refresh_from_db()
+    assert alice_account.status == MetaAccount.Status.REVOKED
+    assert bobs.status == MetaAccount.Status.ACTIVE and bobs.access_token == LONG_TOKEN
+
+
+def test_it_forgets_the_page_tokens_on_disconnect(alice_client, alice_account, meta):
+    from facebook.models import FacebookPage
+
+    page = FacebookPage.objects.create(
+        account=alice_account,
+        page_id="330000000000001",
+        access_token="EAAGpage-token-0123456789",
+        status="connected",
+    )
+    meta.delete(graph_url("me/permissions"), json={"success": True})
+
+    assert (
+        alice_client.post(DISCONNECT, {"accountId": str(alice_account.pk)}, format="json").status_code == 200
+    )
+
+    page.refresh_from_db()
+    assert page.access_token == "" and page.status == "disconnected"
