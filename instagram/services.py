@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import MetaAccount
 from analytics.recording import record
 from botopia_meta.exceptions import ValidationFailed
-from botopia_meta.graph import GraphError, GraphTimeout
+from botopia_meta.graph import GraphError
 from botopia_meta.inbox import messaging
 from botopia_meta.inbox.messaging import inbound_message  # noqa: F401 (re-exported)
 from botopia_meta.safe_urls import require_public_https_url
@@ -294,7 +294,7 @@ def _poll(publish: MediaPublish) -> str:
             if publish.polls >= max_polls():
                 return _fail(publish, _error(exc))
             return "poll"
-        if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
+        if not exc.permanent and not exc.outcome_unknown:
             MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PROCESSING)
             raise
         return _fail(publish, _error(exc))

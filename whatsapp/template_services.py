@@ -303,7 +303,10 @@ def template_update(
     template.status = S.PENDING  # Meta reviews every edit again
     template.last_edited_at = timezone.now()
     template.rejected_reason = ""
-    template.save()
+    # Only what the edit changed: a webhook may have updated quality meanwhile.
+    template.save(
+        update_fields=["components", "category", "status", "last_edited_at", "rejected_reason", "updated_at"]
+    )
     return template
 
 

@@ -11,7 +11,7 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 from botopia_meta.exceptions import OutsideServiceWindow
-from botopia_meta.graph import GraphError, GraphTimeout
+from botopia_meta.graph import GraphError
 
 
 @dataclass(frozen=True)
@@ -163,9 +163,10 @@ def message_deliver(
     try:
         mid = send(message)
     except GraphError as exc:
-        if not exc.permanent and not (isinstance(exc, GraphTimeout) and exc.sent):
-            # Meta refused or never saw it: put it back for the retry. A read timeout is
-            # ambiguous (it may have been delivered), so it fails instead of risking a double.
+        if not exc.permanent and not exc.outcome_unknown:
+            # Meta refused or never saw it: put it back for the retry. A lost answer (read
+            # timeout, dropped connection, gateway page) is ambiguous: it may have been
+            # delivered, so it fails instead of risking a double.
             Message.objects.filter(pk=message_pk).update(status=Message.Status.QUEUED)
             raise
         message.status, message.error = Message.Status.FAILED, graph_error(exc)

@@ -244,3 +244,30 @@ def test_it_marks_a_reply_meta_refuses_failed(alice_client, connected_page, meta
     worker.drain()
     sent = ConversationMessage.objects.get(pk=response.json()["data"]["id"])
     assert sent.status == "failed" and sent.error["code"] == 10
+
+
+def test_it_never_sends_a_reply_twice_when_the_connection_drops_after_sending(
+    alice_client, connected_page, meta, worker
+):
+    import requests
+    from urllib3.exceptions import ProtocolError
+
+    conversation = make_conversation(connected_page)
+    # The request left; the connection was reset before Meta's answer arrived.
+    meta.add(
+        responses.POST,
+        graph_url(f"{PAGE_ID}/messages"),
+        body=requests.exceptions.ConnectionError(
+            ProtocolError("Connection aborted.", ConnectionResetError())
+        ),
+    )
+    meta.add(responses.POST, graph_url(f"{PAGE_ID}/messages"), json={"message_id": "m_second"})
+
+    response = alice_client.post(
+        f"/api/meta/conversations/{conversation.pk}/messages", {"text": "Sí"}, format="json"
+    )
+    worker.drain()
+
+    assert len(meta.calls) == 1  # never re-sent: the customer may already have it
+    sent = ConversationMessage.objects.get(pk=response.json()["data"]["id"])
+    assert sent.status == "failed"
