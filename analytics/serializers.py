@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from analytics.models import Platform
 from analytics.selectors import MAX_HOURLY_RANGE_DAYS, MAX_RANGE_DAYS, WHATSAPP_METRICS, default_range
-from botopia_meta.api.serializers import PaginationSerializer
+from botopia_meta.api.serializers import PaginationSerializer, QueryDateField
 from botopia_meta.exceptions import ValidationFailed
 
 
@@ -36,10 +36,8 @@ class CommaListField(serializers.Field):
 
 class RangeQuery(serializers.Serializer):
     account_id = serializers.UUIDField(required=False, help_text="Defaults to the latest connected account.")
-    start_date = serializers.DateField(required=False, help_text="Inclusive; defaults to 30 days ago.")
-    end_date = serializers.DateField(
-        required=False, help_text="Inclusive; defaults to today (account time zone)."
-    )
+    start_date = QueryDateField(required=False, help_text="Inclusive; defaults to 30 days ago.")
+    end_date = QueryDateField(required=False, help_text="Inclusive; defaults to today (account time zone).")
 
 
 class MetricsQuery(RangeQuery):

@@ -15,6 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from botopia_meta.api.pagination import MAX_OFFSET
+from botopia_meta.api.serializers import QueryDateField
 from botopia_meta.api.views import validated
 from botopia_meta.exceptions import NotFound
 from botopia_meta.registry import INBOX_SOURCES
@@ -38,10 +40,10 @@ class InboxCommentQuerySerializer(serializers.Serializer):
     ig_account_id = serializers.RegexField(r"^\d{1,32}$", required=False)
     post_id = serializers.RegexField(r"^[\d_]{1,80}$", required=False)
     unreplied = serializers.BooleanField(required=False, default=False)
-    start_date = serializers.DateField(required=False)
-    end_date = serializers.DateField(required=False)
+    start_date = QueryDateField(required=False)
+    end_date = QueryDateField(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, default=0, max_value=MAX_OFFSET)
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("start_date") and attrs.get("end_date") and attrs["start_date"] > attrs["end_date"]:
@@ -82,7 +84,7 @@ class InboxConversationQuerySerializer(serializers.Serializer):
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
     contact = serializers.CharField(required=False, max_length=255)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, default=0, max_value=MAX_OFFSET)
 
 
 class InboxConversationSerializer(serializers.Serializer):
@@ -119,7 +121,7 @@ class InboxMessageSerializer(serializers.Serializer):
 
 class InboxPageQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, default=0, max_value=MAX_OFFSET)
 
 
 class InboxMessageListSerializer(serializers.Serializer):

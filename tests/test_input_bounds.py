@@ -1,0 +1,26 @@
+"""Far-off dates and deep offsets are a 400 naming the field, never a database overflow."""
+
+import pytest
+
+from tests.test_api_conventions import assert_error
+from tests.webhooks.conftest import make_account
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/meta/comments?endDate=9999-12-31", "endDate"),
+        ("/api/meta/analytics/overview?startDate=0001-01-01", "startDate"),
+        ("/api/meta/analytics/reports?startDate=9999-12-30&endDate=9999-12-31", "startDate"),
+        ("/api/meta/whatsapp/metrics?startDate=1900-01-01&endDate=1900-01-02", "startDate"),
+        ("/api/meta/notifications?offset=99999999999999999999999", "offset"),
+        ("/api/meta/comments?offset=99999999999999999999999", "offset"),
+        ("/api/meta/conversations?offset=99999999999999999999999", "offset"),
+    ],
+)
+def test_it_refuses_out_of_range_query_values(alice, alice_client, url, field):
+    make_account(alice)
+    error = assert_error(alice_client.get(url), 400, "VALIDATION_ERROR")
+    assert field in error["details"]
