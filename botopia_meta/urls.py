@@ -1,9 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from botopia_meta.api.auth import TokenView
+from botopia_meta.api.converters import IdConverter
 from botopia_meta.health import healthz, readyz
+
+register_converter(IdConverter, "id")  # before the apps' URLconfs are included
 
 handler404 = "botopia_meta.api.errors.api_handler404"
 handler500 = "botopia_meta.api.errors.api_handler500"

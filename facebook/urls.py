@@ -5,9 +5,9 @@ from facebook import views
 urlpatterns = [
     path("pages", views.PageListView.as_view(), name="facebook-pages"),
     path("pages/sync", views.PageSyncView.as_view(), name="facebook-pages-sync"),
-    path("pages/<str:page_id>/connect", views.PageConnectView.as_view(), name="facebook-page-connect"),
+    path("pages/<id:page_id>/connect", views.PageConnectView.as_view(), name="facebook-page-connect"),
     path(
-        "pages/<str:page_id>/disconnect", views.PageDisconnectView.as_view(), name="facebook-page-disconnect"
+        "pages/<id:page_id>/disconnect", views.PageDisconnectView.as_view(), name="facebook-page-disconnect"
     ),
     path("posts", views.PostListCreateView.as_view(), name="facebook-posts"),
     path("posts/scheduled", views.ScheduledPostListView.as_view(), name="facebook-posts-scheduled"),

@@ -6,18 +6,18 @@ from facebook import inbox_views as views
 
 urlpatterns = [
     path("comments", views.CommentListView.as_view(), name="inbox-comments"),
-    path("comments/<str:comment_id>", views.CommentDetailView.as_view(), name="inbox-comment"),
-    path("comments/<str:comment_id>/reply", views.CommentReplyView.as_view(), name="inbox-comment-reply"),
-    path("comments/<str:comment_id>/hide", views.CommentHideView.as_view(), name="inbox-comment-hide"),
-    path("comments/<str:comment_id>/unhide", views.CommentUnhideView.as_view(), name="inbox-comment-unhide"),
+    path("comments/<id:comment_id>", views.CommentDetailView.as_view(), name="inbox-comment"),
+    path("comments/<id:comment_id>/reply", views.CommentReplyView.as_view(), name="inbox-comment-reply"),
+    path("comments/<id:comment_id>/hide", views.CommentHideView.as_view(), name="inbox-comment-hide"),
+    path("comments/<id:comment_id>/unhide", views.CommentUnhideView.as_view(), name="inbox-comment-unhide"),
     path("conversations", views.ConversationListView.as_view(), name="inbox-conversations"),
     path(
-        "conversations/<str:conversation_id>/messages",
+        "conversations/<id:conversation_id>/messages",
         views.ConversationMessagesView.as_view(),
         name="inbox-conversation-messages",
     ),
     path(
-        "conversations/<str:conversation_id>/read",
+        "conversations/<id:conversation_id>/read",
         views.ConversationReadView.as_view(),
         name="inbox-conversation-read",
     ),

@@ -5,12 +5,12 @@ from instagram import views
 urlpatterns = [
     path("accounts", views.AccountListView.as_view(), name="instagram-accounts"),
     path(
-        "accounts/<str:account_id>/connect",
+        "accounts/<id:account_id>/connect",
         views.AccountConnectView.as_view(),
         name="instagram-account-connect",
     ),
     path(
-        "accounts/<str:account_id>/disconnect",
+        "accounts/<id:account_id>/disconnect",
         views.AccountDisconnectView.as_view(),
         name="instagram-account-disconnect",
     ),

@@ -24,3 +24,18 @@ def test_it_refuses_out_of_range_query_values(alice, alice_client, url, field):
     make_account(alice)
     error = assert_error(alice_client.get(url), 400, "VALIDATION_ERROR")
     assert field in error["details"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/meta/facebook/pages/%00/connect",
+        "/api/meta/instagram/accounts/%00/connect",
+        "/api/meta/comments/%00",
+        "/api/meta/whatsapp/contacts/%00",
+    ],
+)
+def test_it_answers_404_for_ids_no_meta_object_can_have(alice, alice_client, url):
+    make_account(alice)
+    method = alice_client.post if url.endswith("connect") else alice_client.get
+    assert_error(method(url), 404, "NOT_FOUND")

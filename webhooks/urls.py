@@ -8,7 +8,7 @@ urlpatterns = [
     path("webhook/configure", views.WebhookConfigureView.as_view(), name="webhook-configure"),
     path("notifications", views.NotificationListView.as_view(), name="notification-list"),
     path(
-        "notifications/<str:notification_id>/read",
+        "notifications/<id:notification_id>/read",
         views.NotificationReadView.as_view(),
         name="notification-read",
     ),

@@ -10,5 +10,5 @@ urlpatterns = [
     path("phone-numbers", PhoneNumberListView.as_view(), name="whatsapp-phone-numbers"),
     path("templates", TemplateListView.as_view(), name="whatsapp-templates"),
     path("templates/sync", TemplateSyncView.as_view(), name="whatsapp-templates-sync"),
-    path("templates/<str:template_id>", TemplateDetailView.as_view(), name="whatsapp-template"),
+    path("templates/<id:template_id>", TemplateDetailView.as_view(), name="whatsapp-template"),
 ]
