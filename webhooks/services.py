@@ -267,6 +267,19 @@ def _has_assets(account: MetaAccount, object_type: str) -> bool:
     return account.instagram_accounts.exclude(status="disconnected").exists()
 
 
+def _shared_fields(object_type: str, own: list[str]) -> list[str]:
+    """Meta keeps ONE subscription per app object and per page, shared by every tenant: a
+    subscribe call replaces its fields. So we always send the union of every live
+    configuration's fields for that object, never one tenant's subset (which would silently
+    stop another business's events)."""
+    union = set(own)
+    for fields in WebhookConfig.objects.exclude(status=WebhookConfig.Status.FAILED).values_list(
+        "fields", flat=True
+    ):
+        union.update(name for name, on in (fields or {}).items() if on and name in OBJECT_FIELDS[object_type])
+    return sorted(union)
+
+
 def webhook_configure(
     *, account: MetaAccount, verify_token: str, fields: dict[str, bool], forward_url: str | None = None
 ) -> tuple[WebhookConfig, str | None]:
@@ -303,7 +316,10 @@ def webhook_configure(
         _subscribe(
             f"app:{obj}",
             lambda obj=obj, subset=subset: webhook_graph.app_subscription_create(
-                object_type=obj, callback_url=config.target_url, verify_token=verify_token, fields=subset
+                object_type=obj,
+                callback_url=config.target_url,
+                verify_token=verify_token,
+                fields=_shared_fields(obj, subset),
             ),
         )
         for obj, subset in per_object.items()
@@ -326,7 +342,11 @@ def webhook_configure(
                 _subscribe(
                     f"page:{page.page_id}",
                     lambda page=page, client=client: webhook_graph.page_subscribe(
-                        client, page_id=page.page_id, fields=per_object["page"]
+                        # Connecting the page subscribed every page field we handle;
+                        # narrowing it here would cut other tenants' (and Instagram's) events.
+                        client,
+                        page_id=page.page_id,
+                        fields=sorted(OBJECT_FIELDS["page"]),
                     ),
                 )
             )

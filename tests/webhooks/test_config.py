@@ -46,7 +46,17 @@ def fake_meta_subscriptions(meta, *, refuse_page: bool = False) -> None:
         meta.post(
             graph_url("330000000000001/subscribed_apps"),
             json={"success": True},
-            match=[matchers.query_param_matcher({"subscribed_fields": "feed,messages"}, strict_match=False)],
+            # The page's subscription is shared by every tenant on it: always every field we
+            # handle, never just this tenant's choice.
+            match=[
+                matchers.query_param_matcher(
+                    {
+                        "subscribed_fields": "feed,mention,message_deliveries,message_reads,"
+                        "messages,messaging_postbacks"
+                    },
+                    strict_match=False,
+                )
+            ],
         )
 
 
@@ -200,3 +210,31 @@ def test_meta_can_verify_the_callback_while_the_subscription_call_is_in_flight(
     data = alice_client.post(CONFIGURE, BODY, format="json").json()["data"]
     assert answers == [(200, b"31337"), (200, b"31337")]
     assert data["status"] == "active"
+
+
+def test_it_never_narrows_the_app_subscription_another_business_relies_on(
+    alice_client, alice_assets, bob, meta
+):
+    from tests.webhooks.conftest import make_account as make_webhook_account
+
+    # Bob configured earlier with template status updates...
+    bobs = make_webhook_account(bob)
+    WebhookConfig.objects.create(
+        account=bobs,
+        verify_token="bob-token-0123456789",
+        target_url="https://x",
+        status="active",
+        fields={"messages": True, "message_template_status_update": True},
+    )
+    fake_meta_subscriptions(meta)
+
+    alice_client.post(
+        "/api/meta/webhook/configure",
+        {"verifyToken": "alice-verify-token-123", "fields": {"messages": True}},
+        format="json",
+    )
+
+    app_calls = [c for c in meta.calls if c.request.url.endswith("/subscriptions")]
+    waba_call = next(c for c in app_calls if "whatsapp_business_account" in c.request.body)
+    # ...so the shared app subscription keeps his template updates too.
+    assert "message_template_status_update" in waba_call.request.body
