@@ -20,6 +20,7 @@ from django.core.cache import cache
 
 SLOWDOWN_SECONDS = 60
 PAIR_BLOCK_SECONDS = 6  # Meta allows about one message every 6 s to the same user
+HEADROOM = 1.05  # pace at ~95% of the cap
 MAX_WAIT = 1.0  # longer waits are not slept in a worker: the message is re-enqueued with a delay
 
 _LUA = """
@@ -54,8 +55,9 @@ class Pacer:
     def reserve(self, phone_number_id: str, rate: float, *, max_wait: float = MAX_WAIT) -> tuple[bool, float]:
         """(reserved, wait): reserved → send after sleeping `wait`; not reserved → try again
         in `wait` seconds (nothing was taken)."""
-        # Whole microseconds: float slots drift, and rate+1 would fit in a second.
-        interval = math.ceil(1_000_000 / self.effective_rate(phone_number_id, rate))
+        # Whole microseconds: float slots drift, and rate+1 would fit in a second. HEADROOM:
+        # a send leaves after its slot (sleep, HTTP jitter), so arrivals at Meta bunch up.
+        interval = math.ceil(1_000_000 * HEADROOM / self.effective_rate(phone_number_id, rate))
         now = int(self.clock() * 1_000_000)
         max_wait_us = int(max_wait * 1_000_000)
         key = f"wa:bucket:{phone_number_id}"

@@ -1,0 +1,193 @@
+"""Benchmark: a 10,000-recipient broadcast through real Dramatiq workers on Redis, against a
+local stand-in for Meta's messages endpoint (answers like Meta after a small delay).
+
+Prints messages/s achieved, the highest number of sends Meta saw in any one second against
+the number's cap, and duplicates (must be 0).
+
+Usage (use a throwaway database and Redis db: the script migrates it and flushes the Redis db):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/botopia_bench_broadcast \\
+    REDIS_URL=redis://127.0.0.1:6379/11 \\
+    python bench/broadcast.py [--recipients 10000] [--rate 80] [--processes 2] [--threads 8]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SEEN: list[tuple[float, str, str]] = []  # (time, biz_opaque_callback_data, to)
+LOCK = threading.Lock()
+
+
+class FakeMeta(BaseHTTPRequestHandler):
+    delay = 0.005
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        with LOCK:
+            SEEN.append((time.time(), body.get("biz_opaque_callback_data", ""), body.get("to", "")))
+        time.sleep(self.delay)
+        answer = json.dumps(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+                "messages": [{"id": f"wamid.{uuid.uuid4().hex}"}],
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--rate", type=int, default=80)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+        sys.exit("Set DATABASE_URL (a throwaway PostgreSQL db) and REDIS_URL (a throwaway Redis db).")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeMeta)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "META_GRAPH_URL": f"http://127.0.0.1:{server.server_port}",
+        "API_RATE_LIMIT_USER": "100000000/m",
+    }
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "botopia_meta.settings")
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    print("Migrating the bench database ...", flush=True)
+    call_command("migrate", verbosity=0)
+    cache.clear()  # the Redis db: old bucket state, old queues
+    import dramatiq
+
+    dramatiq.get_broker().flush_all()
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import MetaAccount
+    from whatsapp.models import Message, WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
+
+    tag = uuid.uuid4().hex[:8]
+    user = get_user_model().objects.create_user(username=f"bench-{tag}", password="bench-password-123")
+    account = MetaAccount.objects.create(
+        user=user,
+        meta_app_id="1",
+        meta_user_id=f"bench-{tag}",
+        access_token="EAAG-bench-token-0123456789",
+        permissions=["whatsapp_business_messaging", "whatsapp_business_management"],
+        connected_at=timezone.now(),
+    )
+    waba = WhatsAppBusinessAccount.objects.create(account=account, waba_id=f"9{tag}")
+    WhatsAppPhoneNumber.objects.create(waba=waba, phone_number_id=f"8{tag}", max_send_rate=args.rate)
+    WhatsAppTemplate.objects.create(
+        waba=waba,
+        name="order_update",
+        language="en_US",
+        category="UTILITY",
+        status="APPROVED",
+        components=[{"type": "BODY", "text": "Hi {{1}}, order {{2}} ships today."}],
+    )
+    token, _ = Token.objects.get_or_create(user=user)
+    recipients = [
+        {"to": f"+57300{i:07d}", "parameters": {"body": [f"Customer {i}", f"A-{i}"]}}
+        for i in range(args.recipients)
+    ]
+
+    workers = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "rundramatiq",
+            "--processes",
+            str(args.processes),
+            "--threads",
+            str(args.threads),
+            "--skip-logging",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)  # workers up
+        began = time.time()
+        response = Client().post(
+            "/api/meta/whatsapp/broadcasts",
+            json.dumps({"template": {"name": "order_update", "language": "en_US"}, "recipients": recipients}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {token.key}",
+        )
+        accepted = time.time() - began
+        assert response.status_code == 202, response.content[:500]
+        broadcast_id = response.json()["data"]["id"]
+        print(f"POST /broadcasts with {args.recipients:,} recipients: 202 in {accepted:.2f}s", flush=True)
+        messages = Message.objects.filter(broadcast_id=broadcast_id)
+        deadline = time.time() + args.recipients / max(1, args.rate) * 3 + 60
+        while time.time() < deadline:
+            queued = messages.filter(status="queued").count()
+            print(f"\r  queued {queued:>6,}  sent to fake Meta {len(SEEN):>6,}", end="", flush=True)
+            if queued == 0:
+                break
+            time.sleep(1)
+        print()
+    finally:
+        workers.terminate()
+        workers.wait(timeout=30)
+        server.shutdown()
+
+    times = sorted(t for t, _, _ in SEEN)
+    per_second = Counter(int(t) for t in times)
+    # The sliding-window maximum too: calendar seconds can hide a burst across a boundary.
+    sliding, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        sliding = max(sliding, end - start + 1)
+    duplicates = sum(n - 1 for n in Counter(b for _, b, _ in SEEN).values() if n > 1)
+    statuses = dict(Counter(messages.values_list("status", flat=True)))
+    span = (times[-1] - times[0]) if len(times) > 1 else 0.0
+    print(f"sends seen by fake Meta: {len(SEEN):,} over {span:.1f}s; message statuses: {statuses}")
+    print(f"messages/s achieved: {len(SEEN) / span if span else 0:.1f} (cap {args.rate}/s)")
+    full = [n for s, n in per_second.items() if min(per_second) < s < max(per_second)]
+    print(
+        f"highest per calendar second: {max(per_second.values()) if per_second else 0} "
+        f"(cap {args.rate}); highest in any sliding 1 s window: {sliding}; "
+        f"mean of full seconds: {sum(full) / len(full) if full else 0:.1f}"
+    )
+    print(f"duplicates: {duplicates}")
+    if duplicates or (per_second and max(per_second.values()) > args.rate):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
