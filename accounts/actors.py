@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 from accounts.exceptions import MetaTokenExpired
-from accounts.models import MetaAccount
 from accounts.selectors import (
+    account_for_work,
     accounts_due_for_refresh,
     accounts_due_for_validation,
     accounts_expiring_without_refresh,
@@ -21,22 +21,17 @@ from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
 
 
-def _active(account_id: str) -> MetaAccount | None:
-    account = MetaAccount.objects.filter(pk=account_id).first()
-    return account if account is not None and account.is_active else None
-
-
 @actor
 def discover_assets(account_id: str) -> None:
     """Find the account's WABAs, phone numbers, pages and IG accounts. Re-runnable."""
-    account = _active(account_id)
+    account = account_for_work(account_id=account_id)
     if account is not None:
         account_discover(account=account)
 
 
 @actor
 def refresh_account_token(account_id: str) -> None:
-    account = _active(account_id)
+    account = account_for_work(account_id=account_id)
     if account is None:
         return
     try:
@@ -47,7 +42,7 @@ def refresh_account_token(account_id: str) -> None:
 
 @actor
 def validate_account_token(account_id: str) -> None:
-    account = _active(account_id)
+    account = account_for_work(account_id=account_id)
     if account is not None:
         account_token_validate(account=account)
 

@@ -3,6 +3,7 @@ from http import HTTPStatus
 from django.http import HttpRequest, QueryDict
 
 from botopia_meta.api.camel import to_snake
+from botopia_meta.api.errors import error_response
 
 # Codes for errors produced outside DRF (URL resolution, Django's own 400/403/413, a crash).
 _CODES = {
@@ -36,8 +37,6 @@ class ApiMiddleware:
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
             ("application/json", "text/plain")
         ):
-            from botopia_meta.api.errors import error_response
-
             status = response.status_code
             message = "Something went wrong on our side." if status >= 500 else HTTPStatus(status).phrase
             replacement = error_response(
