@@ -33,10 +33,6 @@ def _uuid_or_404(value: UUID | str, what: str) -> UUID:
         raise NotFound(f"No such {what}.") from None
 
 
-def waba_list(*, user: AbstractBaseUser) -> QuerySet[WhatsAppBusinessAccount]:
-    return WhatsAppBusinessAccount.objects.filter(account__user=user, account__deleted_at__isnull=True)
-
-
 def waba_for_account(*, account: MetaAccount, waba_id: str | None = None) -> WhatsAppBusinessAccount:
     """The account's WABA named by Meta id, or its first one."""
     wabas = WhatsAppBusinessAccount.objects.filter(account=account).order_by("created_at")
