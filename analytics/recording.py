@@ -19,8 +19,11 @@ Metric names (what callers pass as `metric`):
 Idempotency keys: `f"{wamid}:{status}"` for statuses, `f"{event id}:{metric}"` otherwise.
 """
 
+import contextlib
 import hashlib
 import re
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -139,6 +142,33 @@ def _upsert(model: type, bucket_column: str, rows: list[tuple]) -> None:
         cursor.execute(sql, [value for row in rows for value in row])
 
 
+_deferred = threading.local()
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Inside a transaction that counts several things: hold the record() calls and make them
+    at the end of the block, sorted by bucket. Concurrent transactions counting into the same
+    buckets then lock the bucket rows in one order, after their own rows: no deadlock. Nested
+    blocks flush with the outermost; an exception drops the held calls (the transaction rolls
+    back anyway)."""
+    if getattr(_deferred, "calls", None) is not None:
+        yield
+        return
+    _deferred.calls = []
+    try:
+        yield
+        calls = sorted(
+            _deferred.calls,
+            key=lambda c: (hour_bucket(c["at"]), c["metric"], dimension_key(c["dimensions"]), c["key"] or ""),
+        )
+        _deferred.calls = None
+        for call in calls:
+            _record(**call)
+    finally:
+        _deferred.calls = None
+
+
 def record(
     *,
     account_id: Any,
@@ -159,11 +189,39 @@ def record(
 
     Adds to the hourly (UTC) and daily (account time zone) rows in one transaction, together
     with the key, so a crash never leaves a key without its counts or the reverse.
-    Raises ValueError on malformed input (a bug in the caller, never user input).
+    Raises ValueError on malformed input (a bug in the caller, never user input). Inside
+    `deferred()` the count is made at the end of that block and this returns True.
     """
     _validate(platform, metric, at, count, dimensions)
     if count == 0:
         return False
+    call = {
+        "account_id": account_id,
+        "platform": platform,
+        "metric": metric,
+        "at": at,
+        "asset_id": asset_id,
+        "count": count,
+        "dimensions": dimensions,
+        "key": key,
+    }
+    if getattr(_deferred, "calls", None) is not None:
+        _deferred.calls.append(call)
+        return True
+    return _record(**call)
+
+
+def _record(
+    *,
+    account_id: Any,
+    platform: str,
+    metric: str,
+    at: datetime,
+    asset_id: str,
+    count: int,
+    dimensions: dict[str, str] | None,
+    key: str | None,
+) -> bool:
     account_pk = HourlyMetric._meta.get_field("account").target_field.get_db_prep_value(
         UUID(str(account_id)), connection
     )

@@ -22,17 +22,19 @@ import http.client
 import json
 import multiprocessing
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402
+from bench.harness import ensure_database, free_port, gunicorn, stop  # noqa: E402
+
 SECRET = "bench-app-secret"
 PATH = "/api/meta/webhook/events"
 BARE_TABLE = "bench_bare_webhook_event"
@@ -187,81 +189,15 @@ def summary(runs: list[dict]) -> dict:
     }
 
 
-# --- processes ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"Nothing listens on {port} after {timeout}s: see the server's output above.")
+# --- processes (shared with the system test: bench/harness.py) ----------------------------
 
 
 def service_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "FIELD_ENCRYPTION_KEYS": "rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg=",
-        "META_APP_SECRET": SECRET,
-        "META_APP_ID": "111111111111111",
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
-        "CONN_MAX_AGE": "600",
-        "DJANGO_SETTINGS_MODULE": "botopia_meta.settings",
-    }
-
-
-def gunicorn(app: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        app,
-        f"--bind=127.0.0.1:{port}",
-        f"--workers={workers}",
-        "--worker-class=gthread",
-        "--threads=4",
-        "--keep-alive=30",
-        "--log-level=warning",
-        f"--pythonpath={ROOT},{ROOT / 'bench'}",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    wait_for_port(port)
-    return process
-
-
-def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    return harness.service_env(SECRET)
 
 
 def sql(query: str):
-    import psycopg
-
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        cursor = conn.execute(query)
-        return cursor.fetchall() if cursor.description else []
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin_url = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    return harness.sql(os.environ["DATABASE_URL"], query)
 
 
 def main() -> None:

@@ -145,9 +145,23 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "botopia"}}
 
+# Redis broker: a worker silent for DRAMATIQ_HEARTBEAT_TIMEOUT_MS is presumed dead and its
+# unacknowledged messages are re-queued by the next maintenance pass (run on about
+# DRAMATIQ_MAINTENANCE_CHANCE broker commands per million); dead-lettered messages are kept
+# DRAMATIQ_DEAD_MESSAGE_TTL_MS. Dramatiq's defaults: 60 s, 1000, 7 days.
+DRAMATIQ_HEARTBEAT_TIMEOUT_MS = env.int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", default=60_000)
+DRAMATIQ_DEAD_MESSAGE_TTL_MS = env.int("DRAMATIQ_DEAD_MESSAGE_TTL_MS", default=7 * 86_400_000)
+DRAMATIQ_MAINTENANCE_CHANCE = env.int("DRAMATIQ_MAINTENANCE_CHANCE", default=1000)
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.redis.RedisBroker" if REDIS_URL else "dramatiq.brokers.stub.StubBroker",
-    "OPTIONS": {"url": REDIS_URL} if REDIS_URL else {},
+    "OPTIONS": {
+        "url": REDIS_URL,
+        "heartbeat_timeout": DRAMATIQ_HEARTBEAT_TIMEOUT_MS,
+        "dead_message_ttl": DRAMATIQ_DEAD_MESSAGE_TTL_MS,
+        "maintenance_chance": DRAMATIQ_MAINTENANCE_CHANCE,
+    }
+    if REDIS_URL
+    else {},
     "MIDDLEWARE": [
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
@@ -205,6 +219,13 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 10
 
 # Retention: settled webhook events and analytics idempotency keys older than this are
 # pruned daily (pending events never are).
+# The webhook outbox sweeper runs every WEBHOOK_SWEEP_SECONDS and re-enqueues events still
+# pending after WEBHOOK_SWEEP_AFTER_SECONDS (once per WEBHOOK_RESWEEP_AFTER_SECONDS at most) and
+# events claimed by a worker more than WEBHOOK_CLAIM_TIMEOUT_SECONDS ago (presumed dead).
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
+WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
+WEBHOOK_RESWEEP_AFTER_SECONDS = env.int("WEBHOOK_RESWEEP_AFTER_SECONDS", default=300)
+WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int("WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=600)
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 ANALYTICS_KEY_RETENTION_DAYS = env.int("ANALYTICS_KEY_RETENTION_DAYS", default=30)
 # Instagram publishing: how often and how many times a media container is polled.

@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
 from webhooks import services
@@ -8,7 +10,7 @@ def process_webhook_event(event_id: str, force: bool = False) -> None:
     services.webhook_event_process(event_id=event_id, force=force)
 
 
-@periodic(seconds=60)
+@periodic(seconds=settings.WEBHOOK_SWEEP_SECONDS)
 @actor(queue_name="webhooks")
 def sweep_webhook_events() -> None:
     services.webhook_events_sweep()

@@ -5,14 +5,16 @@ import contextlib
 import hashlib
 import json
 import logging
+import random
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -32,11 +34,11 @@ Status = WebhookEvent.Status
 WEBHOOK_PATH = "/api/meta/webhook/events"
 
 # An event claimed longer ago than this is presumed abandoned (worker killed) and is re-run.
-CLAIM_TIMEOUT = timedelta(minutes=10)
-SWEEP_AFTER = timedelta(seconds=60)
+CLAIM_TIMEOUT = timedelta(seconds=settings.WEBHOOK_CLAIM_TIMEOUT_SECONDS)
+SWEEP_AFTER = timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
 # A pending row the sweeper already re-enqueued waits this long before being re-enqueued again
 # (a long queue must not fill up with copies of the same id).
-RESWEEP_AFTER = timedelta(minutes=5)
+RESWEEP_AFTER = timedelta(seconds=settings.WEBHOOK_RESWEEP_AFTER_SECONDS)
 # Transient item failures (a database hiccup, Meta throttling a handler's call) re-run the
 # event this many times before it is settled as failed.
 MAX_ATTEMPTS = 5
@@ -113,15 +115,35 @@ def _apply(slot: processing.Slot) -> tuple[dict[str, Any], BaseException | None]
     if handler is None:
         return {**result, "outcome": "ignored", "reason": "no handler yet"}, None
     try:
-        # A savepoint per item: one failing item rolls back only its own writes.
-        with transaction.atomic():
-            handler(slot.item)
+        _run_item(handler, slot.item)
     except registry.ItemIgnored as exc:
         return {**result, "outcome": "ignored", "reason": str(exc.reason)[:255]}, None
     except Exception as exc:
         logger.exception("Webhook item %s (%s) failed in %s", slot.index, slot.field, slot.item.event_id)
         return {**result, "outcome": "failed", "reason": f"{type(exc).__name__}: {exc}"[:500]}, exc
     return {**result, "outcome": "applied"}, None
+
+
+# PostgreSQL's "deadlock detected" and "could not serialize": the transaction was chosen as a
+# victim and rolled back whole; running it again at once almost always succeeds.
+_RERUN_SQLSTATES = frozenset({"40P01", "40001"})
+ITEM_RERUNS = 3
+
+
+def _run_item(handler: Callable[[registry.WebhookItem], None], item: registry.WebhookItem) -> None:
+    """The handler in its own transaction (a savepoint when one is open: one failing item rolls
+    back only its own writes), run again when the database picked it as a deadlock victim."""
+    for attempt in range(ITEM_RERUNS + 1):
+        try:
+            with transaction.atomic():
+                handler(item)
+            return
+        except OperationalError as exc:
+            state = getattr(exc.__cause__, "sqlstate", None)
+            if state not in _RERUN_SQLSTATES or attempt == ITEM_RERUNS or connection.in_atomic_block:
+                raise
+            logger.info("Webhook item %s of %s rerun after %s", item.index, item.event_id, state)
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
 
 
 def _settle(results: list[dict[str, Any]]) -> tuple[str, str]:

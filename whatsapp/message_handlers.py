@@ -8,11 +8,11 @@ status is derived from the timestamps it has collected, so any arrival order end
 from datetime import UTC, datetime
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import MetaAccount
-from analytics.recording import record, record_message_status
+from analytics.recording import deferred, record, record_message_status
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
 from whatsapp.models import Contact, Message, MessageStatusEvent, WhatsAppPhoneNumber
 
@@ -178,11 +178,32 @@ def handle_messages(item: WebhookItem) -> None:
     messages, statuses = value.get("messages") or [], value.get("statuses") or []
     if not messages and not statuses:
         raise ItemIgnored("No messages or statuses in the change.")
-    with transaction.atomic():
+    # Concurrent deliveries touch the same rows (a message's statuses arrive in different
+    # batches, every status counts into the same analytics buckets): each transaction takes
+    # its row locks in one global order (contacts, then messages by id, then the analytics
+    # buckets at the end), so two of them never wait on each other in a cycle.
+    messages = sorted(
+        (m for m in messages if isinstance(m, dict)), key=lambda m: (str(m.get("from")), str(m.get("id")))
+    )
+    statuses = [s for s in statuses if isinstance(s, dict)]
+    with transaction.atomic(), deferred():
+        _lock_messages(number, statuses)
         for message in messages:
             inbound_apply(number=number, message=message, profiles=profiles)
         for status in statuses:
             status_apply(number=number, status=status)
+
+
+def _lock_messages(number: WhatsAppPhoneNumber, statuses: list[dict]) -> None:
+    """Lock, in primary-key order, every stored message the statuses name."""
+    wamids = {str(s["id"]) for s in statuses if s.get("id")}
+    pks = {pk for s in statuses if (pk := _callback_uuid(s.get("biz_opaque_callback_data")))}
+    if not wamids and not pks:
+        return
+    query = Message.objects.filter(phone_number=number).filter(
+        models.Q(wamid__in=wamids) | models.Q(pk__in=pks)
+    )
+    list(query.order_by("pk").select_for_update().values_list("pk", flat=True))
 
 
 register_webhook_handler("whatsapp_business_account", "messages", handle_messages)

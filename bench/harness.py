@@ -1,0 +1,172 @@
+"""Shared by the benchmarks and the system test (tests/system): the service's real processes
+(gunicorn, rundramatiq, run_scheduler) with production settings, a throwaway PostgreSQL
+database, a private redis-server, signed webhook bodies."""
+
+import contextlib
+import hashlib
+import hmac
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+WEBHOOK_PATH = "/api/meta/webhook/events"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30, process: subprocess.Popen | None = None) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"The process meant to listen on {port} exited with {process.returncode}.")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"Nothing listens on {port} after {timeout}s.")
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def service_env(secret: str, **extra: str) -> dict[str, str]:
+    """Production settings (DEBUG off, every required setting given) for the child processes."""
+    return {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "harness-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "FIELD_ENCRYPTION_KEYS": "rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg=",
+        "META_APP_SECRET": secret,
+        "META_APP_ID": "111111111111111",
+        "META_WEBHOOK_VERIFY_TOKEN": "harness-verify-token",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        "CONN_MAX_AGE": "600",
+        "DJANGO_SETTINGS_MODULE": "botopia_meta.settings",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen:
+    """A child in its own process group (so killpg reaches its own children too)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed with the child)
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=out, stderr=out)
+
+
+def gunicorn(
+    app: str, port: int, workers: int, env: dict[str, str], log: Path | None = None, threads: int = 4
+) -> subprocess.Popen:
+    command = [
+        str(BIN / "gunicorn"),
+        app,
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        "--worker-class=gthread",
+        f"--threads={threads}",
+        "--keep-alive=30",
+        "--log-level=warning",
+        f"--pythonpath={ROOT},{ROOT / 'bench'}",
+    ]
+    process = spawn(command, env, log)
+    wait_for_port(port, process=process)
+    return process
+
+
+def manage(*args: str, env: dict[str, str], log: Path | None = None) -> subprocess.Popen:
+    return spawn([sys.executable, "manage.py", *args], env, log)
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Signal the process's whole group and wait for the leader."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def sql(url: str, query: str, params: tuple = ()):
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    parsed = urlparse(url)
+    return parsed._replace(path="/postgres").geturl(), parsed.path.lstrip("/")
+
+
+def ensure_database(url: str) -> None:
+    admin_url, name = _admin_url(url)
+    if not sql(admin_url, "SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
+        sql(admin_url, f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    admin_url, name = _admin_url(url)
+    sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class RedisServer:
+    """A private redis-server on a free port, which may be stopped and started again. Its
+    append-only file survives a restart, as a production broker's would."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("redis-server") is not None
+
+    def start(self) -> None:
+        command = [
+            shutil.which("redis-server") or "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+        ]
+        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 (lives with the server)
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, process=self.process)
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM: the append-only file is flushed)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
