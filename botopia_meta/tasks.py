@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 import dramatiq
+import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -22,10 +23,15 @@ class RetryLater(Exception):
     """Raise from an actor to be retried with backoff (e.g. a rate-limit bucket is empty)."""
 
 
+# Redis (cache, rate buckets, broker) unreachable: redis-py's errors are not the built-in
+# ConnectionError/TimeoutError, so they are named here.
+_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, graph.GraphError):
         return graph.is_transient(exc)
-    return isinstance(exc, RetryLater | OperationalError | InterfaceError | ConnectionError)
+    return isinstance(exc, (RetryLater, OperationalError, InterfaceError, ConnectionError, *_REDIS_DOWN))
 
 
 def _retry_when(max_retries: int) -> Callable[[int, BaseException], bool]:
