@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import MetaAccount
 from analytics.recording import record
+from botopia_meta import registry
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.inbox import messaging
@@ -91,12 +92,13 @@ def page_connect(*, page: FacebookPage) -> FacebookPage:
 
 def page_disconnect(*, page: FacebookPage) -> FacebookPage:
     """Stop showing the page's events. Meta's subscription is per (app, page), shared by every
-    Botopia account that connected the page: it is removed only when the last one leaves."""
+    Botopia account that connected the page and by what is linked to it (a connected Instagram
+    account's events arrive through it): it is removed only when the last one leaves."""
     still_used = (
         FacebookPage.objects.filter(page_id=page.page_id, status=FacebookPage.Status.CONNECTED)
         .exclude(pk=page.pk)
         .exists()
-    )
+    ) or registry.page_subscription_in_use(page.page_id)
     try:
         if not still_used:
             graph.unsubscribe(page)
