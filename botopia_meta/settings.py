@@ -175,6 +175,10 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Actor retry backoff (milliseconds); tests shrink it.
 ACTOR_MIN_BACKOFF_MS = env.int("ACTOR_MIN_BACKOFF_MS", default=2_000)
 ACTOR_MAX_BACKOFF_MS = env.int("ACTOR_MAX_BACKOFF_MS", default=300_000)
+# The message sweep (every minute): a send in flight this long means its worker died (→ unknown);
+# a queued message whose job was put on the queue this long ago lost it (→ queued again).
+STALE_SENDING_SECONDS = env.int("STALE_SENDING_SECONDS", default=300)
+REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -213,6 +217,10 @@ API_RATE_LIMIT_USER = env.str("API_RATE_LIMIT_USER", default="600/m")
 API_RATE_LIMIT_ANON = env.str("API_RATE_LIMIT_ANON", default="60/m")
 API_RATE_LIMIT_LOGIN = env.str("API_RATE_LIMIT_LOGIN", default="10/m")
 RATELIMIT_USE_CACHE = "default"
+# Request bodies: Django's limit for every endpoint, and the larger one of the endpoints that take
+# big lists (a 100,000-recipient broadcast is ~7-12 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+LARGE_BODY_MAX_BYTES = env.int("LARGE_BODY_MAX_BYTES", default=32 * 1024 * 1024)
 # Webhook bodies larger than this are refused with 413 before being read. Meta batches up to
 # 1,000 changes per delivery; 3 MiB leaves room for that.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)

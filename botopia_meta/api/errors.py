@@ -4,13 +4,15 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from botopia_meta import graph
-from botopia_meta.exceptions import ApiError
+from botopia_meta.exceptions import ApiError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(f"The request body exceeds {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
 
     if isinstance(exc, ApiError):
         status, code, message, details = exc.status_code, exc.code, exc.message, exc.details
