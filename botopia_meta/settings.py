@@ -175,10 +175,12 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Actor retry backoff (milliseconds); tests shrink it.
 ACTOR_MIN_BACKOFF_MS = env.int("ACTOR_MIN_BACKOFF_MS", default=2_000)
 ACTOR_MAX_BACKOFF_MS = env.int("ACTOR_MAX_BACKOFF_MS", default=300_000)
-# The message sweep (every minute): a send in flight this long means its worker died (→ unknown);
-# a queued message whose job was put on the queue this long ago lost it (→ queued again).
+# The message sweep (every MESSAGE_SWEEP_SECONDS): a send in flight this long means its worker
+# died (→ unknown); a queued message whose job was put on the queue this long ago lost it
+# (→ queued again).
 STALE_SENDING_SECONDS = env.int("STALE_SENDING_SECONDS", default=300)
 REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=3600)
+MESSAGE_SWEEP_SECONDS = env.int("MESSAGE_SWEEP_SECONDS", default=60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,5 +1,7 @@
 """Actors that send WhatsApp messages."""
 
+from django.conf import settings
+
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
 from whatsapp import message_services
@@ -19,7 +21,7 @@ def broadcast_fanout(broadcast_id: str) -> None:
     message_services.broadcast_fanout(broadcast_id=broadcast_id)
 
 
-@periodic(seconds=60)
+@periodic(seconds=settings.MESSAGE_SWEEP_SECONDS)
 @actor(queue_name="whatsapp_messages", max_retries=0)
 def sweep_messages() -> None:
     message_services.messages_sweep()
