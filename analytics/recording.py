@@ -53,13 +53,17 @@ def _tz_cache_key(account_id: Any) -> str:
 def account_timezone(account_id: Any) -> ZoneInfo:
     """The account's analytics time zone (AnalyticsSettings, default UTC), cached briefly."""
     key = _tz_cache_key(account_id)
-    name = cache.get(key)
+    try:
+        name = cache.get(key)
+    except Exception:  # the cache (Redis) is down: read the database, as on a miss
+        name, key = None, None
     if name is None:
         name = (
             AnalyticsSettings.objects.filter(account_id=account_id).values_list("timezone", flat=True).first()
             or "UTC"
         )
-        cache.set(key, name, _TZ_CACHE_SECONDS)
+        if key is not None:
+            cache.set(key, name, _TZ_CACHE_SECONDS)
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -244,8 +244,17 @@ class _Circuit:
         self.open_key = f"graph:circuit:{target}:open"
         self.fail_key = f"graph:circuit:{target}:failures"
 
+    # The breaker is bookkeeping in the shared cache: when the cache (Redis) is unreachable it
+    # steps aside instead of failing the call. Above all, it must never turn an answer Meta
+    # already gave into an exception (a send Meta accepted would then look failed and be sent
+    # again).
+
     def state(self) -> tuple[float, str]:
-        value = cache.get(self.open_key)
+        try:
+            value = cache.get(self.open_key)
+        except Exception as exc:
+            _cache_unavailable(exc)
+            return 0.0, ""
         if not (isinstance(value, tuple | list) and len(value) == 2):
             return 0.0, ""
         until, reason = value
@@ -255,20 +264,33 @@ class _Circuit:
         remaining, _ = self.state()
         if remaining >= seconds:
             return  # never shorten a longer pause set by another process
-        cache.set(self.open_key, (_now() + seconds, reason), timeout=math.ceil(seconds) + 1)
+        try:
+            cache.set(self.open_key, (_now() + seconds, reason), timeout=math.ceil(seconds) + 1)
+        except Exception as exc:
+            _cache_unavailable(exc)
 
     def failure(self) -> None:
-        cache.add(self.fail_key, 0, timeout=max(60, settings.META_GRAPH_CIRCUIT_SECONDS * 4))
         try:
-            failures = cache.incr(self.fail_key)
-        except ValueError:  # expired between add and incr
-            failures = 1
-        if failures >= settings.META_GRAPH_CIRCUIT_FAILURES:
-            self.open(settings.META_GRAPH_CIRCUIT_SECONDS, "failures")
-            cache.delete(self.fail_key)
+            cache.add(self.fail_key, 0, timeout=max(60, settings.META_GRAPH_CIRCUIT_SECONDS * 4))
+            try:
+                failures = cache.incr(self.fail_key)
+            except ValueError:  # expired between add and incr
+                failures = 1
+            if failures >= settings.META_GRAPH_CIRCUIT_FAILURES:
+                self.open(settings.META_GRAPH_CIRCUIT_SECONDS, "failures")
+                cache.delete(self.fail_key)
+        except Exception as exc:
+            _cache_unavailable(exc)
 
     def success(self) -> None:
-        cache.delete(self.fail_key)
+        try:
+            cache.delete(self.fail_key)
+        except Exception as exc:
+            _cache_unavailable(exc)
+
+
+def _cache_unavailable(exc: BaseException) -> None:
+    logger.warning("Graph circuit breaker skipped: the cache is unavailable (%s)", type(exc).__name__)
 
 
 class GraphClient:

@@ -241,3 +241,49 @@ def test_a_send_that_meets_a_redis_outage_is_retried_not_dropped(alice_client, n
     message = Message.objects.get(pk=response.json()["data"]["id"])
     assert (message.status, message.wamid) == ("sent", WAMID)
     assert len(meta.calls) == 1
+
+
+class _CacheDown:
+    """Cache calls fail as redis-py's do when Redis is unreachable, from when `down()` says so."""
+
+    def __init__(self, real, down=lambda: True):
+        self.real, self.down = real, down
+
+    def __getattr__(self, name):
+        import redis
+
+        def call(*args, **kwargs):
+            if self.down():
+                raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+            return getattr(self.real, name)(*args, **kwargs)
+
+        return call
+
+
+def test_a_send_meta_accepted_is_not_sent_again_when_the_cache_fails_around_the_call(
+    alice_client, number, meta, worker, monkeypatch
+):
+    """The Graph client's breaker keeps its counts in the cache: Redis going down between the
+    request and the answer must not turn Meta's 200 into an error (the send would be released
+    and sent a second time)."""
+    from analytics import recording
+    from botopia_meta import graph
+
+    Contact.objects.create(
+        phone_number=number, wa_id=WA_ID, last_inbound_at=timezone.now() - timedelta(minutes=5)
+    )
+    meta.post(
+        SEND_URL,
+        json={"messaging_product": "whatsapp", "contacts": [{"wa_id": WA_ID}], "messages": [{"id": WAMID}]},
+    )
+    # Redis goes down while the request is at Meta: from the answer on, every cache call fails.
+    monkeypatch.setattr(graph, "cache", _CacheDown(graph.cache, down=lambda: bool(meta.calls)))
+    monkeypatch.setattr(recording, "cache", _CacheDown(recording.cache))
+    response = alice_client.post(
+        MESSAGES_URL, {"to": WA_ID, "type": "text", "text": {"body": "Once only"}}, format="json"
+    )
+    worker.drain()
+    message = Message.objects.get(pk=response.json()["data"]["id"])
+    assert (message.status, message.wamid, message.attempts) == ("sent", WAMID, 1)
+    assert len(meta.calls) == 1
+    assert metric_total("sent") == (1, 1)
