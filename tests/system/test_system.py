@@ -666,6 +666,12 @@ def test_the_system_under_load_and_faults(capsys):
         final = Counter(status for _, _, status in messages.values())
         assert {k: v for k, v in progress.items() if v} == dict(final)
 
+        # Sends the killed worker left `sending`: the sweep made them `unknown`, and the status
+        # webhook settled those that had reached Meta.
+        were_unknown = system.sql(
+            "SELECT count(*) FROM whatsapp_message WHERE broadcast_id = %s AND error_title = %s",
+            (uuid.UUID(broadcast_id), "No answer from Meta; awaiting its status webhook."),
+        )[0][0]
         claims = dict(system.sql("SELECT attempts, count(*) FROM webhooks_webhookevent GROUP BY attempts"))
         outcomes = Counter(outcome for _, outcome, _ in calls)
         sent = len(deliveries.all)
@@ -684,7 +690,8 @@ def test_the_system_under_load_and_faults(capsys):
             f"  inbound messages stored: {len(inbound_sent)}; status events stored: {len(statuses_sent)}",
             f"  broadcast: {RECIPIENTS} recipients; Graph calls {len(calls)}: {outcomes['ok']} sent, "
             f"{outcomes['500']} answered 500, {outcomes['429']} answered 130429; never sent (left "
-            f"unknown): {len(never_sent)}; sent twice: {len(twice)}; final statuses {dict(final)}",
+            f"unknown): {len(never_sent)}; sent twice: {len(twice)}; left in flight by the killed worker "
+            f"and marked unknown by the sweep: {were_unknown}; final statuses {dict(final)}",
             f"  analytics totals (= recount from rows): {recount}",
             f"  drained {drained:.1f}s after the broadcast was queued; "
             f"whole test {time.time() - started:.0f}s",
