@@ -55,6 +55,7 @@ SECRET = "system-test-app-secret"
 RECIPIENTS = int(os.environ.get("SYSTEM_TEST_RECIPIENTS", "1500"))
 INBOUND_DELIVERIES = int(os.environ.get("SYSTEM_TEST_INBOUND", "1000"))
 CLIENTS = 8
+KEEP_ALIVE_IDLE = 20  # seconds: below gunicorn's keep-alive (30 s, bench/harness.py)
 WORKER_THREADS = 4
 GRAPH_500_RATE = 0.05
 GRAPH_429_RATE = 0.05
@@ -174,6 +175,7 @@ class Delivery:
     inbound: list[str] = field(default_factory=list)  # wamids of inbound messages
     statuses: list[tuple[str, str]] = field(default_factory=list)  # (wamid, status)
     codes: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # why a request got no answer
 
     @property
     def key(self) -> str:
@@ -319,7 +321,13 @@ class StatusProducer:
 def client(port: int, deliveries: Deliveries) -> None:
     """One keep-alive client, retrying a delivery until it gets a 200, as Meta does."""
     conn: http.client.HTTPConnection | None = None
+    used = 0.0
     while (delivery := deliveries.todo.get()) is not None:
+        if conn is not None and time.monotonic() - used > KEEP_ALIVE_IDLE:
+            # Like any client, never reuse a connection the server may be closing as idle
+            # (gunicorn's --keep-alive is 30 s): that race is not the service failing.
+            conn.close()
+            conn = None
         headers = {
             "Content-Type": "application/json",
             "X-Hub-Signature-256": harness.sign(delivery.body, SECRET),
@@ -332,11 +340,13 @@ def client(port: int, deliveries: Deliveries) -> None:
                 conn.request("POST", harness.WEBHOOK_PATH, delivery.body, headers)
                 response = conn.getresponse()
                 response.read()
+                used = time.monotonic()
                 delivery.codes.append(response.status)
                 if response.status == 200:
                     break
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as exc:
                 delivery.codes.append(0)  # no answer
+                delivery.errors.append(f"{type(exc).__name__}: {exc}")
                 if conn is not None:
                     conn.close()
                 conn = None
@@ -575,7 +585,8 @@ def test_the_system_under_load_and_faults(capsys):
         codes = Counter(code for d in deliveries.all for code in d.codes)
         refused = [d for d in deliveries.all if 200 not in d.codes]
         assert not refused, f"{len(refused)} deliveries never got a 200; answers seen: {codes}"
-        assert set(codes) == {200}, f"Answers other than 200 (0 = no answer): {codes}"
+        errors = Counter(error for d in deliveries.all for error in d.errors)
+        assert set(codes) == {200}, f"Answers other than 200 (0 = no answer: {dict(errors)}): {codes}"
 
         # --- every accepted delivery stored once and processed ---------------------------------
         accepted = {d.key for d in deliveries.all}
