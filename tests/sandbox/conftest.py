@@ -1,0 +1,31 @@
+"""The sandbox over real HTTP: pytest-django's live server serves both the sandbox
+(/sandbox/graph/) and our webhook receiver; the product's GraphClient points at it, and the
+`worker` fixture runs the real actors (ours and the sandbox's deliveries)."""
+
+import pytest
+
+
+@pytest.fixture
+def sandbox(settings, live_server, worker):
+    settings.META_SANDBOX = True
+    settings.META_GRAPH_URL = f"{live_server.url}/sandbox/graph"
+    settings.PUBLIC_BASE_URL = live_server.url
+    # Seconds in the demo; milliseconds here (the order of events is what matters).
+    settings.SANDBOX_STATUS_DELAY_MS = 30
+    settings.SANDBOX_REVIEW_DELAY_MS = 30
+    return live_server
+
+
+@pytest.fixture
+def sandbox_on(settings):
+    """The sandbox on, for calls through the Django test client (no live server)."""
+    settings.META_SANDBOX = True
+    return settings
+
+
+def connect(client, worker, code: str = "any-code-works") -> dict:
+    """Connect through the API and let discovery run; returns the connect answer's data."""
+    response = client.post("/api/meta/auth/connect", {"code": code}, format="json")
+    assert response.status_code in (200, 201), response.content
+    worker.drain()
+    return response.json()["data"]
