@@ -173,3 +173,53 @@ def test_sandbox_responses_and_our_own_are_marked(connected, sandbox):
     answer = requests.get(f"{sandbox.url}/sandbox/graph/v26.0/{demo.WABA_ID}", timeout=5)
     assert answer.headers["X-Botopia-Sandbox"] == "true"
     assert answer.json()["error"]["code"] == 104  # no token: Meta's error body
+
+
+def test_a_page_post_is_published_and_listed_through_the_sandbox(alice, alice_client, worker):
+    connect(alice_client, worker)
+    assert alice_client.post(f"/api/meta/facebook/pages/{demo.PAGE_ID}/connect").status_code == 200
+
+    response = alice_client.post(
+        "/api/meta/facebook/posts", {"pageId": demo.PAGE_ID, "message": "Fresh croissants"}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    post_id = response.json()["data"]["id"]
+    assert post_id.startswith(f"{demo.PAGE_ID}_") and response.json()["data"]["permalinkUrl"]
+    posts = alice_client.get("/api/meta/facebook/posts", {"pageId": demo.PAGE_ID}).json()["data"]["posts"]
+    assert [(p["id"], p["message"]) for p in posts] == [(post_id, "Fresh croissants")]
+
+
+def test_an_instagram_image_is_published_through_containers(alice, alice_client, worker):
+    connect(alice_client, worker)
+    alice_client.post(f"/api/meta/facebook/pages/{demo.PAGE_ID}/connect")
+    assert alice_client.post(f"/api/meta/instagram/accounts/{demo.IG_ID}/connect").status_code == 200
+
+    response = alice_client.post(
+        "/api/meta/instagram/media",
+        # The product checks the host is public by resolving it: offline, an IP literal needs no DNS.
+        {"accountId": demo.IG_ID, "mediaType": "IMAGE", "mediaUrl": "https://151.101.1.1/a.jpg"},
+        format="json",
+    )
+    assert response.status_code == 202, response.content
+    worker.drain()
+
+    media = alice_client.get("/api/meta/instagram/media", {"accountId": demo.IG_ID}).json()["data"]["media"]
+    assert len(media) == 1 and media[0]["mediaType"] == "IMAGE"
+    publishes = alice_client.get("/api/meta/instagram/publishes").json()["data"]
+    assert [p["status"] for p in publishes["publishes"]] == ["published"]
+
+
+def test_the_periodic_pulls_run_cleanly_against_the_sandbox(alice, alice_client, worker):
+    from analytics.actors import pull_all_insights
+    from whatsapp.actors_account import refresh_all_wabas
+    from whatsapp.actors_templates import sync_all_templates
+
+    connect(alice_client, worker)
+    for job in (pull_all_insights, refresh_all_wabas, sync_all_templates):
+        job.send()
+    worker.drain(fail_fast=True)
+
+    account = alice_client.get("/api/meta/whatsapp/account").json()["data"]
+    assert account["wabaId"] == demo.WABA_ID
+    assert account["businessProfile"]["about"] == demo.PROFILE["about"]
