@@ -1,7 +1,7 @@
 """What a sandbox endpoint receives: the request's parameters (query, form and JSON body
 merged, as Meta reads them) and the caller's token."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +19,6 @@ class Ctx:
     path: str  # without the version: "me/accounts"
     token: Token | None = None  # None with the app token
     app_token: bool = False
-    extra: dict = field(default_factory=dict)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.data.get(name, default)

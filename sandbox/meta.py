@@ -52,10 +52,10 @@ def new_id() -> str:
     return str(10**15 + secrets.randbelow(9 * 10**15))
 
 
-def no_object(node: str) -> MetaError:
+def no_object(node: str, method: str = "GET") -> MetaError:
     return MetaError(
-        f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to "
-        "missing permissions, or does not support this operation. Please read the Graph API "
+        f"Unsupported {method.lower()} request. Object with ID '{node}' does not exist, cannot be "
+        "loaded due to missing permissions, or does not support this operation. Please read the Graph API "
         "documentation at https://developers.facebook.com/docs/graph-api",
         code=100,
         subcode=33,

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import demo, oauth, pages, whatsapp
@@ -113,8 +113,6 @@ def _data(request: HttpRequest) -> dict:
     elif request.method == "POST":
         data.update(request.POST.items())
     elif request.method == "DELETE" and request.body:
-        from django.http import QueryDict
-
         data.update(QueryDict(request.body).items())
     return data
 
@@ -162,13 +160,12 @@ def graph(request: HttpRequest, path: str) -> HttpResponse:
         ctx = Ctx(request=request, data=_data(request), path="/".join(parts))
         node, edge = parts[0], "/".join(parts[1:])
         kind = node_kind(node)
-        if kind is None:
-            raise no_object(node)
-        route = ROUTES.get((kind, edge, request.method))
+        route = ROUTES.get((kind, edge, request.method)) if kind else None
         if route is None:
-            if edge and not any(k == kind and e == edge for k, e, _ in ROUTES):
+            _authenticate(ctx, request, TOKEN)  # like Meta, a bad token is reported first
+            if kind and edge and not any(k == kind and e == edge for k, e, _ in ROUTES):
                 raise unknown_path(edge)
-            raise no_object(node)  # Meta's answer to an unsupported method on a known object
+            raise no_object(node, request.method)  # also Meta's answer to an unsupported method
         endpoint, needs = route
         _authenticate(ctx, request, needs)
         return answer(endpoint(ctx, node))
