@@ -36,6 +36,8 @@ def answer(body: dict, status: int = 200) -> JsonResponse:
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     response[HEADER] = "true"
     response["x-fb-trace-id"] = trace_id()
+    # Meta reports how much of the app's budget is spent; the sandbox never throttles.
+    response["X-App-Usage"] = '{"call_count":1,"total_cputime":1,"total_time":1}'
     return response
 
 
