@@ -4,8 +4,7 @@ webhooks Meta would send, and finishing a template's review after a delay."""
 import logging
 import time
 
-from django.conf import settings
-
+import sandbox
 from botopia_meta.tasks import RetryLater, actor
 from sandbox import demo, events
 from sandbox.models import Template
@@ -17,7 +16,7 @@ logger = logging.getLogger(__name__)
 def deliver_webhook(payload: dict) -> None:
     """POST one signed webhook to the subscribed callback. Like Meta, a non-2xx answer or no
     answer is retried later (with the actors' backoff)."""
-    if not settings.META_SANDBOX:
+    if not sandbox.enabled():
         return
     try:
         response = events.post(payload)
@@ -31,7 +30,7 @@ def deliver_webhook(payload: dict) -> None:
 def review_template(template_id: str) -> None:
     """A pending template is APPROVED, or REJECTED when its name contains 'reject'; Meta then
     sends message_template_status_update."""
-    if not settings.META_SANDBOX:
+    if not sandbox.enabled():
         return
     template = Template.objects.filter(template_id=template_id, status="PENDING").first()
     if template is None:

@@ -1,4 +1,4 @@
-from django.conf import settings
+import sandbox
 
 HEADER = "X-Botopia-Sandbox"
 
@@ -12,6 +12,6 @@ class SandboxMarkerMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if settings.META_SANDBOX:
+        if sandbox.enabled():
             response[HEADER] = "true"
         return response

@@ -1,6 +1,6 @@
 """The sandbox's one entry point: /sandbox/graph/[vXX.X/]<node>[/<edge>], dispatched on the
 kind of node, the edge and the method to a small endpoint function, as Meta's Graph API
-would answer. 404 (the service's own) unless settings.META_SANDBOX is on."""
+would answer. 404 (the service's own) unless the sandbox is enabled (META_SANDBOX, DEBUG on)."""
 
 import hashlib
 import hmac
@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 
+import sandbox
 from sandbox import demo, oauth, pages, whatsapp
 from sandbox.context import Ctx
 from sandbox.meta import MetaError, answer, error_answer, no_object, unknown_path
@@ -149,7 +150,7 @@ def _authenticate(ctx: Ctx, request: HttpRequest, needs: str) -> None:
 
 @csrf_exempt
 def graph(request: HttpRequest, path: str) -> HttpResponse:
-    if not settings.META_SANDBOX:
+    if not sandbox.enabled():
         raise Http404("The Meta sandbox is off.")
     parts = [p for p in path.split("/") if p]
     if parts and _VERSION.fullmatch(parts[0]):

@@ -8,6 +8,7 @@ import pytest
 @pytest.fixture
 def sandbox(settings, live_server, worker):
     settings.META_SANDBOX = True
+    settings.DEBUG = True  # the sandbox only runs in development (pytest-django turns DEBUG off)
     settings.META_GRAPH_URL = f"{live_server.url}/sandbox/graph"
     settings.PUBLIC_BASE_URL = live_server.url
     # Seconds in the demo; milliseconds here (the order of events is what matters).
@@ -20,6 +21,7 @@ def sandbox(settings, live_server, worker):
 def sandbox_on(settings):
     """The sandbox on, for calls through the Django test client (no live server)."""
     settings.META_SANDBOX = True
+    settings.DEBUG = True
     return settings
 
 

@@ -64,9 +64,18 @@ def test_auto_with_an_app_secret_keeps_the_real_meta():
 
 
 def test_the_sandbox_urls_answer_404_when_it_is_off(client, settings):
-    settings.META_SANDBOX = False
+    settings.META_SANDBOX, settings.DEBUG = False, True
     response = client.get("/sandbox/graph/v26.0/me")
 
     assert response.status_code == 404
     assert "X-Botopia-Sandbox" not in response
     assert b"error_subcode" not in response.content  # not the sandbox answering
+
+
+def test_the_sandbox_stays_off_with_debug_off_even_if_the_setting_says_on(client, settings):
+    """Belt and braces: a settings module that skipped the start-up check still gets nothing."""
+    settings.META_SANDBOX, settings.DEBUG = True, False
+    response = client.get("/sandbox/graph/v26.0/me")
+
+    assert response.status_code == 404
+    assert "X-Botopia-Sandbox" not in response

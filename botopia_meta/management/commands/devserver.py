@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import autodiscover_modules
 
+import sandbox
 from botopia_meta import scheduler
 
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         threading.Thread(target=scheduler.run, args=(stop,), name="scheduler", daemon=True).start()
         self.stdout.write(f"In-process worker ({len(worker.workers)} threads) and scheduler started.")
-        if settings.META_SANDBOX:
+        if sandbox.enabled():
             from sandbox import bootstrap
 
             host, _, port = addrport.rpartition(":")

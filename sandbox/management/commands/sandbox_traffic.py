@@ -6,9 +6,9 @@ import random
 import time
 
 import requests
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+import sandbox
 from sandbox import demo, events
 
 NAMES = ["Ana Pérez", "Bruno Díaz", "Chloé Martin", "Dmitri Ivanov", "Emeka Obi", "Fatima Zahra", "Grace Lee"]
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="repeatable traffic")
 
     def handle(self, *args, messages: int, rate: float, url: str | None, seed: int | None, **options):
-        if not settings.META_SANDBOX:
+        if not sandbox.enabled():
             raise CommandError(
                 "sandbox_traffic signs fake Meta events: it only runs with the Meta sandbox on."
             )
