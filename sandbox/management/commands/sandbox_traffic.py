@@ -3,7 +3,9 @@ inbound customer messages, and sent → delivered → read (sometimes failed) st
 outbound ones, signed like Meta's and POSTed over HTTP (real signature check, real queue)."""
 
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import requests
 from django.core.management.base import BaseCommand, CommandError
@@ -33,42 +35,54 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=float, default=10.0, help="messages per second (default 10)")
         parser.add_argument("--url", help="the receiver (default: the subscribed callback, else ours)")
         parser.add_argument("--seed", type=int, default=None, help="repeatable traffic")
+        parser.add_argument("--concurrency", type=int, default=8, help="deliveries in flight (default 8)")
 
-    def handle(self, *args, messages: int, rate: float, url: str | None, seed: int | None, **options):
+    def handle(
+        self,
+        *args,
+        messages: int,
+        rate: float,
+        url: str | None,
+        seed: int | None,
+        concurrency: int,
+        **options,
+    ):
         if not sandbox.enabled():
             raise CommandError(
                 "sandbox_traffic signs fake Meta events: it only runs with the Meta sandbox on."
             )
-        if messages < 1 or rate <= 0:
-            raise CommandError("--messages must be at least 1 and --rate above 0.")
+        if messages < 1 or rate <= 0 or concurrency < 1:
+            raise CommandError("--messages and --concurrency must be at least 1, --rate above 0.")
         target = url or events.callback_url(events.WABA_OBJECT)
         rng = random.Random(seed)
-        session = requests.Session()
         counts = {"deliveries": 0, "inbound": 0, "outbound": 0, "failed": 0, "refused": 0}
+        local, slots = threading.local(), threading.BoundedSemaphore(concurrency)
+
+        def deliver(payloads: list[dict]) -> list[bool]:
+            """One message's webhooks, in order (as Meta sends a message's statuses)."""
+            try:
+                session = getattr(local, "session", None) or requests.Session()
+                local.session = session
+                return [self._post(session, target, payload) for payload in payloads]
+            finally:
+                slots.release()
+
         started = time.monotonic()
         self.stdout.write(f"Sending {messages} messages at {rate:g}/s to {target}")
-        for i in range(messages):
-            for payload in self._message(rng, counts):
-                body = events.encode(payload)
-                try:
-                    response = session.post(
-                        target,
-                        data=body,
-                        headers={
-                            "Content-Type": "application/json",
-                            "X-Hub-Signature-256": events.sign(body),
-                        },
-                        timeout=10,
-                    )
-                    ok = response.status_code < 300
-                except requests.RequestException:
-                    ok = False
-                counts["deliveries" if ok else "refused"] += 1
-            self._progress(i + 1, messages, started)
-            # Pace: message i+1 leaves at (i+1)/rate seconds after the start.
-            wait = started + (i + 1) / rate - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
+        # Meta delivers concurrently: messages leave on schedule while earlier ones are still
+        # being answered, at most `concurrency` at a time (a slow receiver slows the rate).
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            pending = []
+            for i in range(messages):
+                wait = started + i / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                slots.acquire()
+                pending.append(pool.submit(deliver, self._message(rng, counts)))
+                self._progress(i + 1, messages, started)
+            for future in as_completed(pending):
+                for ok in future.result():
+                    counts["deliveries" if ok else "refused"] += 1
         elapsed = time.monotonic() - started
         if self.stdout.isatty():
             self.stdout.write("")  # end the progress line
@@ -79,6 +93,15 @@ class Command(BaseCommand):
         )
         if counts["refused"]:
             raise CommandError(f"{counts['refused']} deliveries were refused or failed.")
+
+    @staticmethod
+    def _post(session: requests.Session, target: str, payload: dict) -> bool:
+        body = events.encode(payload)
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": events.sign(body)}
+        try:
+            return session.post(target, data=body, headers=headers, timeout=10).status_code < 300
+        except requests.RequestException:
+            return False
 
     def _message(self, rng: random.Random, counts: dict) -> list[dict]:
         phone_number_id = rng.choice(list(demo.PHONE_NUMBERS))
