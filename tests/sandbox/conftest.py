@@ -4,9 +4,18 @@
 
 import pytest
 
+from botopia_meta import graph
+
 
 @pytest.fixture
 def sandbox(settings, live_server, worker):
+    yield _sandbox_settings(settings, live_server)
+    # The Graph transport keeps its sockets alive, and a live-server thread keeps its database
+    # connection while its socket is open: close them, or PostgreSQL cannot drop the test DB.
+    graph._session.close()
+
+
+def _sandbox_settings(settings, live_server):
     settings.META_SANDBOX = True
     settings.DEBUG = True  # the sandbox only runs in development (pytest-django turns DEBUG off)
     settings.META_GRAPH_URL = f"{live_server.url}/sandbox/graph"

@@ -57,13 +57,15 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         counts = {"deliveries": 0, "inbound": 0, "outbound": 0, "failed": 0, "refused": 0}
         local, slots = threading.local(), threading.BoundedSemaphore(concurrency)
+        sessions: list[requests.Session] = []
 
         def deliver(payloads: list[dict]) -> list[bool]:
             """One message's webhooks, in order (as Meta sends a message's statuses)."""
             try:
-                session = getattr(local, "session", None) or requests.Session()
-                local.session = session
-                return [self._post(session, target, payload) for payload in payloads]
+                if not hasattr(local, "session"):
+                    local.session = requests.Session()  # one kept-alive connection per thread
+                    sessions.append(local.session)
+                return [self._post(local.session, target, payload) for payload in payloads]
             finally:
                 slots.release()
 
@@ -83,6 +85,8 @@ class Command(BaseCommand):
             for future in as_completed(pending):
                 for ok in future.result():
                     counts["deliveries" if ok else "refused"] += 1
+        for session in sessions:
+            session.close()
         elapsed = time.monotonic() - started
         if self.stdout.isatty():
             self.stdout.write("")  # end the progress line
