@@ -243,7 +243,7 @@ class CommentUnhideView(CommentHideView):
 
 
 class CommentDetailView(APIView):
-    @extend_schema(operation_id="inbox_comment_delete", request=None, responses=InboxCommentSerializer)
+    @extend_schema(operation_id="inbox_comment_delete", request=None, responses={200: InboxCommentSerializer})
     def delete(self, request: Request, comment_id: str) -> Response:
         row = _first_answer(
             "comment_act", user=request.user, comment_id=_uuid_or_404(comment_id), action="delete"
