@@ -124,6 +124,7 @@ class ScheduledPostListView(APIView):
             page__in=selectors.page_list(user=request.user), status=Post.Status.SCHEDULED
         ).select_related("page")
         if request.query_params.get("page_id"):
+            selectors.page_get(user=request.user, page_id=request.query_params["page_id"])  # or 404
             posts = posts.filter(page__page_id=request.query_params["page_id"])
         return paginated_response(
             request,
