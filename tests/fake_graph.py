@@ -59,6 +59,7 @@ class FakeGraph:
         self.page_tokens = {p: f"{PAGE_TOKEN_PREFIX}{p}abcdef0123456789" for p in self.pages}
         self.counter = 0
         self.refusals = 0  # calls answered with a Meta error
+        self.fail_next = False  # set: the next call gets Meta's "invalid parameter" error
 
     def install(self, mock: responses.RequestsMock) -> None:
         for method in ("GET", "POST", "DELETE"):
@@ -80,7 +81,11 @@ class FakeGraph:
         elif body:
             params.update({k: v[-1] for k, v in parse_qs(body).items()})
         self.calls.append((request.method, path, params))
-        answer = self.answer(request.method, path.split("/"), params)
+        if self.fail_next:
+            self.fail_next = False
+            answer = _error(100, "(#100) Invalid parameter", subcode=2018001)
+        else:
+            answer = self.answer(request.method, path.split("/"), params)
         if answer[0] >= 400:
             self.refusals += 1
         return answer
