@@ -219,3 +219,15 @@ def test_no_secret_in_logs_responses_admin_or_exception_reports(all_logs, fake, 
     assert_clean("exception report", reports, fake)
     assert_clean("log record", all_logs.texts, fake)
     assert len(all_logs.texts) > 20, "log capture saw too little to prove anything"
+
+
+def test_the_leak_detector_sees_each_form_of_a_secret(meta):
+    fake = FakeGraph()
+    for text in (
+        f"GET /me?access_token={USER_TOKEN}",
+        quote(settings.META_APP_SECRET, safe=""),
+        "x" + settings.FIELD_ENCRYPTION_KEYS[0],
+    ):
+        with pytest.raises(AssertionError):
+            assert_clean("a sample", [text], fake)
+    assert_clean("a sample", ["EAAG...6789 (a preview)"], fake)
