@@ -154,9 +154,14 @@ def main() -> None:
         messages = Message.objects.filter(broadcast_id=broadcast_id)
         deadline = time.time() + args.recipients / max(1, args.rate) * 3 + 60
         while time.time() < deadline:
-            queued = messages.filter(status="queued").count()
-            print(f"\r  queued {queued:>6,}  sent to fake Meta {len(SEEN):>6,}", end="", flush=True)
-            if queued == 0:
+            progress = (
+                Client()
+                .get(f"/api/meta/whatsapp/broadcasts/{broadcast_id}", HTTP_AUTHORIZATION=f"Token {token.key}")
+                .json()["data"]["progress"]
+            )
+            waiting = progress["queued"] + progress["sending"]
+            print(f"\r  queued {waiting:>6,}  sent to fake Meta {len(SEEN):>6,}", end="", flush=True)
+            if waiting == 0:
                 break
             time.sleep(1)
         print()

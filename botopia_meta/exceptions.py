@@ -23,6 +23,12 @@ class ValidationFailed(ApiError):
     default_message = "The request is invalid."
 
 
+class PayloadTooLarge(ApiError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+    default_message = "The request body is too large."
+
+
 class NotFound(ApiError):
     status_code = 404
     code = "NOT_FOUND"

@@ -4,6 +4,8 @@
 - Discovery: after a Meta account connects (and on re-discovery), accounts runs every
   registered step with the account; each step stores that platform's assets idempotently.
 - Webhook handlers: the webhooks app routes each item of a delivery by (object, field).
+- Page subscription users: a Facebook page's webhook subscription also carries the events of
+  what is linked to it (an Instagram account); the page is unsubscribed only when none uses it.
 """
 
 from collections.abc import Callable
@@ -23,6 +25,18 @@ def register_webhook_handler(
     object_type: str, field_name: str, handler: Callable[["WebhookItem"], None]
 ) -> None:
     WEBHOOK_HANDLERS[(object_type, field_name)] = handler
+
+
+PAGE_SUBSCRIPTION_USERS: dict[str, Callable[[str], bool]] = {}
+
+
+def register_page_subscription_user(name: str, uses: Callable[[str], bool]) -> None:
+    """`uses(page_id) -> bool`: something connected still needs that page's subscription."""
+    PAGE_SUBSCRIPTION_USERS[name] = uses
+
+
+def page_subscription_in_use(page_id: str) -> bool:
+    return any(uses(page_id) for uses in PAGE_SUBSCRIPTION_USERS.values())
 
 
 class ItemIgnored(Exception):

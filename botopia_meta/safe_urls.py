@@ -1,6 +1,7 @@
-"""Media URLs a user gives us are handed to Meta, which downloads them. We still refuse any
-URL that is not public https, so our Graph calls never point anything at an internal address
-(and a mistyped staging URL fails here with a clear message instead of a Meta 9004)."""
+"""URLs a user gives us must be public https: media URLs are handed to Meta, which downloads
+them (we never point anything at an internal address, and a mistyped staging URL fails here
+with a clear message instead of a Meta 9004); forward URLs are called by us (webhooks/forwarding
+connects to the very address checked here, so DNS cannot change in between)."""
 
 import ipaddress
 import socket
@@ -23,30 +24,40 @@ def _is_public(address: str) -> bool:
 
 
 def unsafe_url_reason(url: str) -> str | None:
-    """Why `url` must not be used as a public media URL, or None when it may."""
+    """Why `url` must not be used as a public URL, or None when it may."""
+    return check_public_url(url)[0]
+
+
+def check_public_url(url: str) -> tuple[str | None, str | None]:
+    """(why `url` must not be used, None), or (None, a public address its host resolves to)."""
+    reason, addresses = _resolve_checked(url)
+    return reason, (None if reason else sorted(addresses)[0])
+
+
+def _resolve_checked(url: str) -> tuple[str | None, set[str]]:
     if not isinstance(url, str) or len(url) > 2048:
-        return "Must be a URL of at most 2048 characters."
+        return "Must be a URL of at most 2048 characters.", set()
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        return "Is not a valid URL."
+        return "Is not a valid URL.", set()
     if parts.scheme.lower() != "https":
-        return "Must be an https:// URL."
+        return "Must be an https:// URL.", set()
     host = parts.hostname
     if not host:
-        return "Has no host."
+        return "Has no host.", set()
     if parts.username or parts.password:
-        return "Must not contain credentials."
+        return "Must not contain credentials.", set()
     try:
         addresses = {info[4][0] for info in _resolve(host, port or 443, proto=socket.IPPROTO_TCP)}
     except (OSError, UnicodeError):
-        return f"The host {host!r} does not resolve."
+        return f"The host {host!r} does not resolve.", set()
     if not addresses:
-        return f"The host {host!r} does not resolve."
+        return f"The host {host!r} does not resolve.", set()
     if not all(_is_public(address) for address in addresses):
-        return "Must point to a public address (not private, loopback, link-local or reserved)."
-    return None
+        return "Must point to a public address (not private, loopback, link-local or reserved).", set()
+    return None, addresses
 
 
 def require_public_https_url(url: str, *, field: str) -> str:

@@ -40,15 +40,48 @@ ALLOWED_HOSTS = _required("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserve
 FIELD_ENCRYPTION_KEYS = _required(
     "FIELD_ENCRYPTION_KEYS", ["rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg="], cast=list
 )
+# The public base URL Meta calls back (webhook subscriptions name it).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Meta sandbox (the sandbox/ app): a fake Graph API served by this process under
+# /sandbox/graph/, for demos and frontend work without a Meta app. "auto" (what `make run`
+# sets) turns it on when DEBUG is on and no META_APP_SECRET is configured. Development only:
+# with DEBUG off, asking for it stops start-up.
+_sandbox = env.str("META_SANDBOX", default="false").strip().lower()
+if _sandbox == "auto":
+    META_SANDBOX = DEBUG and "META_APP_SECRET" not in env.ENVIRON
+elif _sandbox in ("true", "1", "yes", "on"):
+    META_SANDBOX = True
+elif _sandbox in ("false", "0", "no", "off", ""):
+    META_SANDBOX = False
+else:
+    raise ImproperlyConfigured(f"META_SANDBOX must be true, false or auto, not {_sandbox!r}.")
+if META_SANDBOX and not DEBUG:
+    raise ImproperlyConfigured(
+        "META_SANDBOX is on but DEBUG is off. The Meta sandbox fakes Meta and is for development "
+        "only: unset META_SANDBOX in production."
+    )
+# The sandbox's own Meta app: it accepts these credentials (and whatever app is configured).
+SANDBOX_APP_ID = "100000000000001"
+SANDBOX_APP_SECRET = "sandbox-app-secret"
+# Sandbox timing: status webhooks follow a send by this much each (sent, delivered, read), and
+# a new template's review takes this long.
+SANDBOX_STATUS_DELAY_MS = env.int("SANDBOX_STATUS_DELAY_MS", default=1_500)
+SANDBOX_REVIEW_DELAY_MS = env.int("SANDBOX_REVIEW_DELAY_MS", default=3_000)
+
 # Several secrets may be listed during a rotation of the Meta app secret: the first signs our
 # calls (appsecret_proof), any one verifies a webhook signature.
-META_APP_SECRETS = _required("META_APP_SECRET", ["dev-app-secret"], cast=list)
+META_APP_SECRETS = _required(
+    "META_APP_SECRET", [SANDBOX_APP_SECRET if META_SANDBOX else "dev-app-secret"], cast=list
+)
 META_APP_SECRET = META_APP_SECRETS[0]
-META_APP_ID = env.str("META_APP_ID", default="000000000000000" if DEBUG else "")
+_dev_app_id = SANDBOX_APP_ID if META_SANDBOX else "000000000000000"
+META_APP_ID = env.str("META_APP_ID", default=_dev_app_id if DEBUG else "")
 if not DEBUG and not META_APP_ID:
     raise ImproperlyConfigured("META_APP_ID is not set and DEBUG is off. Set it (see .env.example).")
 META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="dev-verify-token" if DEBUG else "")
-META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
+_graph_default = f"{PUBLIC_BASE_URL}/sandbox/graph" if META_SANDBOX else "https://graph.facebook.com"
+META_GRAPH_URL = env.str("META_GRAPH_URL", default=_graph_default).rstrip("/")
 META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v26.0")
 META_GRAPH_CONNECT_TIMEOUT = env.float("META_GRAPH_CONNECT_TIMEOUT", default=3.05)
 META_GRAPH_READ_TIMEOUT = env.float("META_GRAPH_READ_TIMEOUT", default=20.0)
@@ -59,13 +92,11 @@ META_GRAPH_BACKOFF_MAX = env.float("META_GRAPH_BACKOFF_MAX", default=8.0)
 META_GRAPH_USAGE_THRESHOLD = env.int("META_GRAPH_USAGE_THRESHOLD", default=90)
 META_GRAPH_CIRCUIT_FAILURES = env.int("META_GRAPH_CIRCUIT_FAILURES", default=5)
 META_GRAPH_CIRCUIT_SECONDS = env.int("META_GRAPH_CIRCUIT_SECONDS", default=30)
-# The public base URL Meta calls back (webhook subscriptions name it).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "sandbox",  # first: its admin/base_site.html adds the sandbox banner to every admin page
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -88,6 +119,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sandbox.middleware.SandboxMarkerMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +144,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sandbox.context_processors.sandbox",
             ],
         },
     },
@@ -161,6 +194,10 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Actor retry backoff (milliseconds); tests shrink it.
 ACTOR_MIN_BACKOFF_MS = env.int("ACTOR_MIN_BACKOFF_MS", default=2_000)
 ACTOR_MAX_BACKOFF_MS = env.int("ACTOR_MAX_BACKOFF_MS", default=300_000)
+# The message sweep (every minute): a send in flight this long means its worker died (→ unknown);
+# a queued message whose job was put on the queue this long ago lost it (→ queued again).
+STALE_SENDING_SECONDS = env.int("STALE_SENDING_SECONDS", default=300)
+REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -199,6 +236,10 @@ API_RATE_LIMIT_USER = env.str("API_RATE_LIMIT_USER", default="600/m")
 API_RATE_LIMIT_ANON = env.str("API_RATE_LIMIT_ANON", default="60/m")
 API_RATE_LIMIT_LOGIN = env.str("API_RATE_LIMIT_LOGIN", default="10/m")
 RATELIMIT_USE_CACHE = "default"
+# Request bodies: Django's limit for every endpoint, and the larger one of the endpoints that take
+# big lists (a 100,000-recipient broadcast is ~7-12 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+LARGE_BODY_MAX_BYTES = env.int("LARGE_BODY_MAX_BYTES", default=32 * 1024 * 1024)
 # Webhook bodies larger than this are refused with 413 before being read. Meta batches up to
 # 1,000 changes per delivery; 3 MiB leaves room for that.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024)

@@ -4,12 +4,14 @@ Transient failures (Meta 5xx/throttling/timeouts, a database or Redis hiccup) re
 exponential backoff; permanent ones (expired token, invalid parameter, a bug) do not.
 """
 
+import functools
 import logging
 from collections.abc import Callable
 
 import dramatiq
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from dramatiq.middleware import CurrentMessage
 
 from botopia_meta import graph
 
@@ -38,12 +40,44 @@ def _retry_when(max_retries: int) -> Callable[[int, BaseException], bool]:
     return retry_when
 
 
-def actor(fn=None, *, queue_name: str = "default", max_retries: int = DEFAULT_MAX_RETRIES, **options):
-    """`dramatiq.actor` with our retry policy. Actors take ids, load rows, call a service."""
+def _will_retry(max_retries: int, exc: BaseException) -> bool:
+    """Inside an actor: would the Retries middleware run this message again after `exc`?"""
+    message = CurrentMessage.get_current_message()
+    retries = (message.options.get("retries", 0) if message is not None else 0) + 1
+    return retries <= max_retries and is_retryable(exc)
+
+
+def actor(
+    fn=None,
+    *,
+    queue_name: str = "default",
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    on_give_up: Callable[..., None] | None = None,
+    **options,
+):
+    """`dramatiq.actor` with our retry policy. Actors take ids, load rows, call a service.
+
+    `on_give_up(*args, exc=...)` runs when an attempt fails for good (retries exhausted or the
+    error is not retryable), so a row the actor was working on is settled, not left pending."""
 
     def decorate(func):
+        run = func
+        if on_give_up is not None:
+
+            @functools.wraps(func)
+            def run(*args, **kwargs):
+                try:
+                    return func(*args, **kwargs)
+                except Exception as exc:
+                    if not _will_retry(max_retries, exc):
+                        try:
+                            on_give_up(*args, exc=exc, **kwargs)
+                        except Exception:
+                            logger.exception("The give-up handler of %s failed", func.__name__)
+                    raise
+
         return dramatiq.actor(
-            func,
+            run,
             queue_name=queue_name,
             min_backoff=settings.ACTOR_MIN_BACKOFF_MS,
             max_backoff=settings.ACTOR_MAX_BACKOFF_MS,

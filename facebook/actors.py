@@ -3,6 +3,7 @@
 import logging
 
 from botopia_meta.inbox import messaging
+from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
 from facebook import services
 from facebook.models import FacebookPage
@@ -19,9 +20,21 @@ def fb_backfill_page_comments(page_pk: str) -> None:
     logger.info("Backfilled %d comment(s) for page %s", stored, page.pk)
 
 
-@actor(queue_name="facebook")
+def _deliver_gave_up(message_pk: str, *, exc: BaseException) -> None:
+    messaging.message_give_up(services.MESSAGING, message_pk=message_pk, exc=exc)
+
+
+@actor(queue_name="facebook", on_give_up=_deliver_gave_up)
 def fb_deliver_message(message_pk: str) -> None:
     services.message_deliver(message_pk=message_pk)
+
+
+@periodic(seconds=60)
+@actor(queue_name="facebook", max_retries=0)
+def fb_sweep_messages() -> None:
+    """Settle replies whose job was lost; queue again the ones never sent."""
+    for message_pk in messaging.messages_sweep(services.MESSAGING):
+        fb_deliver_message.send(message_pk)
 
 
 @actor(queue_name="facebook", max_retries=3)

@@ -2,11 +2,9 @@
 
 from datetime import datetime
 
-from accounts.models import MetaAccount
-from accounts.tokens import graph_for, page_graph_for
+from accounts.tokens import page_graph_for
 from botopia_meta.graph import GraphClient
 
-PAGE_FIELDS = "id,name,category,access_token,tasks,picture{url},instagram_business_account"
 POST_FIELDS = (
     "id,message,created_time,permalink_url,full_picture,status_type,"
     "likes.summary(true).limit(0),comments.summary(true).limit(0)"
@@ -18,10 +16,6 @@ SUBSCRIBED_FIELDS = "feed,messages,messaging_postbacks,message_deliveries,messag
 
 def client_for_page(page) -> GraphClient:
     return page_graph_for(page.account, page_id=page.page_id, page_token=page.access_token)
-
-
-def pages_of(account: MetaAccount) -> list[dict]:
-    return list(graph_for(account).iter_items("me/accounts", {"fields": PAGE_FIELDS, "limit": 100}))
 
 
 def subscribe(page, fields: str = SUBSCRIBED_FIELDS) -> None:

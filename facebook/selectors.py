@@ -6,7 +6,7 @@ from django.db.models import Case, QuerySet, Value, When
 from accounts.models import MetaAccount
 from botopia_meta.exceptions import NotFound
 from botopia_meta.inbox.selectors import owned
-from facebook.models import Comment, Conversation, FacebookPage
+from facebook.models import Comment, Conversation, FacebookPage, Post
 
 
 def page_list(*, user: AbstractBaseUser) -> QuerySet[FacebookPage]:
@@ -39,6 +39,28 @@ def page_default(*, user: AbstractBaseUser) -> FacebookPage:
     if page is None:
         raise NotFound("No Facebook page among your connected accounts: connect one first.")
     return page
+
+
+def scheduled_post_list(*, user: AbstractBaseUser, page_id: str | None = None) -> QuerySet[Post]:
+    """The caller's scheduled posts, soonest first; with `page_id`, that page's (404 when the
+    page is not theirs, like every other page lookup)."""
+    pages = page_list(user=user)
+    if page_id:
+        pages = pages.filter(pk=page_get(user=user, page_id=page_id).pk)
+    return (
+        Post.objects.filter(page__in=pages, status=Post.Status.SCHEDULED)
+        .select_related("page")
+        .order_by("scheduled_publish_time")
+    )
+
+
+def post_get(*, user: AbstractBaseUser, post_pk: str) -> Post:
+    post = (
+        Post.objects.filter(page__in=page_list(user=user), pk=post_pk).select_related("page__account").first()
+    )
+    if post is None:
+        raise NotFound("No such post.")
+    return post
 
 
 def connected_pages_for_webhook(page_id: str) -> list[FacebookPage]:

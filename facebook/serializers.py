@@ -40,6 +40,13 @@ class FacebookPostQuerySerializer(CursorQuerySerializer):
     page_id = serializers.RegexField(r"^\d{1,32}$", max_length=32, required=False)
 
 
+class FacebookScheduledPostQuerySerializer(serializers.Serializer):
+    # limit/offset are read and checked by the pagination itself.
+    page_id = serializers.RegexField(r"^\d{1,32}$", max_length=32, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    offset = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+
+
 class CursorsSerializer(serializers.Serializer):
     before = serializers.CharField(allow_null=True)
     after = serializers.CharField(allow_null=True)

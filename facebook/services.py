@@ -9,13 +9,16 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.discovery import DiscoveryRun
 from accounts.models import MetaAccount
 from analytics.recording import record
+from botopia_meta import registry
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.inbox import messaging
 from botopia_meta.inbox.messaging import inbound_message  # noqa: F401 (re-exported)
 from facebook import graph
+from facebook.discovery import discover_facebook
 from facebook.models import Comment, Conversation, ConversationMessage, FacebookPage, Post
 
 MESSAGING = messaging.MessagingSpec(Conversation, ConversationMessage, asset="page")
@@ -51,32 +54,10 @@ def _iso(value) -> str | None:
 # --- pages ---------------------------------------------------------------------------------
 
 
-def page_sync(*, account: MetaAccount) -> list[FacebookPage]:
-    """Re-read the pages the account's token reaches; new ones become `available`, pages no
-    longer reachable are soft-deleted, returning ones are restored."""
-    seen: set[str] = set()
-    rows: list[FacebookPage] = []
-    for item in graph.pages_of(account):
-        page_id = str(item.get("id") or "")
-        if not page_id:
-            continue
-        seen.add(page_id)
-        picture = ((item.get("picture") or {}).get("data") or {}).get("url") or ""
-        defaults = {
-            "name": str(item.get("name") or "")[:255],
-            "category": str(item.get("category") or "")[:255],
-            "picture_url": picture[:1024],
-            "tasks": item.get("tasks") or [],
-            "deleted_at": None,
-        }
-        if item.get("access_token"):
-            defaults["access_token"] = item["access_token"]
-        page, _ = FacebookPage.all_objects.update_or_create(
-            account=account, page_id=page_id, defaults=defaults
-        )
-        rows.append(page)
-    FacebookPage.objects.filter(account=account).exclude(page_id__in=seen).update(deleted_at=timezone.now())
-    return rows
+def page_sync(*, account: MetaAccount) -> None:
+    """Re-read the pages the account's token reaches, exactly as discovery does: new ones
+    become `available`, pages no longer reachable are soft-deleted, returning ones restored."""
+    discover_facebook(account, run=DiscoveryRun(account))
 
 
 def page_connect(*, page: FacebookPage) -> FacebookPage:
@@ -92,12 +73,13 @@ def page_connect(*, page: FacebookPage) -> FacebookPage:
 
 def page_disconnect(*, page: FacebookPage) -> FacebookPage:
     """Stop showing the page's events. Meta's subscription is per (app, page), shared by every
-    Botopia account that connected the page: it is removed only when the last one leaves."""
+    Botopia account that connected the page and by what is linked to it (a connected Instagram
+    account's events arrive through it): it is removed only when the last one leaves."""
     still_used = (
         FacebookPage.objects.filter(page_id=page.page_id, status=FacebookPage.Status.CONNECTED)
         .exclude(pk=page.pk)
         .exists()
-    )
+    ) or registry.page_subscription_in_use(page.page_id)
     try:
         if not still_used:
             graph.unsubscribe(page)

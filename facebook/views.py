@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -7,10 +7,9 @@ from rest_framework.views import APIView
 from accounts.models import MetaAccount
 from accounts.selectors import active_account
 from botopia_meta.api.views import paginated_response, validated
-from botopia_meta.exceptions import MissingMetaPermission, NotFound
+from botopia_meta.exceptions import MissingMetaPermission
 from botopia_meta.safe_urls import require_public_https_url
 from facebook import selectors, services
-from facebook.models import Post
 from facebook.serializers import (
     FacebookPageListSerializer,
     FacebookPageSerializer,
@@ -21,6 +20,7 @@ from facebook.serializers import (
     FacebookPostListSerializer,
     FacebookPostQuerySerializer,
     FacebookScheduledPostListSerializer,
+    FacebookScheduledPostQuerySerializer,
     FacebookScheduledPostSerializer,
 )
 
@@ -116,19 +116,14 @@ class PostListCreateView(APIView):
 class ScheduledPostListView(APIView):
     @extend_schema(
         operation_id="facebook_scheduled_posts_list",
-        parameters=[OpenApiParameter("page_id", str, required=False)],
+        parameters=[FacebookScheduledPostQuerySerializer],
         responses=FacebookScheduledPostListSerializer,
     )
     def get(self, request: Request) -> Response:
-        posts = Post.objects.filter(
-            page__in=selectors.page_list(user=request.user), status=Post.Status.SCHEDULED
-        ).select_related("page")
-        if request.query_params.get("page_id"):
-            selectors.page_get(user=request.user, page_id=request.query_params["page_id"])  # or 404
-            posts = posts.filter(page__page_id=request.query_params["page_id"])
+        query = validated(FacebookScheduledPostQuerySerializer, request.query_params)
         return paginated_response(
             request,
-            posts.order_by("scheduled_publish_time"),
+            selectors.scheduled_post_list(user=request.user, page_id=query.get("page_id")),
             key="posts",
             serializer_class=FacebookScheduledPostSerializer,
         )
@@ -139,12 +134,6 @@ class ScheduledPostCancelView(APIView):
         operation_id="facebook_scheduled_post_cancel", request=None, responses=FacebookScheduledPostSerializer
     )
     def post(self, request: Request, post_pk: str) -> Response:
-        post = (
-            Post.objects.filter(page__in=selectors.page_list(user=request.user), pk=post_pk)
-            .select_related("page__account")
-            .first()
-        )
-        if post is None:
-            raise NotFound("No such post.")
+        post = selectors.post_get(user=request.user, post_pk=post_pk)
         require_permissions(post.page.account, "pages_manage_posts")
         return Response(FacebookScheduledPostSerializer(services.post_cancel(post=post)).data)

@@ -36,9 +36,21 @@ def ig_backfill_comments(ig_pk: str) -> None:
     logger.info("Backfilled %d comment(s) for Instagram account %s", stored, ig.pk)
 
 
-@actor(queue_name="instagram")
+def _deliver_gave_up(message_pk: str, *, exc: BaseException) -> None:
+    messaging.message_give_up(services.MESSAGING, message_pk=message_pk, exc=exc)
+
+
+@actor(queue_name="instagram", on_give_up=_deliver_gave_up)
 def ig_deliver_message(message_pk: str) -> None:
     services.message_deliver(message_pk=message_pk)
+
+
+@periodic(seconds=60)
+@actor(queue_name="instagram", max_retries=0)
+def ig_sweep_messages() -> None:
+    """Settle replies whose job was lost; queue again the ones never sent."""
+    for message_pk in messaging.messages_sweep(services.MESSAGING):
+        ig_deliver_message.send(message_pk)
 
 
 @actor(queue_name="instagram", max_retries=3)

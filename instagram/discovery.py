@@ -4,7 +4,7 @@ GET /me/accounts, read with GET /{ig-id}. Registers with botopia_meta.registry o
 from accounts.discovery import DiscoveryRun, count, meta_id, sync_rows, text, url
 from accounts.models import MetaAccount
 from botopia_meta.graph import GraphError, GraphTokenExpired
-from botopia_meta.registry import register_discovery
+from botopia_meta.registry import register_discovery, register_page_subscription_user
 from instagram.models import InstagramAccount
 
 IG_FIELDS = "id,username,name,profile_picture_url,followers_count,media_count"
@@ -39,4 +39,10 @@ def discover_instagram(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, 
     return {"instagram_accounts": len(accounts)}
 
 
+def _uses_page_subscription(page_id: str) -> bool:
+    """Instagram events for Facebook Login arrive through the linked page's subscription."""
+    return InstagramAccount.objects.filter(page_id=page_id, status=InstagramAccount.Status.CONNECTED).exists()
+
+
 register_discovery("instagram", discover_instagram)
+register_page_subscription_user("instagram", _uses_page_subscription)

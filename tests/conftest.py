@@ -7,6 +7,7 @@
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import dramatiq
@@ -104,6 +105,15 @@ class _Worker:
     def __init__(self, broker):
         self.broker = broker
         self.worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
+
+    @contextmanager
+    def paused(self):
+        """Nothing queued meanwhile runs until the block ends: set up a state, then let go."""
+        self.worker.pause()
+        try:
+            yield
+        finally:
+            self.worker.resume()
 
     def drain(self, fail_fast: bool = False, timeout: float = 60) -> None:
         """Wait until every queue and delay queue is empty and every message processed.

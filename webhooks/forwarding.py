@@ -9,13 +9,14 @@ not followed. Signature header: `X-Botopia-Signature: t=<unix>,v1=<hex HMAC-SHA2
 import hashlib
 import hmac
 import ipaddress
-import socket
 import time
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
-_resolve = socket.getaddrinfo  # patched in tests
+from botopia_meta.safe_urls import check_public_url, unsafe_url_reason
+
 TIMEOUT = (3.05, 10)
 
 
@@ -27,24 +28,28 @@ class ForwardFailed(Exception):
 
 def url_problem(url: str) -> str | None:
     """Why `url` may not be forwarded to, or None when it may."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "Not a valid URL."
-    if parts.scheme != "https":
-        return "Use an https:// URL."
-    if not parts.hostname or parts.username or parts.password:
-        return "Give a host name, without credentials."
-    try:
-        addresses = {info[4][0] for info in _resolve(parts.hostname, port or 443, proto=socket.IPPROTO_TCP)}
-    except (OSError, UnicodeError):
-        return "The host name does not resolve."
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            return "The host resolves to a private or reserved address."
-    return None
+    return unsafe_url_reason(url)
+
+
+class _PinnedHost(HTTPAdapter):
+    """TLS to the address we checked, verified as the URL's host name: a DNS answer that
+    changes after the check (rebinding to an internal address) is never connected to."""
+
+    def __init__(self, hostname: str):
+        self._hostname = hostname
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs.update(server_hostname=self._hostname, assert_hostname=self._hostname)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _pinned(url: str, address: str) -> tuple[str, str]:
+    """→ (the URL with its host replaced by `address`, the Host header)."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ipaddress.ip_address(address).version == 6 else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl(), parts.netloc
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -54,18 +59,24 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 def send(*, url: str, secret: str, body: bytes, delivery_id: str) -> None:
     """POST one signed body; raises ForwardFailed (transient: retry with backoff)."""
-    problem = url_problem(url)  # again at send time: DNS may have changed since configure
+    problem, address = check_public_url(url)  # again at send time: DNS may have changed
     if problem:
         raise ForwardFailed(problem, transient=False)
+    target, host = _pinned(url, address)
     timestamp = int(time.time())
     headers = {
+        "Host": host,
         "Content-Type": "application/json",
         "User-Agent": "Botopia-Webhooks/1.0",
         "X-Botopia-Delivery": delivery_id,
         "X-Botopia-Signature": signature(secret, timestamp, body),
     }
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False)
+        with requests.Session() as session:
+            session.mount("https://", _PinnedHost(urlsplit(url).hostname))
+            response = session.post(
+                target, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
+            )
     except requests.RequestException as exc:
         raise ForwardFailed(type(exc).__name__, transient=True) from None
     if response.status_code >= 500 or response.status_code in (408, 429):

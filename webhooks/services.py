@@ -298,19 +298,22 @@ def webhook_configure(
             "None of these fields applies to this account's assets.",
             details={"fields": ["Connect a WhatsApp account, a page or an Instagram account first."]},
         )
-    config = WebhookConfig.objects.filter(account=account).first() or WebhookConfig(account=account)
-    config.verify_token = verify_token
-    config.fields = fields
-    config.target_url = settings.PUBLIC_BASE_URL + WEBHOOK_PATH
-    config.status = WebhookConfig.Status.PENDING
-    new_secret = None
-    if forward_url is not None:
-        config.forward_url = forward_url
-        if forward_url and not config.forward_secret:
-            config.forward_secret = new_secret = secrets.token_urlsafe(32)
     # Saved (committed) before calling Meta: Meta calls our handshake with this token while
-    # the subscription call is in flight.
-    config.save()
+    # the subscription call is in flight. The account row's lock makes two configure calls of
+    # one account take turns, so the second updates the row the first created.
+    with transaction.atomic():
+        MetaAccount.objects.select_for_update().filter(pk=account.pk).first()
+        config = WebhookConfig.objects.filter(account=account).first() or WebhookConfig(account=account)
+        config.verify_token = verify_token
+        config.fields = fields
+        config.target_url = settings.PUBLIC_BASE_URL + WEBHOOK_PATH
+        config.status = WebhookConfig.Status.PENDING
+        new_secret = None
+        if forward_url is not None:
+            config.forward_url = forward_url
+            if forward_url and not config.forward_secret:
+                config.forward_secret = new_secret = secrets.token_urlsafe(32)
+        config.save()
 
     results = [
         _subscribe(

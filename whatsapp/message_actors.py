@@ -1,10 +1,15 @@
 """Actors that send WhatsApp messages."""
 
+from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
 from whatsapp import message_services
 
 
-@actor(queue_name="whatsapp_messages")
+def _send_gave_up(message_id: str, *, exc: BaseException) -> None:
+    message_services.message_give_up(message_id=message_id, exc=exc)
+
+
+@actor(queue_name="whatsapp_messages", on_give_up=_send_gave_up)
 def send_message(message_id: str) -> None:
     message_services.message_deliver(message_id=message_id)
 
@@ -12,3 +17,9 @@ def send_message(message_id: str) -> None:
 @actor(queue_name="whatsapp_messages")
 def broadcast_fanout(broadcast_id: str) -> None:
     message_services.broadcast_fanout(broadcast_id=broadcast_id)
+
+
+@periodic(seconds=60)
+@actor(queue_name="whatsapp_messages", max_retries=0)
+def sweep_messages() -> None:
+    message_services.messages_sweep()

@@ -7,8 +7,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from accounts.selectors import account_for_work
@@ -17,7 +18,7 @@ from analytics.recording import record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
 from whatsapp import graph_messages
-from whatsapp.models import Broadcast, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
+from whatsapp.models import Broadcast, BroadcastBatch, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
 from whatsapp.substitution import SubstitutionError, build_components
 from whatsapp.throughput import pacer
 
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
 THROTTLE_CODES = (130429, 131056)
+AWAITING_WEBHOOK = "No answer from Meta; awaiting its status webhook."
+SWEEP_BATCH = 10_000
 NOT_CONNECTED = (
     "Not sent: the Meta account is no longer connected (expired, revoked or removed). Reconnect it."
 )
@@ -135,6 +138,10 @@ def _reaction(value: Any) -> dict:
     return {"message_id": str(value["message_id"]), "emoji": emoji}
 
 
+def _template_payload(name: str, language: str) -> dict:
+    return {"name": name, "language": {"code": language}}
+
+
 def _template(
     number: WhatsAppPhoneNumber, value: Any, *, check_only: bool = False
 ) -> tuple[dict, WhatsAppTemplate]:
@@ -156,7 +163,7 @@ def _template(
         raise _invalid(
             "template.name", f"The template is {template.status}: only APPROVED templates can be sent."
         )
-    payload: dict = {"name": template.name, "language": {"code": template.language}}
+    payload = _template_payload(template.name, template.language)
     if check_only:
         return payload, template
     try:
@@ -228,6 +235,7 @@ def message_create(
                 content=content,
                 status=Message.Status.QUEUED,
                 status_updated_at=timezone.now(),
+                enqueued_at=timezone.now(),
                 template=template,
                 template_name=template.name if template else "",
                 template_language=template.language if template else "",
@@ -278,7 +286,26 @@ def _set_status(message: Message, status: str, **fields: Any) -> None:
 def _requeue(message: Message, wait: float) -> None:
     from whatsapp.message_actors import send_message
 
+    Message.objects.filter(pk=message.pk).update(enqueued_at=timezone.now())
     send_message.send_with_options(args=(str(message.pk),), delay=max(1, int(wait * 1000)))
+
+
+def _release(message: Message) -> None:
+    """Back from `sending` to `queued`: Meta refused before sending, the job runs again."""
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(status=Message.Status.QUEUED)
+
+
+def _fail(message: Message, *, account_id: int, code: int | None, title: str) -> None:
+    now = timezone.now()
+    _set_status(message, Message.Status.FAILED, failed_at=now, error_code=code, error_title=title[:512])
+    record_message_status(
+        account_id=account_id,
+        phone_number_id=message.phone_number.phone_number_id,
+        message_id=str(message.pk),
+        status="failed",
+        at=now,
+        error_code=code,
+    )
 
 
 def message_deliver(*, message_id: str) -> None:
@@ -296,12 +323,7 @@ def message_deliver(*, message_id: str) -> None:
         return
     account = account_for_work(account_id=number.waba.account_id)
     if account is None or number.waba.deleted_at or number.deleted_at:
-        _set_status(
-            message,
-            Message.Status.FAILED,
-            failed_at=timezone.now(),
-            error_title=NOT_CONNECTED,
-        )
+        _set_status(message, Message.Status.FAILED, failed_at=timezone.now(), error_title=NOT_CONNECTED)
         return
     if (wait := pacer.pair_wait(number.phone_number_id, message.contact_wa_id)) > 0:
         _requeue(message, wait)  # only this recipient waits; the others keep flowing
@@ -312,46 +334,39 @@ def message_deliver(*, message_id: str) -> None:
         return
     if wait > 0:
         time.sleep(wait)
-    Message.objects.filter(pk=message.pk).update(attempts=message.attempts + 1)
+    # Claim it: one job sends it. A worker killed from here on leaves it `sending`; the sweep
+    # then marks it `unknown` for the status webhook to settle, never sends it a second time.
+    claimed = Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
+        status=Message.Status.SENDING, status_updated_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return
     try:
         data = graph_messages.message_send(graph_for(account), number.phone_number_id, send_payload(message))
     except GraphError as exc:
         if exc.code in THROTTLE_CODES:
             # Meta's throughput (130429) or pair-rate (131056) limit: slow down, don't fail.
+            _release(message)
             _requeue(message, pacer.throttled(number.phone_number_id, message.contact_wa_id, exc.code))
             return
         if exc.outcome_unknown:
             # The request may have been sent: resending could deliver it twice. The status
             # webhook (matched by biz_opaque_callback_data) settles it.
-            _set_status(
-                message,
-                Message.Status.UNKNOWN,
-                error_title="No answer from Meta; awaiting its status webhook.",
-            )
+            _set_status(message, Message.Status.UNKNOWN, error_title=AWAITING_WEBHOOK)
             return
         if not exc.permanent:
-            raise  # the actor retries with backoff
-        _set_status(
-            message,
-            Message.Status.FAILED,
-            failed_at=timezone.now(),
-            error_code=exc.code,
-            error_title=(exc.user_title or exc.message or "")[:512],
-        )
-        record_message_status(
-            account_id=account.pk,
-            phone_number_id=number.phone_number_id,
-            message_id=str(message.pk),
-            status="failed",
-            at=timezone.now(),
-            error_code=exc.code,
-        )
+            _release(message)
+            raise  # the actor retries with backoff; `message_give_up` when it stops
+        _fail(message, account_id=account.pk, code=exc.code, title=exc.user_title or exc.message or "")
         return
+    except Exception:
+        _release(message)  # our own failure before or around the call: the retry policy decides
+        raise
     wamid = ((data.get("messages") or [{}])[0] or {}).get("id")
     now = timezone.now()
-    # Only queued → sent: a status webhook that raced ahead already moved it further.
+    # Only sending → sent: a status webhook that raced ahead already moved it further.
     Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
-    Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
         status=Message.Status.SENT, status_updated_at=now, sent_at=now
     )
     dims = {"template": message.template_name} if message.template_name else None
@@ -363,6 +378,54 @@ def message_deliver(*, message_id: str) -> None:
         at=now,
         dimensions=dims,
     )
+
+
+def message_give_up(*, message_id: str, exc: BaseException) -> None:
+    """The send job stopped retrying: a message still waiting is failed, with the reason."""
+    message = (
+        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
+        .select_related("phone_number__waba")
+        .first()
+    )
+    if message is None or message.phone_number is None:
+        return
+    if isinstance(exc, GraphError):
+        code, title = exc.code, f"Meta kept failing ({exc.user_title or exc.message}). Send it again later."
+    else:
+        code, title = None, "Not sent: an internal error stopped the send. Send it again later."
+    _fail(message, account_id=message.phone_number.waba.account_id, code=code, title=title)
+
+
+def messages_sweep(*, now: datetime | None = None) -> tuple[int, int]:
+    """Settle what a lost job left behind (periodic). → (sending marked unknown, re-queued).
+
+    - `sending` for longer than STALE_SENDING_SECONDS: the worker died mid-send; the
+      request may have reached Meta, so it becomes `unknown` (the status webhook settles it).
+    - `queued` with no job queued for REQUEUE_AFTER_SECONDS: the broker lost the job
+      (flushed, restarted without persistence); it is queued again. A job that was not lost
+      only finds it claimed or sent, so this never sends twice.
+    - broadcasts with batches nobody is fanning out get their fan-out job again."""
+    from whatsapp.message_actors import broadcast_fanout, send_message
+
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.STALE_SENDING_SECONDS)
+    unknown = Message.objects.filter(status=Message.Status.SENDING, status_updated_at__lt=stale).update(
+        status=Message.Status.UNKNOWN, status_updated_at=now, error_title=AWAITING_WEBHOOK
+    )
+    lost = now - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS)
+    waiting = Message.objects.filter(status=Message.Status.QUEUED, enqueued_at__lt=lost)
+    ids = list(waiting.values_list("pk", flat=True)[:SWEEP_BATCH])
+    Message.objects.filter(pk__in=ids).update(enqueued_at=now)
+    for pk in ids:
+        send_message.send(str(pk))
+    for broadcast_id in (
+        Broadcast.objects.filter(cancelled_at__isnull=True, batches__isnull=False, updated_at__lt=lost)
+        .values_list("pk", flat=True)
+        .distinct()
+    ):
+        Broadcast.objects.filter(pk=broadcast_id).update(updated_at=now)
+        broadcast_fanout.send(str(broadcast_id))
+    return unknown, len(ids)
 
 
 def message_mark_read(*, message: Message) -> Message:
@@ -381,24 +444,26 @@ def message_mark_read(*, message: Message) -> Message:
 # --- broadcasts -----------------------------------------------------------------------------
 
 MAX_RECIPIENTS = 100_000
+BATCH_SIZE = 2_000
 
 
 def broadcast_create(
     *, user_id: int, number: WhatsAppPhoneNumber, template: dict, recipients: list
 ) -> Broadcast:
-    """Validate every recipient up front (invalid ones are listed, not sent), store the valid
-    ones as queued messages and fan them out through the same queue and bucket."""
+    """Validate every recipient up front (invalid ones are listed, not sent) and store the
+    valid ones in batches; the fan-out actor turns them into queued messages and sends them
+    through the same queue and bucket. The request does no per-message writes: 100,000
+    recipients answer in about a second."""
     if not isinstance(template, dict):
         raise _invalid("template", "Must be an object with name and language.")
     if not isinstance(recipients, list) or not recipients:
         raise _invalid("recipients", "Give at least one recipient.")
     if len(recipients) > MAX_RECIPIENTS:
         raise _invalid("recipients", f"At most {MAX_RECIPIENTS} recipients per broadcast.")
-    payload, mirror = _template(number, template, check_only=True)
+    _, mirror = _template(number, template, check_only=True)
     invalid: list[dict] = []
-    rows: list[Message] = []
+    valid: list[list] = []
     seen: set[str] = set()
-    now = timezone.now()
     for index, recipient in enumerate(recipients):
         to = recipient.get("to") if isinstance(recipient, dict) else None
         try:
@@ -417,67 +482,109 @@ def broadcast_create(
             invalid.append({"index": index, "to": to, "error": f"parameters.{exc.field}: {exc.message}"})
             continue
         seen.add(wa_id)
-        content = {**payload, **({"components": components} if components else {})}
-        rows.append(
-            Message(
-                direction=Message.Direction.OUTBOUND,
-                phone_number=number,
-                contact_wa_id=wa_id,
-                type="template",
-                content=content,
-                status=Message.Status.QUEUED,
-                status_updated_at=now,
-                template=mirror,
-                template_name=mirror.name,
-                template_language=mirror.language,
-                user_id=user_id,
-            )
-        )
+        valid.append([wa_id, components or None])
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
             phone_number=number,
             template=mirror,
             template_name=mirror.name,
             template_language=mirror.language,
-            total=len(rows),
+            total=len(valid),
             invalid=invalid,
-            status=Broadcast.Status.SENDING if rows else Broadcast.Status.COMPLETED,
+            user_id=user_id,
+            status=Broadcast.Status.QUEUED if valid else Broadcast.Status.COMPLETED,
         )
-        for row in rows:
-            row.broadcast = broadcast
-        Message.objects.bulk_create(rows, batch_size=2000)
-        if rows:
+        BroadcastBatch.objects.bulk_create(
+            BroadcastBatch(broadcast=broadcast, size=len(chunk), recipients=chunk)
+            for chunk in (valid[i : i + BATCH_SIZE] for i in range(0, len(valid), BATCH_SIZE))
+        )
+        if valid:
             from whatsapp.message_actors import broadcast_fanout
 
             transaction.on_commit(lambda: broadcast_fanout.send(str(broadcast.pk)))
     return broadcast
 
 
+def _take_batch(broadcast: Broadcast) -> list[Message] | None:
+    """Turn the broadcast's next batch into queued messages, in one transaction: the batch row
+    is deleted with the messages created, so two fan-outs never both take it. None: no batch."""
+    with transaction.atomic():
+        batch = (
+            BroadcastBatch.objects.select_for_update(skip_locked=True)
+            .filter(broadcast=broadcast)
+            .order_by("pk")
+            .first()
+        )
+        if batch is None:
+            return None
+        if not BroadcastBatch.objects.filter(pk=batch.pk).delete()[0]:
+            return []  # another fan-out took it first (SQLite has no row locks)
+        now = timezone.now()
+        payload = _template_payload(broadcast.template_name, broadcast.template_language)
+        rows = [
+            Message(
+                direction=Message.Direction.OUTBOUND,
+                phone_number_id=broadcast.phone_number_id,
+                contact_wa_id=wa_id,
+                type="template",
+                content={**payload, "components": components} if components else payload,
+                status=Message.Status.QUEUED,
+                status_updated_at=now,
+                enqueued_at=now,
+                template_id=broadcast.template_id,
+                template_name=broadcast.template_name,
+                template_language=broadcast.template_language,
+                broadcast=broadcast,
+                user_id=broadcast.user_id,
+            )
+            for wa_id, components in batch.recipients
+        ]
+        Message.objects.bulk_create(rows)
+    return rows
+
+
 def broadcast_fanout(*, broadcast_id: str) -> int:
-    """Enqueue one send per queued message of the broadcast (from an actor: a 100k-recipient
-    POST must not push 100k queue messages inside the request)."""
+    """Batch by batch, create the broadcast's messages and queue one send for each (from an
+    actor; resumable: a batch is either still stored or already messages). → messages queued."""
     from whatsapp.message_actors import send_message
 
-    broadcast = Broadcast.objects.filter(pk=broadcast_id, cancelled_at__isnull=True).first()
-    if broadcast is None:
-        return 0
-    ids = Message.objects.filter(broadcast=broadcast, status=Message.Status.QUEUED).values_list(
-        "pk", flat=True
-    )
     count = 0
-    for pk in ids.iterator(chunk_size=2000):
-        send_message.send(str(pk))
-        count += 1
+    while True:
+        broadcast = Broadcast.objects.filter(pk=broadcast_id, cancelled_at__isnull=True).first()
+        if broadcast is None:
+            return count
+        rows = _take_batch(broadcast)
+        if rows is None:
+            break
+        for row in rows:
+            send_message.send(str(row.pk))
+        count += len(rows)
+    Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.QUEUED).update(
+        status=Broadcast.Status.SENDING
+    )
     return count
+
+
+PROGRESS_STATES = ("queued", "sending", "sent", "delivered", "read", "failed", "unknown", "cancelled")
 
 
 def broadcast_progress(broadcast: Broadcast) -> dict[str, int]:
     counts = dict(
         Message.objects.filter(broadcast=broadcast).values_list("status").annotate(n=Count("pk")).order_by()
     )
-    return {
-        s: counts.get(s, 0) for s in ("queued", "sent", "delivered", "read", "failed", "unknown", "cancelled")
-    }
+    # Recipients still in batches have no message yet: queued, or cancelled with the broadcast.
+    pending = BroadcastBatch.objects.filter(broadcast=broadcast).aggregate(n=Sum("size"))["n"] or 0
+    counts["cancelled" if broadcast.cancelled_at else "queued"] = (
+        counts.get("cancelled" if broadcast.cancelled_at else "queued", 0) + pending
+    )
+    return {state: counts.get(state, 0) for state in PROGRESS_STATES}
+
+
+def broadcast_status(broadcast: Broadcast, progress: dict[str, int]) -> str:
+    """`completed` once nothing is waiting or in flight."""
+    if broadcast.status == Broadcast.Status.SENDING and not (progress["queued"] or progress["sending"]):
+        return Broadcast.Status.COMPLETED
+    return broadcast.status
 
 
 def broadcast_cancel(*, broadcast: Broadcast) -> Broadcast:

@@ -147,6 +147,21 @@ class Broadcast(TimestampedModel):
     total = models.PositiveIntegerField(default=0)
     invalid = models.JSONField(default=list, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    user_id = models.IntegerField(null=True, blank=True)  # who sent it (its messages carry it too)
+
+
+class BroadcastBatch(models.Model):
+    """Validated recipients of a broadcast not yet turned into messages: the POST stores them
+    in batches and answers at once; the fan-out actor turns each batch into queued messages
+    (one transaction per batch, so a worker killed mid-way resumes where it stopped)."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches")
+    size = models.PositiveIntegerField()
+    # [[wa_id, components or null], ...]
+    recipients = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.broadcast_id} batch of {self.size}"
 
 
 class Message(TimestampedModel):
@@ -156,6 +171,7 @@ class Message(TimestampedModel):
 
     class Status(models.TextChoices):
         QUEUED = "queued"
+        SENDING = "sending"  # claimed by a worker: the request to Meta is in flight
         SENT = "sent"
         DELIVERED = "delivered"
         READ = "read"
@@ -194,6 +210,9 @@ class Message(TimestampedModel):
     pricing = models.JSONField(default=dict, blank=True)
     conversation = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the last send job for this message was put on the queue (the sweep re-queues a
+    # queued message whose job was lost: broker flushed, worker killed).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -208,6 +227,7 @@ class Message(TimestampedModel):
             models.Index(fields=["phone_number", "contact_wa_id", "-created_at"]),
             models.Index(fields=["broadcast", "status"]),
             models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["status", "enqueued_at"]),
         ]
 
     def __str__(self) -> str:

@@ -33,9 +33,13 @@ def _uuid_or_404(value: UUID | str, what: str) -> UUID:
         raise NotFound(f"No such {what}.") from None
 
 
+def waba_list(*, account: MetaAccount) -> QuerySet[WhatsAppBusinessAccount]:
+    return WhatsAppBusinessAccount.objects.filter(account=account).order_by("created_at")
+
+
 def waba_for_account(*, account: MetaAccount, waba_id: str | None = None) -> WhatsAppBusinessAccount:
     """The account's WABA named by Meta id, or its first one."""
-    wabas = WhatsAppBusinessAccount.objects.filter(account=account).order_by("created_at")
+    wabas = waba_list(account=account)
     if waba_id:
         waba = wabas.filter(waba_id=waba_id).first()
         if waba is None:

@@ -136,6 +136,7 @@ class BroadcastInvalidSerializer(serializers.Serializer):
 
 class BroadcastProgressSerializer(serializers.Serializer):
     queued = serializers.IntegerField()
+    sending = serializers.IntegerField()
     sent = serializers.IntegerField()
     delivered = serializers.IntegerField()
     read = serializers.IntegerField()
@@ -169,3 +170,10 @@ class BroadcastSerializer(serializers.ModelSerializer):
         from whatsapp.message_services import broadcast_progress
 
         return broadcast_progress(obj)
+
+    def to_representation(self, instance: Broadcast) -> dict:
+        from whatsapp.message_services import broadcast_status
+
+        data = super().to_representation(instance)
+        data["status"] = broadcast_status(instance, data["progress"])
+        return data

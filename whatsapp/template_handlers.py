@@ -73,18 +73,20 @@ def _template(waba: WhatsAppBusinessAccount, value: dict) -> WhatsAppTemplate | 
 def _for_each_template(
     item: WebhookItem, apply: Callable[[WhatsAppBusinessAccount, WhatsAppTemplate], None]
 ) -> None:
-    found = False
-    for waba in _wabas(item):
+    """Apply to the template in every mirror of the WABA; a mirror that does not have it yet
+    (made elsewhere, or one sharer synced and the other not) gets a sync queued."""
+    wabas, missed = _wabas(item), []
+    for waba in wabas:
         with transaction.atomic():
             template = _template(waba, item.value)
             if template is None:
+                missed.append(waba)
                 continue
             template = WhatsAppTemplate.objects.select_for_update().get(pk=template.pk)
             apply(waba, template)
-            found = True
-    if not found:
-        for waba in _wabas(item):
-            _sync_soon(waba)
+    for waba in missed:
+        _sync_soon(waba)
+    if len(missed) == len(wabas):
         raise ItemIgnored(
             f"Template {item.value.get('message_template_id')} is not in the mirror: sync queued."
         )

@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from accounts.models import MetaAccount
 from accounts.selectors import active_account
+from botopia_meta.api.parsers import LargeJSONParser
 from botopia_meta.api.views import paginated_response, validated
 from botopia_meta.exceptions import AccountNotConnected, NotFound
 from whatsapp import message_selectors, message_services, selectors
@@ -125,6 +126,8 @@ class ContactView(APIView):
 
 
 class BroadcastCreateView(APIView):
+    parser_classes = [LargeJSONParser]
+
     @extend_schema(
         operation_id="whatsapp_broadcasts_create",
         request=BroadcastCreateSerializer,

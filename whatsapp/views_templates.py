@@ -8,7 +8,6 @@ from rest_framework.views import APIView
 from accounts.selectors import active_account
 from botopia_meta.api.views import paginated_response, validated
 from whatsapp import selectors, template_services
-from whatsapp.models import WhatsAppBusinessAccount
 from whatsapp.serializers_templates import (
     TemplateDeletedSerializer,
     TemplateEditSerializer,
@@ -112,6 +111,6 @@ class TemplateSyncView(APIView):
         if body.get("waba_id"):
             wabas = [selectors.waba_for_account(account=account, waba_id=body["waba_id"])]
         else:
-            wabas = list(WhatsAppBusinessAccount.objects.filter(account=account).order_by("created_at"))
+            wabas = list(selectors.waba_list(account=account))
         result = template_services.templates_sync_wabas(wabas=wabas)
         return Response(TemplateSyncResultSerializer({**result.as_dict(), "wabas": result.wabas}).data)

@@ -4,13 +4,17 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from botopia_meta import graph
-from botopia_meta.exceptions import ApiError
+from botopia_meta.exceptions import ApiError, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +84,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(f"The request body exceeds {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
 
     if isinstance(exc, ApiError):
         status, code, message, details = exc.status_code, exc.code, exc.message, exc.details
@@ -103,6 +109,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Token realm="api"'
             status = 401
+    elif isinstance(exc, RedisError | OperationalError | InterfaceError):
+        # Redis or PostgreSQL unreachable: nothing the client did wrong, and worth a retry.
+        logger.exception("Dependency unavailable in %s", context.get("view").__class__.__name__)
+        status, code, details = 503, "SERVICE_UNAVAILABLE", {}
+        message = "A service we depend on is briefly unavailable; retry shortly."
+        headers["Retry-After"] = "5"
     else:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
         status, code, message, details = 500, "INTERNAL_ERROR", "Something went wrong on our side.", {}

@@ -6,12 +6,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
 from botopia_meta.exceptions import OutsideServiceWindow
 from botopia_meta.graph import GraphError
+
+SWEEP_BATCH = 10_000
+STOPPED_MID_SEND = (
+    "The send was interrupted: it may or may not have reached the person. "
+    "Check the conversation before sending again."
+)
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,7 @@ def message_deliver(
     message never sends twice. `refusals`: our own errors (with .code/.message) that fail it."""
     Message = spec.message_model
     claimed = Message.objects.filter(pk=message_pk, status=Message.Status.QUEUED).update(
-        status=Message.Status.SENDING
+        status=Message.Status.SENDING, updated_at=timezone.now()
     )
     if not claimed:
         return
@@ -167,7 +174,9 @@ def message_deliver(
             # Meta refused or never saw it: put it back for the retry. A lost answer (read
             # timeout, dropped connection, gateway page) is ambiguous: it may have been
             # delivered, so it fails instead of risking a double.
-            Message.objects.filter(pk=message_pk).update(status=Message.Status.QUEUED)
+            Message.objects.filter(pk=message_pk).update(
+                status=Message.Status.QUEUED, updated_at=timezone.now()
+            )
             raise
         message.status, message.error = Message.Status.FAILED, graph_error(exc)
         message.save(update_fields=["status", "error", "updated_at"])
@@ -183,6 +192,43 @@ def message_deliver(
         # The echo webhook stored this mid first: keep ours, drop the echo's copy.
         Message.objects.filter(conversation=message.conversation, mid=mid).exclude(pk=message.pk).delete()
         message.save(update_fields=["mid", "status", "updated_at"])
+
+
+def message_give_up(spec: MessagingSpec, *, message_pk: str, exc: BaseException) -> None:
+    """The send job stopped retrying (Meta kept failing, or our own error): fail the reply."""
+    Message = spec.message_model
+    error = (
+        graph_error(exc)
+        if isinstance(exc, GraphError)
+        else {"code": None, "message": "An internal error stopped the send."}
+    )
+    error["message"] = f"Not sent after retries: {error['message']} Send it again later."
+    Message.objects.filter(pk=message_pk, status=Message.Status.QUEUED).update(
+        status=Message.Status.FAILED, error=error, updated_at=timezone.now()
+    )
+
+
+def messages_sweep(spec: MessagingSpec, *, now: datetime | None = None) -> list[str]:
+    """What lost jobs left behind (periodic): a reply `sending` for STALE_SENDING_SECONDS had
+    its worker die mid-send: it may have reached the person, so it fails with that said rather
+    than risk a double. → pks of queued replies whose job was lost, to queue again (a job that
+    was not lost finds them claimed, so nothing is sent twice)."""
+    Message = spec.message_model
+    now = now or timezone.now()
+    Message.objects.filter(
+        status=Message.Status.SENDING,
+        updated_at__lt=now - timedelta(seconds=settings.STALE_SENDING_SECONDS),
+    ).update(
+        status=Message.Status.FAILED,
+        error={"code": None, "message": STOPPED_MID_SEND},
+        updated_at=now,
+    )
+    lost = Message.objects.filter(
+        status=Message.Status.QUEUED, updated_at__lt=now - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS)
+    )
+    pks = [str(pk) for pk in lost.values_list("pk", flat=True)[:SWEEP_BATCH]]
+    Message.objects.filter(pk__in=pks).update(updated_at=now)
+    return pks
 
 
 def conversation_mark_read(spec: MessagingSpec, *, conversation: Any) -> None:

@@ -8,6 +8,7 @@ import pytest
 import responses
 from django.utils import timezone
 
+from botopia_meta.tasks import DEFAULT_MAX_RETRIES
 from facebook.models import Comment, Conversation, ConversationMessage
 from tests.conftest import graph_url, meta_error
 from tests.facebook.conftest import PAGE_ID, PAGE_TOKEN, make_account, make_page
@@ -272,3 +273,43 @@ def test_it_never_sends_a_reply_twice_when_the_connection_drops_after_sending(
     assert len(meta.calls) == 1  # never re-sent: the customer may already have it
     sent = ConversationMessage.objects.get(pk=response.json()["data"]["id"])
     assert sent.status == "failed"
+
+
+def test_a_reply_meta_keeps_refusing_with_5xx_fails_after_the_bounded_retries(
+    alice_client, connected_page, meta, worker, settings
+):
+    settings.META_GRAPH_MAX_RETRIES = 0
+    settings.META_GRAPH_CIRCUIT_FAILURES = 100
+    conversation = make_conversation(connected_page)
+    meta.add(responses.POST, graph_url(f"{PAGE_ID}/messages"), json=meta_error(2, "Unavailable"), status=503)
+    response = alice_client.post(
+        f"/api/meta/conversations/{conversation.pk}/messages", {"text": "Sí"}, format="json"
+    )
+    worker.drain()
+    sent = ConversationMessage.objects.get(pk=response.json()["data"]["id"])
+    assert sent.status == "failed" and sent.error["message"].startswith("Not sent after retries")
+    assert len(meta.calls) == DEFAULT_MAX_RETRIES + 1  # the first try and the actor's retries
+
+
+def test_the_sweep_fails_a_reply_cut_mid_send_and_requeues_one_whose_job_was_lost(
+    alice_client, connected_page, meta, worker, settings
+):
+    from facebook.actors import fb_sweep_messages
+
+    meta.add(responses.POST, graph_url(f"{PAGE_ID}/messages"), json={"message_id": "m_swept"})
+    conversation = make_conversation(connected_page)
+    long_ago = timezone.now() - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS + 1)
+    cut, lost = (
+        ConversationMessage.objects.create(
+            conversation=conversation, direction="outbound", text=text, status=status, sent_at=long_ago
+        )
+        for text, status in (("cut", "sending"), ("lost", "queued"))
+    )
+    ConversationMessage.objects.filter(pk__in=[cut.pk, lost.pk]).update(updated_at=long_ago)
+    fb_sweep_messages.send()
+    worker.drain()
+    cut.refresh_from_db()
+    lost.refresh_from_db()
+    assert cut.status == "failed" and "may or may not have reached" in cut.error["message"]
+    assert lost.status == "sent" and lost.mid == "m_swept"
+    assert [json.loads(c.request.body)["message"]["text"] for c in meta.calls] == ["lost"]

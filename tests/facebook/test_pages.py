@@ -140,3 +140,24 @@ def test_it_keeps_metas_subscription_while_another_account_uses_the_page(
     response = alice_client.post(f"/api/meta/facebook/pages/{PAGE_ID}/disconnect")
     assert response.json()["data"]["status"] == "disconnected"
     assert len(meta.calls) == 0
+
+
+def test_it_keeps_metas_subscription_while_a_linked_instagram_account_is_connected(
+    alice_client, connected_page, meta
+):
+    from instagram.models import InstagramAccount
+
+    ig = InstagramAccount.objects.create(
+        account=connected_page.account, ig_account_id="17841400000000001", page_id=PAGE_ID, status="connected"
+    )
+    response = alice_client.post(f"/api/meta/facebook/pages/{PAGE_ID}/disconnect")
+    assert response.json()["data"]["status"] == "disconnected"
+    assert len(meta.calls) == 0  # Instagram's events still arrive through the page
+
+    ig.status = "disconnected"
+    ig.save()
+    connected_page.status = "connected"
+    connected_page.save()
+    meta.add(responses.DELETE, graph_url(f"{PAGE_ID}/subscribed_apps"), json={"success": True})
+    alice_client.post(f"/api/meta/facebook/pages/{PAGE_ID}/disconnect")
+    assert [c.request.method for c in meta.calls] == ["DELETE"]

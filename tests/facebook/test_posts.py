@@ -143,6 +143,17 @@ def test_it_schedules_a_post_natively_at_meta(alice_client, connected_page, meta
     assert post.status == Post.Status.SCHEDULED and post.scheduled_publish_time == when
     listed = alice_client.get("/api/meta/facebook/posts/scheduled").json()["data"]
     assert [p["postId"] for p in listed["posts"]] == [POST_ID]
+    by_page = alice_client.get("/api/meta/facebook/posts/scheduled", {"pageId": PAGE_ID}).json()["data"]
+    assert by_page["pagination"]["total"] == 1
+
+
+def test_the_scheduled_list_checks_its_page_id(alice_client, bob_client, bob_account, connected_page):
+    Post.objects.create(page=connected_page, post_id=POST_ID, status=Post.Status.SCHEDULED)
+    url = "/api/meta/facebook/posts/scheduled"
+    bad = alice_client.get(url, {"pageId": "not-a-page"})
+    assert bad.status_code == 400 and "pageId" in bad.json()["error"]["details"]
+    assert alice_client.get(url, {"pageId": "999"}).status_code == 404
+    assert bob_client.get(url, {"pageId": PAGE_ID}).status_code == 404  # alice's page
 
 
 @pytest.mark.parametrize("delta", [timedelta(minutes=5), timedelta(days=31), timedelta(minutes=-1)])

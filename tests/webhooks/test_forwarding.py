@@ -10,14 +10,17 @@ import pytest
 from django.utils import timezone
 
 from accounts.notifications import notify
+from botopia_meta import safe_urls
 from tests.conftest import graph_url
 from tests.webhooks.conftest import make_account
-from webhooks import forwarding
 from whatsapp.models import WhatsAppBusinessAccount
 
 CONFIGURE = "/api/meta/webhook/configure"
 HOOK = "https://hooks.example.com/botopia"
 PUBLIC = {"hooks.example.com": "93.184.215.14", "evil.example.com": "169.254.169.254"}
+# We connect to the address we checked (TLS still verified as hooks.example.com): DNS that
+# changes after the check cannot send the forward into our network.
+PINNED = "https://93.184.215.14/botopia"
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +32,7 @@ def fake_dns(monkeypatch):
             raise socket.gaierror("no such host") from None
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
-    monkeypatch.setattr(forwarding, "_resolve", resolve)
+    monkeypatch.setattr(safe_urls, "_resolve", resolve)
 
 
 def configure(client, meta, **extra):
@@ -71,14 +74,15 @@ def test_it_forwards_each_new_notification_signed(alice_client, alice, meta, wor
     # Configuring again keeps the secret and does not show it again.
     assert configure(alice_client, meta, forwardUrl=HOOK).json()["data"]["forwardSecret"] is None
 
-    meta.post(HOOK, status=503)
-    meta.post(HOOK, status=200)
+    meta.post(PINNED, status=503)
+    meta.post(PINNED, status=200)
     notification = notify(account=account, kind="template_approved", title="Template approved")
     worker.drain()
 
-    calls = [c for c in meta.calls if c.request.url == HOOK]
+    calls = [c for c in meta.calls if c.request.url == PINNED]
     assert len(calls) == 2  # one 503, retried, then accepted
     request = calls[-1].request
+    assert request.headers["Host"] == "hooks.example.com"
     assert request.headers["X-Botopia-Delivery"] == str(notification.pk)
     fields = dict(part.split("=", 1) for part in request.headers["X-Botopia-Signature"].split(","))
     assert abs(int(fields["t"]) - timezone.now().timestamp()) < 60
@@ -94,9 +98,9 @@ def test_it_forwards_nothing_without_a_url_and_stops_on_a_refusal(alice_client, 
     WhatsAppBusinessAccount.objects.create(account=account, waba_id="310000000000001")
     notify(account=make_account(bob), kind="x", title="Bob's")  # bob has no forward URL
     configure(alice_client, meta, forwardUrl=HOOK)
-    meta.post(HOOK, status=410)
+    meta.post(PINNED, status=410)
     notify(account=account, kind="x", title="Alice's")
     worker.drain()
-    calls = [c for c in meta.calls if c.request.url == HOOK]
+    calls = [c for c in meta.calls if c.request.url == PINNED]
     assert len(calls) == 1
     assert json.loads(calls[0].request.body)["title"] == "Alice's"

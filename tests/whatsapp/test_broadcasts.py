@@ -1,11 +1,14 @@
 """Broadcasts: one template to many recipients, validated up front, sent through the queue."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.whatsapp.factories_templates import make_account, make_template
 from tests.whatsapp.test_messages_api import SEND_URL, error_of, meta_accepted
+from whatsapp import message_services
 from whatsapp.models import Broadcast, Message
 
 URL = "/api/meta/whatsapp/broadcasts"
@@ -82,3 +85,64 @@ def test_other_users_get_404(alice_client, bob_client, alice_template, bob):
     error_of(bob_client.get(f"{URL}/{broadcast_id}"), 404, "NOT_FOUND")
     error_of(bob_client.post(f"{URL}/{broadcast_id}/cancel"), 404, "NOT_FOUND")
     assert Broadcast.objects.get().cancelled_at is None
+
+
+def test_a_100k_recipient_broadcast_is_validated_and_accepted_in_one_request(alice_client, alice_template):
+    recipients = [{"to": f"+5730{i:08d}", "parameters": {"body": ["Ana", f"A-{i}"]}} for i in range(100_000)]
+    recipients[7] = {"to": "+5730", "parameters": {"body": ["x", "y"]}}
+    body = json.dumps(_body(recipients))
+    assert len(body) > 5_000_000  # more than Django's default request body limit
+    response = alice_client.post(URL, body, content_type="application/json")
+    assert response.status_code == 202, response.content[:300]
+    data = response.json()["data"]
+    assert data["total"] == 99_999 and [i["index"] for i in data["invalid"]] == [7]
+    assert data["status"] == "queued" and data["progress"]["queued"] == 99_999
+    assert not Message.objects.exists()  # the request wrote batches, not 100k messages
+    cancelled = alice_client.post(f"{URL}/{data['id']}/cancel").json()["data"]
+    assert cancelled["progress"]["queued"] == 0 and cancelled["progress"]["cancelled"] == 99_999
+
+
+def test_fan_out_resumes_after_a_crash_and_sends_each_recipient_once(
+    alice_client, alice_template, meta, worker, monkeypatch
+):
+    monkeypatch.setattr(message_services, "BATCH_SIZE", 2)
+    counter = iter(range(1000))
+    meta.add_callback(
+        "POST", SEND_URL, callback=lambda r: (200, {}, json.dumps(meta_accepted(f"wamid.R{next(counter)}")))
+    )
+    recipients = [{"to": f"+57300111{i:04d}", "parameters": {"body": ["a", str(i)]}} for i in range(5)]
+    with worker.paused():
+        data = alice_client.post(URL, _body(recipients), format="json").json()["data"]
+        broadcast = Broadcast.objects.get(pk=data["id"])
+        # A fan-out took the first batch, then its worker died before queueing the sends.
+        assert len(message_services._take_batch(broadcast)) == 2
+        assert broadcast.batches.count() == 2
+    worker.drain()  # the fan-out job resumes with the remaining batches
+    sent = sorted(json.loads(c.request.body)["to"] for c in meta.calls)
+    assert sent == [f"57300111{i:04d}" for i in range(2, 5)]
+    # The two orphaned messages are picked up by the sweep once their job is given up for lost.
+    Message.objects.filter(status="queued").update(enqueued_at=timezone.now() - timedelta(days=1))
+    assert message_services.messages_sweep()[1] == 2
+    worker.drain()
+    sent = sorted(json.loads(c.request.body)["to"] for c in meta.calls)
+    assert sent == [f"57300111{i:04d}" for i in range(5)]
+    progress = alice_client.get(f"{URL}/{data['id']}").json()["data"]
+    assert progress["status"] == "completed" and progress["progress"]["sent"] == 5
+
+
+def test_bodies_over_the_limits_get_413_in_the_envelope(alice_client, alice_template, settings):
+    settings.LARGE_BODY_MAX_BYTES = 1000
+    big = json.dumps(_body([{"to": f"+57300111{i:04d}"} for i in range(100)]))
+    error_of(alice_client.post(URL, big, content_type="application/json"), 413, "PAYLOAD_TOO_LARGE")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000  # every other endpoint keeps Django's limit
+    error_of(
+        alice_client.post("/api/meta/whatsapp/messages", big, content_type="application/json"),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    assert not Broadcast.objects.exists() and not Message.objects.exists()
+
+
+def test_a_broadcast_body_that_is_not_json_is_malformed_json(alice_client, alice_template):
+    error_of(alice_client.post(URL, "{not json", content_type="application/json"), 400, "MALFORMED_JSON")
+    assert not Broadcast.objects.exists()

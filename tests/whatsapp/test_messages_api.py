@@ -5,11 +5,15 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import MetaAccount
-from tests.conftest import graph_url, meta_error
+from botopia_meta.tasks import DEFAULT_MAX_RETRIES
+from tests.conftest import graph_url, load_payload, meta_error
+from tests.webhooks.conftest import deliver
 from tests.whatsapp.factories_templates import PHONE_ID, make_account, make_template
+from whatsapp import message_services
 from whatsapp.message_actors import send_message
 from whatsapp.models import Contact, Message
 
@@ -324,6 +328,86 @@ def test_a_read_timeout_marks_it_unknown_and_does_not_resend(alice_client, open_
     message_id = _queue_text(alice_client)
     worker.drain()
     assert Message.objects.get(pk=message_id).status == "unknown"
+    assert len(meta.calls) == 1
+
+
+def deliver_status(*, wamid: str, status: str, callback: str) -> None:
+    """Meta's status webhook for our message, through the real receiver (the worker runs it)."""
+    payload = load_payload(f"statuses__{status}")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = PHONE_ID
+    value["statuses"][0].update(id=wamid, biz_opaque_callback_data=callback, recipient_id=WA_ID)
+    assert deliver(Client(), payload).status_code == 200
+
+
+def test_when_meta_keeps_failing_the_message_fails_after_the_bounded_retries(
+    alice_client, open_window, meta, worker, settings
+):
+    settings.META_GRAPH_MAX_RETRIES = 0
+    settings.META_GRAPH_CIRCUIT_FAILURES = 100  # every retry reaches Meta (no circuit pause)
+    meta.post(SEND_URL, json=meta_error(2, "Service temporarily unavailable"), status=503)
+    message_id = _queue_text(alice_client)
+    worker.drain()
+    data = alice_client.get(f"{URL}/{message_id}").json()["data"]
+    assert data["status"] == "failed"
+    assert "Meta kept failing" in data["error"]["title"] and data["error"]["code"] == 2
+    # The first try and DEFAULT_MAX_RETRIES retries, then no more.
+    assert len(meta.calls) == DEFAULT_MAX_RETRIES + 1
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing after it in the worker runs."""
+
+
+def test_a_worker_killed_mid_send_never_causes_a_second_send(alice_client, open_window, meta, worker):
+    with worker.paused():
+        message_id = _queue_text(alice_client)
+        send_message.broker.flush_all()
+
+    def killed(request):
+        raise WorkerKilled  # Meta got the request; the worker died before recording the answer
+
+    meta.add_callback("POST", SEND_URL, callback=killed)
+    with pytest.raises(WorkerKilled):
+        message_services.message_deliver(message_id=message_id)
+    assert Message.objects.get(pk=message_id).status == "sending"
+    send_message.send(message_id)  # the broker redelivers the dead worker's job
+    worker.drain()
+    assert len(meta.calls) == 1
+    assert Message.objects.get(pk=message_id).status == "sending"  # until the sweep or a webhook
+
+
+def test_the_sweep_settles_a_dead_workers_send_and_the_status_webhook_finishes_it(
+    alice_client, open_window, meta, worker, settings
+):
+    with worker.paused():
+        message_id = _queue_text(alice_client)
+        long_ago = timezone.now() - timedelta(seconds=settings.STALE_SENDING_SECONDS + 1)
+        Message.objects.filter(pk=message_id).update(status="sending", status_updated_at=long_ago)
+        assert message_services.messages_sweep() == (1, 0)
+    assert alice_client.get(f"{URL}/{message_id}").json()["data"]["status"] == "unknown"
+    worker.drain()
+    assert not meta.calls  # unknown is never resent
+    deliver_status(wamid="wamid.LOST", status="delivered", callback=message_id)
+    worker.drain()
+    data = alice_client.get(f"{URL}/{message_id}").json()["data"]
+    assert data["status"] == "delivered" and data["wamid"] == "wamid.LOST"
+
+
+def test_the_sweep_requeues_a_message_whose_job_was_lost_and_it_is_sent_once(
+    alice_client, open_window, meta, worker, settings
+):
+    meta.post(SEND_URL, json=meta_accepted())
+    with worker.paused():
+        message_id = _queue_text(alice_client)
+        send_message.broker.flush_all()  # the broker lost the job
+    assert message_services.messages_sweep() == (0, 0)  # not yet: it may just be waiting its turn
+    long_ago = timezone.now() - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS + 1)
+    Message.objects.filter(pk=message_id).update(enqueued_at=long_ago)
+    assert message_services.messages_sweep() == (0, 1)
+    assert message_services.messages_sweep() == (0, 0)  # once per interval, not every minute
+    worker.drain()
+    assert Message.objects.get(pk=message_id).status == "sent"
     assert len(meta.calls) == 1
 
 

@@ -235,29 +235,28 @@ def test_it_ignores_wabas_of_revoked_accounts(alice_waba):
     assert not Notification.objects.exists()
 
 
+def meta_has_the_approved_template(meta) -> None:
+    """The WABA's templates at Meta: the fixtures' template, approved."""
+    template = {
+        "id": "594425479261596",
+        "name": "order_update",
+        "language": "es_MX",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [],
+    }
+    meta.get(graph_url(f"{WABA_ID}/message_templates"), json={"data": [template], "paging": {}})
+
+
 def test_a_template_made_elsewhere_is_synced_into_the_mirror(worker, alice, meta):
     _, waba, _ = make_account(alice)
-    meta.get(
-        graph_url(f"{WABA_ID}/message_templates"),
-        json={
-            "data": [
-                {
-                    "id": "594425479261596",
-                    "name": "order_update",
-                    "language": "es_MX",
-                    "status": "APPROVED",
-                    "category": "UTILITY",
-                    "components": [],
-                }
-            ],
-            "paging": {},
-        },
-    )
+    meta_has_the_approved_template(meta)
     item = item_from(load_payload("message_template_status_update__approved"))
-    with pytest.raises(ItemIgnored, match="sync queued"):
-        apply(item)
-    with pytest.raises(ItemIgnored):
-        apply(item)  # a burst of webhooks queues one sync, not one each
+    with worker.paused():
+        with pytest.raises(ItemIgnored, match="sync queued"):
+            apply(item)
+        with pytest.raises(ItemIgnored):
+            apply(item)  # a burst of webhooks queues one sync, not one each
     worker.drain()
     assert WhatsAppTemplate.objects.get(waba=waba).status == "APPROVED"
     assert len([c for c in meta.calls if "message_templates" in c.request.url]) == 1
@@ -294,3 +293,13 @@ def test_it_ignores_an_older_status_event_delivered_late(alice_waba):
     template.refresh_from_db()
     assert template.status == "PAUSED"
     assert [n.kind for n in Notification.objects.all()] == ["template_paused"]
+
+
+def test_a_sharer_whose_mirror_lacks_the_template_gets_a_sync(worker, alice_waba, bob, meta):
+    _, bob_waba, _ = make_account(bob)
+    mine = make_template(alice_waba, status="PENDING")
+    meta_has_the_approved_template(meta)
+    apply(item_from(load_payload("message_template_status_update__approved")))
+    worker.drain()
+    assert WhatsAppTemplate.objects.get(pk=mine.pk).status == "APPROVED"
+    assert WhatsAppTemplate.objects.get(waba=bob_waba).status == "APPROVED"  # synced in
