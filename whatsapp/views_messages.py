@@ -9,9 +9,9 @@ from accounts.models import MetaAccount
 from accounts.selectors import active_account
 from botopia_meta.api.parsers import LargeJSONParser
 from botopia_meta.api.views import paginated_response, validated
-from botopia_meta.exceptions import AccountNotConnected
+from botopia_meta.exceptions import AccountNotConnected, NotFound
 from whatsapp import message_selectors, message_services, selectors
-from whatsapp.models import WhatsAppPhoneNumber
+from whatsapp.models import Message, WhatsAppPhoneNumber
 from whatsapp.serializers_messages import (
     BroadcastCreateSerializer,
     BroadcastSerializer,
@@ -43,6 +43,9 @@ class MessageListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(MessageQuerySerializer, request.query_params)
+        selectors.require_own_ids(user=request.user, phone_number_id=query.get("phone_number_id"))
+        if query.get("broadcast_id"):
+            message_selectors.broadcast_get(user=request.user, broadcast_id=query["broadcast_id"])
         messages = message_selectors.message_list(
             user=request.user,
             direction=query.get("direction"),
@@ -66,6 +69,12 @@ class MessageListView(APIView):
         body = validated(MessageSendSerializer, request.data)
         account = active_account(user=request.user, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
+        if (
+            body.get("reply_to")
+            and not Message.objects.filter(wamid=body["reply_to"], phone_number=number).exists()
+        ):
+            # Only a message of this number's own conversations can be quoted.
+            raise NotFound("No such message to reply to.")
         key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
         message, _ = message_services.message_create(
             user_id=request.user.pk,
@@ -111,7 +120,7 @@ class ContactView(APIView):
     )
     def get(self, request: Request, wa_id: str) -> Response:
         contact = message_selectors.contact_get(
-            user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phoneNumberId")
+            user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phone_number_id")
         )
         return Response(ContactSerializer(contact).data)
 
