@@ -224,6 +224,8 @@ def message_create(
         if not window_open(contact):
             raise OutsideServiceWindow()
     if context_wamid:
+        if not Message.objects.filter(wamid=context_wamid, phone_number=number).exists():
+            raise NotFound("No such message to reply to.")  # only this number's own can be quoted
         content = {**content, "_context": {"message_id": context_wamid}}
     try:
         with transaction.atomic():

@@ -9,9 +9,9 @@ from accounts.models import MetaAccount
 from accounts.selectors import active_account
 from botopia_meta.api.parsers import LargeJSONParser
 from botopia_meta.api.views import paginated_response, validated
-from botopia_meta.exceptions import AccountNotConnected, NotFound
+from botopia_meta.exceptions import AccountNotConnected
 from whatsapp import message_selectors, message_services, selectors
-from whatsapp.models import Message, WhatsAppPhoneNumber
+from whatsapp.models import WhatsAppPhoneNumber
 from whatsapp.serializers_messages import (
     BroadcastCreateSerializer,
     BroadcastSerializer,
@@ -69,12 +69,6 @@ class MessageListView(APIView):
         body = validated(MessageSendSerializer, request.data)
         account = active_account(user=request.user, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
-        if (
-            body.get("reply_to")
-            and not Message.objects.filter(wamid=body["reply_to"], phone_number=number).exists()
-        ):
-            # Only a message of this number's own conversations can be quoted.
-            raise NotFound("No such message to reply to.")
         key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
         message, _ = message_services.message_create(
             user_id=request.user.pk,
