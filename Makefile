@@ -13,6 +13,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Development: SQLite, in-memory cache, stub broker with an in-process worker and scheduler.
 run: export DEBUG ?= true
+# Without a META_APP_SECRET (environment or .env), Meta is the built-in sandbox (sandbox/).
+run: export META_SANDBOX ?= auto
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_demo_user

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from botopia_meta.graph import GraphClient
 
@@ -43,6 +44,7 @@ def _grant(data: dict) -> TokenGrant:
     return TokenGrant(access_token=str(data["access_token"]), expires_at=expires_at)
 
 
+@sensitive_variables()
 def exchange_code(*, code: str, redirect_uri: str | None) -> TokenGrant:
     """Trade an OAuth (or Embedded Signup) code for a token. A code works once: one attempt."""
     params = {"client_id": settings.META_APP_ID, "client_secret": settings.META_APP_SECRET, "code": code}
@@ -52,6 +54,7 @@ def exchange_code(*, code: str, redirect_uri: str | None) -> TokenGrant:
     return _grant(_app_client().get("oauth/access_token", params, retries=0).data)
 
 
+@sensitive_variables()
 def exchange_long_lived(token: str) -> TokenGrant:
     """fb_exchange_token: a (short- or long-lived) user token → a fresh ~60-day token."""
     params = {
@@ -69,6 +72,7 @@ def _timestamp(value: object) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC)
 
 
+@sensitive_variables()
 def debug_token(token: str) -> TokenInfo:
     data = _app_client().get("debug_token", {"input_token": token}).data.get("data") or {}
     error = data.get("error") if isinstance(data.get("error"), dict) else {}
@@ -84,11 +88,13 @@ def debug_token(token: str) -> TokenInfo:
     )
 
 
+@sensitive_variables()
 def me(token: str) -> dict:
     """{"id", "name"} of the token's (system) user. No owner: the account may not exist yet."""
     return GraphClient(token, target="connect").get("me", {"fields": "id,name"}).data
 
 
+@sensitive_variables()
 def granted_permissions(token: str) -> list[str]:
     data = GraphClient(token, target="connect").get("me/permissions").data
     return [

@@ -4,6 +4,7 @@ the aggregate tables, so its cost follows the number of buckets, never of messag
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,7 +15,7 @@ from accounts.models import MetaAccount, Notification
 from accounts.selectors import account_get, account_list
 from analytics.models import DailyMetric, HourlyMetric, MetaInsight, Platform
 from analytics.recording import account_timezone, hour_bucket
-from botopia_meta.exceptions import AccountNotConnected
+from botopia_meta.exceptions import AccountNotConnected, NotFound
 from whatsapp.models import WhatsAppPhoneNumber, WhatsAppTemplate
 
 MAX_RANGE_DAYS = 400
@@ -29,6 +30,44 @@ REPORT_METRICS = (
 )
 _RATE_BASES = ("sent", "delivered", "read", "received", "replied")
 TOKEN_EXPIRY_WARNING = timedelta(days=7)
+
+
+def require_account_assets(
+    *,
+    account: MetaAccount,
+    asset_id: str | None = None,
+    phone_number_id: str | None = None,
+    broadcast_id: str | None = None,
+) -> None:
+    """A filter naming an asset (WABA, number, page, Instagram account) or a broadcast the
+    account neither has nor has history for is a 404, like a lookup of it: an empty series
+    would hide the mistake. History counts: a removed number's numbers stay readable."""
+    hourly = HourlyMetric.objects.filter(account=account)
+    numbers = WhatsAppPhoneNumber._base_manager.filter(waba__account=account)
+    if phone_number_id and not (
+        hourly.filter(asset_id=phone_number_id).exists()
+        or numbers.filter(phone_number_id=phone_number_id).exists()
+    ):
+        raise NotFound("No such phone number.")
+    if broadcast_id and not (
+        hourly.filter(broadcast=broadcast_id).exists() or _account_has_broadcast(numbers, broadcast_id)
+    ):
+        raise NotFound("No such broadcast.")
+    if asset_id and not (
+        MetaInsight.objects.filter(account=account, asset_id=asset_id).exists()
+        or numbers.filter(Q(phone_number_id=asset_id) | Q(waba__waba_id=asset_id)).exists()
+        or account.facebook_pages.filter(page_id=asset_id).exists()
+        or account.instagram_accounts.filter(ig_account_id=asset_id).exists()
+    ):
+        raise NotFound("No such asset among the account's.")
+
+
+def _account_has_broadcast(numbers: QuerySet, broadcast_id: str) -> bool:
+    try:
+        pk = UUID(str(broadcast_id))
+    except ValueError:
+        return False
+    return numbers.filter(broadcasts__pk=pk).exists()
 
 
 def analytics_account(*, user: AbstractBaseUser, account_id: str | None = None) -> MetaAccount:

@@ -55,6 +55,11 @@ class MetricsView(APIView):
         query = validated(MetricsQuery, request.query_params)
         granularity = query["granularity"]
         account, start, end = _account_and_range(request, query, granularity)
+        selectors.require_account_assets(
+            account=account,
+            phone_number_id=query.get("phone_number_id"),
+            broadcast_id=query.get("broadcast_id"),
+        )
         return Response(
             selectors.metric_series(
                 account=account,
@@ -94,6 +99,7 @@ class InsightsView(APIView):
     def get(self, request: Request) -> Response:
         query = validated(InsightsQuery, request.query_params)
         account, start, end = _account_and_range(request, query)
+        selectors.require_account_assets(account=account, asset_id=query.get("asset_id"))
         queryset = selectors.insight_list(
             account=account,
             start=start,

@@ -23,6 +23,7 @@ import django.dispatch
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
@@ -316,10 +317,15 @@ class GraphClient:
         return f"<GraphClient target={self.target!r} app_token={self.app_token}>"
 
     # --- public calls -------------------------------------------------------------------
+    # Each is wrapped in sensitive_variables(): Django's exception reports (the DEBUG page, the
+    # admins' mail) hide the locals of the call and of every frame below it, where the access
+    # token, the appsecret_proof and the app secret live.
 
+    @sensitive_variables()
     def get(self, path: str, params: dict | None = None, *, retries: int | None = None) -> GraphResponse:
         return self._request("GET", path, params=params, retries=retries)
 
+    @sensitive_variables()
     def post(
         self,
         path: str,
@@ -344,6 +350,7 @@ class GraphClient:
             idempotent=idempotent,
         )
 
+    @sensitive_variables()
     def delete(self, path: str, params: dict | None = None, *, retries: int | None = None) -> GraphResponse:
         return self._request("DELETE", path, params=params, retries=retries)
 

@@ -40,15 +40,48 @@ ALLOWED_HOSTS = _required("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserve
 FIELD_ENCRYPTION_KEYS = _required(
     "FIELD_ENCRYPTION_KEYS", ["rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg="], cast=list
 )
+# The public base URL Meta calls back (webhook subscriptions name it).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Meta sandbox (the sandbox/ app): a fake Graph API served by this process under
+# /sandbox/graph/, for demos and frontend work without a Meta app. "auto" (what `make run`
+# sets) turns it on when DEBUG is on and no META_APP_SECRET is configured. Development only:
+# with DEBUG off, asking for it stops start-up.
+_sandbox = env.str("META_SANDBOX", default="false").strip().lower()
+if _sandbox == "auto":
+    META_SANDBOX = DEBUG and "META_APP_SECRET" not in env.ENVIRON
+elif _sandbox in ("true", "1", "yes", "on"):
+    META_SANDBOX = True
+elif _sandbox in ("false", "0", "no", "off", ""):
+    META_SANDBOX = False
+else:
+    raise ImproperlyConfigured(f"META_SANDBOX must be true, false or auto, not {_sandbox!r}.")
+if META_SANDBOX and not DEBUG:
+    raise ImproperlyConfigured(
+        "META_SANDBOX is on but DEBUG is off. The Meta sandbox fakes Meta and is for development "
+        "only: unset META_SANDBOX in production."
+    )
+# The sandbox's own Meta app: it accepts these credentials (and whatever app is configured).
+SANDBOX_APP_ID = "100000000000001"
+SANDBOX_APP_SECRET = "sandbox-app-secret"
+# Sandbox timing: status webhooks follow a send by this much each (sent, delivered, read), and
+# a new template's review takes this long.
+SANDBOX_STATUS_DELAY_MS = env.int("SANDBOX_STATUS_DELAY_MS", default=1_500)
+SANDBOX_REVIEW_DELAY_MS = env.int("SANDBOX_REVIEW_DELAY_MS", default=3_000)
+
 # Several secrets may be listed during a rotation of the Meta app secret: the first signs our
 # calls (appsecret_proof), any one verifies a webhook signature.
-META_APP_SECRETS = _required("META_APP_SECRET", ["dev-app-secret"], cast=list)
+META_APP_SECRETS = _required(
+    "META_APP_SECRET", [SANDBOX_APP_SECRET if META_SANDBOX else "dev-app-secret"], cast=list
+)
 META_APP_SECRET = META_APP_SECRETS[0]
-META_APP_ID = env.str("META_APP_ID", default="000000000000000" if DEBUG else "")
+_dev_app_id = SANDBOX_APP_ID if META_SANDBOX else "000000000000000"
+META_APP_ID = env.str("META_APP_ID", default=_dev_app_id if DEBUG else "")
 if not DEBUG and not META_APP_ID:
     raise ImproperlyConfigured("META_APP_ID is not set and DEBUG is off. Set it (see .env.example).")
 META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="dev-verify-token" if DEBUG else "")
-META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
+_graph_default = f"{PUBLIC_BASE_URL}/sandbox/graph" if META_SANDBOX else "https://graph.facebook.com"
+META_GRAPH_URL = env.str("META_GRAPH_URL", default=_graph_default).rstrip("/")
 META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v26.0")
 META_GRAPH_CONNECT_TIMEOUT = env.float("META_GRAPH_CONNECT_TIMEOUT", default=3.05)
 META_GRAPH_READ_TIMEOUT = env.float("META_GRAPH_READ_TIMEOUT", default=20.0)
@@ -59,13 +92,11 @@ META_GRAPH_BACKOFF_MAX = env.float("META_GRAPH_BACKOFF_MAX", default=8.0)
 META_GRAPH_USAGE_THRESHOLD = env.int("META_GRAPH_USAGE_THRESHOLD", default=90)
 META_GRAPH_CIRCUIT_FAILURES = env.int("META_GRAPH_CIRCUIT_FAILURES", default=5)
 META_GRAPH_CIRCUIT_SECONDS = env.int("META_GRAPH_CIRCUIT_SECONDS", default=30)
-# The public base URL Meta calls back (webhook subscriptions name it).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "sandbox",  # first: its admin/base_site.html adds the sandbox banner to every admin page
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -88,6 +119,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sandbox.middleware.SandboxMarkerMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +144,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sandbox.context_processors.sandbox",
             ],
         },
     },
@@ -264,12 +297,25 @@ LOGGING = {
     "loggers": {"urllib3": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
 }
 
+# HTTPS behind a TLS-terminating proxy. Safe production defaults, each overridable (e.g. a
+# first deploy sets a short SECURE_HSTS_SECONDS; a proxy that names the scheme differently sets
+# SECURE_PROXY_SSL_HEADER to "HTTP_X_SCHEME,https", or "" when no proxy is in front).
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    _proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+    if _proxy_header:
+        if len(_proxy_header) != 2:
+            raise ImproperlyConfigured(
+                'SECURE_PROXY_SSL_HEADER is "HEADER,value", e.g. HTTP_X_FORWARDED_PROTO,https'
+            )
+        SECURE_PROXY_SSL_HEADER = tuple(_proxy_header)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancer probes speak plain HTTP
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"

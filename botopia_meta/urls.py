@@ -25,4 +25,6 @@ urlpatterns = [
     path("api/meta/", include("facebook.urls_inbox")),
     path("api/meta/", include("webhooks.urls")),
     path("api/meta/", include("analytics.urls")),
+    # The Meta sandbox: answers 404 unless settings.META_SANDBOX (DEBUG only) is on.
+    path("sandbox/graph/", include("sandbox.urls")),
 ]

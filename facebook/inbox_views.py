@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import MetaAccount
 from botopia_meta.api.pagination import MAX_OFFSET
 from botopia_meta.api.serializers import QueryDateField
 from botopia_meta.api.views import validated
@@ -163,6 +164,27 @@ def _merged(method: str, sort_key: str, user, filters: dict, limit: int, offset:
     return rows[offset : offset + limit], _pagination(total, limit, offset)
 
 
+def _require_own_assets(user, filters: dict) -> None:
+    """A page or Instagram account filter naming someone else's asset is a 404, as a lookup
+    of it would be (an empty list would hide the mistake)."""
+    accounts = MetaAccount.objects.filter(user=user, deleted_at__isnull=True)
+    if (
+        filters.get("page_id")
+        and not accounts.filter(
+            facebook_pages__page_id=filters["page_id"], facebook_pages__deleted_at__isnull=True
+        ).exists()
+    ):
+        raise NotFound("No such Facebook page among your connected accounts.")
+    if (
+        filters.get("ig_account_id")
+        and not accounts.filter(
+            instagram_accounts__ig_account_id=filters["ig_account_id"],
+            instagram_accounts__deleted_at__isnull=True,
+        ).exists()
+    ):
+        raise NotFound("No such Instagram account among your connected accounts.")
+
+
 def _uuid_or_404(value: str) -> UUID:
     try:
         return UUID(str(value))
@@ -193,6 +215,7 @@ class CommentListView(APIView):
         filters = {
             key: query.get(key) for key in ("platform", "page_id", "ig_account_id", "post_id", "unreplied")
         }
+        _require_own_assets(request.user, filters)
         if query.get("start_date"):
             filters["start"] = _day_start(query["start_date"])
         if query.get("end_date"):
@@ -243,7 +266,7 @@ class CommentUnhideView(CommentHideView):
 
 
 class CommentDetailView(APIView):
-    @extend_schema(operation_id="inbox_comment_delete", request=None, responses=InboxCommentSerializer)
+    @extend_schema(operation_id="inbox_comment_delete", request=None, responses={200: InboxCommentSerializer})
     def delete(self, request: Request, comment_id: str) -> Response:
         row = _first_answer(
             "comment_act", user=request.user, comment_id=_uuid_or_404(comment_id), action="delete"
@@ -262,6 +285,7 @@ class ConversationListView(APIView):
         filters = {
             key: query.get(key) for key in ("platform", "page_id", "ig_account_id", "unread", "contact")
         }
+        _require_own_assets(request.user, filters)
         if filters["page_id"] and filters["ig_account_id"]:
             return Response(
                 {"conversations": [], "pagination": _pagination(0, query["limit"], query["offset"])}

@@ -1,6 +1,7 @@
 """What the Instagram views, actors and webhook handlers do."""
 
 import contextlib
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
@@ -91,9 +92,10 @@ def media_list(
     *, ig: InstagramAccount, limit: int, before: str | None, after: str | None
 ) -> tuple[list[dict], dict]:
     """One page of the account's media from Meta, cached briefly (publishing bumps the version)."""
-    key = (
-        f"ig:media:{ig.ig_account_id}:{_media_version(ig.ig_account_id)}:{limit}:{before or ''}:{after or ''}"
-    )
+    # The cursors come from the client: hashed, so no character or length of theirs can make an
+    # invalid cache key.
+    cursors = hashlib.sha256(f"{before or ''}\x00{after or ''}".encode()).hexdigest()
+    key = f"ig:media:{ig.ig_account_id}:{_media_version(ig.ig_account_id)}:{limit}:{cursors}"
     cached = cache.get(key)
     if cached is not None:
         return cached

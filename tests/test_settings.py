@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = {
     "DEBUG": "false",
@@ -33,6 +35,22 @@ def test_it_passes_check_deploy_under_production_settings():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "warning"),
+    [
+        ({"SECURE_HSTS_SECONDS": "0"}, "security.W004"),
+        ({"SECURE_SSL_REDIRECT": "false"}, "security.W008"),
+        ({"SESSION_COOKIE_SECURE": "false"}, "security.W012"),
+        ({"CSRF_COOKIE_SECURE": "false"}, "security.W016"),
+    ],
+)
+def test_check_deploy_sees_each_protection_turned_off(override, warning):
+    """The defaults are what makes the check clean: each one, turned off, is reported."""
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, **override})
+    assert result.returncode != 0
+    assert warning in result.stdout + result.stderr
 
 
 def test_it_refuses_to_start_without_each_production_secret():

@@ -129,14 +129,20 @@ def status_apply(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
         message = Message.objects.select_for_update().filter(pk=pk, phone_number=number).first()
     if message is None:
         # Sent outside Botopia, or before its row existed: kept so nothing is lost.
-        message = Message.objects.create(
-            direction=Message.Direction.OUTBOUND,
-            phone_number=number,
-            contact_wa_id=str(status.get("recipient_id") or ""),
-            type="unknown",
-            wamid=wamid,
-            status=Message.Status.UNKNOWN,
-        )
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    direction=Message.Direction.OUTBOUND,
+                    phone_number=number,
+                    contact_wa_id=str(status.get("recipient_id") or ""),
+                    type="unknown",
+                    wamid=wamid,
+                    status=Message.Status.UNKNOWN,
+                )
+        except IntegrityError:
+            # Another status of the same orphan (Meta sends sent and delivered close together)
+            # inserted it first: update that row.
+            message = Message.objects.select_for_update().get(wamid=wamid, phone_number=number)
     field = STATUS_FIELDS[name]
     if getattr(message, field) is None or at < getattr(message, field):
         setattr(message, field, at)

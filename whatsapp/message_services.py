@@ -224,6 +224,8 @@ def message_create(
         if not window_open(contact):
             raise OutsideServiceWindow()
     if context_wamid:
+        if not Message.objects.filter(wamid=context_wamid, phone_number=number).exists():
+            raise NotFound("No such message to reply to.")  # only this number's own can be quoted
         content = {**content, "_context": {"message_id": context_wamid}}
     try:
         with transaction.atomic():
@@ -341,6 +343,8 @@ def message_deliver(*, message_id: str) -> None:
     )
     if not claimed:
         return
+    # Meta's answers decide below. Any other exception (our own code around the call) leaves
+    # it `sending`: the request may have left, so the sweep makes it `unknown`, never resends.
     try:
         data = graph_messages.message_send(graph_for(account), number.phone_number_id, send_payload(message))
     except GraphError as exc:
@@ -359,9 +363,6 @@ def message_deliver(*, message_id: str) -> None:
             raise  # the actor retries with backoff; `message_give_up` when it stops
         _fail(message, account_id=account.pk, code=exc.code, title=exc.user_title or exc.message or "")
         return
-    except Exception:
-        _release(message)  # our own failure before or around the call: the retry policy decides
-        raise
     wamid = ((data.get("messages") or [{}])[0] or {}).get("id")
     now = timezone.now()
     # Only sending → sent: a status webhook that raced ahead already moved it further.

@@ -54,6 +54,19 @@ def waba_for_account(*, account: MetaAccount, waba_id: str | None = None) -> Wha
     return waba
 
 
+def require_own_ids(
+    *, user: AbstractBaseUser, waba_id: str | None = None, phone_number_id: str | None = None
+) -> None:
+    """A filter naming a WABA or number the caller doesn't have is a 404, like a lookup: an
+    empty list would answer a different question than the one asked."""
+    wabas = WhatsAppBusinessAccount.objects.filter(account__user=user, account__deleted_at__isnull=True)
+    if waba_id and not wabas.filter(waba_id=waba_id).exists():
+        raise NotFound("No such WhatsApp Business account.")
+    numbers = WhatsAppPhoneNumber.objects.filter(waba__in=wabas, waba__deleted_at__isnull=True)
+    if phone_number_id and not numbers.filter(phone_number_id=phone_number_id).exists():
+        raise NotFound("No such phone number.")
+
+
 def phone_number_list(*, user: AbstractBaseUser, waba_id: str | None = None) -> QuerySet[WhatsAppPhoneNumber]:
     numbers = WhatsAppPhoneNumber.objects.filter(
         waba__account__user=user, waba__account__deleted_at__isnull=True, waba__deleted_at__isnull=True

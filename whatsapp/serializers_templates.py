@@ -53,15 +53,18 @@ class TemplateQuerySerializer(serializers.Serializer):
     offset = serializers.IntegerField(required=False)
 
 
-class TemplateWriteSerializer(serializers.Serializer):
+class TemplateEditSerializer(serializers.Serializer):
     """Only the shape: Meta's rules are checked by whatsapp.template_rules, which names the
-    exact component and field that breaks one."""
+    exact component and field that breaks one. An edit keeps the template's WABA."""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=1024)
     language = serializers.CharField(required=False, allow_blank=True, max_length=32)
     category = serializers.CharField(required=False, allow_blank=True, max_length=32)
     parameter_format = serializers.CharField(required=False, allow_blank=True, max_length=32)
     components = serializers.JSONField(required=False)
+
+
+class TemplateWriteSerializer(TemplateEditSerializer):
     waba_id = serializers.CharField(
         required=False, max_length=64, help_text="Defaults to the account's first WABA."
     )

@@ -48,6 +48,7 @@ class PhoneNumberListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(PhoneNumberQuerySerializer, request.query_params)
+        selectors.require_own_ids(user=request.user, waba_id=query.get("waba_id"))
         numbers = selectors.phone_number_list(user=request.user, waba_id=query.get("waba_id"))
         return paginated_response(
             request, numbers, key="phone_numbers", serializer_class=PhoneNumberSerializer
@@ -66,6 +67,11 @@ class AccountRefreshView(APIView):
         account = active_account(
             user=request.user, account_id=body.get("account_id"), permissions=[MANAGEMENT]
         )
+        # Both ids are resolved before anything is refreshed: someone else's is a 404 with no
+        # call to Meta, not a refresh of the caller's own first WABA.
+        if body.get("waba_id"):
+            selectors.waba_for_account(account=account, waba_id=body["waba_id"])
+        selectors.phone_number_for_account(account=account, phone_number_id=body.get("phone_number_id"))
         account_services.account_refresh(account=account, waba_id=body.get("waba_id"))
         waba, number = selectors.phone_number_for_account(
             account=account, phone_number_id=body.get("phone_number_id")

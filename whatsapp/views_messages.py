@@ -43,6 +43,9 @@ class MessageListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(MessageQuerySerializer, request.query_params)
+        selectors.require_own_ids(user=request.user, phone_number_id=query.get("phone_number_id"))
+        if query.get("broadcast_id"):
+            message_selectors.broadcast_get(user=request.user, broadcast_id=query["broadcast_id"])
         messages = message_selectors.message_list(
             user=request.user,
             direction=query.get("direction"),
@@ -111,7 +114,7 @@ class ContactView(APIView):
     )
     def get(self, request: Request, wa_id: str) -> Response:
         contact = message_selectors.contact_get(
-            user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phoneNumberId")
+            user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phone_number_id")
         )
         return Response(ContactSerializer(contact).data)
 

@@ -10,6 +10,7 @@ from botopia_meta.api.views import paginated_response, validated
 from whatsapp import selectors, template_services
 from whatsapp.serializers_templates import (
     TemplateDeletedSerializer,
+    TemplateEditSerializer,
     TemplateListSerializer,
     TemplateQuerySerializer,
     TemplateSerializer,
@@ -30,6 +31,7 @@ class TemplateListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(TemplateQuerySerializer, request.query_params)
+        selectors.require_own_ids(user=request.user, waba_id=query.get("waba_id"))
         templates = selectors.template_list(
             user=request.user,
             status=query.get("status"),
@@ -70,13 +72,13 @@ class TemplateDetailView(APIView):
 
     @extend_schema(
         operation_id="whatsapp_templates_update",
-        request=TemplateWriteSerializer,
+        request=TemplateEditSerializer,
         responses={200: TemplateSerializer},
         summary="Edit at Meta (Meta's edit rules apply; Meta reviews the edit again).",
     )
     def put(self, request: Request, template_id: str) -> Response:
         template = selectors.template_get(user=request.user, template_id=template_id)
-        body = validated(TemplateWriteSerializer, request.data)
+        body = validated(TemplateEditSerializer, request.data)
         active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
         template = template_services.template_update(
             template=template,

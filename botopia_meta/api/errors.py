@@ -7,7 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -107,6 +109,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Token realm="api"'
             status = 401
+    elif isinstance(exc, RedisError | OperationalError | InterfaceError):
+        # Redis or PostgreSQL unreachable: nothing the client did wrong, and worth a retry.
+        logger.exception("Dependency unavailable in %s", context.get("view").__class__.__name__)
+        status, code, details = 503, "SERVICE_UNAVAILABLE", {}
+        message = "A service we depend on is briefly unavailable; retry shortly."
+        headers["Retry-After"] = "5"
     else:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
         status, code, message, details = 500, "INTERNAL_ERROR", "Something went wrong on our side.", {}

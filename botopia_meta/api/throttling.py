@@ -2,11 +2,16 @@
 production): per user when authenticated, per IP otherwise. Views may set
 `throttle_scope = "login"` for the strict limit against password guessing."""
 
+import logging
+
 from django.conf import settings
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
 
 
 def _client_key(group: str, request) -> str:
@@ -27,10 +32,20 @@ class ApiRateThrottle(BaseThrottle):
             rate = settings.API_RATE_LIMIT_USER
         else:
             rate = settings.API_RATE_LIMIT_ANON
-        # The underlying Django request carries the user DRF authenticated.
-        usage = get_usage(
-            request._request, group=f"api:{scope or 'default'}", key=_client_key, rate=rate, increment=True
-        )
+        try:
+            # The underlying Django request carries the user DRF authenticated.
+            usage = get_usage(
+                request._request,
+                group=f"api:{scope or 'default'}",
+                key=_client_key,
+                rate=rate,
+                increment=True,
+            )
+        except (RedisError, OSError):
+            # The counters' cache (Redis) is down: serve the request uncounted rather than
+            # refuse every request; limits resume when Redis is back.
+            logger.warning("Rate-limit cache unavailable; request not counted")
+            usage = None
         self._wait = usage["time_left"] if usage else None
         return not (usage and usage["should_limit"])
 

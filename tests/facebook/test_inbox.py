@@ -64,7 +64,8 @@ class TestComments:
         data = alice_client.get("/api/meta/comments?unreplied=true").json()["data"]
         assert [c["id"] for c in data["comments"]] == [str(open_one.pk)]
         assert alice_client.get("/api/meta/comments?platform=instagram").json()["data"]["comments"] == []
-        assert alice_client.get("/api/meta/comments?igAccountId=178").json()["data"]["comments"] == []
+        # An Instagram account she doesn't have: a 404, like a lookup of it.
+        assert alice_client.get("/api/meta/comments?igAccountId=178").status_code == 404
         assert len(alice_client.get(f"/api/meta/comments?pageId={PAGE_ID}").json()["data"]["comments"]) == 3
         tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
         assert alice_client.get(f"/api/meta/comments?startDate={tomorrow}").json()["data"]["comments"] == []

@@ -180,3 +180,44 @@ def test_any_arrival_order_ends_in_the_same_state(number, order):
 def test_every_permutation_agrees(db, number):
     states = {_final_state(number, list(p)) for p in itertools.permutations(EVENTS)}
     assert len(states) == 1
+
+
+def test_concurrent_statuses_of_one_orphan_make_one_row(transactional_db, number):
+    """Meta sends `sent` and `delivered` close together; two workers may handle them at once.
+    (Found by the sandbox's traffic generator on PostgreSQL: the second insert of the orphan
+    failed the unique wamid.)"""
+    import threading
+
+    from django.db import connection
+
+    def orphan_item(name: str, wamid: str) -> WebhookItem:
+        item = _item(name)
+        status = item.value["statuses"][0]
+        status.pop("biz_opaque_callback_data", None)
+        status["id"] = wamid
+        return item
+
+    for round_ in range(8):
+        wamid = f"wamid.race{round_}"
+        barrier, errors = threading.Barrier(2), []
+
+        def apply(name: str, wamid: str = wamid, barrier: threading.Barrier = barrier, errors: list = errors):
+            try:
+                barrier.wait()
+                handle_messages(orphan_item(name, wamid))
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=apply, args=(name,)) for name in ("statuses__sent", "statuses__delivered")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert errors == []
+        orphan = Message.objects.get(wamid=wamid)
+        assert orphan.sent_at and orphan.delivered_at and orphan.status == "delivered"

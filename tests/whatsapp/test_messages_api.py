@@ -492,3 +492,20 @@ def test_admin_finds_a_message_by_wamid(admin_client, open_window):
     response = admin_client.get("/admin/whatsapp/message/", {"q": "wamid.FINDME"})
     assert response.status_code == 200 and b"wamid.FINDME" in response.content
     assert b"wamid.OTHER" not in response.content
+
+
+def test_our_own_error_around_the_call_never_leads_to_a_second_send(
+    alice_client, open_window, meta, worker, monkeypatch
+):
+    meta.post(SEND_URL, json=meta_accepted())
+    real_send = message_services.graph_messages.message_send
+
+    def send_then_crash(*args, **kwargs):
+        real_send(*args, **kwargs)  # Meta accepted it...
+        raise RuntimeError("...and our code failed before recording it")
+
+    monkeypatch.setattr(message_services.graph_messages, "message_send", send_then_crash)
+    message_id = _queue_text(alice_client)
+    worker.drain()
+    assert len(meta.calls) == 1  # no retry sent it again
+    assert Message.objects.get(pk=message_id).status == "sending"  # the sweep makes it unknown

@@ -235,24 +235,22 @@ def test_it_ignores_wabas_of_revoked_accounts(alice_waba):
     assert not Notification.objects.exists()
 
 
+def meta_has_the_approved_template(meta) -> None:
+    """The WABA's templates at Meta: the fixtures' template, approved."""
+    template = {
+        "id": "594425479261596",
+        "name": "order_update",
+        "language": "es_MX",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [],
+    }
+    meta.get(graph_url(f"{WABA_ID}/message_templates"), json={"data": [template], "paging": {}})
+
+
 def test_a_template_made_elsewhere_is_synced_into_the_mirror(worker, alice, meta):
     _, waba, _ = make_account(alice)
-    meta.get(
-        graph_url(f"{WABA_ID}/message_templates"),
-        json={
-            "data": [
-                {
-                    "id": "594425479261596",
-                    "name": "order_update",
-                    "language": "es_MX",
-                    "status": "APPROVED",
-                    "category": "UTILITY",
-                    "components": [],
-                }
-            ],
-            "paging": {},
-        },
-    )
+    meta_has_the_approved_template(meta)
     item = item_from(load_payload("message_template_status_update__approved"))
     with worker.paused():
         with pytest.raises(ItemIgnored, match="sync queued"):
@@ -300,22 +298,7 @@ def test_it_ignores_an_older_status_event_delivered_late(alice_waba):
 def test_a_sharer_whose_mirror_lacks_the_template_gets_a_sync(worker, alice_waba, bob, meta):
     _, bob_waba, _ = make_account(bob)
     mine = make_template(alice_waba, status="PENDING")
-    meta.get(
-        graph_url(f"{WABA_ID}/message_templates"),
-        json={
-            "data": [
-                {
-                    "id": mine.template_id,
-                    "name": "order_update",
-                    "language": "es_MX",
-                    "status": "APPROVED",
-                    "category": "UTILITY",
-                    "components": [],
-                }
-            ],
-            "paging": {},
-        },
-    )
+    meta_has_the_approved_template(meta)
     apply(item_from(load_payload("message_template_status_update__approved")))
     worker.drain()
     assert WhatsAppTemplate.objects.get(pk=mine.pk).status == "APPROVED"

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import autodiscover_modules
 
+import sandbox
 from botopia_meta import scheduler
 
 
@@ -30,6 +31,15 @@ class Command(BaseCommand):
         stop = threading.Event()
         threading.Thread(target=scheduler.run, args=(stop,), name="scheduler", daemon=True).start()
         self.stdout.write(f"In-process worker ({len(worker.workers)} threads) and scheduler started.")
+        if sandbox.enabled():
+            from sandbox import bootstrap
+
+            host, _, port = addrport.rpartition(":")
+            base_url = f"http://{host or '127.0.0.1'}:{port}"
+            # Connecting goes through this very server (the sandbox is one of its URLs).
+            threading.Thread(
+                target=bootstrap.run, kwargs={"base_url": base_url, "out": self.stdout}, daemon=True
+            ).start()
         try:
             # No autoreloader: it would fork a child that has its own in-memory broker.
             call_command("runserver", addrport, use_reloader=False)

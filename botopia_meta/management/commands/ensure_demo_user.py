@@ -20,5 +20,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo login: demo / demo (admin at /admin/)\n"
             f"Demo API token: {token.key}\n"
-            f'  curl -H "Authorization: Token {token.key}" http://127.0.0.1:8000/api/meta/auth/status'
+            f'  curl -H "Authorization: Token {token.key}" {settings.PUBLIC_BASE_URL}/api/meta/auth/status'
         )

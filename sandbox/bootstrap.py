@@ -1,0 +1,77 @@
+"""`make run` in sandbox mode: once the server answers, connect the demo user to the sandbox's
+demo business through the product's own services (so over HTTP, like a real Meta connection),
+discover its assets, sync its templates, subscribe the webhooks, and say what to open."""
+
+import logging
+import secrets
+import time
+
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token as ApiToken
+
+from accounts.services import account_connect_oauth, account_discover
+from sandbox import demo
+from webhooks.services import OBJECT_FIELDS, webhook_configure
+from whatsapp.template_services import templates_sync_wabas
+
+logger = logging.getLogger(__name__)
+DEMO_CODE = "sandbox-demo-login"
+
+
+def wait_until_up(base_url: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def connect_demo_user(*, username: str = "demo") -> dict:
+    """Connect `username` to the demo business and bring its WhatsApp side up to date.
+    Re-runnable: connecting again updates the same account."""
+    user = get_user_model().objects.get(username=username)
+    account, _ = account_connect_oauth(user=user, code=DEMO_CODE, redirect_uri=None)
+    account_discover(account=account)
+    wabas = list(account.whatsapp_accounts.all())
+    synced = templates_sync_wabas(wabas=wabas)
+    fields = dict.fromkeys(sorted(OBJECT_FIELDS["whatsapp_business_account"]), True)
+    config, _ = webhook_configure(account=account, verify_token=secrets.token_urlsafe(16), fields=fields)
+    return {
+        "account": account,
+        "numbers": [n.phone_number_id for w in wabas for n in w.phone_numbers.all()],
+        "templates": synced.as_dict(),
+        "webhook": config.status,
+    }
+
+
+def run(*, base_url: str, out) -> None:
+    """For the devserver's background thread: never raises (the server keeps running)."""
+    if not wait_until_up(base_url):
+        out.write(f"Sandbox set-up skipped: {base_url}/healthz did not answer.")
+        return
+    try:
+        result = connect_demo_user()
+    except Exception:
+        logger.exception("Sandbox set-up failed")
+        out.write("Sandbox set-up failed (see the log above); the server keeps running.")
+        return
+    token = ApiToken.objects.get(user=result["account"].user).key
+    out.write(
+        "\n"
+        "============================ META SANDBOX ============================\n"
+        f"Meta is simulated by this server at {settings.META_GRAPH_URL}\n"
+        f"(app id {settings.META_APP_ID}; responses carry X-Botopia-Sandbox: true).\n"
+        f"The demo user is connected to {demo.BUSINESS_NAME}: WABA {demo.WABA_ID}, numbers "
+        f"{', '.join(result['numbers'])}; templates {result['templates']}; webhooks {result['webhook']}.\n"
+        f"  Admin:    {base_url}/admin/  (demo / demo)\n"
+        f"  API docs: {base_url}/api/docs/\n"
+        f'  Try:      curl -H "Authorization: Token {token}" {base_url}/api/meta/whatsapp/templates\n'
+        "  Walkthrough: README.md, 'Try it in 2 minutes'.\n"
+        "=======================================================================\n"
+    )

@@ -1,0 +1,247 @@
+"""A user with everything connected, built with the ORM: a Meta account with a WABA, numbers,
+templates, contacts, messages and a broadcast; pages with posts, comments and conversations;
+Instagram accounts with publishes, comments and conversations; notifications, a webhook
+config and analytics settings. Each user gets its own Meta ids (`base` keeps them apart).
+
+Used by the schema fuzzing and the ownership matrix, with `fake_graph` answering Meta."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import MetaAccount, Notification
+from analytics.models import AnalyticsSettings
+from facebook import models as fb
+from instagram import models as ig
+from webhooks.models import WebhookConfig
+from whatsapp.models import (
+    Broadcast,
+    Contact,
+    Message,
+    WhatsAppBusinessAccount,
+    WhatsAppPhoneNumber,
+    WhatsAppTemplate,
+)
+
+PERMISSIONS = [
+    "whatsapp_business_management",
+    "whatsapp_business_messaging",
+    "business_management",
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_metadata",
+    "pages_manage_posts",
+    "pages_manage_engagement",
+    "pages_messaging",
+    "pages_read_user_content",
+    "read_insights",
+    "instagram_basic",
+    "instagram_content_publish",
+    "instagram_manage_comments",
+    "instagram_manage_messages",
+    "instagram_manage_insights",
+]
+
+
+@dataclass
+class World:
+    """What one user owns, by attribute (model instances) and the ids the API takes."""
+
+    account: MetaAccount
+    waba: WhatsAppBusinessAccount
+    phone: WhatsAppPhoneNumber
+    template: WhatsAppTemplate
+    contact: Contact
+    inbound: Message
+    outbound: Message
+    broadcast: Broadcast
+    page: fb.FacebookPage
+    post: fb.Post
+    fb_comment: fb.Comment
+    fb_conversation: fb.Conversation
+    ig_account: ig.InstagramAccount
+    publish: ig.MediaPublish
+    ig_comment: ig.Comment
+    ig_conversation: ig.Conversation
+    notification: Notification
+    webhook_config: WebhookConfig
+    secrets: list[str] = field(default_factory=list)
+
+
+def build_world(user, base: int) -> World:
+    """`base` (1..9) prefixes every Meta id so two users' ids never collide."""
+    now = timezone.now()
+    b = str(base)
+    token = f"EAAGworld{b}UserToken0123456789abcdef"
+    page_token = f"EAAGworld{b}PageToken0123456789abcdef"
+    account = MetaAccount.objects.create(
+        user=user,
+        meta_app_id=settings.META_APP_ID,
+        meta_user_id=f"{b}0001",
+        meta_user_name=f"{user.username} at Meta",
+        access_token=token,
+        token_expiry=now + timedelta(days=50),
+        permissions=list(PERMISSIONS),
+        granular_scopes=[{"scope": p, "target_ids": [f"{b}2001", f"{b}4001"]} for p in PERMISSIONS],
+        connected_at=now,
+        last_validated_at=now,
+    )
+    waba = WhatsAppBusinessAccount.objects.create(
+        account=account, waba_id=f"{b}2001", name=f"{user.username} store", currency="USD", subscribed=True
+    )
+    phone = WhatsAppPhoneNumber.objects.create(
+        waba=waba,
+        phone_number_id=f"{b}3001",
+        display_phone_number=f"+1 555-01{b}-0001",
+        verified_name=f"{user.username} store",
+        quality_rating="GREEN",
+        messaging_limit_tier="TIER_1K",
+    )
+    template = WhatsAppTemplate.objects.create(
+        waba=waba,
+        template_id=f"{b}6001",
+        name="order_update",
+        language="en_US",
+        category=WhatsAppTemplate.Category.UTILITY,
+        status=WhatsAppTemplate.Status.APPROVED,
+        components=[{"type": "BODY", "text": "Your order {{1}} is on its way."}],
+    )
+    contact = Contact.objects.create(
+        phone_number=phone, wa_id=f"57300{b}000001", name="Customer", last_inbound_at=now
+    )
+    inbound = Message.objects.create(
+        direction=Message.Direction.INBOUND,
+        phone_number=phone,
+        contact_wa_id=contact.wa_id,
+        type="text",
+        content={"body": "hola"},
+        wamid=f"wamid.HBgM{b}inbound0001",
+        status=Message.Status.RECEIVED,
+    )
+    broadcast = Broadcast.objects.create(
+        phone_number=phone,
+        template=template,
+        template_name=template.name,
+        template_language=template.language,
+        status=Broadcast.Status.QUEUED,
+        total=1,
+    )
+    outbound = Message.objects.create(
+        direction=Message.Direction.OUTBOUND,
+        phone_number=phone,
+        contact_wa_id=contact.wa_id,
+        type="template",
+        content={"name": template.name},
+        wamid=f"wamid.HBgM{b}outbound001",
+        status=Message.Status.SENT,
+        sent_at=now,
+        template=template,
+        template_name=template.name,
+        template_language=template.language,
+        broadcast=broadcast,
+        user_id=user.pk,
+    )
+    page = fb.FacebookPage.objects.create(
+        account=account,
+        page_id=f"{b}4001",
+        name=f"{user.username} page",
+        category="Coffee shop",
+        access_token=page_token,
+        tasks=["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"],
+        status=fb.FacebookPage.Status.CONNECTED,
+    )
+    post = fb.Post.objects.create(
+        page=page,
+        message="Soon",
+        status=fb.Post.Status.SCHEDULED,
+        post_id=f"{b}4001_7001",
+        scheduled_publish_time=now + timedelta(days=2),
+    )
+    fb_comment = fb.Comment.objects.create(
+        page=page,
+        comment_id=f"{b}4001_7001_8001",
+        parent_id=f"{b}4001_7001",
+        post_id=f"{b}4001_7001",
+        author_id=f"{b}9001",
+        author_name="Fan",
+        message="Nice",
+        created_time=now,
+    )
+    fb_conversation = fb.Conversation.objects.create(
+        page=page, contact_id=f"{b}9101", contact_name="Fan", last_message_at=now, last_inbound_at=now
+    )
+    fb.ConversationMessage.objects.create(
+        conversation=fb_conversation,
+        mid=f"m_{b}0001",
+        direction="inbound",
+        text="hi",
+        status="received",
+        sent_at=now,
+    )
+    ig_account = ig.InstagramAccount.objects.create(
+        account=account,
+        ig_account_id=f"{b}5001",
+        page_id=page.page_id,
+        username=f"{user.username}.ig",
+        status=ig.InstagramAccount.Status.CONNECTED,
+    )
+    publish = ig.MediaPublish.objects.create(
+        ig_account=ig_account,
+        media_type=ig.MediaPublish.MediaType.IMAGE,
+        media_urls=["https://cdn.example.com/a.jpg"],
+        status=ig.MediaPublish.Status.SCHEDULED,
+        scheduled_publish_time=now + timedelta(days=2),
+    )
+    ig_comment = ig.Comment.objects.create(
+        ig_account=ig_account,
+        comment_id=f"{b}1780001",
+        parent_id=f"{b}1790001",
+        media_id=f"{b}1790001",
+        author_name="fan.ig",
+        message="wow",
+        created_time=now,
+    )
+    ig_conversation = ig.Conversation.objects.create(
+        ig_account=ig_account, contact_id=f"{b}9201", last_message_at=now, last_inbound_at=now
+    )
+    ig.ConversationMessage.objects.create(
+        conversation=ig_conversation,
+        mid=f"ig_m_{b}0001",
+        direction="inbound",
+        text="hey",
+        status="received",
+        sent_at=now,
+    )
+    notification = Notification.objects.create(account=account, kind="template_approved", title="Approved")
+    verify = f"world-{b}-verify-token-abcdef"
+    webhook_config = WebhookConfig.objects.create(
+        account=account,
+        verify_token=verify,
+        fields={"whatsapp_business_account": ["messages"]},
+        target_url=f"{settings.PUBLIC_BASE_URL}/api/meta/webhook/events",
+        status=WebhookConfig.Status.ACTIVE,
+    )
+    AnalyticsSettings.objects.create(account=account, timezone="UTC")
+    return World(
+        account=account,
+        waba=waba,
+        phone=phone,
+        template=template,
+        contact=contact,
+        inbound=inbound,
+        outbound=outbound,
+        broadcast=broadcast,
+        page=page,
+        post=post,
+        fb_comment=fb_comment,
+        fb_conversation=fb_conversation,
+        ig_account=ig_account,
+        publish=publish,
+        ig_comment=ig_comment,
+        ig_conversation=ig_conversation,
+        notification=notification,
+        webhook_config=webhook_config,
+        secrets=[token, page_token, verify],
+    )
