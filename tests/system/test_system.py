@@ -435,6 +435,8 @@ class System:
         self.web: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.scheduler: subprocess.Popen | None = None
+        self.closing = threading.Event()
+        self.chaos: threading.Thread | None = None
 
     def log(self, name: str) -> Path:
         return self.directory / f"{name}.log"
@@ -481,6 +483,9 @@ class System:
         return harness.sql(self.db_url, query, params)
 
     def close(self, keep: bool) -> None:
+        self.closing.set()
+        if self.chaos is not None:
+            self.chaos.join(timeout=30)  # it must not start a process after this
         for process in [self.web, self.scheduler, *self.workers]:
             if process is not None:
                 harness.stop(process)
@@ -499,21 +504,26 @@ class System:
 
 def chaos(system: System, log: GraphLog, timeline: list[tuple[float, str]], began: float) -> None:
     """SIGKILL a worker mid-run (while sends it made wait for Meta's answer) and start it
-    again; stop Redis for a few seconds."""
+    again; stop Redis for a few seconds. Stops early (never starting anything again) once the
+    test is tearing the system down."""
     deadline = time.time() + 30
-    while len(log.calls) < RECIPIENTS // 5 and time.time() < deadline:
+    while len(log.calls) < RECIPIENTS // 5 and time.time() < deadline and not system.closing.is_set():
         time.sleep(0.05)  # the broadcast is under way
     log.hold_until = time.time() + 2
-    time.sleep(1)
+    if system.closing.wait(1):
+        return
     harness.stop(system.workers[0], signal.SIGKILL, timeout=10)
     timeline.append((time.time() - began, "worker 0 killed (SIGKILL)"))
-    time.sleep(1)
+    if system.closing.wait(1):
+        return
     system.workers[0] = system.start_worker(0)
     timeline.append((time.time() - began, "worker 0 started again"))
-    time.sleep(6)
+    if system.closing.wait(6):
+        return
     system.redis.stop()
     timeline.append((time.time() - began, "Redis stopped"))
-    time.sleep(4)
+    if system.closing.wait(4):
+        return
     system.redis.start()
     timeline.append((time.time() - began, "Redis started again"))
 
@@ -569,6 +579,7 @@ def test_the_system_under_load_and_faults(capsys):
         timeline: list[tuple[float, str]] = []
         troublemaker = threading.Thread(target=chaos, args=(system, log, timeline, began), daemon=True)
         feeder.start()
+        system.chaos = troublemaker
         troublemaker.start()
 
         def unsettled() -> tuple[int, int]:
