@@ -12,25 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import responses
 from django.conf import settings
 
+from tests.world import PERMISSIONS
+
 GRAPH = re.compile(r"^https://graph\.facebook\.com/v[\d.]+/(?P<path>.*)$")
 USER_TOKEN = "EAAGfakeGraphLongLivedUserToken0123456789"
 PAGE_TOKEN_PREFIX = "EAAGfakeGraphPageToken"
-PERMISSIONS = [
-    "whatsapp_business_management",
-    "whatsapp_business_messaging",
-    "business_management",
-    "pages_show_list",
-    "pages_read_engagement",
-    "pages_manage_metadata",
-    "pages_manage_posts",
-    "pages_manage_engagement",
-    "pages_messaging",
-    "read_insights",
-    "instagram_basic",
-    "instagram_content_publish",
-    "instagram_manage_comments",
-    "instagram_manage_messages",
-]
 _ID = re.compile(r"^[\d_]+$")
 
 
