@@ -36,21 +36,27 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, (RetryLater, OperationalError, InterfaceError, ConnectionError, *_REDIS_DOWN))
 
 
+def _should_retry(retries: int, max_retries: int, exc: BaseException) -> bool:
+    """`retries`: how many retries this message has had so far (Dramatiq's count before this
+    failure). `max_retries` retries at most, so `max_retries + 1` attempts in all."""
+    return retries < max_retries and is_retryable(exc)
+
+
 def _retry_when(max_retries: int) -> Callable[[int, BaseException], bool]:
     def retry_when(retries: int, exc: BaseException) -> bool:
-        retry = retries <= max_retries and is_retryable(exc)
+        retry = _should_retry(retries, max_retries, exc)
         if not retry:
-            logger.warning("Giving up after %s attempt(s): %s", retries, type(exc).__name__)
+            logger.warning("Giving up after %s attempt(s): %s", retries + 1, type(exc).__name__)
         return retry
 
     return retry_when
 
 
 def _will_retry(max_retries: int, exc: BaseException) -> bool:
-    """Inside an actor: would the Retries middleware run this message again after `exc`?"""
+    """Inside an actor: will the Retries middleware run this message again after `exc`?"""
     message = CurrentMessage.get_current_message()
-    retries = (message.options.get("retries", 0) if message is not None else 0) + 1
-    return retries <= max_retries and is_retryable(exc)
+    retries = message.options.get("retries", 0) if message is not None else 0
+    return _should_retry(retries, max_retries, exc)
 
 
 def actor(
