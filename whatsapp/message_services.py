@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.selectors import account_for_work
@@ -402,9 +402,10 @@ def messages_sweep(*, now: datetime | None = None) -> tuple[int, int]:
 
     - `sending` for longer than STALE_SENDING_SECONDS: the worker died mid-send; the
       request may have reached Meta, so it becomes `unknown` (the status webhook settles it).
-    - `queued` with no job queued for REQUEUE_AFTER_SECONDS: the broker lost the job
-      (flushed, restarted without persistence); it is queued again. A job that was not lost
-      only finds it claimed or sent, so this never sends twice.
+    - `queued` since its job was queued REQUEUE_AFTER_SECONDS ago, while its number sent
+      nothing queued before it in that time: the broker lost the job (flushed, restarted
+      without persistence); it is queued again. A job that was not lost only finds it claimed
+      or sent, so this never sends twice; a backlog still draining gets no duplicate jobs.
     - broadcasts with batches nobody is fanning out get their fan-out job again."""
     from whatsapp.message_actors import broadcast_fanout, send_message
 
@@ -414,7 +415,14 @@ def messages_sweep(*, now: datetime | None = None) -> tuple[int, int]:
         status=Message.Status.UNKNOWN, status_updated_at=now, error_title=AWAITING_WEBHOOK
     )
     lost = now - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS)
-    waiting = Message.objects.filter(status=Message.Status.QUEUED, enqueued_at__lt=lost)
+    # While its number is still sending messages queued before it, a message is waiting its
+    # turn in a long backlog, not lost (the queue is first in, first out).
+    ahead_moving = Message.objects.filter(
+        phone_number=OuterRef("phone_number"), sent_at__gte=lost, enqueued_at__lte=OuterRef("enqueued_at")
+    )
+    waiting = Message.objects.filter(status=Message.Status.QUEUED, enqueued_at__lt=lost).exclude(
+        Exists(ahead_moving)
+    )
     ids = list(waiting.values_list("pk", flat=True)[:SWEEP_BATCH])
     Message.objects.filter(pk__in=ids).update(enqueued_at=now)
     for pk in ids:
@@ -541,6 +549,9 @@ def _take_batch(broadcast: Broadcast) -> list[Message] | None:
             for wa_id, components in batch.recipients
         ]
         Message.objects.bulk_create(rows)
+        Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.QUEUED).update(
+            status=Broadcast.Status.SENDING
+        )
     return rows
 
 
@@ -560,9 +571,6 @@ def broadcast_fanout(*, broadcast_id: str) -> int:
         for row in rows:
             send_message.send(str(row.pk))
         count += len(rows)
-    Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.QUEUED).update(
-        status=Broadcast.Status.SENDING
-    )
     return count
 
 
@@ -573,12 +581,11 @@ def broadcast_progress(broadcast: Broadcast) -> dict[str, int]:
     counts = dict(
         Message.objects.filter(broadcast=broadcast).values_list("status").annotate(n=Count("pk")).order_by()
     )
-    # Recipients still in batches have no message yet: queued, or cancelled with the broadcast.
-    pending = BroadcastBatch.objects.filter(broadcast=broadcast).aggregate(n=Sum("size"))["n"] or 0
-    counts["cancelled" if broadcast.cancelled_at else "queued"] = (
-        counts.get("cancelled" if broadcast.cancelled_at else "queued", 0) + pending
-    )
-    return {state: counts.get(state, 0) for state in PROGRESS_STATES}
+    # Recipients the fan-out has not turned into messages yet: queued, or cancelled with it.
+    pending = max(0, broadcast.total - sum(counts.values()))
+    state = "cancelled" if broadcast.cancelled_at else "queued"
+    counts[state] = counts.get(state, 0) + pending
+    return {name: counts.get(name, 0) for name in PROGRESS_STATES}
 
 
 def broadcast_status(broadcast: Broadcast, progress: dict[str, int]) -> str:
@@ -598,5 +605,6 @@ def broadcast_cancel(*, broadcast: Broadcast) -> Broadcast:
             Message.objects.filter(broadcast=broadcast, status=Message.Status.QUEUED).update(
                 status=Message.Status.CANCELLED, status_updated_at=timezone.now()
             )
+            BroadcastBatch.objects.filter(broadcast=broadcast).delete()  # recipients not needed now
     broadcast.refresh_from_db()
     return broadcast

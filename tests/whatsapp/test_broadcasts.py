@@ -9,7 +9,7 @@ from django.utils import timezone
 from tests.whatsapp.factories_templates import make_account, make_template
 from tests.whatsapp.test_messages_api import SEND_URL, error_of, meta_accepted
 from whatsapp import message_services
-from whatsapp.models import Broadcast, Message
+from whatsapp.models import Broadcast, BroadcastBatch, Message
 
 URL = "/api/meta/whatsapp/broadcasts"
 
@@ -100,6 +100,7 @@ def test_a_100k_recipient_broadcast_is_validated_and_accepted_in_one_request(ali
     assert not Message.objects.exists()  # the request wrote batches, not 100k messages
     cancelled = alice_client.post(f"{URL}/{data['id']}/cancel").json()["data"]
     assert cancelled["progress"]["queued"] == 0 and cancelled["progress"]["cancelled"] == 99_999
+    assert not BroadcastBatch.objects.exists()  # the recipients' numbers are not kept
 
 
 def test_fan_out_resumes_after_a_crash_and_sends_each_recipient_once(

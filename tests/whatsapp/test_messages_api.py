@@ -411,6 +411,20 @@ def test_the_sweep_requeues_a_message_whose_job_was_lost_and_it_is_sent_once(
     assert len(meta.calls) == 1
 
 
+def test_the_sweep_leaves_a_long_backlog_alone_while_messages_ahead_are_being_sent(
+    alice_client, open_window, settings
+):
+    hours_ago = timezone.now() - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS + 60)
+    ahead, behind = (_queue_text(alice_client) for _ in range(2))
+    Message.objects.filter(pk=ahead).update(
+        status="sent", sent_at=timezone.now(), enqueued_at=hours_ago - timedelta(minutes=1)
+    )
+    Message.objects.filter(pk=behind).update(enqueued_at=hours_ago)
+    assert message_services.messages_sweep() == (0, 0)  # its turn has not come: no duplicate job
+    Message.objects.filter(pk=ahead).update(sent_at=hours_ago)  # the number went quiet
+    assert message_services.messages_sweep() == (0, 1)
+
+
 def test_a_revoked_account_does_not_send_the_queued_message(alice_client, open_window, meta, worker):
     # Queued while connected, revoked before a worker got to it.
     queued = Message.objects.create(
