@@ -149,6 +149,9 @@ def subscriptions_create(ctx: Ctx, node: str) -> dict:
     callback = str(ctx.get("callback_url", ""))
     if not callback.startswith(("https://", "http://")):
         raise MetaError("(#100) Param callback_url must be a valid URL", code=100)
+    if not callback.startswith(settings.PUBLIC_BASE_URL.rstrip("/") + "/"):
+        # The sandbox only calls this service back: it must not be a relay to other hosts.
+        raise MetaError("(#100) Param callback_url must be under PUBLIC_BASE_URL in the sandbox", code=100)
     challenge = new_id()
     try:
         reply = requests.get(

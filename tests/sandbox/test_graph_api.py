@@ -200,19 +200,29 @@ def test_instagram_containers_publish_once_finished(client, token):
     error(client.post(f"{V}/{ig}/media_publish", {"creation_id": container, "access_token": token}), 100)
 
 
-def test_an_app_subscription_needs_a_callback_that_answers_the_challenge(client, db):
+@pytest.mark.parametrize(
+    ("callback", "code"),
+    [
+        ("/nothing-here", 2200),  # ours, but it does not answer the challenge
+        ("http://10.0.0.5/hook", 100),  # another host: the sandbox is no relay
+    ],
+)
+def test_an_app_subscription_needs_our_own_callback_answering_the_challenge(
+    client, db, settings, callback, code
+):
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"  # nothing listens there
     app_token = f"{settings.META_APP_ID}|{settings.META_APP_SECRET}"
     response = client.post(
         f"{V}/{settings.META_APP_ID}/subscriptions",
         {
             "object": "page",
-            "callback_url": "http://127.0.0.1:9/nothing",
+            "callback_url": settings.PUBLIC_BASE_URL + callback if callback.startswith("/") else callback,
             "verify_token": "t",
             "fields": "feed",
         },
         HTTP_AUTHORIZATION=f"Bearer {app_token}",
     )
-    error(response, 2200)
+    error(response, code)
 
 
 # --- marking ------------------------------------------------------------------------------
