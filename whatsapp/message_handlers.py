@@ -141,8 +141,11 @@ def status_apply(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
                 )
         except IntegrityError:
             # Another status of the same orphan (Meta sends sent and delivered close together)
-            # inserted it first: update that row.
-            message = Message.objects.select_for_update().get(wamid=wamid, phone_number=number)
+            # inserted it first: update that row. None: the wamid is on another number's row
+            # (a WABA shared by two accounts, the first since disconnected): not this one's.
+            message = Message.objects.select_for_update().filter(wamid=wamid, phone_number=number).first()
+            if message is None:
+                return False
     field = STATUS_FIELDS[name]
     if getattr(message, field) is None or at < getattr(message, field):
         setattr(message, field, at)
