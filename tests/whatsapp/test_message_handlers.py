@@ -123,6 +123,18 @@ def test_a_status_for_an_unknown_message_is_kept_as_an_orphan(worker, number):
     assert WebhookEvent.objects.get().status == "processed"
 
 
+def test_a_status_of_a_message_stored_under_a_departed_sharers_number_is_skipped(worker, number, bob):
+    # Alice and Bob share the WABA; Alice's row holds the message, then Alice leaves.
+    make_account(bob, waba_id=WABA_ID, phone_id=PHONE_ID)
+    mine = outbound(number, wamid=WAMID, status="sent")
+    MetaAccount.objects.filter(user=number.waba.account.user).update(status=MetaAccount.Status.REVOKED)
+    deliver(Client(), load_payload("statuses__delivered"))
+    worker.drain()
+    assert WebhookEvent.objects.get().status == "processed"  # not failed
+    mine.refresh_from_db()
+    assert mine.status == "sent" and Message.objects.count() == 1
+
+
 def test_an_unknown_or_revoked_number_is_ignored(worker, number):
     MetaAccount.objects.update(status=MetaAccount.Status.REVOKED)
     deliver(Client(), load_payload("messages__text"))
