@@ -132,7 +132,8 @@ ITEM_RERUNS = 3
 
 def _run_item(handler: Callable[[registry.WebhookItem], None], item: registry.WebhookItem) -> None:
     """The handler in its own transaction (a savepoint when one is open: one failing item rolls
-    back only its own writes), run again when the database picked it as a deadlock victim."""
+    back only its own writes). At top level, run again when PostgreSQL picked it as a deadlock
+    victim; inside an outer transaction the whole of it was rolled back, so the error goes up."""
     for attempt in range(ITEM_RERUNS + 1):
         try:
             with transaction.atomic():

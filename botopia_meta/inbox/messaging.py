@@ -212,7 +212,8 @@ def messages_sweep(spec: MessagingSpec, *, now: datetime | None = None) -> list[
     """What lost jobs left behind (periodic): a reply `sending` for STALE_SENDING_SECONDS had
     its worker die mid-send: it may have reached the person, so it fails with that said rather
     than risk a double. → pks of queued replies whose job was lost, to queue again (a job that
-    was not lost finds them claimed, so nothing is sent twice)."""
+    was not lost finds them claimed, so nothing is sent twice). The clock is `updated_at`, which
+    only the send's own transitions touch while a reply is queued or sending."""
     Message = spec.message_model
     now = now or timezone.now()
     Message.objects.filter(
