@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import MetaAccount
 from botopia_meta.api.pagination import MAX_OFFSET
 from botopia_meta.api.serializers import QueryDateField
 from botopia_meta.api.views import validated
 from botopia_meta.exceptions import NotFound
+from botopia_meta.inbox.selectors import require_own_assets
 from botopia_meta.registry import INBOX_SOURCES
 from botopia_meta.safe_urls import require_public_https_url
 
@@ -164,27 +164,6 @@ def _merged(method: str, sort_key: str, user, filters: dict, limit: int, offset:
     return rows[offset : offset + limit], _pagination(total, limit, offset)
 
 
-def _require_own_assets(user, filters: dict) -> None:
-    """A page or Instagram account filter naming someone else's asset is a 404, as a lookup
-    of it would be (an empty list would hide the mistake)."""
-    accounts = MetaAccount.objects.filter(user=user, deleted_at__isnull=True)
-    if (
-        filters.get("page_id")
-        and not accounts.filter(
-            facebook_pages__page_id=filters["page_id"], facebook_pages__deleted_at__isnull=True
-        ).exists()
-    ):
-        raise NotFound("No such Facebook page among your connected accounts.")
-    if (
-        filters.get("ig_account_id")
-        and not accounts.filter(
-            instagram_accounts__ig_account_id=filters["ig_account_id"],
-            instagram_accounts__deleted_at__isnull=True,
-        ).exists()
-    ):
-        raise NotFound("No such Instagram account among your connected accounts.")
-
-
 def _uuid_or_404(value: str) -> UUID:
     try:
         return UUID(str(value))
@@ -215,7 +194,9 @@ class CommentListView(APIView):
         filters = {
             key: query.get(key) for key in ("platform", "page_id", "ig_account_id", "post_id", "unreplied")
         }
-        _require_own_assets(request.user, filters)
+        require_own_assets(
+            user=request.user, page_id=filters["page_id"], ig_account_id=filters["ig_account_id"]
+        )
         if query.get("start_date"):
             filters["start"] = _day_start(query["start_date"])
         if query.get("end_date"):
@@ -285,7 +266,9 @@ class ConversationListView(APIView):
         filters = {
             key: query.get(key) for key in ("platform", "page_id", "ig_account_id", "unread", "contact")
         }
-        _require_own_assets(request.user, filters)
+        require_own_assets(
+            user=request.user, page_id=filters["page_id"], ig_account_id=filters["ig_account_id"]
+        )
         if filters["page_id"] and filters["ig_account_id"]:
             return Response(
                 {"conversations": [], "pagination": _pagination(0, query["limit"], query["offset"])}
