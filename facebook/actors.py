@@ -2,6 +2,8 @@
 
 import logging
 
+from django.conf import settings
+
 from botopia_meta.inbox import messaging
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
@@ -29,7 +31,7 @@ def fb_deliver_message(message_pk: str) -> None:
     services.message_deliver(message_pk=message_pk)
 
 
-@periodic(seconds=60)
+@periodic(seconds=settings.MESSAGE_SWEEP_SECONDS)
 @actor(queue_name="facebook", max_retries=0)
 def fb_sweep_messages() -> None:
     """Settle replies whose job was lost; queue again the ones never sent."""
