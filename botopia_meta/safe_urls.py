@@ -30,34 +30,29 @@ def unsafe_url_reason(url: str) -> str | None:
 
 def check_public_url(url: str) -> tuple[str | None, str | None]:
     """(why `url` must not be used, None), or (None, a public address its host resolves to)."""
-    reason, addresses = _resolve_checked(url)
-    return reason, (None if reason else sorted(addresses)[0])
-
-
-def _resolve_checked(url: str) -> tuple[str | None, set[str]]:
     if not isinstance(url, str) or len(url) > 2048:
-        return "Must be a URL of at most 2048 characters.", set()
+        return "Must be a URL of at most 2048 characters.", None
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        return "Is not a valid URL.", set()
+        return "Is not a valid URL.", None
     if parts.scheme.lower() != "https":
-        return "Must be an https:// URL.", set()
+        return "Must be an https:// URL.", None
     host = parts.hostname
     if not host:
-        return "Has no host.", set()
+        return "Has no host.", None
     if parts.username or parts.password:
-        return "Must not contain credentials.", set()
+        return "Must not contain credentials.", None
     try:
         addresses = {info[4][0] for info in _resolve(host, port or 443, proto=socket.IPPROTO_TCP)}
     except (OSError, UnicodeError):
-        return f"The host {host!r} does not resolve.", set()
+        return f"The host {host!r} does not resolve.", None
     if not addresses:
-        return f"The host {host!r} does not resolve.", set()
+        return f"The host {host!r} does not resolve.", None
     if not all(_is_public(address) for address in addresses):
-        return "Must point to a public address (not private, loopback, link-local or reserved).", set()
-    return None, addresses
+        return "Must point to a public address (not private, loopback, link-local or reserved).", None
+    return None, sorted(addresses)[0]
 
 
 def require_public_https_url(url: str, *, field: str) -> str:

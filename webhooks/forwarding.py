@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from botopia_meta.safe_urls import check_public_url, unsafe_url_reason
+from botopia_meta.safe_urls import check_public_url
 
 TIMEOUT = (3.05, 10)
 
@@ -24,11 +24,6 @@ class ForwardFailed(Exception):
     def __init__(self, message: str, *, transient: bool):
         super().__init__(message)
         self.transient = transient
-
-
-def url_problem(url: str) -> str | None:
-    """Why `url` may not be forwarded to, or None when it may."""
-    return unsafe_url_reason(url)
 
 
 class _PinnedHost(HTTPAdapter):

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import Notification
 from botopia_meta.fields import mask_secret
-from webhooks import forwarding
+from botopia_meta.safe_urls import unsafe_url_reason
 from webhooks.models import WebhookConfig
 from webhooks.services import KNOWN_FIELDS
 
@@ -86,7 +86,7 @@ class WebhookConfigureInputSerializer(serializers.Serializer):
     forward_url = serializers.CharField(required=False, allow_blank=True, max_length=1024)
 
     def validate_forward_url(self, value: str) -> str:
-        problem = forwarding.url_problem(value) if value else None
+        problem = unsafe_url_reason(value) if value else None
         if problem:
             raise serializers.ValidationError(problem)
         return value
