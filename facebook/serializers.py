@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from botopia_meta.api.pagination import MAX_LIMIT, MAX_OFFSET
 from facebook.models import FacebookPage, Post
 
 MAX_TEXT = 63_206  # Facebook's limit on a post's text
@@ -43,8 +44,8 @@ class FacebookPostQuerySerializer(CursorQuerySerializer):
 class FacebookScheduledPostQuerySerializer(serializers.Serializer):
     # limit/offset are read and checked by the pagination itself.
     page_id = serializers.RegexField(r"^\d{1,32}$", max_length=32, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    offset = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, required=False)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False)
 
 
 class CursorsSerializer(serializers.Serializer):

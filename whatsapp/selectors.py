@@ -62,8 +62,7 @@ def require_own_ids(
     wabas = WhatsAppBusinessAccount.objects.filter(account__user=user, account__deleted_at__isnull=True)
     if waba_id and not wabas.filter(waba_id=waba_id).exists():
         raise NotFound("No such WhatsApp Business account.")
-    numbers = WhatsAppPhoneNumber.objects.filter(waba__in=wabas, waba__deleted_at__isnull=True)
-    if phone_number_id and not numbers.filter(phone_number_id=phone_number_id).exists():
+    if phone_number_id and not phone_number_list(user=user).filter(phone_number_id=phone_number_id).exists():
         raise NotFound("No such phone number.")
 
 
