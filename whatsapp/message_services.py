@@ -504,7 +504,7 @@ def broadcast_create(
             status=Broadcast.Status.QUEUED if valid else Broadcast.Status.COMPLETED,
         )
         BroadcastBatch.objects.bulk_create(
-            BroadcastBatch(broadcast=broadcast, size=len(chunk), recipients=chunk)
+            BroadcastBatch(broadcast=broadcast, recipients=chunk)
             for chunk in (valid[i : i + BATCH_SIZE] for i in range(0, len(valid), BATCH_SIZE))
         )
         if valid:

@@ -156,12 +156,11 @@ class BroadcastBatch(models.Model):
     (one transaction per batch, so a worker killed mid-way resumes where it stopped)."""
 
     broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="batches")
-    size = models.PositiveIntegerField()
     # [[wa_id, components or null], ...]
     recipients = models.JSONField()
 
     def __str__(self) -> str:
-        return f"{self.broadcast_id} batch of {self.size}"
+        return f"{self.broadcast_id} batch {self.pk}"
 
 
 class Message(TimestampedModel):
