@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import responses
 from django.conf import settings
 
+from tests.accounts.conftest import meta_phone_number
 from tests.world import PERMISSIONS
 
 GRAPH = re.compile(r"^https://graph\.facebook\.com/v[\d.]+/(?P<path>.*)$")
@@ -122,7 +123,7 @@ class FakeGraph:
             profile = {"about": "Hi", "messaging_product": "whatsapp", "vertical": "OTHER"}
             return _json(200, {"data": [profile]})
         if last == "phone_numbers":
-            return _json(200, _page([self.phone_body(p) for p in self.phones]))
+            return _json(200, _page([meta_phone_number(p) for p in self.phones]))
         if last == "message_templates":
             if method == "POST":
                 return _json(200, {"id": self.next_id(), "status": "PENDING", "category": "UTILITY"})
@@ -204,17 +205,3 @@ class FakeGraph:
         if page_id == self.pages[0]:
             body["instagram_business_account"] = {"id": self.ig}
         return body
-
-    def phone_body(self, phone_id: str) -> dict:
-        return {
-            "id": phone_id,
-            "display_phone_number": "+1 555-010-0001",
-            "verified_name": "Botopia Store",
-            "quality_rating": "GREEN",
-            "messaging_limit_tier": "TIER_1K",
-            "throughput": {"level": "STANDARD"},
-            "code_verification_status": "VERIFIED",
-            "name_status": "APPROVED",
-            "status": "CONNECTED",
-            "platform_type": "CLOUD_API",
-        }

@@ -20,7 +20,14 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and not k.startswith("DJANGO_")}
+    """manage.py in a subprocess with `env`; the test run's own settings variables (tests/settings.py
+    sets some META_* ones) must not leak in."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("META_", "DJANGO_", "SANDBOX_"))
+        and k not in (*PRODUCTION_ENV, "PUBLIC_BASE_URL")
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -97,6 +97,22 @@ def fake_oauth_connect(meta, *, code: str = "AQDcode123", user_id: str = "10001"
     fake_permissions(meta)
 
 
+def meta_phone_number(phone_id: str) -> dict:
+    """A number as GET /{waba-id}/phone_numbers lists it."""
+    return {
+        "id": phone_id,
+        "display_phone_number": "+1 555-010-0001",
+        "verified_name": "Botopia Store",
+        "quality_rating": "GREEN",
+        "messaging_limit_tier": "TIER_1K",
+        "throughput": {"level": "STANDARD"},
+        "code_verification_status": "VERIFIED",
+        "name_status": "APPROVED",
+        "status": "CONNECTED",
+        "platform_type": "CLOUD_API",
+    }
+
+
 def fake_assets(meta, *, pages: list[str] = ("4001", "4002"), phones: list[str] = ("3001",)) -> None:
     """WABA 2001 with its numbers; pages (4001 linked to IG 5001); IG 5001."""
     meta.get(
@@ -112,21 +128,7 @@ def fake_assets(meta, *, pages: list[str] = ("4001", "4002"), phones: list[str] 
     meta.get(
         graph_url("2001/phone_numbers"),
         json={
-            "data": [
-                {
-                    "id": phone,
-                    "display_phone_number": "+1 555-010-0001",
-                    "verified_name": "Botopia Store",
-                    "quality_rating": "GREEN",
-                    "messaging_limit_tier": "TIER_1K",
-                    "throughput": {"level": "STANDARD"},
-                    "code_verification_status": "VERIFIED",
-                    "name_status": "APPROVED",
-                    "status": "CONNECTED",
-                    "platform_type": "CLOUD_API",
-                }
-                for phone in phones
-            ],
+            "data": [meta_phone_number(phone) for phone in phones],
             "paging": {"cursors": {"before": "QVFIUa", "after": "QVFIUb"}},
         },
     )

@@ -1,31 +1,12 @@
 """The sandbox can never be on in production: settings refuse to start with it and DEBUG off,
 `auto` only turns it on in development without a Meta app secret, and its URLs 404 when off."""
 
-import os
 import subprocess
-import sys
 
-from tests.test_settings import PRODUCTION_ENV, ROOT
+from tests.test_settings import PRODUCTION_ENV
+from tests.test_settings import run_manage as run
 
 SHOW = "from django.conf import settings as s; print(s.META_SANDBOX, s.META_APP_ID, s.META_GRAPH_URL)"
-
-
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    # The test run's own META_* variables (tests/settings.py sets some) must not leak in.
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("META_", "DJANGO_", "SANDBOX_"))
-        and k not in (*PRODUCTION_ENV, "PUBLIC_BASE_URL")
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**clean, **env, "DJANGO_SETTINGS_MODULE": "botopia_meta.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def shown(result: subprocess.CompletedProcess) -> list[str]:
