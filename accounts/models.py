@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 
@@ -63,7 +65,7 @@ class MetaAccount(SoftDeleteModel):
                     seen[str(target)] = None
         return list(seen)
 
-    def has_permissions(self, names: list[str] | tuple[str, ...]) -> list[str]:
+    def missing_permissions(self, names: Iterable[str]) -> list[str]:
         """The names among `names` that this account was not granted."""
         granted = set(self.permissions or [])
         return [name for name in names if name not in granted]

@@ -11,9 +11,27 @@ from django.utils import timezone
 from accounts.models import MetaAccount
 from botopia_meta.exceptions import AccountNotConnected, MissingMetaPermission, NotFound
 
+# Ownership is decided here and nowhere else. Two meanings, one function each; every
+# user-facing query filters through one of them, `via` being the lookup path from the queried
+# model to its MetaAccount ("waba__account" for a template, "" for MetaAccount itself).
 
-def account_list(*, user: AbstractBaseUser):
-    return MetaAccount.objects.filter(user=user)
+
+def owned_by(user: AbstractBaseUser, *, via: str = "") -> Q:
+    """Rows under the caller's accounts that are not deleted, whatever their status: what the
+    caller may read (an expired account's history stays visible until it is removed)."""
+    prefix = f"{via}__" if via else ""
+    return Q(**{f"{prefix}user": user, f"{prefix}deleted_at__isnull": True})
+
+
+def active_for(user: AbstractBaseUser, *, via: str = "") -> Q:
+    """Rows under the caller's connected (active) accounts: what the caller may act on, and
+    what the inbox lists (a disconnected account's conversations can't be answered)."""
+    prefix = f"{via}__" if via else ""
+    return owned_by(user, via=via) & Q(**{f"{prefix}status": MetaAccount.Status.ACTIVE})
+
+
+def account_list(*, user: AbstractBaseUser) -> QuerySet[MetaAccount]:
+    return MetaAccount.objects.filter(owned_by(user))
 
 
 def account_get(*, user: AbstractBaseUser, account_id: UUID | str) -> MetaAccount:
@@ -45,10 +63,15 @@ def active_account(
         )
         if account is None:
             raise AccountNotConnected()
-    missing = account.has_permissions(tuple(permissions))
+    require_permissions(account, *permissions)
+    return account
+
+
+def require_permissions(account: MetaAccount, *names: str) -> None:
+    """403 MISSING_META_PERMISSION naming what `account` was not granted, before any Graph call."""
+    missing = account.missing_permissions(names)
     if missing:
         raise MissingMetaPermission(missing)
-    return account
 
 
 # The reverse relations the platform apps' asset models declare on MetaAccount (read by name,

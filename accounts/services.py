@@ -19,20 +19,11 @@ from accounts.tokens import graph_for
 from botopia_meta.exceptions import AccountNotConnected
 from botopia_meta.graph import GraphError, GraphTokenExpired
 from botopia_meta.registry import DISCOVERY_STEPS
+from botopia_meta.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
 Status = MetaAccount.Status
-
-
-def _meta_reason(exc: GraphError) -> dict[str, Any]:
-    details = {
-        "metaCode": exc.code,
-        "metaSubcode": exc.subcode,
-        "fbtraceId": exc.fbtrace_id,
-        "metaMessage": exc.user_msg or exc.message,
-    }
-    return {key: value for key, value in details.items() if value not in (None, "")}
 
 
 def _invalid_token_reason(info: meta.TokenInfo) -> dict[str, Any]:
@@ -51,7 +42,7 @@ def _checked_token_info(token: str) -> meta.TokenInfo:
     except GraphError as exc:
         if not exc.permanent:
             raise
-        raise MetaAuthFailed("Meta could not check this token.", details=_meta_reason(exc)) from None
+        raise MetaAuthFailed("Meta could not check this token.", details=exc.details()) from None
     if not info.is_valid:
         raise MetaAuthFailed("Meta reports this token as invalid.", details=_invalid_token_reason(info))
     if info.app_id != str(settings.META_APP_ID):
@@ -104,14 +95,15 @@ def _store(
             },
         )
         account_id = str(account.pk)
-        transaction.on_commit(lambda: _enqueue_discovery(account_id))
+        _enqueue("discover_assets", account_id)
     return account, created
 
 
-def _enqueue_discovery(account_id: str) -> None:
-    from accounts.actors import discover_assets
+def _enqueue(actor_name: str, *args: str) -> None:
+    # Imported here: the actors module imports this one.
+    from accounts import actors
 
-    discover_assets.send(account_id)
+    enqueue_on_commit(getattr(actors, actor_name), *args)
 
 
 def account_connect_oauth(
@@ -133,7 +125,7 @@ def account_connect_oauth(
     except GraphError as exc:
         if not exc.permanent:
             raise
-        raise MetaAuthFailed("Meta refused this login code.", details=_meta_reason(exc)) from None
+        raise MetaAuthFailed("Meta refused this login code.", details=exc.details()) from None
     expires_at = info.expires_at if info.expires_at is not None else grant.expires_at
     return _store(
         user=user,
@@ -153,7 +145,7 @@ def account_connect_token(*, user: AbstractBaseUser, access_token: str) -> tuple
     except GraphError as exc:
         if not exc.permanent:
             raise
-        raise MetaAuthFailed("Meta refused this token.", details=_meta_reason(exc)) from None
+        raise MetaAuthFailed("Meta refused this token.", details=exc.details()) from None
     return _store(
         user=user,
         token=access_token,
@@ -253,7 +245,7 @@ def account_token_refresh(*, account: MetaAccount) -> MetaAccount:
         try:
             grant = meta.exchange_long_lived(account.access_token)
         except GraphTokenExpired as exc:
-            raise _token_rejected(account, _meta_reason(exc)) from None
+            raise _token_rejected(account, exc.details()) from None
         token, fallback_expiry = grant.access_token, grant.expires_at
     # Not inside the try: a 190 from debug_token is about our app token, not the user's.
     info = meta.debug_token(token)

@@ -127,6 +127,18 @@ class GraphError(Exception):
     def __str__(self) -> str:
         return f"{self.message} (code={self.code}, subcode={self.subcode}, fbtrace_id={self.fbtrace_id})"
 
+    def details(self) -> dict[str, Any]:
+        """What we tell a client or store about this error: Meta's code, subcode, trace id and
+        the text Meta meant for users (else its own), without empty keys. The one spelling of
+        these keys everywhere (API `details`, stored `error` fields)."""
+        details = {
+            "metaCode": self.code,
+            "metaSubcode": self.subcode,
+            "fbtraceId": self.fbtrace_id,
+            "metaMessage": self.user_msg or self.message,
+        }
+        return {key: value for key, value in details.items() if value not in (None, "")}
+
     def __reduce__(self) -> tuple:
         # Keep every attribute when pickled (Dramatiq results, multiprocessing).
         return (self.__class__, (self.message,), self.__dict__)

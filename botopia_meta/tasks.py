@@ -11,7 +11,7 @@ from collections.abc import Callable
 import dramatiq
 import redis
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from dramatiq.middleware import CurrentMessage
 
 from botopia_meta import graph
@@ -98,3 +98,22 @@ def actor(
         )
 
     return decorate(fn) if fn is not None else decorate
+
+
+def enqueue_on_commit(actor: dramatiq.Actor, *args: str, swept: bool = False) -> None:
+    """The one way services queue work: `actor.send(*args)` once the current transaction
+    commits (at once outside one), so a worker never reads a row that isn't committed yet.
+
+    `swept`: the stored row is its own outbox and a periodic sweep queues it again, so a broker
+    that is down is logged instead of raised (the work will still be done). Otherwise the
+    broker's error reaches the caller."""
+
+    def send() -> None:
+        try:
+            actor.send(*args)
+        except Exception:
+            if not swept:
+                raise
+            logger.warning("Could not queue %s%s; its sweep will queue it again", actor.actor_name, args)
+
+    transaction.on_commit(send)

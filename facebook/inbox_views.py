@@ -6,7 +6,6 @@ each source for its newest `offset + limit` rows, so its cost grows with the off
 the size of the inbox."""
 
 from datetime import UTC, datetime, time, timedelta
-from uuid import UUID
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -15,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.api.pagination import MAX_OFFSET
 from botopia_meta.api.serializers import QueryDateField
 from botopia_meta.api.views import validated
@@ -164,13 +164,6 @@ def _merged(method: str, sort_key: str, user, filters: dict, limit: int, offset:
     return rows[offset : offset + limit], _pagination(total, limit, offset)
 
 
-def _uuid_or_404(value: str) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise NotFound() from None
-
-
 def _first_answer(method: str, **kwargs):
     for source in INBOX_SOURCES.values():
         answer = getattr(source, method)(**kwargs)
@@ -220,7 +213,7 @@ class CommentReplyView(APIView):
         row = _first_answer(
             "comment_act",
             user=request.user,
-            comment_id=_uuid_or_404(comment_id),
+            comment_id=uuid_or_404(comment_id),
             action="reply",
             message=data["message"],
         )
@@ -233,7 +226,7 @@ class CommentHideView(APIView):
     @extend_schema(operation_id="inbox_comment_hide", request=None, responses=InboxCommentSerializer)
     def post(self, request: Request, comment_id: str) -> Response:
         row = _first_answer(
-            "comment_act", user=request.user, comment_id=_uuid_or_404(comment_id), action=self.action_name
+            "comment_act", user=request.user, comment_id=uuid_or_404(comment_id), action=self.action_name
         )
         return Response(row)
 
@@ -250,7 +243,7 @@ class CommentDetailView(APIView):
     @extend_schema(operation_id="inbox_comment_delete", request=None, responses={200: InboxCommentSerializer})
     def delete(self, request: Request, comment_id: str) -> Response:
         row = _first_answer(
-            "comment_act", user=request.user, comment_id=_uuid_or_404(comment_id), action="delete"
+            "comment_act", user=request.user, comment_id=uuid_or_404(comment_id), action="delete"
         )
         return Response(row)
 
@@ -291,7 +284,7 @@ class ConversationMessagesView(APIView):
         total, rows = _first_answer(
             "conversation_messages",
             user=request.user,
-            conversation_id=_uuid_or_404(conversation_id),
+            conversation_id=uuid_or_404(conversation_id),
             limit=limit,
             offset=offset,
         )
@@ -309,7 +302,7 @@ class ConversationMessagesView(APIView):
         row = _first_answer(
             "conversation_send",
             user=request.user,
-            conversation_id=_uuid_or_404(conversation_id),
+            conversation_id=uuid_or_404(conversation_id),
             text=data["text"].strip(),
             image_url=data["image_url"],
         )
@@ -322,6 +315,6 @@ class ConversationReadView(APIView):
     )
     def post(self, request: Request, conversation_id: str) -> Response:
         row = _first_answer(
-            "conversation_read", user=request.user, conversation_id=_uuid_or_404(conversation_id)
+            "conversation_read", user=request.user, conversation_id=uuid_or_404(conversation_id)
         )
         return Response(row)

@@ -4,10 +4,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import MetaAccount
-from accounts.selectors import active_account
+from accounts.selectors import active_account, require_permissions
 from botopia_meta.api.views import paginated_response, validated
-from botopia_meta.exceptions import MissingMetaPermission
 from botopia_meta.safe_urls import require_public_https_url
 from facebook import selectors, services
 from facebook.serializers import (
@@ -23,12 +21,6 @@ from facebook.serializers import (
     FacebookScheduledPostQuerySerializer,
     FacebookScheduledPostSerializer,
 )
-
-
-def require_permissions(account: MetaAccount, *names: str) -> None:
-    missing = account.has_permissions(names)
-    if missing:
-        raise MissingMetaPermission(missing)
 
 
 class PageListView(APIView):

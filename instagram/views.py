@@ -4,9 +4,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import MetaAccount
+from accounts.selectors import require_permissions
 from botopia_meta.api.views import paginated_response, validated
-from botopia_meta.exceptions import MissingMetaPermission, NotFound
+from botopia_meta.exceptions import NotFound
 from instagram import selectors, services
 from instagram.models import MediaPublish
 from instagram.serializers import (
@@ -19,12 +19,6 @@ from instagram.serializers import (
     InstagramPublishListSerializer,
     InstagramPublishSerializer,
 )
-
-
-def require_permissions(account: MetaAccount, *names: str) -> None:
-    missing = account.has_permissions(names)
-    if missing:
-        raise MissingMetaPermission(missing)
 
 
 class AccountListView(APIView):

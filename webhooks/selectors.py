@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from accounts.models import MetaAccount, Notification
+from accounts.selectors import owned_by
 from botopia_meta.exceptions import NotFound
 from webhooks.models import WebhookConfig
 
@@ -36,9 +37,7 @@ def webhook_config_get(*, account: MetaAccount) -> WebhookConfig:
 
 
 def notification_list(*, user: AbstractBaseUser, unread: bool | None = None) -> QuerySet[Notification]:
-    notifications = Notification.objects.filter(
-        account__user=user, account__deleted_at__isnull=True
-    ).order_by("-created_at", "-id")
+    notifications = Notification.objects.filter(owned_by(user, via="account")).order_by("-created_at", "-id")
     if unread is not None:
         notifications = notifications.filter(read=not unread)
     return notifications

@@ -267,17 +267,7 @@ def _subscribe(target: str, call: Callable[[], Any]) -> dict[str, Any]:
     try:
         call()
     except GraphError as exc:
-        error = {
-            "meta_code": exc.code,
-            "meta_subcode": exc.subcode,
-            "meta_message": exc.user_msg or exc.message,
-            "fbtrace_id": exc.fbtrace_id,
-        }
-        return {
-            "target": target,
-            "ok": False,
-            "error": {k: v for k, v in error.items() if v not in (None, "")},
-        }
+        return {"target": target, "ok": False, "error": exc.details()}
     return {"target": target, "ok": True}
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from accounts.models import MetaAccount
+from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.exceptions import AccountNotConnected, NotFound, ValidationFailed
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
@@ -24,13 +25,6 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "limit_exceeded": (S.LIMIT_EXCEEDED,),
     "archived": (S.ARCHIVED,),
 }
-
-
-def _uuid_or_404(value: UUID | str, what: str) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise NotFound(f"No such {what}.") from None
 
 
 def waba_list(*, account: MetaAccount) -> QuerySet[WhatsAppBusinessAccount]:
@@ -135,7 +129,7 @@ def template_list(
 
 
 def template_get(*, user: AbstractBaseUser, template_id: UUID | str) -> WhatsAppTemplate:
-    pk = _uuid_or_404(template_id, "template")
+    pk = uuid_or_404(template_id, "template")
     template = (
         WhatsAppTemplate.objects.filter(
             pk=pk,

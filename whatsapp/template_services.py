@@ -323,19 +323,12 @@ def _edit_refusal(template: WhatsAppTemplate, exc: GraphError) -> TemplateEditRe
     # Meta's subcodes for edit refusals are undocumented and change; name the rule that
     # applies to this template's state, and pass Meta's own words in details.
     rule = "edit_limit" if template.status == S.APPROVED else "status"
-    details = {
-        "rule": rule,
-        "rules": list(EDIT_RULES.values()),
-        "metaCode": exc.code,
-        "metaSubcode": exc.subcode,
-        "fbtraceId": exc.fbtrace_id,
-        "metaMessage": exc.user_msg or exc.message,
-    }
+    details = {"rule": rule, "rules": list(EDIT_RULES.values()), **exc.details()}
     if rule == "edit_limit":
         message = f"Meta refused the edit. {EDIT_RULES['edit_limit']}"
     else:
         message = "Meta refused the edit; see metaMessage. " + EDIT_RULES["status"]
-    return TemplateEditRefused(message, details={k: v for k, v in details.items() if v not in (None, "")})
+    return TemplateEditRefused(message, details=details)
 
 
 def template_delete(*, template: WhatsAppTemplate) -> None:

@@ -28,21 +28,8 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return JsonResponse(envelope(code, message, details), status=status)
 
 
-def _graph_details(exc: graph.GraphError) -> dict[str, Any]:
-    return {
-        key: value
-        for key, value in {
-            "metaCode": exc.code,
-            "metaSubcode": exc.subcode,
-            "fbtraceId": exc.fbtrace_id,
-            "metaMessage": exc.user_msg or exc.message,
-        }.items()
-        if value not in (None, "")
-    }
-
-
 def _graph_error(exc: graph.GraphError) -> tuple[int, str, str, dict, float | None]:
-    details = _graph_details(exc)
+    details = exc.details()
     if isinstance(exc, graph.GraphTokenExpired):
         return (
             401,

@@ -10,7 +10,8 @@ from django.db.models import F, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import MetaAccount
-from botopia_meta.exceptions import MissingMetaPermission, ValidationFailed
+from accounts.selectors import require_permissions
+from botopia_meta.exceptions import ValidationFailed
 
 # The inbox API's two asset filters/keys; a row fills its own and leaves the other None.
 ASSET_KEYS = ("page_id", "ig_account_id")
@@ -42,12 +43,6 @@ class InboxSpec:
 
     def asset_row(self, asset_id: str) -> dict[str, Any]:
         return {key: asset_id if key == self.asset_id_field else None for key in ASSET_KEYS}
-
-
-def _require(account, permission: str) -> None:
-    missing = account.has_permissions((permission,))
-    if missing:
-        raise MissingMetaPermission(missing)
 
 
 class InboxSource:
@@ -132,7 +127,7 @@ class InboxSource:
         comment = self.spec.selectors.comment_list(user=user).filter(pk=comment_id).first()
         if comment is None:
             return None
-        _require(self._account(comment), self.spec.comment_permission)
+        require_permissions(self._account(comment), self.spec.comment_permission)
         if action == "reply":
             comment = services.comment_reply(comment=comment, message=message or "")
         elif action in ("hide", "unhide"):
@@ -242,7 +237,7 @@ class InboxSource:
         conversation = self._conversation(user, conversation_id)
         if conversation is None:
             return None
-        _require(self._account(conversation), self.spec.message_permission)
+        require_permissions(self._account(conversation), self.spec.message_permission)
         message = self.spec.services.message_queue(conversation=conversation, text=text, image_url=image_url)
         return self.message_row(message)
 
