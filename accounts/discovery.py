@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import MetaAccount
 from accounts.tokens import graph_for
 from botopia_meta.graph import GraphClient
+from botopia_meta.models import SoftDeleteModel
 
 PAGE_FIELDS = "id,name,category,access_token,tasks,picture{url},instagram_business_account"
 
@@ -44,7 +45,7 @@ class DiscoveryRun:
 
 
 def sync_rows(
-    model: type[models.Model],
+    model: type[SoftDeleteModel],
     *,
     scope: dict[str, Any],
     key: str,

@@ -51,7 +51,7 @@ def exchange_code(*, code: str, redirect_uri: str | None) -> TokenGrant:
     if redirect_uri:
         # Embedded Signup codes are exchanged without redirect_uri.
         params["redirect_uri"] = redirect_uri
-    return _grant(_app_client().get("oauth/access_token", params, retries=0).data)
+    return _grant(_app_client().get("oauth/access_token", params, retries=0).json_object)
 
 
 @sensitive_variables()
@@ -63,7 +63,7 @@ def exchange_long_lived(token: str) -> TokenGrant:
         "client_secret": settings.META_APP_SECRET,
         "fb_exchange_token": token,
     }
-    return _grant(_app_client().get("oauth/access_token", params).data)
+    return _grant(_app_client().get("oauth/access_token", params).json_object)
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -74,7 +74,7 @@ def _timestamp(value: object) -> datetime | None:
 
 @sensitive_variables()
 def debug_token(token: str) -> TokenInfo:
-    data = _app_client().get("debug_token", {"input_token": token}).data.get("data") or {}
+    data = _app_client().get("debug_token", {"input_token": token}).json_object.get("data") or {}
     error = data.get("error") if isinstance(data.get("error"), dict) else {}
     return TokenInfo(
         is_valid=data.get("is_valid") is True,
@@ -91,12 +91,12 @@ def debug_token(token: str) -> TokenInfo:
 @sensitive_variables()
 def me(token: str) -> dict:
     """{"id", "name"} of the token's (system) user. No owner: the account may not exist yet."""
-    return GraphClient(token, target="connect").get("me", {"fields": "id,name"}).data
+    return GraphClient(token, target="connect").get("me", {"fields": "id,name"}).json_object
 
 
 @sensitive_variables()
 def granted_permissions(token: str) -> list[str]:
-    data = GraphClient(token, target="connect").get("me/permissions").data
+    data = GraphClient(token, target="connect").get("me/permissions").json_object
     return [
         str(item["permission"])
         for item in data.get("data") or []

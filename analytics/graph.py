@@ -26,7 +26,7 @@ def waba_messaging_analytics(
     """Sent/delivered per day for one number: [{"start", "end", "sent", "delivered"}].
     Meta filters by the display number's digits, not the phone number id."""
     field = f"analytics.start({start}).end({end}).granularity(DAY).phone_numbers({_list([phone_number])})"
-    data = client.get(waba_id, {"fields": field}).data
+    data = client.get(waba_id, {"fields": field}).json_object
     return list((data.get("analytics") or {}).get("data_points") or [])
 
 
@@ -35,7 +35,7 @@ def waba_conversation_analytics(client: GraphClient, *, waba_id: str, start: int
         f"conversation_analytics.start({start}).end({end}).granularity(DAILY)"
         f".dimensions({_list(['CONVERSATION_CATEGORY'])})"
     )
-    return _points(client.get(waba_id, {"fields": field}).data.get("conversation_analytics"))
+    return _points(client.get(waba_id, {"fields": field}).json_object.get("conversation_analytics"))
 
 
 def waba_pricing_analytics(client: GraphClient, *, waba_id: str, start: int, end: int) -> list[dict]:
@@ -43,7 +43,7 @@ def waba_pricing_analytics(client: GraphClient, *, waba_id: str, start: int, end
         f"pricing_analytics.start({start}).end({end}).granularity(DAILY)"
         f".dimensions({_list(['PRICING_CATEGORY', 'PRICING_TYPE'])})"
     )
-    return _points(client.get(waba_id, {"fields": field}).data.get("pricing_analytics"))
+    return _points(client.get(waba_id, {"fields": field}).json_object.get("pricing_analytics"))
 
 
 def waba_template_analytics(
@@ -56,7 +56,7 @@ def waba_template_analytics(
         f".metric_types({_list(metric_names('template_metric_types'))})"
         f".template_ids({_list(template_ids)})"
     )
-    return _points(client.get(waba_id, {"fields": field}).data.get("template_analytics"))
+    return _points(client.get(waba_id, {"fields": field}).json_object.get("template_analytics"))
 
 
 def object_insights(
@@ -64,4 +64,4 @@ def object_insights(
 ) -> list[dict]:
     """Page or IG user insights, one metric: [{"name", "period", "values": [{"value", "end_time"}]}]."""
     params = {"metric": metric, "period": "day", "since": since, "until": until}
-    return list(client.get(f"{object_id}/insights", params).data.get("data") or [])
+    return list(client.get(f"{object_id}/insights", params).json_object.get("data") or [])

@@ -31,7 +31,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from analytics.models import AnalyticsSettings, DailyMetric, HourlyMetric, Platform, RecordedKey
@@ -122,7 +122,7 @@ def _insert_key(account_pk: Any, key: str, now: datetime) -> bool:
         return cursor.rowcount == 1
 
 
-def _upsert(model: type, bucket_column: str, rows: list[tuple]) -> None:
+def _upsert(model: type[models.Model], bucket_column: str, rows: list[tuple]) -> None:
     """Add counts atomically: the database does `count = count + n` under its row lock, so
     concurrent workers never lose an increment (no read-modify-write in Python)."""
     table = model._meta.db_table

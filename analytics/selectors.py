@@ -2,8 +2,9 @@
 the aggregate tables, so its cost follows the number of buckets, never of messages."""
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -171,15 +172,19 @@ def metric_series(
         queryset = HourlyMetric.objects.filter(hour__gte=first, hour__lt=stop)
         column = "hour"
 
-        def stamp(bucket: datetime) -> str:
+        def hour_stamp(bucket: datetime) -> str:
             return iso(bucket.astimezone(tz))
+
+        stamp: Callable[[Any], str] = hour_stamp
     else:
         buckets = _days(start, end)
         queryset = DailyMetric.objects.filter(day__gte=start, day__lte=end)
         column = "day"
 
-        def stamp(bucket: date) -> str:
+        def day_stamp(bucket: date) -> str:
             return iso(datetime.combine(bucket, time(), tzinfo=tz))
+
+        stamp = day_stamp
 
     queryset = _scoped(
         queryset.filter(account=account, platform=platform, metric__in=wanted),

@@ -179,6 +179,11 @@ class GraphResponse:
     app_usage: dict | None = None
     business_usage: dict | None = None
 
+    @property
+    def json_object(self) -> dict:
+        """The body where a JSON object is expected; {} if Meta answered something else."""
+        return self.data if isinstance(self.data, dict) else {}
+
 
 def app_access_token() -> str:
     return f"{settings.META_APP_ID}|{settings.META_APP_SECRET}"
@@ -306,6 +311,14 @@ def _cache_unavailable(exc: BaseException) -> None:
     logger.warning("Graph circuit breaker skipped: the cache is unavailable (%s)", type(exc).__name__)
 
 
+def _paging(data: dict) -> tuple[dict, dict]:
+    """A paged edge's `paging` and `paging.cursors`, each {} when absent or not an object."""
+    paging = data.get("paging")
+    paging = paging if isinstance(paging, dict) else {}
+    cursors = paging.get("cursors")
+    return paging, cursors if isinstance(cursors, dict) else {}
+
+
 class GraphClient:
     def __init__(
         self,
@@ -371,8 +384,7 @@ class GraphClient:
         data = self.get(path, params).data
         if not isinstance(data, dict):
             return list(data), {"before": None, "after": None}
-        paging = data.get("paging") if isinstance(data.get("paging"), dict) else {}
-        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+        _, cursors = _paging(data)
         return list(data.get("data") or []), {"before": cursors.get("before"), "after": cursors.get("after")}
 
     def iter_items(self, path: str, params: dict | None = None, *, max_pages: int = 1000) -> Iterator[dict]:
@@ -385,8 +397,7 @@ class GraphClient:
                 yield from data
                 return
             yield from data.get("data") or []
-            paging = data.get("paging") if isinstance(data.get("paging"), dict) else {}
-            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+            paging, cursors = _paging(data)
             after = cursors.get("after")
             if not paging.get("next") or not after:
                 return
@@ -402,7 +413,7 @@ class GraphClient:
         return f"{settings.META_GRAPH_URL}/{settings.META_GRAPH_VERSION}/{path}"
 
     def _auth(self) -> dict[str, str]:
-        if self.app_token:
+        if self._access_token is None:
             return {"access_token": app_access_token()}
         return {"access_token": self._access_token, "appsecret_proof": appsecret_proof(self._access_token)}
 
@@ -576,7 +587,6 @@ class GraphClient:
         payload: Any, status: int, app_usage: dict | None, business_usage: dict | None, pause: float
     ) -> GraphError:
         error = payload.get("error") if isinstance(payload, dict) else None
-        usage = {"app_usage": app_usage, "business_usage": business_usage}
         if not isinstance(error, dict):
             if status >= 500:
                 # A gateway error page: Meta may or may not have handled the request.
@@ -584,14 +594,16 @@ class GraphClient:
                     f"Meta answered HTTP {status} without a Graph error body.",
                     http_status=status,
                     outcome_unknown=True,
-                    **usage,
+                    app_usage=app_usage,
+                    business_usage=business_usage,
                 )
             cls = GraphRateLimited if status == 429 else GraphError
             return cls(
                 f"Meta answered HTTP {status} with a body that is not a Graph error.",
                 http_status=status,
                 retry_after=pause or None,
-                **usage,
+                app_usage=app_usage,
+                business_usage=business_usage,
             )
         code = _int_or_none(error.get("code"))
         cls = _error_class(code, status)
@@ -609,7 +621,8 @@ class GraphClient:
             error_data=error.get("error_data"),
             # If this answer paused the target, retrying before the pause ends is pointless.
             retry_after=pause if (pause and not cls.permanent) else None,
-            **usage,
+            app_usage=app_usage,
+            business_usage=business_usage,
         )
 
     def _respect_usage(self, app_usage: dict | None, business_usage: dict | None) -> float:

@@ -9,7 +9,7 @@
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DISCOVERY_STEPS: dict[str, Callable[..., dict]] = {}
@@ -59,7 +59,7 @@ class WebhookItem:
     entry_id: str
     value: dict
     entry_time: int | None = None
-    index: str = field(default="")  # position in the delivery, e.g. "0.2", for per-item errors
+    index: str = ""  # position in the delivery, e.g. "0.2", for per-item errors
 
 
 # --- Cross-platform inbox ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import dramatiq
 from django.core.cache import cache
 from django.utils.module_loading import autodiscover_modules
 
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    actor: object
+    actor: dramatiq.Actor
     seconds: int
 
     @property

@@ -89,13 +89,12 @@ def actor(
                     raise
 
         return dramatiq.actor(
-            run,
             queue_name=queue_name,
             min_backoff=settings.ACTOR_MIN_BACKOFF_MS,
             max_backoff=settings.ACTOR_MAX_BACKOFF_MS,
             retry_when=_retry_when(max_retries),
             **options,
-        )
+        )(run)
 
     return decorate(fn) if fn is not None else decorate
 

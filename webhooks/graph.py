@@ -20,14 +20,16 @@ def app_subscription_create(
             "fields": ",".join(fields),
             "include_values": "true",
         },
-    ).data
+    ).json_object
 
 
 def waba_subscribe(client: GraphClient, *, waba_id: str) -> dict:
     """`POST /{waba-id}/subscribed_apps`: without it no event of this WABA reaches the app."""
-    return client.post(f"{waba_id}/subscribed_apps").data
+    return client.post(f"{waba_id}/subscribed_apps").json_object
 
 
 def page_subscribe(client: GraphClient, *, page_id: str, fields: list[str]) -> dict:
     """`POST /{page-id}/subscribed_apps?subscribed_fields=...` with the page token."""
-    return client.post(f"{page_id}/subscribed_apps", params={"subscribed_fields": ",".join(fields)}).data
+    return client.post(
+        f"{page_id}/subscribed_apps", params={"subscribed_fields": ",".join(fields)}
+    ).json_object

@@ -90,9 +90,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         else:
             message = str(exc.detail)
             details = {}
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(max(1, round(exc.wait)))
-            details = {"retryAfter": max(1, round(exc.wait))}
+        wait = getattr(exc, "wait", None)  # Throttled's; its stubs leave it out
+        if isinstance(exc, drf.Throttled) and wait is not None:
+            headers["Retry-After"] = str(max(1, round(wait)))
+            details = {"retryAfter": max(1, round(wait))}
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Token realm="api"'
             status = 401

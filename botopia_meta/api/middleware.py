@@ -32,7 +32,7 @@ class ApiMiddleware:
             for key, values in request.GET.lists():
                 converted.setlist(to_snake(key), values)
             converted._mutable = False
-            request.GET = converted
+            request.GET = converted  # type: ignore[assignment]  # frozen above; the stubs can't tell
         response = self.get_response(request)
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
             ("application/json", "text/plain")
