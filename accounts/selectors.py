@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -16,25 +16,25 @@ from botopia_meta.exceptions import AccountNotConnected, MissingMetaPermission, 
 # model to its MetaAccount ("waba__account" for a template, "" for MetaAccount itself).
 
 
-def owned_by(user: AbstractBaseUser, *, via: str = "") -> Q:
+def owned_by(user: User, *, via: str = "") -> Q:
     """Rows under the caller's accounts that are not deleted, whatever their status: what the
     caller may read (an expired account's history stays visible until it is removed)."""
     prefix = f"{via}__" if via else ""
     return Q(**{f"{prefix}user": user, f"{prefix}deleted_at__isnull": True})
 
 
-def active_for(user: AbstractBaseUser, *, via: str = "") -> Q:
+def active_for(user: User, *, via: str = "") -> Q:
     """Rows under the caller's connected (active) accounts: what the caller may act on, and
     what the inbox lists (a disconnected account's conversations can't be answered)."""
     prefix = f"{via}__" if via else ""
     return owned_by(user, via=via) & Q(**{f"{prefix}status": MetaAccount.Status.ACTIVE})
 
 
-def account_list(*, user: AbstractBaseUser) -> QuerySet[MetaAccount]:
+def account_list(*, user: User) -> QuerySet[MetaAccount]:
     return MetaAccount.objects.filter(owned_by(user))
 
 
-def account_get(*, user: AbstractBaseUser, account_id: UUID | str) -> MetaAccount:
+def account_get(*, user: User, account_id: UUID | str) -> MetaAccount:
     """The user's own account by id; anybody else's (or a malformed id) is 404."""
     try:
         return account_list(user=user).get(pk=UUID(str(account_id)))
@@ -43,7 +43,7 @@ def account_get(*, user: AbstractBaseUser, account_id: UUID | str) -> MetaAccoun
 
 
 def active_account(
-    *, user: AbstractBaseUser, account_id: UUID | str | None = None, permissions: Iterable[str] = ()
+    *, user: User, account_id: UUID | str | None = None, permissions: Iterable[str] = ()
 ) -> MetaAccount:
     """The account an endpoint acts on: the given one, or the most recently connected active one.
 
@@ -83,7 +83,7 @@ PLATFORM_ASSETS = {
 }
 
 
-def account_current(*, user: AbstractBaseUser) -> MetaAccount | None:
+def account_current(*, user: User) -> MetaAccount | None:
     """The account the status screen shows: the most recently connected active one, else the
     most recent expired one (so the screen can ask for a re-login)."""
     accounts = account_list(user=user).order_by("-connected_at", "-created_at")
@@ -101,7 +101,7 @@ def account_platforms(*, account: MetaAccount | None) -> dict[str, bool]:
     return platforms
 
 
-def account_status(*, user: AbstractBaseUser, account_id: UUID | str | None = None) -> dict:
+def account_status(*, user: User, account_id: UUID | str | None = None) -> dict:
     account = account_get(user=user, account_id=account_id) if account_id else account_current(user=user)
     if account is None:
         return {

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,7 +60,7 @@ def _checked_token_info(token: str) -> meta.TokenInfo:
 
 def _store(
     *,
-    user: AbstractBaseUser,
+    user: User,
     token: str,
     info: meta.TokenInfo,
     expires_at: Any,
@@ -106,9 +106,7 @@ def _enqueue(actor_name: str, *args: str) -> None:
     enqueue_on_commit(getattr(actors, actor_name), *args)
 
 
-def account_connect_oauth(
-    *, user: AbstractBaseUser, code: str, redirect_uri: str | None
-) -> tuple[MetaAccount, bool]:
+def account_connect_oauth(*, user: User, code: str, redirect_uri: str | None) -> tuple[MetaAccount, bool]:
     """Exchange an OAuth / Embedded Signup code for a long-lived token and store the account.
 
     Returns (account, created). Meta refusing the code raises MetaAuthFailed; nothing is stored.
@@ -137,7 +135,7 @@ def account_connect_oauth(
     )
 
 
-def account_connect_token(*, user: AbstractBaseUser, access_token: str) -> tuple[MetaAccount, bool]:
+def account_connect_token(*, user: User, access_token: str) -> tuple[MetaAccount, bool]:
     """Validate a system-user ("permanent") token with debug_token and store the account."""
     info = _checked_token_info(access_token)
     try:
@@ -332,7 +330,7 @@ def account_discover(*, account: MetaAccount) -> dict[str, Any]:
 
 def account_connect(
     *,
-    user: AbstractBaseUser,
+    user: User,
     code: str | None = None,
     redirect_uri: str | None = None,
     access_token: str | None = None,

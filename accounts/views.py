@@ -12,7 +12,7 @@ from accounts.serializers import (
     StatusQuerySerializer,
     StatusSerializer,
 )
-from botopia_meta.api.views import validated
+from botopia_meta.api.views import AuthedRequest, validated
 
 
 class ConnectView(APIView):
@@ -23,7 +23,7 @@ class ConnectView(APIView):
         request=ConnectSerializer,
         responses={200: ConnectResponseSerializer, 201: ConnectResponseSerializer},
     )
-    def post(self, request):
+    def post(self, request: AuthedRequest) -> Response:
         data = validated(ConnectSerializer, request.data)
         account, created = services.account_connect(
             user=request.user,
@@ -37,7 +37,7 @@ class ConnectView(APIView):
 
 class StatusView(APIView):
     @extend_schema(parameters=[StatusQuerySerializer], responses=StatusSerializer)
-    def get(self, request):
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(StatusQuerySerializer, request.query_params)
         status = selectors.account_status(user=request.user, account_id=query.get("account_id"))
         return Response(StatusSerializer(status).data)
@@ -45,7 +45,7 @@ class StatusView(APIView):
 
 class RefreshTokenView(APIView):
     @extend_schema(request=AccountIdSerializer, responses=RefreshResponseSerializer)
-    def post(self, request):
+    def post(self, request: AuthedRequest) -> Response:
         data = validated(AccountIdSerializer, request.data)
         account = selectors.account_get(user=request.user, account_id=data["account_id"])
         account = services.account_token_refresh(account=account)
@@ -54,7 +54,7 @@ class RefreshTokenView(APIView):
 
 class DisconnectView(APIView):
     @extend_schema(request=AccountIdSerializer, responses=DisconnectResponseSerializer)
-    def post(self, request):
+    def post(self, request: AuthedRequest) -> Response:
         data = validated(AccountIdSerializer, request.data)
         account = selectors.account_get(user=request.user, account_id=data["account_id"])
         account = services.account_disconnect(account=account)

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -71,7 +71,7 @@ def _account_has_broadcast(numbers: QuerySet, broadcast_id: str) -> bool:
     return numbers.filter(broadcasts__pk=pk).exists()
 
 
-def analytics_account(*, user: AbstractBaseUser, account_id: str | None = None) -> MetaAccount:
+def analytics_account(*, user: User, account_id: str | None = None) -> MetaAccount:
     """The account whose numbers are shown: the given one (404 if not the caller's), else the
     most recently connected active one, else the most recent one at all (an expired account
     still has a history, and the overview must be able to say it needs reauth)."""

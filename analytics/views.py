@@ -29,13 +29,13 @@ from analytics.serializers import (
     resolve_range,
 )
 from botopia_meta.api.renderers import EnvelopeJSONRenderer
-from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.api.views import AuthedRequest, paginated_response, validated
 
 DEFAULT_METRICS = ["sent", "delivered", "read", "failed", "received", "replied"]
 
 
 def _account_and_range(
-    request: Request, query: dict, granularity: str = "day"
+    request: AuthedRequest, query: dict, granularity: str = "day"
 ) -> tuple[MetaAccount, date, date]:
     account = selectors.analytics_account(user=request.user, account_id=query.get("account_id"))
     start, end = resolve_range(
@@ -51,7 +51,7 @@ class MetricsView(APIView):
         responses={200: MetricsSerializer},
         description="WhatsApp counts per day or hour (zero-filled, account time zone) with totals and rates.",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(MetricsQuery, request.query_params)
         granularity = query["granularity"]
         account, start, end = _account_and_range(request, query, granularity)
@@ -81,7 +81,7 @@ class OverviewView(APIView):
         responses={200: OverviewSerializer},
         description="The Overview screen: per-platform numbers vs the previous period, health, activity.",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(RangeQuery, request.query_params)
         account, start, end = _account_and_range(request, query)
         data = selectors.overview(account=account, start=start, end=end)
@@ -96,7 +96,7 @@ class InsightsView(APIView):
         responses={200: InsightListSerializer},
         description="Meta's own analytics as pulled by the periodic actors (paginated with limit/offset).",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(InsightsQuery, request.query_params)
         account, start, end = _account_and_range(request, query)
         selectors.require_account_assets(account=account, asset_id=query.get("asset_id"))
@@ -130,7 +130,7 @@ class ReportView(APIView):
         },
         description="Per day and platform, and per template, as JSON or streamed CSV.",
     )
-    def get(self, request: Request):
+    def get(self, request: AuthedRequest):
         query = validated(ReportQuery, request.query_params)
         account, start, end = _account_and_range(request, query)
         if query["format"] == "csv":
@@ -149,7 +149,7 @@ class SettingsView(APIView):
     @extend_schema(
         operation_id="analytics_settings", parameters=[SettingsQuery], responses={200: SettingsSerializer}
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(SettingsQuery, request.query_params)
         account = selectors.analytics_account(user=request.user, account_id=query.get("account_id"))
         return Response({"account_id": account.pk, "timezone": str(account_timezone(account.pk))})
@@ -160,7 +160,7 @@ class SettingsView(APIView):
         responses={200: SettingsSerializer},
         description="Changing the time zone re-cuts past days from the hourly aggregates.",
     )
-    def put(self, request: Request) -> Response:
+    def put(self, request: AuthedRequest) -> Response:
         data = validated(SettingsInput, request.data)
         account = selectors.analytics_account(user=request.user, account_id=data.get("account_id"))
         row = services.analytics_settings_update(account=account, timezone_name=data["timezone"])

@@ -4,7 +4,7 @@ import hmac
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from accounts.models import MetaAccount, Notification
@@ -36,14 +36,14 @@ def webhook_config_get(*, account: MetaAccount) -> WebhookConfig:
     return config
 
 
-def notification_list(*, user: AbstractBaseUser, unread: bool | None = None) -> QuerySet[Notification]:
+def notification_list(*, user: User, unread: bool | None = None) -> QuerySet[Notification]:
     notifications = Notification.objects.filter(owned_by(user, via="account")).order_by("-created_at", "-id")
     if unread is not None:
         notifications = notifications.filter(read=not unread)
     return notifications
 
 
-def notification_get(*, user: AbstractBaseUser, notification_id: str) -> Notification:
+def notification_get(*, user: User, notification_id: str) -> Notification:
     """The caller's own notification; anybody else's (or a malformed id) is 404."""
     try:
         return notification_list(user=user).get(pk=UUID(str(notification_id)))

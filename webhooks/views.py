@@ -1,10 +1,9 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import active_account
-from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.api.views import AuthedRequest, paginated_response, validated
 from webhooks import selectors, services
 from webhooks.serializers import (
     AccountQuerySerializer,
@@ -25,7 +24,7 @@ class WebhookConfigView(APIView):
     @extend_schema(
         parameters=[_ACCOUNT_PARAM], responses=WebhookConfigSerializer, summary="Webhook configuration"
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(AccountQuerySerializer, request.query_params)
         account = active_account(user=request.user, account_id=query.get("account_id"))
         config = selectors.webhook_config_get(account=account)
@@ -38,7 +37,7 @@ class WebhookConfigureView(APIView):
         responses=WebhookConfigureResultSerializer,
         summary="Store the verify token and fields, and subscribe at Meta",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = validated(WebhookConfigureInputSerializer, request.data)
         account = active_account(user=request.user, account_id=data.get("account_id"))
         config, new_secret = services.webhook_configure(
@@ -71,7 +70,7 @@ class NotificationListView(APIView):
         responses=NotificationListSerializer,
         summary="Notifications of the caller's accounts, newest first",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(NotificationQuerySerializer, request.query_params)
         notifications = selectors.notification_list(user=request.user, unread=query.get("unread"))
         return paginated_response(
@@ -81,7 +80,7 @@ class NotificationListView(APIView):
 
 class NotificationReadView(APIView):
     @extend_schema(request=None, responses=NotificationSerializer, summary="Mark a notification read")
-    def post(self, request: Request, notification_id: str) -> Response:
+    def post(self, request: AuthedRequest, notification_id: str) -> Response:
         notification = selectors.notification_get(user=request.user, notification_id=notification_id)
         notification = services.notification_mark_read(notification=notification)
         return Response(NotificationSerializer(notification).data)
