@@ -75,7 +75,7 @@ def _timestamp(value: object) -> datetime | None:
 @sensitive_variables()
 def debug_token(token: str) -> TokenInfo:
     data = _app_client().get("debug_token", {"input_token": token}).json_object.get("data") or {}
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    error = data.get("error")
     return TokenInfo(
         is_valid=data.get("is_valid") is True,
         app_id=str(data.get("app_id") or ""),
@@ -84,7 +84,7 @@ def debug_token(token: str) -> TokenInfo:
         expires_at=_timestamp(data.get("expires_at")),
         scopes=[str(s) for s in data.get("scopes") or []],
         granular_scopes=[g for g in data.get("granular_scopes") or [] if isinstance(g, dict)],
-        error=error,
+        error=error if isinstance(error, dict) else {},
     )
 
 

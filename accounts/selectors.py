@@ -50,6 +50,7 @@ def active_account(
     Raises 409 ACCOUNT_NOT_CONNECTED when there is none, 403 MISSING_META_PERMISSION when the
     account lacks one of `permissions` (before any Graph call is made).
     """
+    account: MetaAccount | None
     if account_id is not None:
         account = account_get(user=user, account_id=account_id)
         if account.status != MetaAccount.Status.ACTIVE:
