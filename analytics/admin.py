@@ -66,9 +66,8 @@ class DailyMetricAdmin(ReadOnlyAdmin):
 
     def chart_view(self, request: HttpRequest) -> HttpResponse:
         accounts = MetaAccount.all_objects.select_related("user").order_by("user__username", "meta_user_name")
-        account = (
-            accounts.filter(pk=request.GET.get("account")).first() if request.GET.get("account") else None
-        )
+        wanted = request.GET.get("account")
+        account = accounts.filter(pk=wanted).first() if wanted else None
         account = account or accounts.first()
         context = {
             **self.admin_site.each_context(request),

@@ -23,7 +23,7 @@ import contextlib
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -52,7 +52,7 @@ def _tz_cache_key(account_id: Any) -> str:
 
 def account_timezone(account_id: Any) -> ZoneInfo:
     """The account's analytics time zone (AnalyticsSettings, default UTC), cached briefly."""
-    key = _tz_cache_key(account_id)
+    key: str | None = _tz_cache_key(account_id)
     try:
         name = cache.get(key)
     except Exception:  # the cache (Redis) is down: read the database, as on a miss
@@ -74,8 +74,8 @@ def forget_account_timezone(account_id: Any) -> None:
     cache.delete(_tz_cache_key(account_id))
 
 
-def dimension_key(dimensions: dict[str, str] | None) -> str:
-    """Canonical, order-independent text for a set of dimensions ("" for none)."""
+def dimension_key(dimensions: Mapping[str, object] | None) -> str:
+    """Canonical, order-independent text for a set of dimensions ("" for none; empty values left out)."""
     if not dimensions:
         return ""
     return urlencode(sorted((k, str(v)) for k, v in dimensions.items() if v not in (None, "")))
@@ -276,6 +276,7 @@ def record_message_status(
     nothing. `failed` counts under its error code. Returns the metrics newly counted.
     """
     counted = []
+    steps: list[tuple[str, dict[str, str] | None]]
     if status == "failed":
         dims = {**(dimensions or {}), "error_code": str(error_code or "unknown")}
         steps = [("failed", dims)]
@@ -284,14 +285,14 @@ def record_message_status(
     else:
         raise ValueError(f"unknown message status {status!r}")
     with transaction.atomic():
-        for metric, dims in steps:
+        for metric, metric_dims in steps:
             if record(
                 account_id=account_id,
                 platform=Platform.WHATSAPP,
                 metric=metric,
                 at=at,
                 asset_id=phone_number_id,
-                dimensions=dims,
+                dimensions=metric_dims,
                 key=f"{message_id}:{metric}",
             ):
                 counted.append(metric)

@@ -164,11 +164,12 @@ def metric_series(
     if granularity == "hour":
         first = hour_bucket(_local_midnight_utc(start, tz))
         stop = _local_midnight_utc(end + timedelta(days=1), tz)
-        buckets = []
+        buckets: list[date] = []  # datetimes here, days below
         moment = first
         while moment < stop:
             buckets.append(moment)
             moment += timedelta(hours=1)
+        queryset: QuerySet[HourlyMetric] | QuerySet[DailyMetric]
         queryset = HourlyMetric.objects.filter(hour__gte=first, hour__lt=stop)
         column = "hour"
 

@@ -65,10 +65,11 @@ def resolve_range(
     tz: ZoneInfo, start: date | None, end: date | None, *, granularity: str = "day"
 ) -> tuple[date, date]:
     """Fill defaults (the last 30 days, local) and enforce the limits. Raises 400 naming them."""
-    if start is None and end is None:
-        start, end = default_range(tz)
-    elif start is None:
-        start = end - timedelta(days=29)
+    if start is None:
+        if end is None:
+            start, end = default_range(tz)
+        else:
+            start = end - timedelta(days=29)
     elif end is None:
         end = min(start + timedelta(days=29), default_range(tz)[1])
         end = max(end, start)

@@ -4,6 +4,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -246,8 +247,13 @@ def _pull_waba(pull: _Pull, client: GraphClient, waba: WhatsAppBusinessAccount) 
                 wa,
                 "analytics",
                 waba.waba_id,
-                lambda digits=digits: graph.waba_messaging_analytics(
-                    client, waba_id=waba.waba_id, start=pull.since, end=pull.until, phone_number=digits
+                partial(
+                    graph.waba_messaging_analytics,
+                    client,
+                    waba_id=waba.waba_id,
+                    start=pull.since,
+                    end=pull.until,
+                    phone_number=digits,
                 ),
             )
             for metric, values in _collect(points or [], {"sent": "sent", "delivered": "delivered"}).items():
@@ -297,8 +303,13 @@ def _pull_waba(pull: _Pull, client: GraphClient, waba: WhatsAppBusinessAccount) 
                 wa,
                 "template_analytics",
                 waba.waba_id,
-                lambda batch=batch: graph.waba_template_analytics(
-                    client, waba_id=waba.waba_id, start=pull.since, end=pull.until, template_ids=batch
+                partial(
+                    graph.waba_template_analytics,
+                    client,
+                    waba_id=waba.waba_id,
+                    start=pull.since,
+                    end=pull.until,
+                    template_ids=batch,
                 ),
             )
             collected = _collect(
@@ -337,8 +348,13 @@ def _pull_object(pull: _Pull, client: GraphClient, platform: str, object_id: str
             platform,
             metric,
             object_id,
-            lambda metric=metric: graph.object_insights(
-                client, object_id=object_id, metric=metric, since=pull.since, until=pull.until
+            partial(
+                graph.object_insights,
+                client,
+                object_id=object_id,
+                metric=metric,
+                since=pull.since,
+                until=pull.until,
             ),
         )
         pull.store(platform, object_id, metric, _insight_values(series or []))
@@ -364,11 +380,11 @@ def insights_pull(*, account: MetaAccount, days: int = 3) -> dict[str, Any]:
             page_client = page_graph_for(account, page_id=page.page_id, page_token=page.access_token)
             _pull_object(pull, page_client, Platform.FACEBOOK, page.page_id)
     for ig in InstagramAccount.objects.filter(account=account, status=InstagramAccount.Status.CONNECTED):
-        page = pages.get(ig.page_id)
-        if page is None:
+        ig_page = pages.get(ig.page_id)
+        if ig_page is None:
             logger.info("Insights: IG %s has no page token to read with; skipping", ig.ig_account_id)
             continue
-        ig_client = page_graph_for(account, page_id=page.page_id, page_token=page.access_token)
+        ig_client = page_graph_for(account, page_id=ig_page.page_id, page_token=ig_page.access_token)
         _pull_object(pull, ig_client, Platform.INSTAGRAM, ig.ig_account_id)
     return {"stored": pull.stored, "skipped": pull.skipped}
 
