@@ -45,7 +45,9 @@ def check_public_url(url: str) -> tuple[str | None, str | None]:
     if parts.username or parts.password:
         return "Must not contain credentials.", None
     try:
-        addresses = {info[4][0] for info in _resolve(host, port or 443, proto=socket.IPPROTO_TCP)}
+        # str() for the checker: an IPv4/IPv6 answer's host is a str already (the stub also allows
+        # the (int, bytes) address of a Python built without IPv6 support).
+        addresses = {str(info[4][0]) for info in _resolve(host, port or 443, proto=socket.IPPROTO_TCP)}
     except (OSError, UnicodeError):
         return f"The host {host!r} does not resolve.", None
     if not addresses:
