@@ -57,6 +57,9 @@ def send(*, url: str, secret: str, body: bytes, delivery_id: str) -> None:
     problem, address = check_public_url(url)  # again at send time: DNS may have changed
     if problem:
         raise ForwardFailed(problem, transient=False)
+    hostname = urlsplit(url).hostname
+    if address is None or hostname is None:  # not after a URL check_public_url accepted
+        raise ForwardFailed("Has no host.", transient=False)
     target, host = _pinned(url, address)
     timestamp = int(time.time())
     headers = {
@@ -68,7 +71,7 @@ def send(*, url: str, secret: str, body: bytes, delivery_id: str) -> None:
     }
     try:
         with requests.Session() as session:
-            session.mount("https://", _PinnedHost(urlsplit(url).hostname))
+            session.mount("https://", _PinnedHost(hostname))
             response = session.post(
                 target, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
             )

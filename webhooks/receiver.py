@@ -45,7 +45,7 @@ def _handshake(request: HttpRequest) -> HttpResponse:
         for name, value in (("hub.mode", mode), ("hub.verify_token", token), ("hub.challenge", challenge))
         if not value
     }
-    if missing:
+    if not (mode and token and challenge):  # i.e. `missing`, spelled so the three narrow to str
         return error_response(400, "VALIDATION_ERROR", "The handshake parameters are missing.", missing)
     if mode != "subscribe":
         return error_response(

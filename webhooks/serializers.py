@@ -81,7 +81,9 @@ class WebhookConfigSerializer(serializers.ModelSerializer):
 
 class WebhookConfigureInputSerializer(serializers.Serializer):
     verify_token = serializers.CharField(min_length=8, max_length=128, trim_whitespace=False)
-    fields = serializers.DictField(child=serializers.BooleanField(), allow_empty=False)
+    # DRF's SerializerMetaclass moves declared fields out of the class body, so this does not
+    # replace Serializer.fields at runtime; the stubs can't express that.
+    fields = serializers.DictField(child=serializers.BooleanField(), allow_empty=False)  # type: ignore[assignment]
     account_id = serializers.UUIDField(required=False)
     forward_url = serializers.CharField(required=False, allow_blank=True, max_length=1024)
 
@@ -108,7 +110,7 @@ class WebhookConfigureInputSerializer(serializers.Serializer):
 class WebhookConfigureResultSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
-    fields = serializers.DictField(child=serializers.BooleanField())
+    fields = serializers.DictField(child=serializers.BooleanField())  # type: ignore[assignment]  # as above
     results = SubscriptionResultSerializer(many=True)
     forward_url = serializers.CharField()
     forward_secret = serializers.CharField(

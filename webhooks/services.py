@@ -10,7 +10,8 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
@@ -85,10 +86,14 @@ def _insert(event: WebhookEvent) -> bool:
     meta = WebhookEvent._meta
     fields = meta.concrete_fields
     quote = connection.ops.quote_name
+    # A concrete field always has a column; django-stubs types Field.column `str | None` for
+    # every field (a non-concrete one has none), so it is asserted to the checker here.
+    columns = [cast(str, f.column) for f in fields]
+    pk_column = cast(str, meta.pk.column)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote(pk_column)}"
     )
     params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
@@ -147,7 +152,7 @@ def _run_item(handler: Callable[[registry.WebhookItem], None], item: registry.We
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
 
 
-def _settle(results: list[dict[str, Any]]) -> tuple[str, str]:
+def _settle(results: list[dict[str, Any]]) -> tuple[WebhookEvent.Status, str]:
     applied = sum(r["outcome"] == "applied" for r in results)
     failed = sum(r["outcome"] == "failed" for r in results)
     if not results:
@@ -192,9 +197,9 @@ def _process_claimed(event_id: UUID | str) -> WebhookEvent:
 
     results, retryable = [], False
     for slot in processing.slots(event.pk, payload):
-        result, exc = _apply(slot)
+        result, error = _apply(slot)
         results.append(result)
-        retryable |= exc is not None and is_retryable(exc)
+        retryable |= error is not None and is_retryable(error)
     if retryable and event.attempts < MAX_ATTEMPTS:
         WebhookEvent.objects.filter(pk=event.pk).update(
             status=Status.PENDING, claimed_at=None, item_results=results, item_count=len(results)
@@ -331,7 +336,8 @@ def webhook_configure(
     results = [
         _subscribe(
             f"app:{obj}",
-            lambda obj=obj, subset=subset: webhook_graph.app_subscription_create(
+            partial(
+                webhook_graph.app_subscription_create,
                 object_type=obj,
                 callback_url=config.target_url,
                 verify_token=verify_token,
@@ -346,7 +352,7 @@ def webhook_configure(
         for waba in account.whatsapp_accounts.all():
             result = _subscribe(
                 f"waba:{waba.waba_id}",
-                lambda waba=waba: webhook_graph.waba_subscribe(client, waba_id=waba.waba_id),
+                partial(webhook_graph.waba_subscribe, client, waba_id=waba.waba_id),
             )
             results.append(result)
             if result["ok"] and not waba.subscribed:
@@ -357,7 +363,8 @@ def webhook_configure(
             results.append(
                 _subscribe(
                     f"page:{page.page_id}",
-                    lambda page=page, client=client: webhook_graph.page_subscribe(
+                    partial(
+                        webhook_graph.page_subscribe,
                         # Connecting the page subscribed every page field we handle;
                         # narrowing it here would cut other tenants' (and Instagram's) events.
                         client,
