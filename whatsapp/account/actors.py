@@ -2,11 +2,10 @@
 
 import logging
 
-from accounts.models import MetaAccount
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
-from whatsapp import account_services
-from whatsapp.models import WhatsAppBusinessAccount
+from whatsapp.account import services
+from whatsapp.account.selectors import waba_for_work, waba_ids_for_work
 
 logger = logging.getLogger(__name__)
 
@@ -15,22 +14,15 @@ ACCOUNT_REFRESH_SECONDS = 6 * 3600
 
 @actor(queue_name="whatsapp_templates", max_retries=5)
 def refresh_waba(waba_pk: str) -> None:
-    waba = (
-        WhatsAppBusinessAccount.objects.filter(pk=waba_pk, account__status=MetaAccount.Status.ACTIVE)
-        .select_related("account")
-        .first()
-    )
+    waba = waba_for_work(waba_pk=waba_pk)
     if waba is None:
         logger.info("Skipping refresh of WABA %s: gone or its account is not active", waba_pk)
         return
-    account_services.waba_refresh(waba=waba)
+    services.waba_refresh(waba=waba)
 
 
 @periodic(seconds=ACCOUNT_REFRESH_SECONDS)
 @actor(queue_name="whatsapp_templates", max_retries=0)
 def refresh_all_wabas() -> None:
-    wabas = WhatsAppBusinessAccount.objects.filter(
-        account__status=MetaAccount.Status.ACTIVE, account__deleted_at__isnull=True
-    ).values_list("pk", flat=True)
-    for pk in wabas.iterator():
+    for pk in waba_ids_for_work():
         refresh_waba.send(str(pk))

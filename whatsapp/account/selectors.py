@@ -1,30 +1,52 @@
 """Reads of WhatsApp assets, always starting from the requesting user's own Meta accounts."""
 
+from collections.abc import Iterator
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from accounts.models import MetaAccount
-from botopia_meta.api.ids import uuid_or_404
-from botopia_meta.exceptions import AccountNotConnected, NotFound, ValidationFailed
-from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
+from accounts.selectors import owned_by
+from botopia_meta.exceptions import AccountNotConnected, NotFound
+from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
 
-S = WhatsAppTemplate.Status
-# The contract's filter values, and Meta's own names, onto Meta's statuses.
-STATUS_FILTERS: dict[str, tuple[str, ...]] = {
-    "approved": (S.APPROVED,),
-    "in_review": (S.PENDING, S.IN_APPEAL),
-    "pending": (S.PENDING,),
-    "rejected": (S.REJECTED,),
-    "paused": (S.PAUSED,),
-    "disabled": (S.DISABLED,),
-    "in_appeal": (S.IN_APPEAL,),
-    "pending_deletion": (S.PENDING_DELETION,),
-    "deleted": (S.DELETED,),
-    "limit_exceeded": (S.LIMIT_EXCEEDED,),
-    "archived": (S.ARCHIVED,),
-}
+ACTIVE = MetaAccount.Status.ACTIVE
+
+
+def waba_owned_by(user: AbstractBaseUser, *, via: str = "") -> Q:
+    """Rows under the caller's live WABAs: `accounts.selectors.owned_by` (the caller's Meta
+    accounts, not deleted) plus the WABA's own soft delete, which a join through `via` (the
+    lookup path to the WABA: "waba" for a number, "phone_number__waba" for a message; "" for
+    the WABA itself, whose manager already hides deleted rows) does not see."""
+    if not via:
+        return owned_by(user, via="account")
+    return owned_by(user, via=f"{via}__account") & Q(**{f"{via}__deleted_at__isnull": True})
+
+
+def waba_at_work(*, via: str = "") -> Q:
+    """Live WABAs (or rows under one, `via` as above) whose Meta account is active and not
+    deleted: what webhooks and periodic jobs act on."""
+    prefix = f"{via}__" if via else ""
+    active = Q(**{f"{prefix}account__status": ACTIVE, f"{prefix}account__deleted_at__isnull": True})
+    if not via:
+        return active
+    return active & Q(**{f"{prefix}deleted_at__isnull": True})
+
+
+def waba_for_work(*, waba_pk: UUID | str) -> WhatsAppBusinessAccount | None:
+    """For an actor: the WABA if its account is active, else None (drop the job)."""
+    return (
+        WhatsAppBusinessAccount.objects.filter(pk=waba_pk, account__status=ACTIVE)
+        .select_related("account")
+        .first()
+    )
+
+
+def waba_ids_for_work() -> Iterator[UUID]:
+    """Every WABA a periodic job fans out to (one job each, so one failing account does not
+    stop the others)."""
+    return WhatsAppBusinessAccount.objects.filter(waba_at_work()).values_list("pk", flat=True).iterator()
 
 
 def waba_list(*, account: MetaAccount) -> QuerySet[WhatsAppBusinessAccount]:
@@ -53,7 +75,7 @@ def require_own_ids(
 ) -> None:
     """A filter naming a WABA or number the caller doesn't have is a 404, like a lookup: an
     empty list would answer a different question than the one asked."""
-    wabas = WhatsAppBusinessAccount.objects.filter(account__user=user, account__deleted_at__isnull=True)
+    wabas = WhatsAppBusinessAccount.objects.filter(waba_owned_by(user))
     if waba_id and not wabas.filter(waba_id=waba_id).exists():
         raise NotFound("No such WhatsApp Business account.")
     if phone_number_id and not phone_number_list(user=user).filter(phone_number_id=phone_number_id).exists():
@@ -61,9 +83,7 @@ def require_own_ids(
 
 
 def phone_number_list(*, user: AbstractBaseUser, waba_id: str | None = None) -> QuerySet[WhatsAppPhoneNumber]:
-    numbers = WhatsAppPhoneNumber.objects.filter(
-        waba__account__user=user, waba__account__deleted_at__isnull=True, waba__deleted_at__isnull=True
-    ).select_related("waba")
+    numbers = WhatsAppPhoneNumber.objects.filter(waba_owned_by(user, via="waba")).select_related("waba")
     if waba_id:
         numbers = numbers.filter(waba__waba_id=waba_id)
     return numbers.order_by("created_at", "phone_number_id")
@@ -85,61 +105,3 @@ def phone_number_for_account(
     if number is not None:
         return number.waba, number
     return waba_for_account(account=account), None
-
-
-def template_list(
-    *,
-    user: AbstractBaseUser,
-    status: str | None = None,
-    category: str | None = None,
-    search: str | None = None,
-    language: str | None = None,
-    waba_id: str | None = None,
-) -> QuerySet[WhatsAppTemplate]:
-    templates = WhatsAppTemplate.objects.filter(
-        waba__account__user=user, waba__account__deleted_at__isnull=True, waba__deleted_at__isnull=True
-    )
-    if status:
-        statuses: set[str] = set()
-        for value in status.split(","):
-            value = value.strip()
-            mapped = STATUS_FILTERS.get(value.lower())
-            if mapped is None:
-                allowed = sorted(STATUS_FILTERS)
-                raise ValidationFailed(
-                    details={"status": [f"Unknown status {value!r}; use one of {allowed}."]}
-                )
-            statuses.update(mapped)
-        templates = templates.filter(status__in=statuses)
-    if category:
-        category = category.upper()
-        if category not in WhatsAppTemplate.Category.values:
-            raise ValidationFailed(
-                details={"category": [f"Must be one of {', '.join(WhatsAppTemplate.Category.values)}."]}
-            )
-        templates = templates.filter(category=category)
-    if language:
-        templates = templates.filter(language=language)
-    if waba_id:
-        templates = templates.filter(waba__waba_id=waba_id)
-    if search:
-        search = search.strip()
-        templates = templates.filter(Q(name__icontains=search) | Q(template_id=search))
-    return templates.order_by("-updated_at", "name", "language")
-
-
-def template_get(*, user: AbstractBaseUser, template_id: UUID | str) -> WhatsAppTemplate:
-    pk = uuid_or_404(template_id, "template")
-    template = (
-        WhatsAppTemplate.objects.filter(
-            pk=pk,
-            waba__account__user=user,
-            waba__account__deleted_at__isnull=True,
-            waba__deleted_at__isnull=True,
-        )
-        .select_related("waba__account")
-        .first()
-    )
-    if template is None:
-        raise NotFound("No such template.")
-    return template

@@ -9,7 +9,7 @@ from accounts.models import MetaAccount
 from accounts.tokens import graph_for
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
-from whatsapp import graph
+from whatsapp.account import graph
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
 
 logger = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from uuid import UUID
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from accounts.models import MetaAccount
 from analytics.recording import deferred, record, record_message_status
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
+from whatsapp.account.selectors import waba_at_work
 from whatsapp.models import Contact, Message, MessageStatusEvent, WhatsAppPhoneNumber
 
 STATUS_FIELDS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
@@ -29,12 +29,7 @@ def _ts(value: object) -> datetime:
 def _number(item: WebhookItem) -> WhatsAppPhoneNumber:
     phone_number_id = str((item.value.get("metadata") or {}).get("phone_number_id") or "")
     number = (
-        WhatsAppPhoneNumber.objects.filter(
-            phone_number_id=phone_number_id,
-            waba__deleted_at__isnull=True,
-            waba__account__status=MetaAccount.Status.ACTIVE,
-            waba__account__deleted_at__isnull=True,
-        )
+        WhatsAppPhoneNumber.objects.filter(waba_at_work(via="waba"), phone_number_id=phone_number_id)
         .select_related("waba")
         .order_by("created_at")
         .first()

@@ -111,12 +111,12 @@ class ContactSerializer(serializers.ModelSerializer):
         fields = ["wa_id", "name", "phone_number_id", "last_inbound_at", "window_open", "window_expires_at"]
 
     def get_window_open(self, obj: Contact) -> bool:
-        from whatsapp.message_services import window_open
+        from whatsapp.messages.services import window_open
 
         return window_open(obj)
 
     def get_window_expires_at(self, obj: Contact) -> datetime | None:
-        from whatsapp.message_services import WINDOW
+        from whatsapp.messages.services import WINDOW
 
         return obj.last_inbound_at + WINDOW if obj.last_inbound_at else None
 
@@ -167,12 +167,12 @@ class BroadcastSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(BroadcastProgressSerializer)
     def get_progress(self, obj: Broadcast) -> dict:
-        from whatsapp.message_services import broadcast_progress
+        from whatsapp.messages.services import broadcast_progress
 
         return broadcast_progress(obj)
 
     def to_representation(self, instance: Broadcast) -> dict:
-        from whatsapp.message_services import broadcast_status
+        from whatsapp.messages.services import broadcast_status
 
         data = super().to_representation(instance)
         data["status"] = broadcast_status(instance, data["progress"])

@@ -17,10 +17,10 @@ from accounts.tokens import graph_for
 from analytics.recording import record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
-from whatsapp import graph_messages
+from whatsapp.messages import graph
+from whatsapp.messages.substitution import SubstitutionError, build_components
+from whatsapp.messages.throughput import pacer
 from whatsapp.models import Broadcast, BroadcastBatch, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
-from whatsapp.substitution import SubstitutionError, build_components
-from whatsapp.throughput import pacer
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +254,7 @@ def message_create(
 
 
 def _enqueue(message: Message) -> None:
-    from whatsapp.message_actors import send_message
+    from whatsapp.messages.actors import send_message
 
     transaction.on_commit(lambda: send_message.send(str(message.pk)))
 
@@ -286,7 +286,7 @@ def _set_status(message: Message, status: str, **fields: Any) -> None:
 
 
 def _requeue(message: Message, wait: float) -> None:
-    from whatsapp.message_actors import send_message
+    from whatsapp.messages.actors import send_message
 
     Message.objects.filter(pk=message.pk).update(enqueued_at=timezone.now())
     send_message.send_with_options(args=(str(message.pk),), delay=max(1, int(wait * 1000)))
@@ -346,7 +346,7 @@ def message_deliver(*, message_id: str) -> None:
     # Meta's answers decide below. Any other exception (our own code around the call) leaves
     # it `sending`: the request may have left, so the sweep makes it `unknown`, never resends.
     try:
-        data = graph_messages.message_send(graph_for(account), number.phone_number_id, send_payload(message))
+        data = graph.message_send(graph_for(account), number.phone_number_id, send_payload(message))
     except GraphError as exc:
         if exc.code in THROTTLE_CODES:
             # Meta's throughput (130429) or pair-rate (131056) limit: slow down, don't fail.
@@ -407,7 +407,7 @@ def messages_sweep(*, now: datetime | None = None) -> tuple[int, int]:
       without persistence); it is queued again. A job that was not lost only finds it claimed
       or sent, so this never sends twice; a backlog still draining gets no duplicate jobs.
     - broadcasts with batches nobody is fanning out get their fan-out job again."""
-    from whatsapp.message_actors import broadcast_fanout, send_message
+    from whatsapp.messages.actors import broadcast_fanout, send_message
 
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.STALE_SENDING_SECONDS)
@@ -443,7 +443,7 @@ def message_mark_read(*, message: Message) -> Message:
     account = account_for_work(account_id=message.phone_number.waba.account_id)
     if account is None:
         raise NotFound("No such message.")
-    graph_messages.message_mark_read(graph_for(account), message.phone_number.phone_number_id, message.wamid)
+    graph.message_mark_read(graph_for(account), message.phone_number.phone_number_id, message.wamid)
     if message.read_at is None:
         message.read_at = timezone.now()
         Message.objects.filter(pk=message.pk).update(read_at=message.read_at)
@@ -508,7 +508,7 @@ def broadcast_create(
             for chunk in (valid[i : i + BATCH_SIZE] for i in range(0, len(valid), BATCH_SIZE))
         )
         if valid:
-            from whatsapp.message_actors import broadcast_fanout
+            from whatsapp.messages.actors import broadcast_fanout
 
             transaction.on_commit(lambda: broadcast_fanout.send(str(broadcast.pk)))
     return broadcast
@@ -558,7 +558,7 @@ def _take_batch(broadcast: Broadcast) -> list[Message] | None:
 def broadcast_fanout(*, broadcast_id: str) -> int:
     """Batch by batch, create the broadcast's messages and queue one send for each (from an
     actor; resumable: a batch is either still stored or already messages). → messages queued."""
-    from whatsapp.message_actors import send_message
+    from whatsapp.messages.actors import send_message
 
     count = 0
     while True:

@@ -1,24 +1,22 @@
-"""Webhook handlers for WABA-level fields: template status, quality and category, phone-number
-quality and name, account and review updates, capabilities. Registered with
+"""Webhook handlers for template fields: status, quality and category. Registered with
 botopia_meta.registry on import.
 
 Every handler is idempotent: Meta redelivers, so a replay finds nothing to change and notifies
 nobody (notifications are only made on a change, and carry a dedupe key besides).
 """
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.core.cache import cache
 from django.db import transaction
 
-from accounts.models import MetaAccount, Notification
+from accounts.models import Notification
 from accounts.notifications import notify
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
-from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
+from whatsapp.account.handlers import OBJECT, dedupe_key, wabas_for_item
+from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
 
-OBJECT = "whatsapp_business_account"
 Sev = Notification.Severity
 T = WhatsAppTemplate.Status
 
@@ -41,27 +39,6 @@ TEMPLATE_EVENTS: dict[str, tuple[str | None, str, str]] = {
 QUALITY_SEVERITY = {"RED": Sev.CRITICAL, "YELLOW": Sev.WARNING, "GREEN": Sev.SUCCESS}
 
 
-def _wabas(item: WebhookItem) -> list[WhatsAppBusinessAccount]:
-    """Every live WABA row with the entry's id whose Meta account is active (two Botopia users
-    may have connected the same WABA)."""
-    wabas = list(
-        WhatsAppBusinessAccount.objects.filter(
-            waba_id=str(item.entry_id),
-            account__status=MetaAccount.Status.ACTIVE,
-            account__deleted_at__isnull=True,
-        ).select_related("account")
-    )
-    if not wabas:
-        raise ItemIgnored(f"No active Meta account has WABA {item.entry_id}.")
-    return wabas
-
-
-def _key(item: WebhookItem, *parts: object) -> str:
-    return ":".join(
-        ["wa", item.field, str(item.entry_id), *(str(p) for p in parts), str(item.entry_time or "")]
-    )[:255]
-
-
 def _template(waba: WhatsAppBusinessAccount, value: dict) -> WhatsAppTemplate | None:
     template_id = str(value.get("message_template_id") or "")
     templates = WhatsAppTemplate.objects.filter(waba=waba)
@@ -75,7 +52,7 @@ def _for_each_template(
 ) -> None:
     """Apply to the template in every mirror of the WABA; a mirror that does not have it yet
     (made elsewhere, or one sharer synced and the other not) gets a sync queued."""
-    wabas, missed = _wabas(item), []
+    wabas, missed = wabas_for_item(item), []
     for waba in wabas:
         with transaction.atomic():
             template = _template(waba, item.value)
@@ -100,7 +77,7 @@ def _sync_soon(waba: WhatsAppBusinessAccount) -> None:
     knows it: queue one sync of its WABA, at most one per few minutes however many arrive.
     Sent at once, not on commit: the handler's savepoint is rolled back when it ignores the
     item, which would drop an on_commit callback, and the sync reads only committed rows."""
-    from whatsapp.actors_templates import sync_waba_templates
+    from whatsapp.templates.actors import sync_waba_templates
 
     if cache.add(f"whatsapp:template-sync-soon:{waba.pk}", 1, timeout=SYNC_SOON_SECONDS):
         sync_waba_templates.send(str(waba.pk))
@@ -144,7 +121,7 @@ def template_status_update(item: WebhookItem) -> None:
             severity=severity,
             related_type="whatsapp_template",
             related_id=str(template.pk),
-            dedupe_key=_key(item, template.template_id, previous, event),
+            dedupe_key=dedupe_key(item, template.template_id, previous, event),
         )
 
     _for_each_template(item, apply)
@@ -169,7 +146,7 @@ def template_quality_update(item: WebhookItem) -> None:
             severity=QUALITY_SEVERITY.get(new, Sev.INFO),
             related_type="whatsapp_template",
             related_id=str(template.pk),
-            dedupe_key=_key(item, template.template_id, previous, new),
+            dedupe_key=dedupe_key(item, template.template_id, previous, new),
         )
 
     _for_each_template(item, apply)
@@ -194,188 +171,15 @@ def template_category_update(item: WebhookItem) -> None:
             severity=Sev.WARNING,
             related_type="whatsapp_template",
             related_id=str(template.pk),
-            dedupe_key=_key(item, template.template_id, previous, new),
+            dedupe_key=dedupe_key(item, template.template_id, previous, new),
         )
 
     _for_each_template(item, apply)
-
-
-def _digits(value: object) -> str:
-    return re.sub(r"\D", "", str(value or ""))
-
-
-def _numbers(item: WebhookItem, waba: WhatsAppBusinessAccount) -> list[WhatsAppPhoneNumber]:
-    """The WABA's number named by display_phone_number (Meta sends digits only; we may have
-    stored "+1 555-000-1111"); a WABA-wide event without one applies to every number."""
-    numbers = list(WhatsAppPhoneNumber.objects.filter(waba=waba))
-    wanted = _digits(item.value.get("display_phone_number") or item.value.get("phone_number"))
-    if not wanted:
-        return numbers
-    return [n for n in numbers if _digits(n.display_phone_number) == wanted]
-
-
-def phone_number_quality_update(item: WebhookItem) -> None:
-    value = item.value
-    event = str(value.get("event") or "").upper()
-    limit = str(value.get("current_limit") or "")
-    applied = False
-    for waba in _wabas(item):
-        for number in _numbers(item, waba):
-            applied = True
-            with transaction.atomic():
-                number = WhatsAppPhoneNumber.objects.select_for_update().get(pk=number.pk)
-                previous = number.messaging_limit_tier
-                if (not limit or previous == limit) and event not in ("FLAGGED", "UNFLAGGED"):
-                    continue
-                if limit:
-                    number.messaging_limit_tier = limit
-                    number.save(update_fields=["messaging_limit_tier", "updated_at"])
-                severity = {"DOWNGRADE": Sev.CRITICAL, "FLAGGED": Sev.WARNING, "UPGRADE": Sev.SUCCESS}.get(
-                    event, Sev.INFO
-                )
-                notify(
-                    account=waba.account,
-                    kind="phone_number_quality_changed",
-                    title=f"{number}: messaging limit {event.lower() or 'changed'} to {limit or previous}",
-                    body=f"Was {value.get('old_limit') or previous or 'unknown'}.",
-                    severity=severity,
-                    related_type="whatsapp_phone_number",
-                    related_id=str(number.pk),
-                    dedupe_key=_key(item, number.phone_number_id, event, previous, limit),
-                )
-    if not applied:
-        raise ItemIgnored(f"No phone number {value.get('display_phone_number')} in WABA {item.entry_id}.")
-
-
-def phone_number_name_update(item: WebhookItem) -> None:
-    value = item.value
-    decision = str(value.get("decision") or "").upper()
-    requested = str(value.get("requested_verified_name") or "")
-    applied = False
-    for waba in _wabas(item):
-        for number in _numbers(item, waba):
-            applied = True
-            with transaction.atomic():
-                number = WhatsAppPhoneNumber.objects.select_for_update().get(pk=number.pk)
-                new_name = requested if decision == "APPROVED" and requested else number.verified_name
-                if number.name_status == decision and number.verified_name == new_name:
-                    continue
-                previous = number.name_status
-                number.name_status = decision
-                number.verified_name = new_name
-                number.save(update_fields=["name_status", "verified_name", "updated_at"])
-                notify(
-                    account=waba.account,
-                    kind="phone_number_name_update",
-                    title=f"Display name {requested or number.verified_name!r}: {decision.lower()}",
-                    body=str(value.get("rejection_reason") or ""),
-                    severity=Sev.SUCCESS if decision == "APPROVED" else Sev.WARNING,
-                    related_type="whatsapp_phone_number",
-                    related_id=str(number.pk),
-                    dedupe_key=_key(item, number.phone_number_id, previous, decision, requested),
-                )
-    if not applied:
-        raise ItemIgnored(f"No phone number {value.get('display_phone_number')} in WABA {item.entry_id}.")
-
-
-BAN_STATUS = {"DISABLE": "disabled", "REINSTATE": "active"}
-
-
-def account_update(item: WebhookItem) -> None:
-    value = item.value
-    event = str(value.get("event") or "").upper()
-    ban_state = str((value.get("ban_info") or {}).get("waba_ban_state") or "").upper()
-    for waba in _wabas(item):
-        with transaction.atomic():
-            waba = (
-                WhatsAppBusinessAccount.objects.select_for_update().select_related("account").get(pk=waba.pk)
-            )
-            before = (waba.status, waba.ban_state)
-            if ban_state:
-                waba.ban_state = ban_state
-                waba.status = BAN_STATUS.get(ban_state, waba.status)
-            if event == "ACCOUNT_DELETED":
-                waba.status = "deleted"
-            if (waba.status, waba.ban_state) != before:
-                waba.save(update_fields=["status", "ban_state", "updated_at"])
-            severity = (
-                Sev.CRITICAL
-                if event in ("ACCOUNT_VIOLATION", "ACCOUNT_RESTRICTION") or ban_state
-                else Sev.INFO
-            )
-            if ban_state == "REINSTATE":
-                severity = Sev.SUCCESS
-            detail = (value.get("violation_info") or {}).get("violation_type") or ban_state
-            notify(
-                account=waba.account,
-                kind="whatsapp_account_update",
-                title=f"WhatsApp account {waba}: {event.replace('_', ' ').lower() or 'updated'}",
-                body=str(detail or ""),
-                severity=severity,
-                related_type="whatsapp_business_account",
-                related_id=str(waba.pk),
-                dedupe_key=_key(item, event, ban_state, detail or ""),
-            )
-
-
-def account_review_update(item: WebhookItem) -> None:
-    decision = str(item.value.get("decision") or "").upper()
-    if not decision:
-        raise ItemIgnored("No decision.")
-    for waba in _wabas(item):
-        with transaction.atomic():
-            waba = (
-                WhatsAppBusinessAccount.objects.select_for_update().select_related("account").get(pk=waba.pk)
-            )
-            previous = waba.account_review_status
-            if previous == decision:
-                continue
-            waba.account_review_status = decision
-            waba.save(update_fields=["account_review_status", "updated_at"])
-            notify(
-                account=waba.account,
-                kind="whatsapp_account_review",
-                title=f"WhatsApp account review of {waba}: {decision.lower()}",
-                severity=Sev.SUCCESS if decision == "APPROVED" else Sev.WARNING,
-                related_type="whatsapp_business_account",
-                related_id=str(waba.pk),
-                dedupe_key=_key(item, previous, decision),
-            )
-
-
-def business_capability_update(item: WebhookItem) -> None:
-    capabilities = {k: v for k, v in item.value.items() if k.startswith("max_")}
-    if not capabilities:
-        raise ItemIgnored("No capability in the update.")
-    for waba in _wabas(item):
-        with transaction.atomic():
-            waba = (
-                WhatsAppBusinessAccount.objects.select_for_update().select_related("account").get(pk=waba.pk)
-            )
-            merged = {**waba.capabilities, **capabilities}
-            if merged == waba.capabilities:
-                continue
-            waba.capabilities = merged
-            waba.save(update_fields=["capabilities", "updated_at"])
-            notify(
-                account=waba.account,
-                kind="whatsapp_capability_update",
-                title=f"WhatsApp limits of {waba} changed",
-                body=", ".join(f"{k}: {v}" for k, v in sorted(capabilities.items())),
-                related_type="whatsapp_business_account",
-                related_id=str(waba.pk),
-                dedupe_key=_key(item, *sorted(f"{k}={v}" for k, v in capabilities.items())),
-            )
 
 
 for _field, _handler in {
     "message_template_status_update": template_status_update,
     "message_template_quality_update": template_quality_update,
     "template_category_update": template_category_update,
-    "phone_number_quality_update": phone_number_quality_update,
-    "phone_number_name_update": phone_number_name_update,
-    "account_update": account_update,
-    "account_review_update": account_review_update,
-    "business_capability_update": business_capability_update,
 }.items():
     register_webhook_handler(OBJECT, _field, _handler)

@@ -16,8 +16,8 @@ from django.utils import timezone
 from accounts.tokens import graph_for
 from botopia_meta.exceptions import Conflict, ValidationFailed
 from botopia_meta.graph import GraphClient, GraphError, GraphInvalidParameter
-from whatsapp import graph, template_rules
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
+from whatsapp.templates import graph, rules
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def template_create(
 ) -> WhatsAppTemplate:
     """Validate against Meta's rules, create at Meta, store Meta's id and status."""
     _raise_rule_errors(
-        template_rules.template_errors(
+        rules.template_errors(
             name=name,
             language=language,
             category=category,
@@ -213,7 +213,7 @@ def template_create(
             f"A template named {name!r} in {language} already exists.",
             details={"name": [f"{name!r} ({language}) exists: edit it, or pick another name or language."]},
         )
-    payload = template_rules.normalized(
+    payload = rules.normalized(
         name=name,
         language=language,
         category=category,
@@ -244,7 +244,7 @@ def template_update(
 ) -> WhatsAppTemplate:
     """Edit at Meta (components and, unless approved, category). Meta re-reviews the edit."""
     category = (category or template.category).upper()
-    errors = template_rules.template_errors(
+    errors = rules.template_errors(
         name=template.name,
         language=template.language,
         category=category,
@@ -280,7 +280,7 @@ def template_update(
         raise TemplateEditRefused(
             EDIT_RULES["category"], details={"category": [EDIT_RULES["category"]], "rule": "category"}
         )
-    payload = template_rules.normalized(
+    payload = rules.normalized(
         name=template.name,
         language=template.language,
         category=category,
