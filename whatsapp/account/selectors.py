@@ -49,6 +49,17 @@ def waba_ids_for_work() -> Iterator[UUID]:
     return WhatsAppBusinessAccount.objects.filter(waba_at_work()).values_list("pk", flat=True).iterator()
 
 
+def phone_number_for_webhook(*, phone_number_id: str) -> WhatsAppPhoneNumber | None:
+    """The number a webhook names, if a live WABA of an active account has it (the oldest row
+    when two Botopia users connected the same WABA)."""
+    return (
+        WhatsAppPhoneNumber.objects.filter(waba_at_work(via="waba"), phone_number_id=phone_number_id)
+        .select_related("waba")
+        .order_by("created_at")
+        .first()
+    )
+
+
 def waba_list(*, account: MetaAccount) -> QuerySet[WhatsAppBusinessAccount]:
     return WhatsAppBusinessAccount.objects.filter(account=account).order_by("created_at")
 

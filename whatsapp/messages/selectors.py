@@ -4,7 +4,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.exceptions import NotFound
@@ -71,3 +71,24 @@ def broadcast_get(*, user: AbstractBaseUser, broadcast_id: UUID | str) -> Broadc
     if broadcast is None:
         raise NotFound("No such broadcast.")
     return broadcast
+
+
+PROGRESS_STATES = ("queued", "sending", "sent", "delivered", "read", "failed", "unknown", "cancelled")
+
+
+def broadcast_progress(broadcast: Broadcast) -> dict[str, int]:
+    counts = dict(
+        Message.objects.filter(broadcast=broadcast).values_list("status").annotate(n=Count("pk")).order_by()
+    )
+    # Recipients the fan-out has not turned into messages yet: queued, or cancelled with it.
+    pending = max(0, broadcast.total - sum(counts.values()))
+    state = "cancelled" if broadcast.cancelled_at else "queued"
+    counts[state] = counts.get(state, 0) + pending
+    return {name: counts.get(name, 0) for name in PROGRESS_STATES}
+
+
+def broadcast_status(broadcast: Broadcast, progress: dict[str, int]) -> str:
+    """`completed` once nothing is waiting or in flight."""
+    if broadcast.status == Broadcast.Status.SENDING and not (progress["queued"] or progress["sending"]):
+        return Broadcast.Status.COMPLETED
+    return broadcast.status
