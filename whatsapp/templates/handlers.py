@@ -12,9 +12,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from accounts.models import Notification
-from accounts.notifications import notify
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
-from whatsapp.account.handlers import OBJECT, dedupe_key, wabas_for_item
+from whatsapp.account.handlers import OBJECT, notify_change, wabas_for_item
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
 
 Sev = Notification.Severity
@@ -113,15 +112,15 @@ def template_status_update(item: WebhookItem) -> None:
         body = f"Reason: {reason}." if reason else ""
         if event == "FLAGGED" and value.get("disable_info"):
             body = "Meta will disable it unless its quality improves."
-        notify(
-            account=waba.account,
+        notify_change(
+            item,
+            waba,
+            template,
             kind=kind,
             title=f"Template {template.name} ({template.language}): {event.replace('_', ' ').lower()}",
             body=body,
             severity=severity,
-            related_type="whatsapp_template",
-            related_id=str(template.pk),
-            dedupe_key=dedupe_key(item, template.template_id, previous, event),
+            key=(template.template_id, previous, event),
         )
 
     _for_each_template(item, apply)
@@ -138,15 +137,15 @@ def template_quality_update(item: WebhookItem) -> None:
             return
         template.quality_score = new
         template.save(update_fields=["quality_score", "updated_at"])
-        notify(
-            account=waba.account,
+        notify_change(
+            item,
+            waba,
+            template,
             kind="template_quality_changed",
             title=f"Template {template.name} ({template.language}) quality: {new}",
             body=f"Was {item.value.get('previous_quality_score') or previous or 'unknown'}.",
             severity=QUALITY_SEVERITY.get(new, Sev.INFO),
-            related_type="whatsapp_template",
-            related_id=str(template.pk),
-            dedupe_key=dedupe_key(item, template.template_id, previous, new),
+            key=(template.template_id, previous, new),
         )
 
     _for_each_template(item, apply)
@@ -163,15 +162,15 @@ def template_category_update(item: WebhookItem) -> None:
             return
         template.category = new
         template.save(update_fields=["category", "updated_at"])
-        notify(
-            account=waba.account,
+        notify_change(
+            item,
+            waba,
+            template,
             kind="template_category_changed",
             title=f"Meta moved template {template.name} ({template.language}) to {new}",
             body=f"Was {previous}. Pricing and delivery rules of {new} now apply.",
             severity=Sev.WARNING,
-            related_type="whatsapp_template",
-            related_id=str(template.pk),
-            dedupe_key=dedupe_key(item, template.template_id, previous, new),
+            key=(template.template_id, previous, new),
         )
 
     _for_each_template(item, apply)
