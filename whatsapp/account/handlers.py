@@ -9,6 +9,7 @@ nobody (notifications are only made on a change, and carry a dedupe key besides)
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 
@@ -69,6 +70,24 @@ def notify_change(
         related_id=str(related.pk),
         dedupe_key=dedupe_key(item, *key),
     )
+
+
+def change_field(
+    item: WebhookItem,
+    waba: WhatsAppBusinessAccount,
+    related: WhatsAppBusinessAccount | WhatsAppTemplate,
+    field: str,
+    new: str,
+    notice: Callable[[str], dict[str, Any]],
+) -> None:
+    """Set one field the item reports and notify `notice(previous)` (notify_change's keywords);
+    a value already held (a redelivery) changes nothing and notifies nobody."""
+    previous = getattr(related, field)
+    if previous == new:
+        return
+    setattr(related, field, new)
+    related.save(update_fields=[field, "updated_at"])
+    notify_change(item, waba, related, **notice(previous))
 
 
 def _for_each_waba(item: WebhookItem, apply: Callable[[WhatsAppBusinessAccount], None]) -> None:
@@ -208,19 +227,18 @@ def account_review_update(item: WebhookItem) -> None:
         raise ItemIgnored("No decision.")
 
     def apply(waba: WhatsAppBusinessAccount) -> None:
-        previous = waba.account_review_status
-        if previous == decision:
-            return
-        waba.account_review_status = decision
-        waba.save(update_fields=["account_review_status", "updated_at"])
-        notify_change(
+        change_field(
             item,
             waba,
             waba,
-            kind="whatsapp_account_review",
-            title=f"WhatsApp account review of {waba}: {decision.lower()}",
-            severity=Sev.SUCCESS if decision == "APPROVED" else Sev.WARNING,
-            key=(previous, decision),
+            "account_review_status",
+            decision,
+            lambda previous: {
+                "kind": "whatsapp_account_review",
+                "title": f"WhatsApp account review of {waba}: {decision.lower()}",
+                "severity": Sev.SUCCESS if decision == "APPROVED" else Sev.WARNING,
+                "key": (previous, decision),
+            },
         )
 
     _for_each_waba(item, apply)

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.models import Notification
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
-from whatsapp.account.handlers import OBJECT, notify_change, wabas_for_item
+from whatsapp.account.handlers import OBJECT, change_field, notify_change, wabas_for_item
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
 
 Sev = Notification.Severity
@@ -132,20 +132,19 @@ def template_quality_update(item: WebhookItem) -> None:
         raise ItemIgnored("No new_quality_score.")
 
     def apply(waba: WhatsAppBusinessAccount, template: WhatsAppTemplate) -> None:
-        previous = template.quality_score
-        if previous == new:
-            return
-        template.quality_score = new
-        template.save(update_fields=["quality_score", "updated_at"])
-        notify_change(
+        change_field(
             item,
             waba,
             template,
-            kind="template_quality_changed",
-            title=f"Template {template.name} ({template.language}) quality: {new}",
-            body=f"Was {item.value.get('previous_quality_score') or previous or 'unknown'}.",
-            severity=QUALITY_SEVERITY.get(new, Sev.INFO),
-            key=(template.template_id, previous, new),
+            "quality_score",
+            new,
+            lambda previous: {
+                "kind": "template_quality_changed",
+                "title": f"Template {template.name} ({template.language}) quality: {new}",
+                "body": f"Was {item.value.get('previous_quality_score') or previous or 'unknown'}.",
+                "severity": QUALITY_SEVERITY.get(new, Sev.INFO),
+                "key": (template.template_id, previous, new),
+            },
         )
 
     _for_each_template(item, apply)
@@ -157,20 +156,19 @@ def template_category_update(item: WebhookItem) -> None:
         raise ItemIgnored(f"Unknown category {new!r}.")
 
     def apply(waba: WhatsAppBusinessAccount, template: WhatsAppTemplate) -> None:
-        previous = template.category
-        if previous == new:
-            return
-        template.category = new
-        template.save(update_fields=["category", "updated_at"])
-        notify_change(
+        change_field(
             item,
             waba,
             template,
-            kind="template_category_changed",
-            title=f"Meta moved template {template.name} ({template.language}) to {new}",
-            body=f"Was {previous}. Pricing and delivery rules of {new} now apply.",
-            severity=Sev.WARNING,
-            key=(template.template_id, previous, new),
+            "category",
+            new,
+            lambda previous: {
+                "kind": "template_category_changed",
+                "title": f"Meta moved template {template.name} ({template.language}) to {new}",
+                "body": f"Was {previous}. Pricing and delivery rules of {new} now apply.",
+                "severity": Sev.WARNING,
+                "key": (template.template_id, previous, new),
+            },
         )
 
     _for_each_template(item, apply)
