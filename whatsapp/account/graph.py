@@ -1,7 +1,9 @@
 """WhatsApp Business Management calls for the account screen (WABA, numbers, business profile),
 built on the shared transport. Templates: whatsapp/templates/graph.py; sends: whatsapp/messages/graph.py."""
 
+from accounts.tokens import graph_for
 from botopia_meta.graph import GraphClient
+from whatsapp.models import WhatsAppBusinessAccount
 
 WABA_FIELDS = "id,name,currency,timezone_id,message_template_namespace,account_review_status"
 PHONE_FIELDS = (
@@ -9,6 +11,12 @@ PHONE_FIELDS = (
     "code_verification_status,name_status,platform_type,status"
 )
 PROFILE_FIELDS = "about,address,description,email,profile_picture_url,websites,vertical"
+
+
+def waba_client(waba: WhatsAppBusinessAccount) -> GraphClient:
+    """The client for Business Management calls on this WABA: its account's token, with the
+    WABA as the target its circuit breaker and throttling are kept per."""
+    return graph_for(waba.account, target=f"waba:{waba.waba_id}")
 
 
 def waba_get(client: GraphClient, waba_id: str) -> dict:
