@@ -1,4 +1,6 @@
-"""Reads of WhatsApp assets, always starting from the requesting user's own Meta accounts."""
+"""Reads of WABAs and phone numbers. User-facing reads start from the caller's own Meta
+accounts (`waba_owned_by`, which every whatsapp selector scopes with); webhooks and background
+jobs read WABAs still at work (`waba_at_work`)."""
 
 from collections.abc import Iterator
 from uuid import UUID

@@ -127,6 +127,7 @@ def _set_status(message: Message, status: str, **fields: Any) -> None:
 
 
 def _requeue(message: Message, wait: float) -> None:
+    # Not through _enqueue: it needs a delay, and runs in the send actor outside a transaction.
     from whatsapp.messages.actors import send_message
 
     Message.objects.filter(pk=message.pk).update(enqueued_at=timezone.now())
