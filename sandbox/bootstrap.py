@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token as ApiToken
 from accounts.services import account_connect_oauth, account_discover
 from sandbox import demo
 from webhooks.services import OBJECT_FIELDS, webhook_configure
-from whatsapp.template_services import templates_sync_wabas
+from whatsapp.templates.services import templates_sync_wabas
 
 logger = logging.getLogger(__name__)
 DEMO_CODE = "sandbox-demo-login"

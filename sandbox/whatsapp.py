@@ -8,7 +8,7 @@ from sandbox import demo, events
 from sandbox.context import Ctx
 from sandbox.meta import MetaError, field_names, new_id, paged, pick
 from sandbox.models import BusinessProfile, Message, Subscription, Template
-from whatsapp import template_rules
+from whatsapp.templates import rules as template_rules
 
 SEND_TYPES = (
     "text", "template", "image", "video", "audio", "document", "sticker", "interactive", "reaction",
@@ -143,7 +143,7 @@ def template_create(ctx: Ctx, node: str) -> dict:
         "components": ctx.get("components"),
         "parameter_format": ctx.get("parameter_format") or "POSITIONAL",
     }
-    # Meta's rules as the product knows them (whatsapp/template_rules.py).
+    # Meta's rules as the product knows them (whatsapp/templates/rules.py).
     if errors := template_rules.template_errors(**values):
         raise _invalid_template(errors)
     try:

@@ -213,7 +213,7 @@ def test_a_graph_timeout_leaves_the_message_unknown_until_its_status_webhook_set
 def test_a_send_that_meets_a_redis_outage_is_retried_not_dropped(alice_client, number, meta, worker):
     import redis
 
-    from whatsapp import throughput
+    from whatsapp.messages import throughput
 
     Contact.objects.create(
         phone_number=number, wa_id=WA_ID, last_inbound_at=timezone.now() - timedelta(minutes=5)

@@ -1,5 +1,7 @@
-"""Dramatiq actors of the whatsapp app (autodiscovered)."""
+"""Dramatiq actors of the whatsapp app, found here by django_dramatiq's and the scheduler's
+autodiscovery of `<app>.actors`: importing each sub-package's actors registers them (actor
+names are the function names, so moving a module never renames a queued job)."""
 
-from whatsapp.actors_account import refresh_all_wabas, refresh_waba  # noqa: F401
-from whatsapp.actors_templates import sync_all_templates, sync_waba_templates  # noqa: F401
-from whatsapp.message_actors import broadcast_fanout, send_message  # noqa: F401
+from whatsapp.account.actors import refresh_all_wabas, refresh_waba  # noqa: F401
+from whatsapp.messages.actors import broadcast_fanout, send_message, sweep_messages  # noqa: F401
+from whatsapp.templates.actors import sync_all_templates, sync_waba_templates  # noqa: F401

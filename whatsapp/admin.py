@@ -26,7 +26,7 @@ class PhoneNumberInline(admin.TabularInline):
 
 
 def _sync_wabas(request: HttpRequest, waba_pks: set) -> None:
-    from whatsapp.actors_templates import sync_waba_templates
+    from whatsapp.templates.actors import sync_waba_templates
 
     for pk in waba_pks:
         transaction.on_commit(lambda pk=pk: sync_waba_templates.send(str(pk)))
@@ -120,4 +120,4 @@ class WhatsAppTemplateAdmin(admin.ModelAdmin):
             template.restore()
 
 
-from whatsapp import admin_messages  # noqa: E402, F401
+from whatsapp.messages import admin as messages_admin  # noqa: E402, F401

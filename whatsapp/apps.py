@@ -7,8 +7,7 @@ class WhatsAppConfig(AppConfig):
     def ready(self) -> None:
         # Each module registers itself with botopia_meta.registry on import: discovery steps
         # that accounts runs after a connect, and webhook handlers the webhooks app routes to.
-        from whatsapp import (
-            discovery,  # noqa: F401
-            message_handlers,  # noqa: F401
-            template_handlers,  # noqa: F401
-        )
+        from whatsapp import discovery  # noqa: F401
+        from whatsapp.account import handlers as account_handlers  # noqa: F401
+        from whatsapp.messages import handlers as messages_handlers  # noqa: F401
+        from whatsapp.templates import handlers as templates_handlers  # noqa: F401

@@ -1,7 +1,7 @@
 """WhatsApp's discovery step: the WABAs the token was granted (debug_token's granular
 scopes name them) and their phone numbers. Registers with botopia_meta.registry on import.
 
-The two reads live here rather than in whatsapp/graph.py so that discovery stands alone."""
+The two reads live here rather than in whatsapp/account/graph.py so that discovery stands alone."""
 
 from typing import Any
 

@@ -1,4 +1,6 @@
-from whatsapp.urls_messages import urlpatterns as _m
-from whatsapp.urls_templates import urlpatterns as _t
+from whatsapp.account.urls import urlpatterns as account_urls
+from whatsapp.messages.urls import urlpatterns as messages_urls
+from whatsapp.templates.urls import urlpatterns as templates_urls
 
-urlpatterns = [*_t, *_m]
+# Each domain sub-package owns its routes under /api/meta/whatsapp/.
+urlpatterns = [*account_urls, *templates_urls, *messages_urls]

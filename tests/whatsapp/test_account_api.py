@@ -246,7 +246,7 @@ def test_profile_update_of_someone_elses_number_is_404(alice_setup, bob_client, 
 
 def test_the_periodic_refresh_keeps_quality_current(worker, alice, bob, meta):
     from botopia_meta import scheduler
-    from whatsapp.actors_account import refresh_all_wabas
+    from whatsapp.account.actors import refresh_all_wabas
 
     make_account(alice)
     bob_account, _, _ = make_account(bob, waba_id="888", phone_id="777")

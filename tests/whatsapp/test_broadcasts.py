@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.whatsapp.factories_templates import make_account, make_template
 from tests.whatsapp.test_messages_api import SEND_URL, error_of, meta_accepted
-from whatsapp import message_services
+from whatsapp.messages import services as message_services
 from whatsapp.models import Broadcast, BroadcastBatch, Message
 
 URL = "/api/meta/whatsapp/broadcasts"

@@ -16,7 +16,7 @@ from tests.conftest import load_payload
 from tests.webhooks.conftest import deliver
 from tests.whatsapp.factories_templates import make_account
 from webhooks.models import WebhookEvent
-from whatsapp.message_handlers import handle_messages
+from whatsapp.messages.handlers import handle_messages
 from whatsapp.models import Contact, Message
 
 WABA_ID, PHONE_ID = "310000000000001", "320000000000001"

@@ -13,8 +13,8 @@ from botopia_meta.tasks import DEFAULT_MAX_RETRIES
 from tests.conftest import graph_url, load_payload, meta_error
 from tests.webhooks.conftest import deliver
 from tests.whatsapp.factories_templates import PHONE_ID, make_account, make_template
-from whatsapp import message_services
-from whatsapp.message_actors import send_message
+from whatsapp.messages import services as message_services
+from whatsapp.messages.actors import send_message
 from whatsapp.models import Contact, Message
 
 URL = "/api/meta/whatsapp/messages"
@@ -512,13 +512,13 @@ def test_our_own_error_around_the_call_never_leads_to_a_second_send(
     alice_client, open_window, meta, worker, monkeypatch
 ):
     meta.post(SEND_URL, json=meta_accepted())
-    real_send = message_services.graph_messages.message_send
+    real_send = message_services.graph.message_send
 
     def send_then_crash(*args, **kwargs):
         real_send(*args, **kwargs)  # Meta accepted it...
         raise RuntimeError("...and our code failed before recording it")
 
-    monkeypatch.setattr(message_services.graph_messages, "message_send", send_then_crash)
+    monkeypatch.setattr(message_services.graph, "message_send", send_then_crash)
     message_id = _queue_text(alice_client)
     worker.drain()
     assert len(meta.calls) == 1  # no retry sent it again

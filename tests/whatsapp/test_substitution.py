@@ -2,7 +2,7 @@
 
 import pytest
 
-from whatsapp.substitution import SubstitutionError, build_components
+from whatsapp.messages.substitution import SubstitutionError, build_components
 
 BODY = {"type": "BODY", "text": "Hi {{1}}, order {{2}} ({{1}})."}
 NAMED_BODY = {"type": "BODY", "text": "Hi {{first_name}}, order {{order_id}}."}

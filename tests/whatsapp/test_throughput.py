@@ -6,8 +6,8 @@ from django.core.cache import cache
 from tests.conftest import meta_error
 from tests.whatsapp.test_messages_api import SEND_URL, TO, URL, alice_number, meta_accepted  # noqa: F401
 from tests.whatsapp.test_messages_api import open_window as open_window
+from whatsapp.messages.throughput import PAIR_BLOCK_SECONDS, Pacer
 from whatsapp.models import Message
-from whatsapp.throughput import PAIR_BLOCK_SECONDS, Pacer
 
 
 class FakeClock:

@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from botopia_meta.api.serializers import PaginationSerializer
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
-from whatsapp.serializers_templates import PaginationSerializer
 
 VERTICALS = (
     "UNDEFINED",

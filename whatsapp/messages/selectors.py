@@ -4,10 +4,14 @@ from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
+from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.exceptions import NotFound
+from whatsapp.account.selectors import waba_owned_by
 from whatsapp.models import Broadcast, Contact, Message
+
+VIA = "phone_number__waba"  # messages, contacts and broadcasts all hang off a number
 
 
 def message_list(
@@ -21,11 +25,7 @@ def message_list(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> QuerySet[Message]:
-    messages = Message.objects.filter(
-        phone_number__waba__account__user=user,
-        phone_number__waba__account__deleted_at__isnull=True,
-        phone_number__waba__deleted_at__isnull=True,
-    )
+    messages = Message.objects.filter(waba_owned_by(user, via=VIA))
     if direction:
         messages = messages.filter(direction=direction)
     if status:
@@ -44,10 +44,7 @@ def message_list(
 
 
 def message_get(*, user: AbstractBaseUser, message_id: UUID | str) -> Message:
-    try:
-        pk = UUID(str(message_id))
-    except ValueError:
-        raise NotFound("No such message.") from None
+    pk = uuid_or_404(message_id, "message")
     message = message_list(user=user).select_related("phone_number__waba").filter(pk=pk).first()
     if message is None:
         raise NotFound("No such message.")
@@ -55,12 +52,9 @@ def message_get(*, user: AbstractBaseUser, message_id: UUID | str) -> Message:
 
 
 def contact_get(*, user: AbstractBaseUser, wa_id: str, phone_number_id: str | None = None) -> Contact:
-    contacts = Contact.objects.filter(
-        phone_number__waba__account__user=user,
-        phone_number__waba__account__deleted_at__isnull=True,
-        phone_number__waba__deleted_at__isnull=True,
-        wa_id=wa_id.lstrip("+"),
-    ).select_related("phone_number")
+    contacts = Contact.objects.filter(waba_owned_by(user, via=VIA), wa_id=wa_id.lstrip("+")).select_related(
+        "phone_number"
+    )
     if phone_number_id:
         contacts = contacts.filter(phone_number__phone_number_id=phone_number_id)
     contact = contacts.order_by("-last_inbound_at").first()
@@ -70,20 +64,31 @@ def contact_get(*, user: AbstractBaseUser, wa_id: str, phone_number_id: str | No
 
 
 def broadcast_get(*, user: AbstractBaseUser, broadcast_id: UUID | str) -> Broadcast:
-    try:
-        pk = UUID(str(broadcast_id))
-    except ValueError:
-        raise NotFound("No such broadcast.") from None
+    pk = uuid_or_404(broadcast_id, "broadcast")
     broadcast = (
-        Broadcast.objects.filter(
-            pk=pk,
-            phone_number__waba__account__user=user,
-            phone_number__waba__account__deleted_at__isnull=True,
-            phone_number__waba__deleted_at__isnull=True,
-        )
-        .select_related("phone_number")
-        .first()
+        Broadcast.objects.filter(waba_owned_by(user, via=VIA), pk=pk).select_related("phone_number").first()
     )
     if broadcast is None:
         raise NotFound("No such broadcast.")
     return broadcast
+
+
+PROGRESS_STATES = ("queued", "sending", "sent", "delivered", "read", "failed", "unknown", "cancelled")
+
+
+def broadcast_progress(broadcast: Broadcast) -> dict[str, int]:
+    counts = dict(
+        Message.objects.filter(broadcast=broadcast).values_list("status").annotate(n=Count("pk")).order_by()
+    )
+    # Recipients the fan-out has not turned into messages yet: queued, or cancelled with it.
+    pending = max(0, broadcast.total - sum(counts.values()))
+    state = "cancelled" if broadcast.cancelled_at else "queued"
+    counts[state] = counts.get(state, 0) + pending
+    return {name: counts.get(name, 0) for name in PROGRESS_STATES}
+
+
+def broadcast_status(broadcast: Broadcast, progress: dict[str, int]) -> str:
+    """`completed` once nothing is waiting or in flight."""
+    if broadcast.status == Broadcast.Status.SENDING and not (progress["queued"] or progress["sending"]):
+        return Broadcast.Status.COMPLETED
+    return broadcast.status

@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 from accounts.selectors import active_account
 from botopia_meta.api.views import paginated_response, validated
 from botopia_meta.exceptions import NotFound
-from whatsapp import account_services, selectors
-from whatsapp.serializers_account import (
+from whatsapp.account import selectors, services
+from whatsapp.account.serializers import (
     AccountQuerySerializer,
     AccountRefreshSerializer,
     AccountSerializer,
@@ -72,7 +72,7 @@ class AccountRefreshView(APIView):
         if body.get("waba_id"):
             selectors.waba_for_account(account=account, waba_id=body["waba_id"])
         selectors.phone_number_for_account(account=account, phone_number_id=body.get("phone_number_id"))
-        account_services.account_refresh(account=account, waba_id=body.get("waba_id"))
+        services.account_refresh(account=account, waba_id=body.get("waba_id"))
         waba, number = selectors.phone_number_for_account(
             account=account, phone_number_id=body.get("phone_number_id")
         )
@@ -94,5 +94,5 @@ class BusinessProfileView(APIView):
         )
         if number is None:
             raise NotFound("This WhatsApp Business account has no phone number yet.")
-        number = account_services.business_profile_update(number=number, fields=body)
+        number = services.business_profile_update(number=number, fields=body)
         return Response(AccountSerializer(account_data(waba, number)).data)

@@ -10,9 +10,9 @@ from accounts.selectors import active_account
 from botopia_meta.api.parsers import LargeJSONParser
 from botopia_meta.api.views import paginated_response, validated
 from botopia_meta.exceptions import AccountNotConnected
-from whatsapp import message_selectors, message_services, selectors
-from whatsapp.models import WhatsAppPhoneNumber
-from whatsapp.serializers_messages import (
+from whatsapp.account.selectors import phone_number_for_account, require_own_ids
+from whatsapp.messages import selectors, services
+from whatsapp.messages.serializers import (
     BroadcastCreateSerializer,
     BroadcastSerializer,
     ContactSerializer,
@@ -21,6 +21,7 @@ from whatsapp.serializers_messages import (
     MessageSendSerializer,
     MessageSerializer,
 )
+from whatsapp.models import WhatsAppPhoneNumber
 
 MESSAGING = "whatsapp_business_messaging"
 IDEMPOTENCY = OpenApiParameter(
@@ -29,7 +30,7 @@ IDEMPOTENCY = OpenApiParameter(
 
 
 def _number(account: MetaAccount, phone_number_id: str | None) -> WhatsAppPhoneNumber:
-    _, number = selectors.phone_number_for_account(account=account, phone_number_id=phone_number_id)
+    _, number = phone_number_for_account(account=account, phone_number_id=phone_number_id)
     if number is None:
         raise AccountNotConnected("The WhatsApp Business account has no phone number.")
     return number
@@ -43,10 +44,10 @@ class MessageListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(MessageQuerySerializer, request.query_params)
-        selectors.require_own_ids(user=request.user, phone_number_id=query.get("phone_number_id"))
+        require_own_ids(user=request.user, phone_number_id=query.get("phone_number_id"))
         if query.get("broadcast_id"):
-            message_selectors.broadcast_get(user=request.user, broadcast_id=query["broadcast_id"])
-        messages = message_selectors.message_list(
+            selectors.broadcast_get(user=request.user, broadcast_id=query["broadcast_id"])
+        messages = selectors.message_list(
             user=request.user,
             direction=query.get("direction"),
             status=query.get("status"),
@@ -70,7 +71,7 @@ class MessageListView(APIView):
         account = active_account(user=request.user, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
         key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
-        message, _ = message_services.message_create(
+        message, _ = services.message_create(
             user_id=request.user.pk,
             number=number,
             to=body["to"],
@@ -86,7 +87,7 @@ class MessageDetailView(APIView):
     @extend_schema(operation_id="whatsapp_messages_get", responses={200: MessageSerializer})
     def get(self, request: Request, message_id: str) -> Response:
         return Response(
-            MessageSerializer(message_selectors.message_get(user=request.user, message_id=message_id)).data
+            MessageSerializer(selectors.message_get(user=request.user, message_id=message_id)).data
         )
 
 
@@ -98,11 +99,11 @@ class MessageReadView(APIView):
         summary="Mark a received message as read at Meta (blue ticks for the customer).",
     )
     def post(self, request: Request, message_id: str) -> Response:
-        message = message_selectors.message_get(user=request.user, message_id=message_id)
+        message = selectors.message_get(user=request.user, message_id=message_id)
         active_account(
             user=request.user, account_id=message.phone_number.waba.account_id, permissions=[MESSAGING]
         )
-        return Response(MessageSerializer(message_services.message_mark_read(message=message)).data)
+        return Response(MessageSerializer(services.message_mark_read(message=message)).data)
 
 
 class ContactView(APIView):
@@ -113,7 +114,7 @@ class ContactView(APIView):
         summary="A contact and its 24-hour customer-service window.",
     )
     def get(self, request: Request, wa_id: str) -> Response:
-        contact = message_selectors.contact_get(
+        contact = selectors.contact_get(
             user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phone_number_id")
         )
         return Response(ContactSerializer(contact).data)
@@ -132,7 +133,7 @@ class BroadcastCreateView(APIView):
         body = validated(BroadcastCreateSerializer, request.data)
         account = active_account(user=request.user, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
-        broadcast = message_services.broadcast_create(
+        broadcast = services.broadcast_create(
             user_id=request.user.pk, number=number, template=body["template"], recipients=body["recipients"]
         )
         return Response(BroadcastSerializer(broadcast).data, status=202)
@@ -142,9 +143,7 @@ class BroadcastDetailView(APIView):
     @extend_schema(operation_id="whatsapp_broadcasts_get", responses={200: BroadcastSerializer})
     def get(self, request: Request, broadcast_id: str) -> Response:
         return Response(
-            BroadcastSerializer(
-                message_selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
-            ).data
+            BroadcastSerializer(selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)).data
         )
 
 
@@ -156,5 +155,5 @@ class BroadcastCancelView(APIView):
         summary="Stop the messages not sent yet.",
     )
     def post(self, request: Request, broadcast_id: str) -> Response:
-        broadcast = message_selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
-        return Response(BroadcastSerializer(message_services.broadcast_cancel(broadcast=broadcast)).data)
+        broadcast = selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
+        return Response(BroadcastSerializer(services.broadcast_cancel(broadcast=broadcast)).data)

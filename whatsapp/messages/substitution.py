@@ -97,6 +97,20 @@ def _media_parameter(fmt: str, given: Any) -> dict:
     return {"type": kind, kind: value}
 
 
+def _text_component(
+    kind: str, component: dict, parameters: dict, parameter_format: str, used: set[str]
+) -> list[dict]:
+    """The `header` (TEXT) or `body` component filled from `parameters[kind]`: none when the
+    template's text has no placeholder."""
+    names = placeholders(component.get("text", ""), parameter_format)
+    if not names:
+        return []
+    used.add(kind)
+    if kind not in parameters:
+        raise SubstitutionError(kind, f"Missing {kind} parameter(s): {names}.")
+    return [{"type": kind, "parameters": _text_parameters(names, parameters[kind], parameter_format, kind)}]
+
+
 def build_components(*, components: list[dict], parameter_format: str, parameters: dict | None) -> list[dict]:
     """Meta's `components` for a send of this template with these parameters."""
     if parameters is None:
@@ -122,29 +136,9 @@ def build_components(*, components: list[dict], parameter_format: str, parameter
                     )
                 out.append({"type": "header", "parameters": [_media_parameter(fmt, parameters["header"])]})
             elif fmt == "TEXT":
-                names = placeholders(component.get("text", ""), fmt_named)
-                if names:
-                    used.add("header")
-                    if "header" not in parameters:
-                        raise SubstitutionError("header", f"Missing header parameter(s): {names}.")
-                    out.append(
-                        {
-                            "type": "header",
-                            "parameters": _text_parameters(names, parameters["header"], fmt_named, "header"),
-                        }
-                    )
+                out.extend(_text_component("header", component, parameters, fmt_named, used))
         elif ctype == "BODY":
-            names = placeholders(component.get("text", ""), fmt_named)
-            if names:
-                used.add("body")
-                if "body" not in parameters:
-                    raise SubstitutionError("body", f"Missing body parameter(s): {names}.")
-                out.append(
-                    {
-                        "type": "body",
-                        "parameters": _text_parameters(names, parameters["body"], fmt_named, "body"),
-                    }
-                )
+            out.extend(_text_component("body", component, parameters, fmt_named, used))
         elif ctype == "BUTTONS":
             out.extend(_buttons(component.get("buttons") or [], parameters, used))
     extra = sorted(set(parameters) - used)

@@ -6,19 +6,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import MetaAccount
-from accounts.tokens import graph_for
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
-from whatsapp import graph
+from whatsapp.account import graph
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
 
 logger = logging.getLogger(__name__)
 
 PROFILE_KEYS = ("about", "address", "description", "email", "websites", "vertical")
-
-
-def _waba_client(waba: WhatsAppBusinessAccount):
-    return graph_for(waba.account, target=f"waba:{waba.waba_id}")
 
 
 def phone_number_apply_meta(*, waba: WhatsAppBusinessAccount, item: dict) -> WhatsAppPhoneNumber:
@@ -45,7 +40,7 @@ def waba_refresh(*, waba: WhatsAppBusinessAccount) -> WhatsAppBusinessAccount:
     Numbers Meta no longer lists are soft-deleted (they come back if Meta lists them again).
     All Graph calls happen before the first write, so a failure changes nothing.
     """
-    client = _waba_client(waba)
+    client = graph.waba_client(waba)
     info = graph.waba_get(client, waba.waba_id)
     items = graph.phone_numbers_list(client, waba.waba_id)
     profiles = {str(item["id"]): graph.business_profile_get(client, str(item["id"])) for item in items}
@@ -94,7 +89,7 @@ def business_profile_update(*, number: WhatsAppPhoneNumber, fields: dict) -> Wha
             "Nothing to update.",
             details={"nonFieldErrors": [f"Give at least one of {', '.join(PROFILE_KEYS)}."]},
         )
-    client = _waba_client(number.waba)
+    client = graph.waba_client(number.waba)
     graph.business_profile_update(client, number.phone_number_id, changes)
     try:
         profile = _profile_from_meta(graph.business_profile_get(client, number.phone_number_id))

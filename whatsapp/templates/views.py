@@ -7,8 +7,9 @@ from rest_framework.views import APIView
 
 from accounts.selectors import active_account
 from botopia_meta.api.views import paginated_response, validated
-from whatsapp import selectors, template_services
-from whatsapp.serializers_templates import (
+from whatsapp.account.selectors import require_own_ids, waba_for_account, waba_list
+from whatsapp.templates import selectors, services
+from whatsapp.templates.serializers import (
     TemplateDeletedSerializer,
     TemplateEditSerializer,
     TemplateListSerializer,
@@ -31,7 +32,7 @@ class TemplateListView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = validated(TemplateQuerySerializer, request.query_params)
-        selectors.require_own_ids(user=request.user, waba_id=query.get("waba_id"))
+        require_own_ids(user=request.user, waba_id=query.get("waba_id"))
         templates = selectors.template_list(
             user=request.user,
             status=query.get("status"),
@@ -51,8 +52,8 @@ class TemplateListView(APIView):
     def post(self, request: Request) -> Response:
         body = validated(TemplateWriteSerializer, request.data)
         account = active_account(user=request.user, permissions=[MANAGEMENT])
-        waba = selectors.waba_for_account(account=account, waba_id=body.get("waba_id"))
-        template = template_services.template_create(
+        waba = waba_for_account(account=account, waba_id=body.get("waba_id"))
+        template = services.template_create(
             waba=waba,
             name=body.get("name", ""),
             language=body.get("language", ""),
@@ -80,7 +81,7 @@ class TemplateDetailView(APIView):
         template = selectors.template_get(user=request.user, template_id=template_id)
         body = validated(TemplateEditSerializer, request.data)
         active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
-        template = template_services.template_update(
+        template = services.template_update(
             template=template,
             components=body.get("components"),
             category=body.get("category") or None,
@@ -94,7 +95,7 @@ class TemplateDetailView(APIView):
     def delete(self, request: Request, template_id: str) -> Response:
         template = selectors.template_get(user=request.user, template_id=template_id)
         active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
-        template_services.template_delete(template=template)
+        services.template_delete(template=template)
         return Response({"id": template.id, "deleted": True})
 
 
@@ -109,8 +110,8 @@ class TemplateSyncView(APIView):
         body = validated(TemplateSyncRequestSerializer, request.data)
         account = active_account(user=request.user, permissions=[MANAGEMENT])
         if body.get("waba_id"):
-            wabas = [selectors.waba_for_account(account=account, waba_id=body["waba_id"])]
+            wabas = [waba_for_account(account=account, waba_id=body["waba_id"])]
         else:
-            wabas = list(selectors.waba_list(account=account))
-        result = template_services.templates_sync_wabas(wabas=wabas)
+            wabas = list(waba_list(account=account))
+        result = services.templates_sync_wabas(wabas=wabas)
         return Response(TemplateSyncResultSerializer({**result.as_dict(), "wabas": result.wabas}).data)

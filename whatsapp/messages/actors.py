@@ -4,24 +4,24 @@ from django.conf import settings
 
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
-from whatsapp import message_services
+from whatsapp.messages import services
 
 
 def _send_gave_up(message_id: str, *, exc: BaseException) -> None:
-    message_services.message_give_up(message_id=message_id, exc=exc)
+    services.message_give_up(message_id=message_id, exc=exc)
 
 
 @actor(queue_name="whatsapp_messages", on_give_up=_send_gave_up)
 def send_message(message_id: str) -> None:
-    message_services.message_deliver(message_id=message_id)
+    services.message_deliver(message_id=message_id)
 
 
 @actor(queue_name="whatsapp_messages")
 def broadcast_fanout(broadcast_id: str) -> None:
-    message_services.broadcast_fanout(broadcast_id=broadcast_id)
+    services.broadcast_fanout(broadcast_id=broadcast_id)
 
 
 @periodic(seconds=settings.MESSAGE_SWEEP_SECONDS)
 @actor(queue_name="whatsapp_messages", max_retries=0)
 def sweep_messages() -> None:
-    message_services.messages_sweep()
+    services.messages_sweep()

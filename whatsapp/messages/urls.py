@@ -1,6 +1,6 @@
 from django.urls import path
 
-from whatsapp.views_messages import (
+from whatsapp.messages.views import (
     BroadcastCancelView,
     BroadcastCreateView,
     BroadcastDetailView,

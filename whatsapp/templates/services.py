@@ -13,11 +13,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.tokens import graph_for
 from botopia_meta.exceptions import Conflict, ValidationFailed
-from botopia_meta.graph import GraphClient, GraphError, GraphInvalidParameter
-from whatsapp import graph, template_rules
+from botopia_meta.graph import GraphError, GraphInvalidParameter
+from whatsapp.account.graph import waba_client
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
+from whatsapp.templates import graph, rules
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,6 @@ MISSING_OBJECT_SUBCODE = 33
 class TemplateEditRefused(Conflict):
     code = "TEMPLATE_EDIT_REFUSED"
     default_message = "Meta does not allow this edit."
-
-
-def _client(waba: WhatsAppBusinessAccount) -> GraphClient:
-    return graph_for(waba.account, target=f"waba:{waba.waba_id}")
 
 
 def _raise_rule_errors(errors: dict[str, list[str]]) -> None:
@@ -160,7 +156,7 @@ def templates_sync(
     result = SyncResult(wabas=[waba.waba_id])
     seen: set[str] = set()
     index = _MirrorIndex(waba)
-    for item in graph.templates_iter(_client(waba), waba.waba_id):
+    for item in graph.templates_iter(waba_client(waba), waba.waba_id):
         if not isinstance(item, dict) or not item.get("id") or not item.get("name"):
             continue
         outcome = template_apply_meta(waba=waba, item=item, at=started, index=index)
@@ -200,7 +196,7 @@ def template_create(
 ) -> WhatsAppTemplate:
     """Validate against Meta's rules, create at Meta, store Meta's id and status."""
     _raise_rule_errors(
-        template_rules.template_errors(
+        rules.template_errors(
             name=name,
             language=language,
             category=category,
@@ -213,14 +209,14 @@ def template_create(
             f"A template named {name!r} in {language} already exists.",
             details={"name": [f"{name!r} ({language}) exists: edit it, or pick another name or language."]},
         )
-    payload = template_rules.normalized(
+    payload = rules.normalized(
         name=name,
         language=language,
         category=category,
         components=components,
         parameter_format=parameter_format,
     )
-    answer = graph.template_create(_client(waba), waba.waba_id, payload)
+    answer = graph.template_create(waba_client(waba), waba.waba_id, payload)
     template_apply_meta(
         waba=waba,
         item={
@@ -244,7 +240,7 @@ def template_update(
 ) -> WhatsAppTemplate:
     """Edit at Meta (components and, unless approved, category). Meta re-reviews the edit."""
     category = (category or template.category).upper()
-    errors = template_rules.template_errors(
+    errors = rules.template_errors(
         name=template.name,
         language=template.language,
         category=category,
@@ -280,7 +276,7 @@ def template_update(
         raise TemplateEditRefused(
             EDIT_RULES["category"], details={"category": [EDIT_RULES["category"]], "rule": "category"}
         )
-    payload = template_rules.normalized(
+    payload = rules.normalized(
         name=template.name,
         language=template.language,
         category=category,
@@ -291,7 +287,7 @@ def template_update(
     if category != template.category:
         edit["category"] = category
     try:
-        graph.template_edit(_client(template.waba), template.template_id, edit)
+        graph.template_edit(waba_client(template.waba), template.template_id, edit)
     except GraphInvalidParameter as exc:
         raise _edit_refusal(template, exc) from None
     except GraphError as exc:
@@ -338,7 +334,7 @@ def template_delete(*, template: WhatsAppTemplate) -> None:
     _require_meta_id(template)
     try:
         graph.template_delete(
-            _client(template.waba), template.waba.waba_id, template.name, template.template_id
+            waba_client(template.waba), template.waba.waba_id, template.name, template.template_id
         )
     except GraphInvalidParameter as exc:
         if exc.subcode != MISSING_OBJECT_SUBCODE:

@@ -1,26 +1,44 @@
-"""Writes for WhatsApp messages: queue a send (validated, window-checked, idempotent), deliver
-it from the actor, mark an inbound message as read."""
+"""Writes for WhatsApp messages, and the one owner of a message's status: queue a send
+(validated, window-checked, idempotent), deliver it from the actor, sweep what lost jobs left,
+mark an inbound message as read, fan broadcasts out, and apply Meta's webhooks (inbound
+messages, status updates) to the same rows. Send-payload rules: whatsapp/messages/payloads.py."""
 
 import logging
-import re
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.selectors import account_for_work
 from accounts.tokens import graph_for
-from analytics.recording import record_message_status
+from analytics.recording import deferred, record, record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
-from whatsapp import graph_messages
-from whatsapp.models import Broadcast, BroadcastBatch, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
-from whatsapp.substitution import SubstitutionError, build_components
-from whatsapp.throughput import pacer
+from botopia_meta.tasks import enqueue_on_commit
+from whatsapp.messages import graph
+from whatsapp.messages.payloads import (
+    invalid,
+    message_content,
+    normalize_wa_id,
+    send_payload,
+    template_content,
+    template_payload,
+)
+from whatsapp.messages.substitution import SubstitutionError, build_components
+from whatsapp.messages.throughput import pacer
+from whatsapp.models import (
+    Broadcast,
+    BroadcastBatch,
+    Contact,
+    Message,
+    MessageStatusEvent,
+    WhatsAppPhoneNumber,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,172 +49,11 @@ SWEEP_BATCH = 10_000
 NOT_CONNECTED = (
     "Not sent: the Meta account is no longer connected (expired, revoked or removed). Reconnect it."
 )
-MEDIA_TYPES = ("image", "document", "audio", "video")
-SEND_TYPES = ("text", "template", "interactive", "reaction", *MEDIA_TYPES)
-PHONE = re.compile(r"^\+?[1-9]\d{6,14}$")
-
-
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, details={field: [message]})
-
-
-def normalize_wa_id(to: Any) -> str:
-    """'+57 300-111 2233' → '573001112233' (Meta's wa_id form), or 400 naming `to`."""
-    raw = re.sub(r"[\s\-().]", "", str(to or ""))
-    if not PHONE.match(raw):
-        raise _invalid("to", "Must be a phone number in international format, e.g. +573001112233.")
-    return raw.lstrip("+")
 
 
 def window_open(contact: Contact | None, *, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     return bool(contact and contact.last_inbound_at and contact.last_inbound_at > now - WINDOW)
-
-
-def _media(kind: str, value: Any) -> dict:
-    if not isinstance(value, dict):
-        raise _invalid(kind, "Must be an object with `link` or `id`.")
-    link, media_id = value.get("link"), value.get("id")
-    if bool(link) == bool(media_id):
-        raise _invalid(kind, "Give exactly one of `link` (https URL) or `id` (an uploaded media id).")
-    if link and not (isinstance(link, str) and link.startswith("https://")):
-        raise _invalid(f"{kind}.link", "Must be an https:// URL.")
-    out: dict = {"link": link} if link else {"id": str(media_id)}
-    caption = value.get("caption")
-    if caption:
-        if kind == "audio":
-            raise _invalid(f"{kind}.caption", "Audio takes no caption.")
-        if not isinstance(caption, str) or len(caption) > 1024:
-            raise _invalid(f"{kind}.caption", "A string of at most 1024 characters.")
-        out["caption"] = caption
-    if value.get("filename"):
-        if kind != "document":
-            raise _invalid(f"{kind}.filename", "Only documents take a filename.")
-        out["filename"] = str(value["filename"])[:240]
-    return out
-
-
-def _text(value: Any) -> dict:
-    body = value.get("body") if isinstance(value, dict) else None
-    if not isinstance(body, str) or not body.strip():
-        raise _invalid("text.body", "Required: the message text.")
-    if len(body) > 4096:
-        raise _invalid("text.body", "At most 4096 characters.")
-    return {"body": body, "preview_url": bool(value.get("preview_url", False))}
-
-
-def _interactive(value: Any) -> dict:
-    if not isinstance(value, dict):
-        raise _invalid("interactive", "Must be an object.")
-    kind = value.get("type")
-    body = (value.get("body") or {}).get("text") if isinstance(value.get("body"), dict) else None
-    if not isinstance(body, str) or not body.strip() or len(body) > 1024:
-        raise _invalid("interactive.body.text", "Required, at most 1024 characters.")
-    action = value.get("action")
-    if not isinstance(action, dict):
-        raise _invalid("interactive.action", "Required.")
-    if kind == "button":
-        buttons = action.get("buttons")
-        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
-            raise _invalid("interactive.action.buttons", "Give 1 to 3 reply buttons.")
-        ids = set()
-        for i, button in enumerate(buttons):
-            reply = button.get("reply") if isinstance(button, dict) else None
-            if button.get("type") != "reply" or not isinstance(reply, dict):
-                raise _invalid(
-                    f"interactive.action.buttons[{i}]", 'Must be {"type": "reply", "reply": {...}}.'
-                )
-            if not reply.get("id") or not reply.get("title") or len(str(reply["title"])) > 20:
-                raise _invalid(
-                    f"interactive.action.buttons[{i}].reply", "Needs an id and a title of 1-20 characters."
-                )
-            if reply["id"] in ids:
-                raise _invalid(f"interactive.action.buttons[{i}].reply.id", "Button ids must be unique.")
-            ids.add(reply["id"])
-    elif kind == "list":
-        sections = action.get("sections")
-        if not action.get("button") or len(str(action["button"])) > 20:
-            raise _invalid("interactive.action.button", "Required, at most 20 characters.")
-        if not isinstance(sections, list) or not 1 <= len(sections) <= 10:
-            raise _invalid("interactive.action.sections", "Give 1 to 10 sections.")
-        rows = [row for s in sections if isinstance(s, dict) for row in (s.get("rows") or [])]
-        if not 1 <= len(rows) <= 10 or any(
-            not isinstance(r, dict) or not r.get("id") or not r.get("title") for r in rows
-        ):
-            raise _invalid("interactive.action.sections", "1 to 10 rows in all, each with an id and a title.")
-    else:
-        raise _invalid("interactive.type", "Must be `button` or `list`.")
-    return value
-
-
-def _reaction(value: Any) -> dict:
-    if not isinstance(value, dict) or not value.get("message_id"):
-        raise _invalid("reaction.message_id", "Required: the wamid of the message to react to.")
-    emoji = value.get("emoji", "")
-    if not isinstance(emoji, str) or len(emoji) > 10:
-        raise _invalid("reaction.emoji", "One emoji, or empty to remove the reaction.")
-    return {"message_id": str(value["message_id"]), "emoji": emoji}
-
-
-def _template_payload(name: str, language: str) -> dict:
-    return {"name": name, "language": {"code": language}}
-
-
-def _template(
-    number: WhatsAppPhoneNumber, value: Any, *, check_only: bool = False
-) -> tuple[dict, WhatsAppTemplate]:
-    if not isinstance(value, dict) or not value.get("name"):
-        raise _invalid("template.name", "Required.")
-    language = value.get("language")
-    if isinstance(language, dict):
-        language = language.get("code")
-    if not language:
-        raise _invalid("template.language", "Required, e.g. en_US.")
-    versions = WhatsAppTemplate.objects.filter(waba_id=number.waba_id, name=value["name"])
-    if not versions.exists():
-        raise _invalid("template.name", f"No template named {value['name']!r} on this WhatsApp account.")
-    template = versions.filter(language=language).first()
-    if template is None:
-        have = sorted(versions.values_list("language", flat=True))
-        raise _invalid("template.language", f"The template has no {language!r} version (it has {have}).")
-    if template.status != WhatsAppTemplate.Status.APPROVED:
-        raise _invalid(
-            "template.name", f"The template is {template.status}: only APPROVED templates can be sent."
-        )
-    payload = _template_payload(template.name, template.language)
-    if check_only:
-        return payload, template
-    try:
-        components = build_components(
-            components=template.components,
-            parameter_format=template.parameter_format,
-            parameters=value.get("parameters"),
-        )
-    except SubstitutionError as exc:
-        raise _invalid(f"template.parameters.{exc.field}", exc.message) from None
-    if components:
-        payload["components"] = components
-    return payload, template
-
-
-def message_content(
-    *, number: WhatsAppPhoneNumber, type: str, body: dict
-) -> tuple[dict, WhatsAppTemplate | None]:
-    """The validated `<type>` object of Meta's send payload, and the template when one is used."""
-    if type not in SEND_TYPES:
-        raise _invalid("type", f"Must be one of {', '.join(SEND_TYPES)}.")
-    value = body.get(type)
-    if value is None:
-        raise _invalid(type, f"Required for a {type} message.")
-    if type == "template":
-        return _template(number, value)
-    if type == "text":
-        return _text(value), None
-    if type == "interactive":
-        return _interactive(value), None
-    if type == "reaction":
-        return _reaction(value), None
-    return _media(type, value), None
 
 
 def message_create(
@@ -249,31 +106,15 @@ def message_create(
         return Message.objects.get(
             user_id=user_id, phone_number=number, idempotency_key=idempotency_key
         ), False
-    _enqueue(message)
+    _enqueue("send_message", str(message.pk))
     return message, True
 
 
-def _enqueue(message: Message) -> None:
-    from whatsapp.message_actors import send_message
+def _enqueue(actor_name: str, *args: str) -> None:
+    # Imported here: the actors module imports this one.
+    from whatsapp.messages import actors
 
-    transaction.on_commit(lambda: send_message.send(str(message.pk)))
-
-
-def send_payload(message: Message) -> dict:
-    content = dict(message.content)
-    context = content.pop("_context", None)
-    payload = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": message.contact_wa_id,
-        "type": message.type,
-        message.type: content,
-        # Lets a status webhook find this message even when the send's answer was lost.
-        "biz_opaque_callback_data": str(message.pk),
-    }
-    if context:
-        payload["context"] = context
-    return payload
+    enqueue_on_commit(getattr(actors, actor_name), *args)
 
 
 def _set_status(message: Message, status: str, **fields: Any) -> None:
@@ -286,7 +127,8 @@ def _set_status(message: Message, status: str, **fields: Any) -> None:
 
 
 def _requeue(message: Message, wait: float) -> None:
-    from whatsapp.message_actors import send_message
+    # Not through _enqueue: it needs a delay, and runs in the send actor outside a transaction.
+    from whatsapp.messages.actors import send_message
 
     Message.objects.filter(pk=message.pk).update(enqueued_at=timezone.now())
     send_message.send_with_options(args=(str(message.pk),), delay=max(1, int(wait * 1000)))
@@ -297,7 +139,7 @@ def _release(message: Message) -> None:
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(status=Message.Status.QUEUED)
 
 
-def _fail(message: Message, *, account_id: int, code: int | None, title: str) -> None:
+def _fail(message: Message, *, account_id: UUID, code: int | None, title: str) -> None:
     now = timezone.now()
     _set_status(message, Message.Status.FAILED, failed_at=now, error_code=code, error_title=title[:512])
     record_message_status(
@@ -346,7 +188,7 @@ def message_deliver(*, message_id: str) -> None:
     # Meta's answers decide below. Any other exception (our own code around the call) leaves
     # it `sending`: the request may have left, so the sweep makes it `unknown`, never resends.
     try:
-        data = graph_messages.message_send(graph_for(account), number.phone_number_id, send_payload(message))
+        data = graph.message_send(graph_for(account), number.phone_number_id, send_payload(message))
     except GraphError as exc:
         if exc.code in THROTTLE_CODES:
             # Meta's throughput (130429) or pair-rate (131056) limit: slow down, don't fail.
@@ -407,8 +249,6 @@ def messages_sweep(*, now: datetime | None = None) -> tuple[int, int]:
       without persistence); it is queued again. A job that was not lost only finds it claimed
       or sent, so this never sends twice; a backlog still draining gets no duplicate jobs.
     - broadcasts with batches nobody is fanning out get their fan-out job again."""
-    from whatsapp.message_actors import broadcast_fanout, send_message
-
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.STALE_SENDING_SECONDS)
     unknown = Message.objects.filter(status=Message.Status.SENDING, status_updated_at__lt=stale).update(
@@ -426,24 +266,24 @@ def messages_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     ids = list(waiting.values_list("pk", flat=True)[:SWEEP_BATCH])
     Message.objects.filter(pk__in=ids).update(enqueued_at=now)
     for pk in ids:
-        send_message.send(str(pk))
+        _enqueue("send_message", str(pk))
     for broadcast_id in (
         Broadcast.objects.filter(cancelled_at__isnull=True, batches__isnull=False, updated_at__lt=lost)
         .values_list("pk", flat=True)
         .distinct()
     ):
         Broadcast.objects.filter(pk=broadcast_id).update(updated_at=now)
-        broadcast_fanout.send(str(broadcast_id))
+        _enqueue("broadcast_fanout", str(broadcast_id))
     return unknown, len(ids)
 
 
 def message_mark_read(*, message: Message) -> Message:
     if message.direction != Message.Direction.INBOUND or not message.wamid:
-        raise _invalid("id", "Only a received message can be marked as read.")
+        raise invalid("id", "Only a received message can be marked as read.")
     account = account_for_work(account_id=message.phone_number.waba.account_id)
     if account is None:
         raise NotFound("No such message.")
-    graph_messages.message_mark_read(graph_for(account), message.phone_number.phone_number_id, message.wamid)
+    graph.message_mark_read(graph_for(account), message.phone_number.phone_number_id, message.wamid)
     if message.read_at is None:
         message.read_at = timezone.now()
         Message.objects.filter(pk=message.pk).update(read_at=message.read_at)
@@ -464,13 +304,13 @@ def broadcast_create(
     through the same queue and bucket. The request does no per-message writes: 100,000
     recipients answer in about a second."""
     if not isinstance(template, dict):
-        raise _invalid("template", "Must be an object with name and language.")
+        raise invalid("template", "Must be an object with name and language.")
     if not isinstance(recipients, list) or not recipients:
-        raise _invalid("recipients", "Give at least one recipient.")
+        raise invalid("recipients", "Give at least one recipient.")
     if len(recipients) > MAX_RECIPIENTS:
-        raise _invalid("recipients", f"At most {MAX_RECIPIENTS} recipients per broadcast.")
-    _, mirror = _template(number, template, check_only=True)
-    invalid: list[dict] = []
+        raise invalid("recipients", f"At most {MAX_RECIPIENTS} recipients per broadcast.")
+    _, mirror = template_content(number, template, check_only=True)
+    rejected: list[dict] = []
     valid: list[list] = []
     seen: set[str] = set()
     for index, recipient in enumerate(recipients):
@@ -478,17 +318,17 @@ def broadcast_create(
         try:
             wa_id = normalize_wa_id(to)
             if wa_id in seen:
-                raise _invalid("to", "Duplicate recipient in this broadcast.")
+                raise invalid("to", "Duplicate recipient in this broadcast.")
             components = build_components(
                 components=mirror.components,
                 parameter_format=mirror.parameter_format,
                 parameters=recipient.get("parameters"),
             )
         except ValidationFailed as exc:
-            invalid.append({"index": index, "to": to, "error": exc.message})
+            rejected.append({"index": index, "to": to, "error": exc.message})
             continue
         except SubstitutionError as exc:
-            invalid.append({"index": index, "to": to, "error": f"parameters.{exc.field}: {exc.message}"})
+            rejected.append({"index": index, "to": to, "error": f"parameters.{exc.field}: {exc.message}"})
             continue
         seen.add(wa_id)
         valid.append([wa_id, components or None])
@@ -499,7 +339,7 @@ def broadcast_create(
             template_name=mirror.name,
             template_language=mirror.language,
             total=len(valid),
-            invalid=invalid,
+            invalid=rejected,
             user_id=user_id,
             status=Broadcast.Status.QUEUED if valid else Broadcast.Status.COMPLETED,
         )
@@ -508,9 +348,7 @@ def broadcast_create(
             for chunk in (valid[i : i + BATCH_SIZE] for i in range(0, len(valid), BATCH_SIZE))
         )
         if valid:
-            from whatsapp.message_actors import broadcast_fanout
-
-            transaction.on_commit(lambda: broadcast_fanout.send(str(broadcast.pk)))
+            _enqueue("broadcast_fanout", str(broadcast.pk))
     return broadcast
 
 
@@ -529,7 +367,7 @@ def _take_batch(broadcast: Broadcast) -> list[Message] | None:
         if not BroadcastBatch.objects.filter(pk=batch.pk).delete()[0]:
             return []  # another fan-out took it first (SQLite has no row locks)
         now = timezone.now()
-        payload = _template_payload(broadcast.template_name, broadcast.template_language)
+        payload = template_payload(broadcast.template_name, broadcast.template_language)
         rows = [
             Message(
                 direction=Message.Direction.OUTBOUND,
@@ -558,8 +396,6 @@ def _take_batch(broadcast: Broadcast) -> list[Message] | None:
 def broadcast_fanout(*, broadcast_id: str) -> int:
     """Batch by batch, create the broadcast's messages and queue one send for each (from an
     actor; resumable: a batch is either still stored or already messages). → messages queued."""
-    from whatsapp.message_actors import send_message
-
     count = 0
     while True:
         broadcast = Broadcast.objects.filter(pk=broadcast_id, cancelled_at__isnull=True).first()
@@ -569,30 +405,9 @@ def broadcast_fanout(*, broadcast_id: str) -> int:
         if rows is None:
             break
         for row in rows:
-            send_message.send(str(row.pk))
+            _enqueue("send_message", str(row.pk))
         count += len(rows)
     return count
-
-
-PROGRESS_STATES = ("queued", "sending", "sent", "delivered", "read", "failed", "unknown", "cancelled")
-
-
-def broadcast_progress(broadcast: Broadcast) -> dict[str, int]:
-    counts = dict(
-        Message.objects.filter(broadcast=broadcast).values_list("status").annotate(n=Count("pk")).order_by()
-    )
-    # Recipients the fan-out has not turned into messages yet: queued, or cancelled with it.
-    pending = max(0, broadcast.total - sum(counts.values()))
-    state = "cancelled" if broadcast.cancelled_at else "queued"
-    counts[state] = counts.get(state, 0) + pending
-    return {name: counts.get(name, 0) for name in PROGRESS_STATES}
-
-
-def broadcast_status(broadcast: Broadcast, progress: dict[str, int]) -> str:
-    """`completed` once nothing is waiting or in flight."""
-    if broadcast.status == Broadcast.Status.SENDING and not (progress["queued"] or progress["sending"]):
-        return Broadcast.Status.COMPLETED
-    return broadcast.status
 
 
 def broadcast_cancel(*, broadcast: Broadcast) -> Broadcast:
@@ -608,3 +423,181 @@ def broadcast_cancel(*, broadcast: Broadcast) -> Broadcast:
             BroadcastBatch.objects.filter(broadcast=broadcast).delete()  # recipients not needed now
     broadcast.refresh_from_db()
     return broadcast
+
+
+# --- webhook intake: inbound messages and status updates ------------------------------------
+
+STATUS_FIELDS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
+
+
+def _ts(value: object) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError):
+        return timezone.now()
+
+
+def derived_status(message: Message) -> str:
+    """read > delivered > failed > sent: a failure never erases a later read or delivery."""
+    if message.read_at:
+        return Message.Status.READ
+    if message.delivered_at:
+        return Message.Status.DELIVERED
+    if message.failed_at:
+        return Message.Status.FAILED
+    if message.sent_at:
+        return Message.Status.SENT
+    return message.status
+
+
+def message_apply_inbound(*, number: WhatsAppPhoneNumber, message: dict, profiles: dict[str, str]) -> bool:
+    wamid, wa_id = message.get("id"), str(message.get("from") or "")
+    if not wamid or not wa_id:
+        return False
+    at = _ts(message.get("timestamp"))
+    kind = message.get("type") or "unknown"
+    content = (
+        message.get(kind)
+        if isinstance(message.get(kind), dict)
+        else {k: v for k, v in message.items() if k not in {"from", "id", "timestamp", "type", "context"}}
+    )
+    if message.get("context"):
+        content = {**content, "_context": message["context"]}
+    try:
+        with transaction.atomic():
+            Message.objects.create(
+                direction=Message.Direction.INBOUND,
+                phone_number=number,
+                contact_wa_id=wa_id,
+                type=kind,
+                content=content,
+                wamid=wamid,
+                status=Message.Status.RECEIVED,
+                status_updated_at=at,
+            )
+    except IntegrityError:
+        return False  # a redelivery: already stored
+    contact, _ = Contact.objects.select_for_update().get_or_create(phone_number=number, wa_id=wa_id)
+    changed = []
+    if contact.last_inbound_at is None or at > contact.last_inbound_at:
+        contact.last_inbound_at = at
+        changed.append("last_inbound_at")
+    name = profiles.get(wa_id)
+    if name and name != contact.name:
+        contact.name = name[:255]
+        changed.append("name")
+    if changed:
+        contact.save(update_fields=[*changed, "updated_at"])
+    record(
+        account_id=number.waba.account_id,
+        platform="whatsapp",
+        metric="received",
+        at=at,
+        asset_id=number.phone_number_id,
+        dimensions={"type": kind},
+        key=f"{wamid}:received",
+    )
+    return True
+
+
+def _callback_uuid(value: object) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
+def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
+    wamid, name = status.get("id"), status.get("status")
+    if not wamid or name not in STATUS_FIELDS:
+        return False
+    at = _ts(status.get("timestamp"))
+    try:
+        with transaction.atomic():
+            MessageStatusEvent.objects.create(wamid=wamid, status=name, at=at, payload=status)
+    except IntegrityError:
+        return False  # this (wamid, status) was applied already
+    message = Message.objects.select_for_update().filter(wamid=wamid, phone_number=number).first()
+    if message is None and (pk := _callback_uuid(status.get("biz_opaque_callback_data"))):
+        message = Message.objects.select_for_update().filter(pk=pk, phone_number=number).first()
+    if message is None:
+        # Sent outside Botopia, or before its row existed: kept so nothing is lost.
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    direction=Message.Direction.OUTBOUND,
+                    phone_number=number,
+                    contact_wa_id=str(status.get("recipient_id") or ""),
+                    type="unknown",
+                    wamid=wamid,
+                    status=Message.Status.UNKNOWN,
+                )
+        except IntegrityError:
+            # Another status of the same orphan (Meta sends sent and delivered close together)
+            # inserted it first: update that row. None: the wamid is on another number's row
+            # (a WABA shared by two accounts, the first since disconnected): not this one's.
+            message = Message.objects.select_for_update().filter(wamid=wamid, phone_number=number).first()
+            if message is None:
+                return False
+    field = STATUS_FIELDS[name]
+    if getattr(message, field) is None or at < getattr(message, field):
+        setattr(message, field, at)
+    if not message.wamid:
+        message.wamid = wamid
+    error_code = None
+    if name == "failed":
+        error = (status.get("errors") or [{}])[0] or {}
+        error_code = error.get("code")
+        message.error_code = error_code if isinstance(error_code, int) else None
+        message.error_title = str(error.get("title") or error.get("message") or "")[:512]
+    if status.get("pricing"):
+        message.pricing = status["pricing"]
+    if status.get("conversation"):
+        message.conversation = status["conversation"]
+    message.status = derived_status(message)
+    message.status_updated_at = timezone.now()
+    message.save()
+    record_message_status(
+        account_id=number.waba.account_id,
+        phone_number_id=number.phone_number_id,
+        message_id=wamid,
+        status=name,
+        at=at,
+        dimensions={"template": message.template_name} if message.template_name else None,
+        error_code=error_code,
+    )
+    return True
+
+
+def messages_apply_webhook(
+    *, number: WhatsAppPhoneNumber, messages: list, statuses: list, profiles: dict[str, str]
+) -> None:
+    """Store a `messages` change's inbound messages and apply its statuses, in one transaction.
+
+    Meta redelivers and reorders: every write is idempotent (unique wamid, one status event
+    per (wamid, status)) and a message's status is derived from the timestamps it has
+    collected (`derived_status`), so any arrival order ends the same."""
+    # Concurrent deliveries touch the same rows (a message's statuses arrive in different
+    # batches, every status counts into the same analytics buckets): each transaction takes
+    # its row locks in one global order (contacts, then messages by id, then the analytics
+    # buckets at the end), so two of them never wait on each other in a cycle.
+    messages = sorted(
+        (m for m in messages if isinstance(m, dict)), key=lambda m: (str(m.get("from")), str(m.get("id")))
+    )
+    statuses = [s for s in statuses if isinstance(s, dict)]
+    with transaction.atomic(), deferred():
+        _lock_messages(number, statuses)
+        for message in messages:
+            message_apply_inbound(number=number, message=message, profiles=profiles)
+        for status in statuses:
+            message_apply_status(number=number, status=status)
+
+
+def _lock_messages(number: WhatsAppPhoneNumber, statuses: list[dict]) -> None:
+    """Lock, in primary-key order, every stored message the statuses name."""
+    wamids = {str(s["id"]) for s in statuses if s.get("id")}
+    pks = {pk for s in statuses if (pk := _callback_uuid(s.get("biz_opaque_callback_data")))}
+    if not wamids and not pks:
+        return
+    query = Message.objects.filter(phone_number=number).filter(Q(wamid__in=wamids) | Q(pk__in=pks))
+    list(query.order_by("pk").select_for_update().values_list("pk", flat=True))

@@ -4,24 +4,24 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from botopia_meta.api.serializers import PaginationSerializer
+from whatsapp.messages import selectors, services
+from whatsapp.messages.payloads import SEND_TYPES
 from whatsapp.models import Broadcast, Contact, Message
 
 
 class MessageSendSerializer(serializers.Serializer):
     to = serializers.CharField(max_length=32)
-    type = serializers.ChoiceField(
-        choices=["text", "template", "image", "document", "audio", "video", "interactive", "reaction"]
-    )
+    type = serializers.ChoiceField(choices=SEND_TYPES)
     phone_number_id = serializers.CharField(required=False, max_length=64)
     reply_to = serializers.CharField(required=False, max_length=255, help_text="wamid to quote")
-    text = serializers.JSONField(required=False)
-    template = serializers.JSONField(required=False)
-    image = serializers.JSONField(required=False)
-    document = serializers.JSONField(required=False)
-    audio = serializers.JSONField(required=False)
-    video = serializers.JSONField(required=False)
-    interactive = serializers.JSONField(required=False)
-    reaction = serializers.JSONField(required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # One optional object per message type, named after it (`text`, `image`, ...): its
+        # rules live in whatsapp/messages/payloads.py, which owns the list of types.
+        fields = super().get_fields()
+        for kind in SEND_TYPES:
+            fields[kind] = serializers.JSONField(required=False)
+        return fields
 
 
 class MessageErrorSerializer(serializers.Serializer):
@@ -111,14 +111,10 @@ class ContactSerializer(serializers.ModelSerializer):
         fields = ["wa_id", "name", "phone_number_id", "last_inbound_at", "window_open", "window_expires_at"]
 
     def get_window_open(self, obj: Contact) -> bool:
-        from whatsapp.message_services import window_open
-
-        return window_open(obj)
+        return services.window_open(obj)
 
     def get_window_expires_at(self, obj: Contact) -> datetime | None:
-        from whatsapp.message_services import WINDOW
-
-        return obj.last_inbound_at + WINDOW if obj.last_inbound_at else None
+        return obj.last_inbound_at + services.WINDOW if obj.last_inbound_at else None
 
 
 class BroadcastCreateSerializer(serializers.Serializer):
@@ -167,13 +163,9 @@ class BroadcastSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(BroadcastProgressSerializer)
     def get_progress(self, obj: Broadcast) -> dict:
-        from whatsapp.message_services import broadcast_progress
-
-        return broadcast_progress(obj)
+        return selectors.broadcast_progress(obj)
 
     def to_representation(self, instance: Broadcast) -> dict:
-        from whatsapp.message_services import broadcast_status
-
         data = super().to_representation(instance)
-        data["status"] = broadcast_status(instance, data["progress"])
+        data["status"] = selectors.broadcast_status(instance, data["progress"])
         return data

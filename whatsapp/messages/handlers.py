@@ -1,0 +1,33 @@
+"""Webhook handler for WhatsApp `messages` changes (inbound messages and outbound statuses):
+find the number, parse the change, hand it to whatsapp.messages.services, which owns a
+message's state. Registers with botopia_meta.registry on import."""
+
+from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
+from whatsapp.account.selectors import phone_number_for_webhook
+from whatsapp.messages import services
+from whatsapp.models import WhatsAppPhoneNumber
+
+
+def _number(item: WebhookItem) -> WhatsAppPhoneNumber:
+    phone_number_id = str((item.value.get("metadata") or {}).get("phone_number_id") or "")
+    number = phone_number_for_webhook(phone_number_id=phone_number_id)
+    if number is None:
+        raise ItemIgnored(f"No active account has phone number {phone_number_id or '(none)'}.")
+    return number
+
+
+def handle_messages(item: WebhookItem) -> None:
+    number = _number(item)
+    value = item.value
+    profiles = {
+        str(c.get("wa_id")): (c.get("profile") or {}).get("name") or ""
+        for c in value.get("contacts") or []
+        if isinstance(c, dict)
+    }
+    messages, statuses = value.get("messages") or [], value.get("statuses") or []
+    if not messages and not statuses:
+        raise ItemIgnored("No messages or statuses in the change.")
+    services.messages_apply_webhook(number=number, messages=messages, statuses=statuses, profiles=profiles)
+
+
+register_webhook_handler("whatsapp_business_account", "messages", handle_messages)

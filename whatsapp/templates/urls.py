@@ -1,0 +1,9 @@
+from django.urls import path
+
+from whatsapp.templates.views import TemplateDetailView, TemplateListView, TemplateSyncView
+
+urlpatterns = [
+    path("templates", TemplateListView.as_view(), name="whatsapp-templates"),
+    path("templates/sync", TemplateSyncView.as_view(), name="whatsapp-templates-sync"),
+    path("templates/<id:template_id>", TemplateDetailView.as_view(), name="whatsapp-template"),
+]
