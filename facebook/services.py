@@ -1,12 +1,9 @@
 """What the Facebook views, actors and webhook handlers do."""
 
-import contextlib
-import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.discovery import DiscoveryRun
@@ -14,7 +11,7 @@ from accounts.models import MetaAccount
 from botopia_meta import registry
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
-from botopia_meta.inbox import comments, messaging
+from botopia_meta.inbox import comments, meta
 from botopia_meta.tasks import enqueue_on_commit
 from facebook import graph
 from facebook.discovery import discover_facebook
@@ -23,29 +20,8 @@ from facebook.models import Comment, FacebookPage, Post
 
 logger = logging.getLogger(__name__)
 
-LIST_CACHE_SECONDS = 60
 SCHEDULE_MIN = timedelta(minutes=10)
 SCHEDULE_MAX = timedelta(days=30)
-
-
-_from_unix = messaging.from_unix
-
-
-def _parse_meta_time(value: Any) -> datetime | None:
-    if isinstance(value, int | float):
-        return _from_unix(value)
-    if isinstance(value, str) and value:
-        try:
-            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return _from_unix(value)
-    return None
-
-
-def _iso(value: Any) -> str | None:
-    """Meta writes `+0000`; the API answers ISO 8601 like every other timestamp (`...Z`)."""
-    parsed = _parse_meta_time(value)
-    return parsed.isoformat().replace("+00:00", "Z") if parsed else None
 
 
 def _enqueue(actor_name: str, *args: str) -> None:
@@ -100,39 +76,32 @@ def page_disconnect(*, page: FacebookPage) -> FacebookPage:
 # --- posts ---------------------------------------------------------------------------------
 
 
-def _posts_version(page_id: str) -> int:
-    return cache.get_or_set(f"fb:posts:v:{page_id}", 1, timeout=None)
+def _post_row(item: dict) -> dict[str, Any]:
+    return {
+        "id": str(item.get("id") or ""),
+        "message": item.get("message") or "",
+        "created_time": meta.iso(item.get("created_time")),
+        "type": item.get("status_type") or "",
+        "permalink_url": item.get("permalink_url") or "",
+        "picture": item.get("full_picture") or "",
+        "likes": int(((item.get("likes") or {}).get("summary") or {}).get("total_count") or 0),
+        "comments": int(((item.get("comments") or {}).get("summary") or {}).get("total_count") or 0),
+    }
 
 
 def post_list(
     *, page: FacebookPage, limit: int, before: str | None, after: str | None
 ) -> tuple[list[dict], dict]:
-    """One page of the page's posts from Meta, cached briefly: a dashboard refresh must not spend
-    the page's rate limit. Publishing bumps the cache version."""
-    # The cursors come from the client: hashed, so no character or length of theirs can make an
-    # invalid cache key.
-    cursors = hashlib.sha256(f"{before or ''}\x00{after or ''}".encode()).hexdigest()
-    key = f"fb:posts:{page.page_id}:{_posts_version(page.page_id)}:{limit}:{cursors}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    items, cursors = graph.posts(page, limit=limit, before=before, after=after)
-    rows = [
-        {
-            "id": str(item.get("id") or ""),
-            "message": item.get("message") or "",
-            "created_time": _iso(item.get("created_time")),
-            "type": item.get("status_type") or "",
-            "permalink_url": item.get("permalink_url") or "",
-            "picture": item.get("full_picture") or "",
-            "likes": int(((item.get("likes") or {}).get("summary") or {}).get("total_count") or 0),
-            "comments": int(((item.get("comments") or {}).get("summary") or {}).get("total_count") or 0),
-        }
-        for item in items
-    ]
-    result = (rows, {"before": cursors.get("before"), "after": cursors.get("after")})
-    cache.set(key, result, LIST_CACHE_SECONDS)
-    return result
+    """One page of the page's posts from Meta, cached briefly. Publishing starts afresh."""
+    return meta.cached_list(
+        kind="fb:posts",
+        asset_id=page.page_id,
+        limit=limit,
+        before=before,
+        after=after,
+        fetch=lambda: graph.posts(page, limit=limit, before=before, after=after),
+        row=_post_row,
+    )
 
 
 def post_create(
@@ -179,7 +148,7 @@ def post_create(
             scheduled_publish_time=scheduled_publish_time,
         )
     except GraphError as exc:
-        post.status, post.error = Post.Status.FAILED, messaging.graph_error(exc)
+        post.status, post.error = Post.Status.FAILED, meta.stored_error(exc)
         post.save()
         raise
     post.save()
@@ -189,8 +158,7 @@ def post_create(
     except GraphError as exc:
         # The post exists; a missing permalink must not turn the answer into an error.
         logger.info("No permalink for post %s yet (code=%s)", post.post_id, exc.code)
-    with contextlib.suppress(ValueError):
-        cache.incr(f"fb:posts:v:{page.page_id}")
+    meta.list_changed(kind="fb:posts", asset_id=page.page_id)
     if post.status == Post.Status.PUBLISHED:
         _record_post_published(page, post.post_id, post.created_at)
     return post
@@ -209,7 +177,7 @@ def post_apply_feed_change(*, page: FacebookPage, value: dict) -> str:
         return "ignored"
     if str((value.get("from") or {}).get("id") or "") != page.page_id:
         return "visitor post"
-    at = _parse_meta_time(value.get("created_time")) or timezone.now()
+    at = meta.parse_time(value.get("created_time")) or timezone.now()
     Post.objects.filter(page=page, post_id=post_id, status=Post.Status.SCHEDULED).update(
         status=Post.Status.PUBLISHED, updated_at=timezone.now()
     )
@@ -248,7 +216,7 @@ def comment_apply_feed_change(*, page: FacebookPage, value: dict) -> str:
         parent_id=str(value.get("parent_id") or ""),
         author=value.get("from") or {},
         message=str(value.get("message") or ""),
-        created_time=_parse_meta_time(value.get("created_time")),
+        created_time=meta.parse_time(value.get("created_time")),
     )
     if not created and verb == "edited" and value.get("message") is not None:
         Comment.all_objects.filter(pk=comment.pk).update(message=str(value["message"]))
@@ -271,7 +239,7 @@ def comment_backfill(*, page: FacebookPage, posts: int = 10) -> int:
                 parent_id=str((raw.get("parent") or {}).get("id") or post_id),
                 author=raw.get("from") or {},
                 message=str(raw.get("message") or ""),
-                created_time=_parse_meta_time(raw.get("created_time")),
+                created_time=meta.parse_time(raw.get("created_time")),
                 link_own_reply=False,  # a backfill never marked the page's own replies (unchanged)
             )
             stored += created

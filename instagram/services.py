@@ -1,13 +1,10 @@
 """What the Instagram views, actors and webhook handlers do."""
 
-import contextlib
-import hashlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
@@ -15,7 +12,7 @@ from accounts.models import MetaAccount
 from analytics.recording import record
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
-from botopia_meta.inbox import comments, messaging
+from botopia_meta.inbox import comments, meta
 from botopia_meta.safe_urls import require_public_https_url
 from botopia_meta.tasks import enqueue_on_commit
 from instagram import graph
@@ -24,7 +21,6 @@ from instagram.models import Comment, InstagramAccount, MediaPublish
 
 logger = logging.getLogger(__name__)
 
-LIST_CACHE_SECONDS = 60
 SCHEDULE_MIN = timedelta(minutes=1)
 SCHEDULE_MAX = timedelta(days=30)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
@@ -39,21 +35,6 @@ def poll_delay_ms() -> int:
 def max_polls() -> int:
     # Reels can take minutes to process; 5 s * 120 = 10 minutes before we give up.
     return int(settings.IG_CONTAINER_MAX_POLLS)
-
-
-def _parse_meta_time(value: Any) -> datetime | None:
-    if isinstance(value, str) and value:
-        try:
-            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            pass
-    return messaging.from_unix(value)
-
-
-def _iso(value: Any) -> str | None:
-    """Meta writes `+0000`; the API answers ISO 8601 like every other timestamp (`...Z`)."""
-    parsed = _parse_meta_time(value)
-    return parsed.isoformat().replace("+00:00", "Z") if parsed else None
 
 
 def _enqueue(actor_name: str, *args: str, delay_ms: int | None = None) -> None:
@@ -81,38 +62,32 @@ def ig_account_disconnect(*, ig: InstagramAccount) -> InstagramAccount:
     return ig
 
 
-def _media_version(ig_account_id: str) -> int:
-    return cache.get_or_set(f"ig:media:v:{ig_account_id}", 1, timeout=None)
+def _media_row(item: dict) -> dict[str, Any]:
+    return {
+        "id": str(item.get("id") or ""),
+        "media_type": item.get("media_type") or "",
+        "media_url": item.get("media_url") or item.get("thumbnail_url") or "",
+        "permalink": item.get("permalink") or "",
+        "caption": item.get("caption") or "",
+        "timestamp": meta.iso(item.get("timestamp")),
+        "likes": int(item.get("like_count") or 0),
+        "comments": int(item.get("comments_count") or 0),
+    }
 
 
 def media_list(
     *, ig: InstagramAccount, limit: int, before: str | None, after: str | None
 ) -> tuple[list[dict], dict]:
-    """One page of the account's media from Meta, cached briefly (publishing bumps the version)."""
-    # The cursors come from the client: hashed, so no character or length of theirs can make an
-    # invalid cache key.
-    cursors = hashlib.sha256(f"{before or ''}\x00{after or ''}".encode()).hexdigest()
-    key = f"ig:media:{ig.ig_account_id}:{_media_version(ig.ig_account_id)}:{limit}:{cursors}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    items, cursors = graph.media(ig, limit=limit, before=before, after=after)
-    rows = [
-        {
-            "id": str(item.get("id") or ""),
-            "media_type": item.get("media_type") or "",
-            "media_url": item.get("media_url") or item.get("thumbnail_url") or "",
-            "permalink": item.get("permalink") or "",
-            "caption": item.get("caption") or "",
-            "timestamp": _iso(item.get("timestamp")),
-            "likes": int(item.get("like_count") or 0),
-            "comments": int(item.get("comments_count") or 0),
-        }
-        for item in items
-    ]
-    result = (rows, {"before": cursors.get("before"), "after": cursors.get("after")})
-    cache.set(key, result, LIST_CACHE_SECONDS)
-    return result
+    """One page of the account's media from Meta, cached briefly. Publishing starts afresh."""
+    return meta.cached_list(
+        kind="ig:media",
+        asset_id=ig.ig_account_id,
+        limit=limit,
+        before=before,
+        after=after,
+        fetch=lambda: graph.media(ig, limit=limit, before=before, after=after),
+        row=_media_row,
+    )
 
 
 # --- publishing ----------------------------------------------------------------------------
@@ -286,12 +261,12 @@ def _poll(publish: MediaPublish) -> str:
             )
             publish.refresh_from_db(fields=["polls"])
             if publish.polls >= max_polls():
-                return _fail(publish, messaging.graph_error(exc))
+                return _fail(publish, meta.stored_error(exc))
             return "poll"
         if not exc.permanent and not exc.outcome_unknown:
             MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PROCESSING)
             raise
-        return _fail(publish, messaging.graph_error(exc))
+        return _fail(publish, meta.stored_error(exc))
     publish.status, publish.published_at = MediaPublish.Status.PUBLISHED, timezone.now()
     publish.save(update_fields=["media_id", "status", "published_at", "updated_at"])
     try:
@@ -299,8 +274,7 @@ def _poll(publish: MediaPublish) -> str:
         publish.save(update_fields=["permalink", "updated_at"])
     except GraphError as exc:
         logger.info("No permalink for media %s yet (code=%s)", publish.media_id, exc.code)
-    with contextlib.suppress(ValueError):
-        cache.incr(f"ig:media:v:{ig.ig_account_id}")
+    meta.list_changed(kind="ig:media", asset_id=ig.ig_account_id)
     record(
         account_id=ig.account_id,
         platform="instagram",
@@ -318,7 +292,7 @@ def publish_step(*, publish_pk: str) -> str:
         return _publish_step(publish_pk)
     except graph.PageTokenMissing as exc:
         MediaPublish.objects.filter(pk=publish_pk).exclude(status=MediaPublish.Status.PUBLISHED).update(
-            status=MediaPublish.Status.FAILED, error={"code": exc.code, "message": exc.message}
+            status=MediaPublish.Status.FAILED, error=meta.stored_error(exc)
         )
         return "failed"
 
@@ -347,14 +321,14 @@ def _publish_step(publish_pk: str) -> str:
             if not exc.permanent:
                 MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PENDING)
                 raise
-            return _fail(publish, messaging.graph_error(exc))
+            return _fail(publish, meta.stored_error(exc))
     if publish.status == MediaPublish.Status.PROCESSING:
         try:
             return _poll(publish)
         except GraphError as exc:
             if not exc.permanent:
                 raise
-            return _fail(publish, messaging.graph_error(exc))
+            return _fail(publish, meta.stored_error(exc))
     return publish.status
 
 
@@ -393,7 +367,7 @@ def comment_apply_webhook(*, ig: InstagramAccount, value: dict, sent_at: int | N
         parent_id=str(value.get("parent_id") or ""),
         author=value.get("from") or {},
         message=str(value.get("text") or ""),
-        created_time=messaging.from_unix(sent_at),
+        created_time=meta.from_unix(sent_at),
     )
     return "created" if created else "duplicate"
 
@@ -412,7 +386,7 @@ def mention_apply_webhook(*, ig: InstagramAccount, value: dict) -> str:
         parent_id="",
         author={"username": found.get("username") or ""},
         message=str(found.get("text") or ""),
-        created_time=_parse_meta_time(found.get("timestamp")),
+        created_time=meta.parse_time(found.get("timestamp")),
         is_mention=True,
     )
     return "created" if created else "duplicate"
@@ -435,7 +409,7 @@ def comment_backfill(*, ig: InstagramAccount, media_count: int = 10) -> int:
                     "username": raw.get("username") or (raw.get("from") or {}).get("username"),
                 },
                 message=str(raw.get("text") or ""),
-                created_time=_parse_meta_time(raw.get("timestamp")),
+                created_time=meta.parse_time(raw.get("timestamp")),
             )
             stored += created
     return stored

@@ -4,7 +4,7 @@ the models, the asset FK, the Graph calls and the actors' names."""
 
 import importlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from botopia_meta.exceptions import OutsideServiceWindow
 from botopia_meta.graph import GraphError
+from botopia_meta.inbox.meta import from_unix, stored_error
 from botopia_meta.inbox.spec import InboxSpec
 from botopia_meta.tasks import enqueue_on_commit
 
@@ -24,23 +25,6 @@ STOPPED_MID_SEND = (
     "The send was interrupted: it may or may not have reached the person. "
     "Check the conversation before sending again."
 )
-
-
-def from_unix(value: Any) -> datetime | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number > 10**11:  # messaging timestamps are milliseconds, feed ones seconds
-        number /= 1000
-    return datetime.fromtimestamp(number, tz=UTC)
-
-
-def graph_error(exc: GraphError) -> dict[str, Any]:
-    """A Meta error as stored in an `error` JSON field (a reply's, a post's, a publish's). Not
-    GraphError.details(): the API shows these fields as they are, and clients read `code` and
-    `message` (Meta's own text) from them."""
-    return {"code": exc.code, "subcode": exc.subcode, "message": exc.message, "fbtraceId": exc.fbtrace_id}
 
 
 def _enqueue(spec: InboxSpec, actor_name: str, *args: str) -> None:
@@ -153,11 +137,11 @@ def message_deliver(spec: InboxSpec, *, message_pk: str) -> None:
                 status=Message.Status.QUEUED, updated_at=timezone.now()
             )
             raise
-        message.status, message.error = Message.Status.FAILED, graph_error(exc)
+        message.status, message.error = Message.Status.FAILED, stored_error(exc)
         message.save(update_fields=["status", "error", "updated_at"])
         return
     except spec.refusals as exc:
-        message.status, message.error = Message.Status.FAILED, {"code": exc.code, "message": exc.message}
+        message.status, message.error = Message.Status.FAILED, stored_error(exc)
         message.save(update_fields=["status", "error", "updated_at"])
         return
     message.mid, message.status = mid, Message.Status.SENT
@@ -173,7 +157,7 @@ def message_give_up(spec: InboxSpec, *, message_pk: str, exc: BaseException) -> 
     """The send job stopped retrying (Meta kept failing, or our own error): fail the reply."""
     Message = spec.message_model
     error = (
-        graph_error(exc)
+        stored_error(exc)
         if isinstance(exc, GraphError)
         else {"code": None, "message": "An internal error stopped the send."}
     )
