@@ -1,15 +1,10 @@
 """Instagram background work: actors take ids, load rows, call a service."""
 
-import logging
-
-from botopia_meta.inbox.actors import messaging_actors
+from botopia_meta.inbox.actors import backfill_actor, messaging_actors
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
 from instagram import services
 from instagram.inbox import SPEC
-from instagram.models import InstagramAccount
-
-logger = logging.getLogger(__name__)
 
 
 @actor(queue_name=SPEC.queue)
@@ -28,14 +23,9 @@ def ig_sweep_publishes() -> None:
         ig_publish_media.send(publish_pk)
 
 
-@actor(queue_name=SPEC.queue, max_retries=3)
-def ig_backfill_comments(ig_pk: str) -> None:
-    ig = InstagramAccount.objects.select_related("account").filter(pk=ig_pk).first()
-    if ig is None or ig.status != InstagramAccount.Status.CONNECTED:
-        return
-    stored = services.comment_backfill(ig=ig)
-    logger.info("Backfilled %d comment(s) for Instagram account %s", stored, ig.pk)
-
+ig_backfill_comments = backfill_actor(
+    SPEC, "ig_backfill_comments", lambda ig: services.comment_backfill(ig=ig)
+)
 
 # DM replies and contact names (names kept: queued messages refer to them).
 ig_deliver_message, ig_sweep_messages, ig_fetch_contact_name = messaging_actors(SPEC)

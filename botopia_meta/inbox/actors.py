@@ -2,7 +2,9 @@
 actors (names and queues unchanged: queued messages in Redis refer to them by name), made here
 so their bodies are written once."""
 
-from typing import NamedTuple
+import logging
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import dramatiq
 from django.conf import settings
@@ -11,6 +13,8 @@ from botopia_meta.inbox import messaging
 from botopia_meta.inbox.spec import InboxSpec
 from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
+
+logger = logging.getLogger(__name__)
 
 
 class MessagingActors(NamedTuple):
@@ -50,3 +54,18 @@ def messaging_actors(spec: InboxSpec) -> MessagingActors:
         fetch_contact_name, queue_name=queue, max_retries=3, actor_name=f"{prefix}_fetch_contact_name"
     )
     return MessagingActors(deliver, sweep, fetch)
+
+
+def backfill_actor(spec: InboxSpec, actor_name: str, backfill: Callable[[Any], int]) -> dramatiq.Actor:
+    """`actor_name(asset_pk)`: `backfill(asset)` stores the asset's recent comments once it is
+    connected; nothing when it was disconnected (or removed) meanwhile."""
+
+    def backfill_comments(asset_pk: str) -> None:
+        Asset: Any = spec.asset_model
+        asset = Asset.objects.select_related("account").filter(pk=asset_pk).first()
+        if asset is None or asset.status != Asset.Status.CONNECTED:
+            return
+        stored = backfill(asset)
+        logger.info("Backfilled %d comment(s) for %s %s", stored, spec.asset_label, asset.pk)
+
+    return actor(backfill_comments, queue_name=spec.queue, max_retries=3, actor_name=actor_name)
