@@ -22,6 +22,19 @@ class PageQuerySerializer(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
+class CursorQuerySerializer(serializers.Serializer):
+    """`limit` and Meta's `before` / `after` cursors in a query, for a list read live from Meta."""
+
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    before = serializers.CharField(required=False, max_length=512)
+    after = serializers.CharField(required=False, max_length=512)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("before") and attrs.get("after"):
+            raise serializers.ValidationError({"before": ["Give before or after, not both."]})
+        return attrs
+
+
 class CursorPaginationSerializer(serializers.Serializer):
     """Pagination over Meta's own cursors."""
 
