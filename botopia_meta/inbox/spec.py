@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Model
 
 from analytics.recording import record
+from botopia_meta.inbox.models import CommentBase, ConversationBase, ConversationMessageBase
 
 # The inbox API's two asset filters/keys; a row fills its own and leaves the other None.
 ASSET_KEYS = ("page_id", "ig_account_id")
@@ -34,9 +35,9 @@ class InboxSpec:
     message_permission: str
     # Our own comments never need an answer: Comment column -> path to the asset's value.
     own_author: tuple[tuple[str, str], ...]
-    comment_model: type[Model]
-    conversation_model: type[Model]
-    message_model: type[Model]
+    comment_model: type[CommentBase]
+    conversation_model: type[ConversationBase]
+    message_model: type[ConversationMessageBase]
     # The platform's graph.py: comment_reply/comment_hide/comment_delete(asset, comment_id, ...),
     # message_send(asset, recipient_id=, text=, image_url=), contact_profile(asset, contact_id).
     graph: ModuleType
