@@ -99,17 +99,22 @@ def actor(
     return decorate(fn) if fn is not None else decorate
 
 
-def enqueue_on_commit(actor: dramatiq.Actor, *args: str, swept: bool = False) -> None:
+def enqueue_on_commit(
+    actor: dramatiq.Actor, *args: str, swept: bool = False, delay_ms: int | None = None
+) -> None:
     """The one way services queue work: `actor.send(*args)` once the current transaction
     commits (at once outside one), so a worker never reads a row that isn't committed yet.
 
     `swept`: the stored row is its own outbox and a periodic sweep queues it again, so a broker
     that is down is logged instead of raised (the work will still be done). Otherwise the
-    broker's error reaches the caller."""
+    broker's error reaches the caller. `delay_ms`: delivered that much later (a scheduled job)."""
 
     def send() -> None:
         try:
-            actor.send(*args)
+            if delay_ms is None:
+                actor.send(*args)
+            else:
+                actor.send_with_options(args=args, delay=delay_ms)
         except Exception:
             if not swept:
                 raise

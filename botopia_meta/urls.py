@@ -22,7 +22,7 @@ urlpatterns = [
     path("api/meta/whatsapp/", include("whatsapp.urls")),
     path("api/meta/facebook/", include("facebook.urls")),
     path("api/meta/instagram/", include("instagram.urls")),
-    path("api/meta/", include("facebook.urls_inbox")),
+    path("api/meta/", include("botopia_meta.inbox.urls")),
     path("api/meta/", include("webhooks.urls")),
     path("api/meta/", include("analytics.urls")),
     # The Meta sandbox: answers 404 unless settings.META_SANDBOX (DEBUG only) is on.

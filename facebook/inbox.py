@@ -1,16 +1,29 @@
-"""Facebook's part of the cross-platform inbox (see botopia_meta.registry.INBOX_SOURCES)."""
+"""Facebook's part of the shared comment / Messenger code: its one `InboxSpec`, registered as
+an inbox source (see botopia_meta.registry.INBOX_SOURCES)."""
 
-from botopia_meta.inbox.source import InboxSource, InboxSpec
+from typing import Any
+
+from botopia_meta.inbox.source import InboxSource
+from botopia_meta.inbox.spec import InboxSpec
 from botopia_meta.registry import register_inbox_source
-from facebook import selectors, services
-from facebook.models import Comment, Conversation, ConversationMessage
+from facebook import graph
+from facebook.models import Comment, Conversation, ConversationMessage, FacebookPage
 
-PLATFORM = "facebook"
+
+def _contact_name(profile: dict[str, Any]) -> str:
+    return " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
+
 
 SPEC = InboxSpec(
-    platform=PLATFORM,
+    platform="facebook",
+    key_prefix="fb",
+    queue="facebook",
+    actors_module="facebook.actors",
+    asset_model=FacebookPage,
     asset="page",
     asset_id_field="page_id",
+    asset_label="page",
+    name_field="name",
     post_field="post_id",
     comment_permission="pages_manage_engagement",
     message_permission="pages_messaging",
@@ -18,19 +31,10 @@ SPEC = InboxSpec(
     comment_model=Comment,
     conversation_model=Conversation,
     message_model=ConversationMessage,
-    selectors=selectors,
-    services=services,
+    graph=graph,
+    contact_name=_contact_name,
+    window_refusal="This person has not written to the page in the last 24 hours: "
+    "Messenger does not allow a reply.",
 )
-SOURCE = InboxSource(SPEC)
 
-comment_row = SOURCE.comment_row
-comment_list = SOURCE.comment_list
-comment_act = SOURCE.comment_act
-conversation_row = SOURCE.conversation_row
-conversation_list = SOURCE.conversation_list
-message_row = SOURCE.message_row
-conversation_messages = SOURCE.conversation_messages
-conversation_send = SOURCE.conversation_send
-conversation_read = SOURCE.conversation_read
-
-register_inbox_source(PLATFORM, SOURCE)
+register_inbox_source(SPEC.platform, InboxSource(SPEC))

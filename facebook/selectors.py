@@ -3,15 +3,14 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, QuerySet, Value, When
 
-from accounts.models import MetaAccount
+from accounts.selectors import active_for
 from botopia_meta.exceptions import NotFound
-from botopia_meta.inbox.selectors import owned
-from facebook.models import Comment, Conversation, FacebookPage, Post
+from facebook.models import FacebookPage, Post
 
 
 def page_list(*, user: AbstractBaseUser) -> QuerySet[FacebookPage]:
     return (
-        FacebookPage.objects.filter(account__user=user, account__status=MetaAccount.Status.ACTIVE)
+        FacebookPage.objects.filter(active_for(user, via="account"))
         .select_related("account")
         .order_by("name", "page_id")
     )
@@ -61,22 +60,3 @@ def post_get(*, user: AbstractBaseUser, post_pk: str) -> Post:
     if post is None:
         raise NotFound("No such post.")
     return post
-
-
-def connected_pages_for_webhook(page_id: str) -> list[FacebookPage]:
-    """Every connected page row (one per Botopia account that connected it) a webhook is for."""
-    return list(
-        FacebookPage.objects.filter(
-            page_id=str(page_id),
-            status=FacebookPage.Status.CONNECTED,
-            account__status=MetaAccount.Status.ACTIVE,
-        ).select_related("account")
-    )
-
-
-def comment_list(*, user: AbstractBaseUser) -> QuerySet[Comment]:
-    return owned(Comment, "page", user)
-
-
-def conversation_list(*, user: AbstractBaseUser) -> QuerySet[Conversation]:
-    return owned(Conversation, "page", user)

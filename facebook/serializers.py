@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from botopia_meta.api.pagination import MAX_LIMIT, MAX_OFFSET
+from botopia_meta.api.serializers import CursorPaginationSerializer, CursorQuerySerializer
 from facebook.models import FacebookPage, Post
 
 MAX_TEXT = 63_206  # Facebook's limit on a post's text
@@ -26,17 +27,6 @@ class FacebookPageSyncSerializer(serializers.Serializer):
     account_id = serializers.UUIDField(required=False)
 
 
-class CursorQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
-    before = serializers.CharField(required=False, max_length=512)
-    after = serializers.CharField(required=False, max_length=512)
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs.get("before") and attrs.get("after"):
-            raise serializers.ValidationError({"before": ["Give before or after, not both."]})
-        return attrs
-
-
 class FacebookPostQuerySerializer(CursorQuerySerializer):
     page_id = serializers.RegexField(r"^\d{1,32}$", max_length=32, required=False)
 
@@ -46,11 +36,6 @@ class FacebookScheduledPostQuerySerializer(serializers.Serializer):
     page_id = serializers.RegexField(r"^\d{1,32}$", max_length=32, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, required=False)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False)
-
-
-class CursorsSerializer(serializers.Serializer):
-    before = serializers.CharField(allow_null=True)
-    after = serializers.CharField(allow_null=True)
 
 
 class FacebookPostSerializer(serializers.Serializer):
@@ -66,7 +51,7 @@ class FacebookPostSerializer(serializers.Serializer):
 
 class FacebookPostListSerializer(serializers.Serializer):
     posts = FacebookPostSerializer(many=True)
-    pagination = CursorsSerializer()
+    pagination = CursorPaginationSerializer()
 
 
 class FacebookPostCreateSerializer(serializers.Serializer):

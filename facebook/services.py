@@ -1,54 +1,34 @@
 """What the Facebook views, actors and webhook handlers do."""
 
-import contextlib
-import hashlib
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.discovery import DiscoveryRun
 from accounts.models import MetaAccount
-from analytics.recording import record
 from botopia_meta import registry
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
-from botopia_meta.inbox import messaging
-from botopia_meta.inbox.messaging import inbound_message  # noqa: F401 (re-exported)
+from botopia_meta.inbox import comments, meta
+from botopia_meta.tasks import enqueue_on_commit
 from facebook import graph
 from facebook.discovery import discover_facebook
-from facebook.models import Comment, Conversation, ConversationMessage, FacebookPage, Post
-
-MESSAGING = messaging.MessagingSpec(Conversation, ConversationMessage, asset="page")
+from facebook.inbox import SPEC
+from facebook.models import Comment, FacebookPage, Post
 
 logger = logging.getLogger(__name__)
 
-LIST_CACHE_SECONDS = 60
-SERVICE_WINDOW = timedelta(hours=24)
 SCHEDULE_MIN = timedelta(minutes=10)
 SCHEDULE_MAX = timedelta(days=30)
 
 
-_from_unix = messaging.from_unix
+def _enqueue(actor_name: str, *args: str) -> None:
+    # Imported here: the actors module imports this one.
+    from facebook import actors
 
-
-def _parse_meta_time(value) -> datetime | None:
-    if isinstance(value, int | float):
-        return _from_unix(value)
-    if isinstance(value, str) and value:
-        try:
-            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return _from_unix(value)
-    return None
-
-
-def _iso(value) -> str | None:
-    """Meta writes `+0000`; the API answers ISO 8601 like every other timestamp (`...Z`)."""
-    parsed = _parse_meta_time(value)
-    return parsed.isoformat().replace("+00:00", "Z") if parsed else None
+    enqueue_on_commit(getattr(actors, actor_name), *args)
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -65,9 +45,7 @@ def page_connect(*, page: FacebookPage) -> FacebookPage:
     graph.subscribe(page)
     page.status = FacebookPage.Status.CONNECTED
     page.save(update_fields=["status", "updated_at"])
-    from facebook.actors import fb_backfill_page_comments
-
-    transaction.on_commit(lambda: fb_backfill_page_comments.send(str(page.pk)))
+    _enqueue("fb_backfill_page_comments", str(page.pk))
     return page
 
 
@@ -98,39 +76,32 @@ def page_disconnect(*, page: FacebookPage) -> FacebookPage:
 # --- posts ---------------------------------------------------------------------------------
 
 
-def _posts_version(page_id: str) -> int:
-    return cache.get_or_set(f"fb:posts:v:{page_id}", 1, timeout=None)
+def _post_row(item: dict) -> dict[str, Any]:
+    return {
+        "id": str(item.get("id") or ""),
+        "message": item.get("message") or "",
+        "created_time": meta.iso(item.get("created_time")),
+        "type": item.get("status_type") or "",
+        "permalink_url": item.get("permalink_url") or "",
+        "picture": item.get("full_picture") or "",
+        "likes": int(((item.get("likes") or {}).get("summary") or {}).get("total_count") or 0),
+        "comments": int(((item.get("comments") or {}).get("summary") or {}).get("total_count") or 0),
+    }
 
 
 def post_list(
     *, page: FacebookPage, limit: int, before: str | None, after: str | None
 ) -> tuple[list[dict], dict]:
-    """One page of the page's posts from Meta, cached briefly: a dashboard refresh must not spend
-    the page's rate limit. Publishing bumps the cache version."""
-    # The cursors come from the client: hashed, so no character or length of theirs can make an
-    # invalid cache key.
-    cursors = hashlib.sha256(f"{before or ''}\x00{after or ''}".encode()).hexdigest()
-    key = f"fb:posts:{page.page_id}:{_posts_version(page.page_id)}:{limit}:{cursors}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    items, cursors = graph.posts(page, limit=limit, before=before, after=after)
-    rows = [
-        {
-            "id": str(item.get("id") or ""),
-            "message": item.get("message") or "",
-            "created_time": _iso(item.get("created_time")),
-            "type": item.get("status_type") or "",
-            "permalink_url": item.get("permalink_url") or "",
-            "picture": item.get("full_picture") or "",
-            "likes": int(((item.get("likes") or {}).get("summary") or {}).get("total_count") or 0),
-            "comments": int(((item.get("comments") or {}).get("summary") or {}).get("total_count") or 0),
-        }
-        for item in items
-    ]
-    result = (rows, {"before": cursors.get("before"), "after": cursors.get("after")})
-    cache.set(key, result, LIST_CACHE_SECONDS)
-    return result
+    """One page of the page's posts from Meta, cached briefly. Publishing starts afresh."""
+    return meta.cached_list(
+        kind="fb:posts",
+        asset_id=page.page_id,
+        limit=limit,
+        before=before,
+        after=after,
+        fetch=lambda: graph.posts(page, limit=limit, before=before, after=after),
+        row=_post_row,
+    )
 
 
 def post_create(
@@ -177,13 +148,7 @@ def post_create(
             scheduled_publish_time=scheduled_publish_time,
         )
     except GraphError as exc:
-        post.status = Post.Status.FAILED
-        post.error = {
-            "code": exc.code,
-            "subcode": exc.subcode,
-            "message": exc.message,
-            "fbtraceId": exc.fbtrace_id,
-        }
+        post.status, post.error = Post.Status.FAILED, meta.stored_error(exc)
         post.save()
         raise
     post.save()
@@ -193,8 +158,7 @@ def post_create(
     except GraphError as exc:
         # The post exists; a missing permalink must not turn the answer into an error.
         logger.info("No permalink for post %s yet (code=%s)", post.post_id, exc.code)
-    with contextlib.suppress(ValueError):
-        cache.incr(f"fb:posts:v:{page.page_id}")
+    meta.list_changed(kind="fb:posts", asset_id=page.page_id)
     if post.status == Post.Status.PUBLISHED:
         _record_post_published(page, post.post_id, post.created_at)
     return post
@@ -202,14 +166,7 @@ def post_create(
 
 def _record_post_published(page: FacebookPage, post_id: str, at: datetime) -> None:
     # One key per post: our own publish and the feed webhook announcing it count once.
-    record(
-        account_id=page.account_id,
-        platform="facebook",
-        metric="posts_published",
-        at=at,
-        asset_id=page.page_id,
-        key=f"fb:{page.account_id}:post:{post_id}:published",
-    )
+    SPEC.record(asset=page, metric="posts_published", at=at, key=f"post:{post_id}:published")
 
 
 def post_apply_feed_change(*, page: FacebookPage, value: dict) -> str:
@@ -220,7 +177,7 @@ def post_apply_feed_change(*, page: FacebookPage, value: dict) -> str:
         return "ignored"
     if str((value.get("from") or {}).get("id") or "") != page.page_id:
         return "visitor post"
-    at = _parse_meta_time(value.get("created_time")) or timezone.now()
+    at = meta.parse_time(value.get("created_time")) or timezone.now()
     Post.objects.filter(page=page, post_id=post_id, status=Post.Status.SCHEDULED).update(
         status=Post.Status.PUBLISHED, updated_at=timezone.now()
     )
@@ -240,44 +197,6 @@ def post_cancel(*, post: Post) -> Post:
 # --- comments ------------------------------------------------------------------------------
 
 
-def comment_store(
-    *,
-    page: FacebookPage,
-    comment_id: str,
-    post_id: str,
-    parent_id: str,
-    author: dict,
-    message: str,
-    created_time,
-) -> tuple[Comment, bool]:
-    """Insert once per (page, comment id): Meta redelivers, and backfill overlaps webhooks."""
-    try:
-        comment, created = Comment.all_objects.get_or_create(
-            page=page,
-            comment_id=comment_id,
-            defaults={
-                "post_id": post_id,
-                "parent_id": parent_id,
-                "author_id": str(author.get("id") or ""),
-                "author_name": str(author.get("name") or "")[:255],
-                "message": message,
-                "created_time": created_time or timezone.now(),
-            },
-        )
-    except IntegrityError:
-        comment, created = Comment.all_objects.get(page=page, comment_id=comment_id), False
-    if created and comment.author_id != page.page_id:
-        record(
-            account_id=page.account_id,
-            platform="facebook",
-            metric="comments_received",
-            at=comment.created_time,
-            asset_id=page.page_id,
-            key=f"fb:{page.account_id}:comment:{comment_id}:received",
-        )
-    return comment, created
-
-
 def comment_apply_feed_change(*, page: FacebookPage, value: dict) -> str:
     """Apply one `feed` change about a comment; returns what happened."""
     comment_id = str(value.get("comment_id") or "")
@@ -288,21 +207,17 @@ def comment_apply_feed_change(*, page: FacebookPage, value: dict) -> str:
     if verb in ("hide", "unhide"):
         Comment.objects.filter(page=page, comment_id=comment_id).update(hidden=verb == "hide")
         return verb
-    comment, created = comment_store(
-        page=page,
+    # A reply by the page itself (answered on Facebook) marks the comment it answers replied.
+    comment, created = comments.comment_store(
+        SPEC,
+        asset=page,
         comment_id=comment_id,
         post_id=str(value.get("post_id") or ""),
         parent_id=str(value.get("parent_id") or ""),
         author=value.get("from") or {},
         message=str(value.get("message") or ""),
-        created_time=_parse_meta_time(value.get("created_time")),
+        created_time=meta.parse_time(value.get("created_time")),
     )
-    author_id = str((value.get("from") or {}).get("id") or "")
-    if created and author_id == page.page_id and comment.parent_id:
-        # The page answered from Facebook itself: the comment it answered is replied.
-        Comment.objects.filter(page=page, comment_id=comment.parent_id, reply_id="").update(
-            reply_id=comment_id, reply_message=comment.message, replied_at=comment.created_time
-        )
     if not created and verb == "edited" and value.get("message") is not None:
         Comment.all_objects.filter(pk=comment.pk).update(message=str(value["message"]))
         return "edited"
@@ -316,124 +231,16 @@ def comment_backfill(*, page: FacebookPage, posts: int = 10) -> int:
     for item in items:
         post_id = str(item.get("id") or "")
         for raw in graph.post_comments(page, post_id):
-            _, created = comment_store(
-                page=page,
+            _, created = comments.comment_store(
+                SPEC,
+                asset=page,
                 comment_id=str(raw.get("id") or ""),
                 post_id=post_id,
                 parent_id=str((raw.get("parent") or {}).get("id") or post_id),
                 author=raw.get("from") or {},
                 message=str(raw.get("message") or ""),
-                created_time=_parse_meta_time(raw.get("created_time")),
+                created_time=meta.parse_time(raw.get("created_time")),
+                link_own_reply=False,  # a backfill never marked the page's own replies (unchanged)
             )
             stored += created
     return stored
-
-
-def comment_reply(*, comment: Comment, message: str) -> Comment:
-    reply_id = graph.comment_reply(comment.page, comment.comment_id, message)
-    first_reply = not comment.reply_id
-    comment.reply_id, comment.reply_message, comment.replied_at = reply_id, message, timezone.now()
-    comment.save(update_fields=["reply_id", "reply_message", "replied_at", "updated_at"])
-    # Our own reply also comes back as a feed webhook: store it now so it is not "unreplied".
-    comment_store(
-        page=comment.page,
-        comment_id=reply_id,
-        post_id=comment.post_id,
-        parent_id=comment.comment_id,
-        author={"id": comment.page.page_id, "name": comment.page.name},
-        message=message,
-        created_time=comment.replied_at,
-    )
-    if first_reply:
-        record(
-            account_id=comment.page.account_id,
-            platform="facebook",
-            metric="comments_replied",
-            at=comment.replied_at,
-            asset_id=comment.page.page_id,
-            key=f"fb:{comment.page.account_id}:comment:{comment.comment_id}:replied",
-        )
-    return comment
-
-
-def comment_set_hidden(*, comment: Comment, hidden: bool) -> Comment:
-    return messaging.comment_set_hidden(
-        comment=comment, hidden=hidden, hide=graph.comment_hide, asset=comment.page
-    )
-
-
-def comment_delete(*, comment: Comment) -> Comment:
-    return messaging.comment_delete(comment=comment, delete=graph.comment_delete, asset=comment.page)
-
-
-# --- Messenger -----------------------------------------------------------------------------
-
-
-def message_apply_webhook(*, page: FacebookPage, item: dict) -> str:
-    """One `entry[].messaging[]` element: a message to the page, or an echo of one it sent."""
-    from facebook.actors import fb_fetch_contact_name
-
-    def record_received(at: datetime, mid: str) -> None:
-        record(
-            account_id=page.account_id,
-            platform="facebook",
-            metric="dms_received",
-            at=at,
-            asset_id=page.page_id,
-            key=f"fb:{page.account_id}:dm:{mid}:received",
-        )
-
-    return messaging.message_apply_webhook(
-        MESSAGING,
-        asset=page,
-        item=item,
-        fetch_contact_name=fb_fetch_contact_name.send,
-        record_received=record_received,
-    )
-
-
-def message_queue(*, conversation: Conversation, text: str, image_url: str) -> ConversationMessage:
-    """Store the reply as queued and send it after commit; 409 outside Messenger's 24 hours."""
-    from facebook.actors import fb_deliver_message
-
-    return messaging.message_queue(
-        MESSAGING,
-        conversation=conversation,
-        text=text,
-        image_url=image_url,
-        window=SERVICE_WINDOW,
-        refusal="This person has not written to the page in the last 24 hours: "
-        "Messenger does not allow a reply.",
-        deliver=fb_deliver_message.send,
-    )
-
-
-def message_deliver(*, message_pk: str) -> None:
-    """Send a queued reply once (the row is claimed atomically)."""
-
-    def send(message: ConversationMessage) -> str:
-        return graph.message_send(
-            message.conversation.page,
-            recipient_id=message.conversation.contact_id,
-            text=message.text,
-            image_url=message.image_url,
-        )
-
-    messaging.message_deliver(MESSAGING, message_pk=message_pk, send=send)
-
-
-def conversation_mark_read(*, conversation: Conversation) -> None:
-    messaging.conversation_mark_read(MESSAGING, conversation=conversation)
-
-
-def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
-    if conversation.contact_name:
-        return
-    profile = graph.contact_profile(conversation.page, conversation.contact_id)
-    name = " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
-    if name:
-        Conversation.objects.filter(pk=conversation.pk).update(contact_name=name[:255])
-
-
-def message_apply_receipt(*, page, item: dict) -> int:
-    return messaging.message_apply_receipt(MESSAGING, asset=page, item=item)

@@ -1,16 +1,29 @@
-"""Instagram's part of the cross-platform inbox (see botopia_meta.registry.INBOX_SOURCES)."""
+"""Instagram's part of the shared comment / DM code: its one `InboxSpec`, registered as an
+inbox source (see botopia_meta.registry.INBOX_SOURCES)."""
 
-from botopia_meta.inbox.source import InboxSource, InboxSpec
+from typing import Any
+
+from botopia_meta.inbox.source import InboxSource
+from botopia_meta.inbox.spec import InboxSpec
 from botopia_meta.registry import register_inbox_source
-from instagram import selectors, services
-from instagram.models import Comment, Conversation, ConversationMessage
+from instagram import graph
+from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount
 
-PLATFORM = "instagram"
+
+def _contact_name(profile: dict[str, Any]) -> str:
+    return str(profile.get("username") or profile.get("name") or "")
+
 
 SPEC = InboxSpec(
-    platform=PLATFORM,
+    platform="instagram",
+    key_prefix="ig",
+    queue="instagram",
+    actors_module="instagram.actors",
+    asset_model=InstagramAccount,
     asset="ig_account",
     asset_id_field="ig_account_id",
+    asset_label="Instagram account",
+    name_field="username",
     post_field="media_id",
     comment_permission="instagram_manage_comments",
     message_permission="instagram_manage_messages",
@@ -19,19 +32,12 @@ SPEC = InboxSpec(
     comment_model=Comment,
     conversation_model=Conversation,
     message_model=ConversationMessage,
-    selectors=selectors,
-    services=services,
+    graph=graph,
+    contact_name=_contact_name,
+    window_refusal="This person has not written to the account in the last 24 hours: "
+    "Instagram does not allow a reply.",
+    honour_deletes=True,  # Instagram says when a DM is unsent
+    refusals=(graph.PageTokenMissing,),  # the linked page is gone: no token to send or read with
 )
-SOURCE = InboxSource(SPEC)
 
-comment_row = SOURCE.comment_row
-comment_list = SOURCE.comment_list
-comment_act = SOURCE.comment_act
-conversation_row = SOURCE.conversation_row
-conversation_list = SOURCE.conversation_list
-message_row = SOURCE.message_row
-conversation_messages = SOURCE.conversation_messages
-conversation_send = SOURCE.conversation_send
-conversation_read = SOURCE.conversation_read
-
-register_inbox_source(PLATFORM, SOURCE)
+register_inbox_source(SPEC.platform, InboxSource(SPEC))

@@ -5,15 +5,14 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, QuerySet, Value, When
 
-from accounts.models import MetaAccount
+from accounts.selectors import active_for, owned_by
 from botopia_meta.exceptions import NotFound
-from botopia_meta.inbox.selectors import owned
-from instagram.models import Comment, Conversation, InstagramAccount, MediaPublish
+from instagram.models import InstagramAccount, MediaPublish
 
 
 def ig_account_list(*, user: AbstractBaseUser) -> QuerySet[InstagramAccount]:
     return (
-        InstagramAccount.objects.filter(account__user=user, account__status=MetaAccount.Status.ACTIVE)
+        InstagramAccount.objects.filter(active_for(user, via="account"))
         .select_related("account")
         .order_by("username", "ig_account_id")
     )
@@ -43,25 +42,9 @@ def ig_account_default(*, user: AbstractBaseUser) -> InstagramAccount:
     return ig
 
 
-def connected_accounts_for_webhook(ig_account_id: str) -> list[InstagramAccount]:
-    return list(
-        InstagramAccount.objects.filter(
-            ig_account_id=str(ig_account_id),
-            status=InstagramAccount.Status.CONNECTED,
-            account__status=MetaAccount.Status.ACTIVE,
-        ).select_related("account")
-    )
-
-
 def publish_list(*, user: AbstractBaseUser) -> QuerySet[MediaPublish]:
+    """Publishes of the caller's live accounts, whatever the Meta account's status (an expired
+    account's history stays visible)."""
     return MediaPublish.objects.filter(
-        ig_account__account__user=user, ig_account__deleted_at__isnull=True
+        owned_by(user, via="ig_account__account"), ig_account__deleted_at__isnull=True
     ).select_related("ig_account")
-
-
-def comment_list(*, user: AbstractBaseUser) -> QuerySet[Comment]:
-    return owned(Comment, "ig_account", user)
-
-
-def conversation_list(*, user: AbstractBaseUser) -> QuerySet[Conversation]:
-    return owned(Conversation, "ig_account", user)

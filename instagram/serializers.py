@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from botopia_meta.api.serializers import CursorPaginationSerializer, CursorQuerySerializer
 from instagram.models import InstagramAccount, MediaPublish
 
 
@@ -19,16 +20,8 @@ class InstagramAccountStatusSerializer(serializers.ModelSerializer):
         fields = ["id", "ig_account_id", "status"]
 
 
-class InstagramMediaQuerySerializer(serializers.Serializer):
+class InstagramMediaQuerySerializer(CursorQuerySerializer):
     account_id = serializers.CharField(max_length=64, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
-    before = serializers.CharField(required=False, max_length=512)
-    after = serializers.CharField(required=False, max_length=512)
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs.get("before") and attrs.get("after"):
-            raise serializers.ValidationError({"before": ["Give before or after, not both."]})
-        return attrs
 
 
 class InstagramMediaSerializer(serializers.Serializer):
@@ -42,14 +35,9 @@ class InstagramMediaSerializer(serializers.Serializer):
     comments = serializers.IntegerField()
 
 
-class InstagramCursorsSerializer(serializers.Serializer):
-    before = serializers.CharField(allow_null=True)
-    after = serializers.CharField(allow_null=True)
-
-
 class InstagramMediaListSerializer(serializers.Serializer):
     media = InstagramMediaSerializer(many=True)
-    pagination = InstagramCursorsSerializer()
+    pagination = CursorPaginationSerializer()
 
 
 class InstagramPublishCreateSerializer(serializers.Serializer):

@@ -1,13 +1,10 @@
 """What the Instagram views, actors and webhook handlers do."""
 
-import contextlib
-import hashlib
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -15,18 +12,15 @@ from accounts.models import MetaAccount
 from analytics.recording import record
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
-from botopia_meta.inbox import messaging
-from botopia_meta.inbox.messaging import inbound_message  # noqa: F401 (re-exported)
+from botopia_meta.inbox import comments, meta
 from botopia_meta.safe_urls import require_public_https_url
+from botopia_meta.tasks import enqueue_on_commit
 from instagram import graph
-from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount, MediaPublish
-
-MESSAGING = messaging.MessagingSpec(Conversation, ConversationMessage, asset="ig_account")
+from instagram.inbox import SPEC
+from instagram.models import Comment, InstagramAccount, MediaPublish
 
 logger = logging.getLogger(__name__)
 
-LIST_CACHE_SECONDS = 60
-SERVICE_WINDOW = timedelta(hours=24)
 SCHEDULE_MIN = timedelta(minutes=1)
 SCHEDULE_MAX = timedelta(days=30)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
@@ -43,25 +37,11 @@ def max_polls() -> int:
     return int(settings.IG_CONTAINER_MAX_POLLS)
 
 
-_from_unix = messaging.from_unix
+def _enqueue(actor_name: str, *args: str, delay_ms: int | None = None) -> None:
+    # Imported here: the actors module imports this one.
+    from instagram import actors
 
-
-def _parse_meta_time(value) -> datetime | None:
-    if isinstance(value, str) and value:
-        try:
-            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            pass
-    return _from_unix(value)
-
-
-_error = messaging.graph_error
-
-
-def _iso(value) -> str | None:
-    """Meta writes `+0000`; the API answers ISO 8601 like every other timestamp (`...Z`)."""
-    parsed = _parse_meta_time(value)
-    return parsed.isoformat().replace("+00:00", "Z") if parsed else None
+    enqueue_on_commit(getattr(actors, actor_name), *args, delay_ms=delay_ms)
 
 
 # --- accounts and media --------------------------------------------------------------------
@@ -72,9 +52,7 @@ def ig_account_connect(*, ig: InstagramAccount) -> InstagramAccount:
     graph.subscribe(ig)
     ig.status = InstagramAccount.Status.CONNECTED
     ig.save(update_fields=["status", "updated_at"])
-    from instagram.actors import ig_backfill_comments
-
-    transaction.on_commit(lambda: ig_backfill_comments.send(str(ig.pk)))
+    _enqueue("ig_backfill_comments", str(ig.pk))
     return ig
 
 
@@ -84,38 +62,32 @@ def ig_account_disconnect(*, ig: InstagramAccount) -> InstagramAccount:
     return ig
 
 
-def _media_version(ig_account_id: str) -> int:
-    return cache.get_or_set(f"ig:media:v:{ig_account_id}", 1, timeout=None)
+def _media_row(item: dict) -> dict[str, Any]:
+    return {
+        "id": str(item.get("id") or ""),
+        "media_type": item.get("media_type") or "",
+        "media_url": item.get("media_url") or item.get("thumbnail_url") or "",
+        "permalink": item.get("permalink") or "",
+        "caption": item.get("caption") or "",
+        "timestamp": meta.iso(item.get("timestamp")),
+        "likes": int(item.get("like_count") or 0),
+        "comments": int(item.get("comments_count") or 0),
+    }
 
 
 def media_list(
     *, ig: InstagramAccount, limit: int, before: str | None, after: str | None
 ) -> tuple[list[dict], dict]:
-    """One page of the account's media from Meta, cached briefly (publishing bumps the version)."""
-    # The cursors come from the client: hashed, so no character or length of theirs can make an
-    # invalid cache key.
-    cursors = hashlib.sha256(f"{before or ''}\x00{after or ''}".encode()).hexdigest()
-    key = f"ig:media:{ig.ig_account_id}:{_media_version(ig.ig_account_id)}:{limit}:{cursors}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    items, cursors = graph.media(ig, limit=limit, before=before, after=after)
-    rows = [
-        {
-            "id": str(item.get("id") or ""),
-            "media_type": item.get("media_type") or "",
-            "media_url": item.get("media_url") or item.get("thumbnail_url") or "",
-            "permalink": item.get("permalink") or "",
-            "caption": item.get("caption") or "",
-            "timestamp": _iso(item.get("timestamp")),
-            "likes": int(item.get("like_count") or 0),
-            "comments": int(item.get("comments_count") or 0),
-        }
-        for item in items
-    ]
-    result = (rows, {"before": cursors.get("before"), "after": cursors.get("after")})
-    cache.set(key, result, LIST_CACHE_SECONDS)
-    return result
+    """One page of the account's media from Meta, cached briefly. Publishing starts afresh."""
+    return meta.cached_list(
+        kind="ig:media",
+        asset_id=ig.ig_account_id,
+        limit=limit,
+        before=before,
+        after=after,
+        fetch=lambda: graph.media(ig, limit=limit, before=before, after=after),
+        row=_media_row,
+    )
 
 
 # --- publishing ----------------------------------------------------------------------------
@@ -161,15 +133,10 @@ def publish_create(
         scheduled_publish_time=scheduled_publish_time,
         status=MediaPublish.Status.SCHEDULED if scheduled_publish_time else MediaPublish.Status.PENDING,
     )
-    from instagram.actors import ig_publish_media
-
-    if scheduled_publish_time is None:
-        transaction.on_commit(lambda: ig_publish_media.send(str(publish.pk)))
-    else:
-        delay = max(0, int((scheduled_publish_time - timezone.now()).total_seconds() * 1000))
-        transaction.on_commit(
-            lambda: ig_publish_media.send_with_options(args=(str(publish.pk),), delay=delay)
-        )
+    delay_ms = None
+    if scheduled_publish_time is not None:
+        delay_ms = max(0, int((scheduled_publish_time - timezone.now()).total_seconds() * 1000))
+    _enqueue("ig_publish_media", str(publish.pk), delay_ms=delay_ms)
     return publish
 
 
@@ -294,12 +261,12 @@ def _poll(publish: MediaPublish) -> str:
             )
             publish.refresh_from_db(fields=["polls"])
             if publish.polls >= max_polls():
-                return _fail(publish, _error(exc))
+                return _fail(publish, meta.stored_error(exc))
             return "poll"
         if not exc.permanent and not exc.outcome_unknown:
             MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PROCESSING)
             raise
-        return _fail(publish, _error(exc))
+        return _fail(publish, meta.stored_error(exc))
     publish.status, publish.published_at = MediaPublish.Status.PUBLISHED, timezone.now()
     publish.save(update_fields=["media_id", "status", "published_at", "updated_at"])
     try:
@@ -307,8 +274,7 @@ def _poll(publish: MediaPublish) -> str:
         publish.save(update_fields=["permalink", "updated_at"])
     except GraphError as exc:
         logger.info("No permalink for media %s yet (code=%s)", publish.media_id, exc.code)
-    with contextlib.suppress(ValueError):
-        cache.incr(f"ig:media:v:{ig.ig_account_id}")
+    meta.list_changed(kind="ig:media", asset_id=ig.ig_account_id)
     record(
         account_id=ig.account_id,
         platform="instagram",
@@ -326,7 +292,7 @@ def publish_step(*, publish_pk: str) -> str:
         return _publish_step(publish_pk)
     except graph.PageTokenMissing as exc:
         MediaPublish.objects.filter(pk=publish_pk).exclude(status=MediaPublish.Status.PUBLISHED).update(
-            status=MediaPublish.Status.FAILED, error={"code": exc.code, "message": exc.message}
+            status=MediaPublish.Status.FAILED, error=meta.stored_error(exc)
         )
         return "failed"
 
@@ -355,14 +321,14 @@ def _publish_step(publish_pk: str) -> str:
             if not exc.permanent:
                 MediaPublish.objects.filter(pk=publish.pk).update(status=MediaPublish.Status.PENDING)
                 raise
-            return _fail(publish, _error(exc))
+            return _fail(publish, meta.stored_error(exc))
     if publish.status == MediaPublish.Status.PROCESSING:
         try:
             return _poll(publish)
         except GraphError as exc:
             if not exc.permanent:
                 raise
-            return _fail(publish, _error(exc))
+            return _fail(publish, meta.stored_error(exc))
     return publish.status
 
 
@@ -390,62 +356,18 @@ def publish_sweep(*, now: datetime | None = None) -> list[str]:
 # --- comments ------------------------------------------------------------------------------
 
 
-def comment_store(
-    *,
-    ig: InstagramAccount,
-    comment_id: str,
-    media_id: str,
-    parent_id: str,
-    author: dict,
-    message: str,
-    created_time: datetime | None,
-    is_mention: bool = False,
-) -> tuple[Comment, bool]:
-    """Insert once per (account, comment id): Meta redelivers, and backfill overlaps webhooks."""
-    try:
-        comment, created = Comment.all_objects.get_or_create(
-            ig_account=ig,
-            comment_id=comment_id,
-            defaults={
-                "media_id": media_id,
-                "parent_id": parent_id,
-                "author_id": str(author.get("id") or ""),
-                "author_name": str(author.get("username") or "")[:255],
-                "message": message,
-                "created_time": created_time or timezone.now(),
-                "is_mention": is_mention,
-            },
-        )
-    except IntegrityError:
-        comment, created = Comment.all_objects.get(ig_account=ig, comment_id=comment_id), False
-    own = comment.author_id == ig.ig_account_id or (ig.username and comment.author_name == ig.username)
-    if created and not own:
-        record(
-            account_id=ig.account_id,
-            platform="instagram",
-            metric="mentions_received" if is_mention else "comments_received",
-            at=comment.created_time,
-            asset_id=ig.ig_account_id,
-            key=f"ig:{ig.account_id}:comment:{comment_id}:received",
-        )
-    if created and own and parent_id:
-        Comment.objects.filter(ig_account=ig, comment_id=parent_id, reply_id="").update(
-            reply_id=comment_id, reply_message=message, replied_at=comment.created_time
-        )
-    return comment, created
-
-
 def comment_apply_webhook(*, ig: InstagramAccount, value: dict, sent_at: int | None = None) -> str:
     """Comment webhooks carry no time of their own: the entry's time (when Meta sent it) is
     the closest we have."""
-    _, created = comment_store(
-        ig=ig,
+    _, created = comments.comment_store(
+        SPEC,
+        asset=ig,
         comment_id=str(value["id"]),
-        media_id=str((value.get("media") or {}).get("id") or ""),
+        post_id=str((value.get("media") or {}).get("id") or ""),
         parent_id=str(value.get("parent_id") or ""),
         author=value.get("from") or {},
         message=str(value.get("text") or ""),
-        created_time=_from_unix(sent_at),
+        created_time=meta.from_unix(sent_at),
     )
     return "created" if created else "duplicate"
 
@@ -456,14 +378,15 @@ def mention_apply_webhook(*, ig: InstagramAccount, value: dict) -> str:
     if Comment.all_objects.filter(ig_account=ig, comment_id=comment_id).exists():
         return "duplicate"
     found = graph.mentioned_comment(ig, comment_id)
-    _, created = comment_store(
-        ig=ig,
+    _, created = comments.comment_store(
+        SPEC,
+        asset=ig,
         comment_id=comment_id,
-        media_id=str(value.get("media_id") or (found.get("media") or {}).get("id") or ""),
+        post_id=str(value.get("media_id") or (found.get("media") or {}).get("id") or ""),
         parent_id="",
         author={"username": found.get("username") or ""},
         message=str(found.get("text") or ""),
-        created_time=_parse_meta_time(found.get("timestamp")),
+        created_time=meta.parse_time(found.get("timestamp")),
         is_mention=True,
     )
     return "created" if created else "duplicate"
@@ -475,128 +398,18 @@ def comment_backfill(*, ig: InstagramAccount, media_count: int = 10) -> int:
     for item in items:
         media_id = str(item.get("id") or "")
         for raw in graph.media_comments(ig, media_id):
-            _, created = comment_store(
-                ig=ig,
+            _, created = comments.comment_store(
+                SPEC,
+                asset=ig,
                 comment_id=str(raw.get("id") or ""),
-                media_id=media_id,
+                post_id=media_id,
                 parent_id=str(raw.get("parent_id") or ""),
                 author={
                     "id": (raw.get("from") or {}).get("id"),
                     "username": raw.get("username") or (raw.get("from") or {}).get("username"),
                 },
                 message=str(raw.get("text") or ""),
-                created_time=_parse_meta_time(raw.get("timestamp")),
+                created_time=meta.parse_time(raw.get("timestamp")),
             )
             stored += created
     return stored
-
-
-def comment_reply(*, comment: Comment, message: str) -> Comment:
-    ig = comment.ig_account
-    reply_id = graph.comment_reply(ig, comment.comment_id, message)
-    first_reply = not comment.reply_id
-    comment.reply_id, comment.reply_message, comment.replied_at = reply_id, message, timezone.now()
-    comment.save(update_fields=["reply_id", "reply_message", "replied_at", "updated_at"])
-    comment_store(
-        ig=ig,
-        comment_id=reply_id,
-        media_id=comment.media_id,
-        parent_id=comment.comment_id,
-        author={"id": ig.ig_account_id, "username": ig.username},
-        message=message,
-        created_time=comment.replied_at,
-    )
-    if first_reply:
-        record(
-            account_id=ig.account_id,
-            platform="instagram",
-            metric="comments_replied",
-            at=comment.replied_at,
-            asset_id=ig.ig_account_id,
-            key=f"ig:{ig.account_id}:comment:{comment.comment_id}:replied",
-        )
-    return comment
-
-
-def comment_set_hidden(*, comment: Comment, hidden: bool) -> Comment:
-    return messaging.comment_set_hidden(
-        comment=comment, hidden=hidden, hide=graph.comment_hide, asset=comment.ig_account
-    )
-
-
-def comment_delete(*, comment: Comment) -> Comment:
-    return messaging.comment_delete(comment=comment, delete=graph.comment_delete, asset=comment.ig_account)
-
-
-# --- direct messages -----------------------------------------------------------------------
-
-
-def message_apply_webhook(*, ig: InstagramAccount, item: dict) -> str:
-    """One `entry[].messaging[]` element: a DM to the account, or an echo of one it sent."""
-    from instagram.actors import ig_fetch_contact_name
-
-    def record_received(at: datetime, mid: str) -> None:
-        record(
-            account_id=ig.account_id,
-            platform="instagram",
-            metric="dms_received",
-            at=at,
-            asset_id=ig.ig_account_id,
-            key=f"ig:{ig.account_id}:dm:{mid}:received",
-        )
-
-    return messaging.message_apply_webhook(
-        MESSAGING,
-        asset=ig,
-        item=item,
-        fetch_contact_name=ig_fetch_contact_name.send,
-        record_received=record_received,
-        honour_deletes=True,
-    )
-
-
-def message_queue(*, conversation: Conversation, text: str, image_url: str) -> ConversationMessage:
-    """Store the reply as queued and send it after commit; 409 outside Instagram's 24 hours."""
-    from instagram.actors import ig_deliver_message
-
-    return messaging.message_queue(
-        MESSAGING,
-        conversation=conversation,
-        text=text,
-        image_url=image_url,
-        window=SERVICE_WINDOW,
-        refusal="This person has not written to the account in the last 24 hours: "
-        "Instagram does not allow a reply.",
-        deliver=ig_deliver_message.send,
-    )
-
-
-def message_deliver(*, message_pk: str) -> None:
-    """Send a queued reply once (the row is claimed atomically)."""
-
-    def send(message: ConversationMessage) -> str:
-        return graph.message_send(
-            message.conversation.ig_account,
-            recipient_id=message.conversation.contact_id,
-            text=message.text,
-            image_url=message.image_url,
-        )
-
-    messaging.message_deliver(MESSAGING, message_pk=message_pk, send=send, refusals=(graph.PageTokenMissing,))
-
-
-def conversation_mark_read(*, conversation: Conversation) -> None:
-    messaging.conversation_mark_read(MESSAGING, conversation=conversation)
-
-
-def conversation_fetch_contact_name(*, conversation: Conversation) -> None:
-    if conversation.contact_name:
-        return
-    profile = graph.contact_profile(conversation.ig_account, conversation.contact_id)
-    name = str(profile.get("username") or profile.get("name") or "")
-    if name:
-        Conversation.objects.filter(pk=conversation.pk).update(contact_name=name[:255])
-
-
-def message_apply_receipt(*, ig, item: dict) -> int:
-    return messaging.message_apply_receipt(MESSAGING, asset=ig, item=item)

@@ -22,6 +22,12 @@ def _bounded_int(request: Request, name: str, default: int, low: int, high: int 
     return value
 
 
+def page_info(total: int, limit: int, offset: int) -> dict[str, int | None]:
+    """The answer's `pagination` object for one page of `total` rows."""
+    next_offset = offset + limit if offset + limit < total else None
+    return {"total": total, "limit": limit, "offset": offset, "next_offset": next_offset}
+
+
 class EnvelopePagination:
     """limit/offset over our own tables, answered as {<results_key>: [...], "pagination": {...}}.
 
@@ -33,5 +39,4 @@ class EnvelopePagination:
         offset = _bounded_int(request, "offset", 0, 0, MAX_OFFSET)
         total = queryset.count()
         page = list(queryset[offset : offset + limit])
-        next_offset = offset + limit if offset + limit < total else None
-        return page, {"total": total, "limit": limit, "offset": offset, "next_offset": next_offset}
+        return page, page_info(total, limit, offset)

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from botopia_meta.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+
 
 class PaginationSerializer(serializers.Serializer):
     """limit/offset pagination over our own tables."""
@@ -10,6 +12,27 @@ class PaginationSerializer(serializers.Serializer):
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
     next_offset = serializers.IntegerField(allow_null=True)
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """`limit` and `offset` in a query, with EnvelopePagination's bounds, for a view whose other
+    filters are validated in the same serializer (every failing field answered at once)."""
+
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+
+
+class CursorQuerySerializer(serializers.Serializer):
+    """`limit` and Meta's `before` / `after` cursors in a query, for a list read live from Meta."""
+
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    before = serializers.CharField(required=False, max_length=512)
+    after = serializers.CharField(required=False, max_length=512)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("before") and attrs.get("after"):
+            raise serializers.ValidationError({"before": ["Give before or after, not both."]})
+        return attrs
 
 
 class CursorPaginationSerializer(serializers.Serializer):

@@ -1,18 +1,24 @@
-"""Comment actions and Messenger-style DM handling shared by Facebook and Instagram. Each app's
-services.py keeps its public functions and passes its models, asset FK and Graph calls here."""
+"""Messenger-style DMs shared by Facebook and Instagram (Instagram Messaging is the Messenger
+platform): webhooks, queued replies, receipts, contact names. The platform's `InboxSpec` gives
+the models, the asset FK, the Graph calls and the actors' names."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import importlib
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Model
+from django.db.models import F
 from django.utils import timezone
 
 from botopia_meta.exceptions import OutsideServiceWindow
 from botopia_meta.graph import GraphError
+from botopia_meta.inbox.meta import from_unix, stored_error
+from botopia_meta.inbox.spec import InboxSpec
+from botopia_meta.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 10_000
 STOPPED_MID_SEND = (
@@ -21,40 +27,11 @@ STOPPED_MID_SEND = (
 )
 
 
-@dataclass(frozen=True)
-class MessagingSpec:
-    conversation_model: type[Model]
-    message_model: type[Model]
-    asset: str  # the Conversation FK to the asset: "page" / "ig_account"
-
-
-def from_unix(value) -> datetime | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    if number > 10**11:  # messaging timestamps are milliseconds, feed ones seconds
-        number /= 1000
-    return datetime.fromtimestamp(number, tz=UTC)
-
-
-def graph_error(exc: GraphError) -> dict:
-    return {"code": exc.code, "subcode": exc.subcode, "message": exc.message, "fbtraceId": exc.fbtrace_id}
-
-
-def comment_set_hidden(
-    *, comment: Any, hidden: bool, hide: Callable[[Any, str, bool], Any], asset: Any
-) -> Any:
-    hide(asset, comment.comment_id, hidden)
-    comment.hidden = hidden
-    comment.save(update_fields=["hidden", "updated_at"])
-    return comment
-
-
-def comment_delete(*, comment: Any, delete: Callable[[Any, str], Any], asset: Any) -> Any:
-    delete(asset, comment.comment_id)
-    comment.soft_delete()
-    return comment
+def _enqueue(spec: InboxSpec, actor_name: str, *args: str) -> None:
+    # The platform's actors are imported here: they import this module. Their names carry the
+    # platform's prefix (fb_deliver_message), which queued messages refer to.
+    actors = importlib.import_module(spec.actors_module)
+    enqueue_on_commit(getattr(actors, f"{spec.key_prefix}_{actor_name}"), *args)
 
 
 def inbound_message(item: dict) -> dict | None:
@@ -69,15 +46,7 @@ def inbound_message(item: dict) -> dict | None:
     return None
 
 
-def message_apply_webhook(
-    spec: MessagingSpec,
-    *,
-    asset: Any,
-    item: dict,
-    fetch_contact_name: Callable[[str], Any],
-    record_received: Callable[[datetime, str], None],
-    honour_deletes: bool = False,
-) -> str:
+def message_apply_webhook(spec: InboxSpec, *, asset: Any, item: dict) -> str:
     """One `entry[].messaging[]` element: a message to the asset, or an echo of one it sent."""
     Conversation, Message = spec.conversation_model, spec.message_model
     message = inbound_message(item)
@@ -87,7 +56,7 @@ def message_apply_webhook(
     contact_id = str(((item.get("recipient") if is_echo else item.get("sender")) or {}).get("id") or "")
     if not contact_id:
         return "ignored"
-    if honour_deletes and message.get("is_deleted"):
+    if spec.honour_deletes and message.get("is_deleted"):
         Message.objects.filter(**{f"conversation__{spec.asset}": asset}, mid=message["mid"]).update(
             text="", attachments=[]
         )
@@ -97,7 +66,7 @@ def message_apply_webhook(
         **{spec.asset: asset}, contact_id=contact_id
     )
     if new_contact:
-        transaction.on_commit(lambda: fetch_contact_name(str(conversation.pk)))
+        _enqueue(spec, "fetch_contact_name", str(conversation.pk))
     if Message.objects.filter(conversation=conversation, mid=message["mid"]).exists():
         return "duplicate"
     try:
@@ -119,25 +88,16 @@ def message_apply_webhook(
         updates["unread_count"] = F("unread_count") + 1
     Conversation.objects.filter(pk=conversation.pk).update(**updates)
     if not is_echo:
-        record_received(at, message["mid"])
+        spec.record(asset=asset, metric="dms_received", at=at, key=f"dm:{message['mid']}:received")
     return "echo" if is_echo else "created"
 
 
-def message_queue(
-    spec: MessagingSpec,
-    *,
-    conversation: Any,
-    text: str,
-    image_url: str,
-    window: timedelta,
-    refusal: str,
-    deliver: Callable[[str], Any],
-) -> Any:
+def message_queue(spec: InboxSpec, *, conversation: Any, text: str, image_url: str) -> Any:
     """Store the reply as queued and send it after commit; 409 outside the service window."""
     Message = spec.message_model
     now = timezone.now()
-    if conversation.last_inbound_at is None or now - conversation.last_inbound_at > window:
-        raise OutsideServiceWindow(refusal)
+    if conversation.last_inbound_at is None or now - conversation.last_inbound_at > spec.service_window:
+        raise OutsideServiceWindow(spec.window_refusal)
     message = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.OUTBOUND,
@@ -147,19 +107,13 @@ def message_queue(
         sent_at=now,
     )
     spec.conversation_model.objects.filter(pk=conversation.pk).update(last_message_at=now, unread_count=0)
-    transaction.on_commit(lambda: deliver(str(message.pk)))
+    _enqueue(spec, "deliver_message", str(message.pk))
     return message
 
 
-def message_deliver(
-    spec: MessagingSpec,
-    *,
-    message_pk: str,
-    send: Callable[[Any], str],
-    refusals: tuple[type[Exception], ...] = (),
-) -> None:
+def message_deliver(spec: InboxSpec, *, message_pk: str) -> None:
     """Send a queued reply once: the row is claimed atomically, so a redelivered actor
-    message never sends twice. `refusals`: our own errors (with .code/.message) that fail it."""
+    message never sends twice. `spec.refusals`: our own errors (with .code/.message) that fail it."""
     Message = spec.message_model
     claimed = Message.objects.filter(pk=message_pk, status=Message.Status.QUEUED).update(
         status=Message.Status.SENDING, updated_at=timezone.now()
@@ -168,7 +122,12 @@ def message_deliver(
         return
     message = Message.objects.select_related(f"conversation__{spec.asset}__account").get(pk=message_pk)
     try:
-        mid = send(message)
+        mid = spec.graph.message_send(
+            getattr(message.conversation, spec.asset),
+            recipient_id=message.conversation.contact_id,
+            text=message.text,
+            image_url=message.image_url,
+        )
     except GraphError as exc:
         if not exc.permanent and not exc.outcome_unknown:
             # Meta refused or never saw it: put it back for the retry. A lost answer (read
@@ -178,11 +137,11 @@ def message_deliver(
                 status=Message.Status.QUEUED, updated_at=timezone.now()
             )
             raise
-        message.status, message.error = Message.Status.FAILED, graph_error(exc)
+        message.status, message.error = Message.Status.FAILED, stored_error(exc)
         message.save(update_fields=["status", "error", "updated_at"])
         return
-    except refusals as exc:
-        message.status, message.error = Message.Status.FAILED, {"code": exc.code, "message": exc.message}
+    except spec.refusals as exc:
+        message.status, message.error = Message.Status.FAILED, stored_error(exc)
         message.save(update_fields=["status", "error", "updated_at"])
         return
     message.mid, message.status = mid, Message.Status.SENT
@@ -194,11 +153,11 @@ def message_deliver(
         message.save(update_fields=["mid", "status", "updated_at"])
 
 
-def message_give_up(spec: MessagingSpec, *, message_pk: str, exc: BaseException) -> None:
+def message_give_up(spec: InboxSpec, *, message_pk: str, exc: BaseException) -> None:
     """The send job stopped retrying (Meta kept failing, or our own error): fail the reply."""
     Message = spec.message_model
     error = (
-        graph_error(exc)
+        stored_error(exc)
         if isinstance(exc, GraphError)
         else {"code": None, "message": "An internal error stopped the send."}
     )
@@ -208,7 +167,7 @@ def message_give_up(spec: MessagingSpec, *, message_pk: str, exc: BaseException)
     )
 
 
-def messages_sweep(spec: MessagingSpec, *, now: datetime | None = None) -> list[str]:
+def messages_sweep(spec: InboxSpec, *, now: datetime | None = None) -> list[str]:
     """What lost jobs left behind (periodic): a reply `sending` for STALE_SENDING_SECONDS had
     its worker die mid-send: it may have reached the person, so it fails with that said rather
     than risk a double. → pks of queued replies whose job was lost, to queue again (a job that
@@ -232,11 +191,11 @@ def messages_sweep(spec: MessagingSpec, *, now: datetime | None = None) -> list[
     return pks
 
 
-def conversation_mark_read(spec: MessagingSpec, *, conversation: Any) -> None:
+def conversation_mark_read(spec: InboxSpec, *, conversation: Any) -> None:
     spec.conversation_model.objects.filter(pk=conversation.pk).update(unread_count=0)
 
 
-def message_apply_receipt(spec: MessagingSpec, *, asset: Any, item: dict) -> int:
+def message_apply_receipt(spec: InboxSpec, *, asset: Any, item: dict) -> int:
     """`delivery` / `read` receipts: our outbound messages up to the watermark (or the named
     ones) move forward to delivered / read, never backwards."""
     Message = spec.message_model
@@ -264,28 +223,27 @@ def message_apply_receipt(spec: MessagingSpec, *, asset: Any, item: dict) -> int
     return selected.update(status=to_status, updated_at=timezone.now())
 
 
-def conversation_fetch_contact_name(
-    spec: MessagingSpec,
-    *,
-    conversation_pk: str,
-    fetch: Callable[[Any], None],
-    logger: Any,
-    quiet: tuple[type[Exception], ...] = (),
-) -> None:
+def conversation_fetch_contact_name(spec: InboxSpec, *, conversation_pk: str) -> None:
     """Best effort for the actors: a name makes the inbox readable; Meta may refuse (privacy
-    settings), which is logged, not retried. `quiet`: our own errors that mean "no profile"."""
+    settings), which is logged, not retried. `spec.refusals`: our own errors that mean "no
+    profile"."""
     conversation = (
         spec.conversation_model.objects.select_related(f"{spec.asset}__account")
         .filter(pk=conversation_pk)
         .first()
     )
-    if conversation is None:
+    if conversation is None or conversation.contact_name:
         return
     try:
-        fetch(conversation)
+        profile = spec.graph.contact_profile(getattr(conversation, spec.asset), conversation.contact_id)
     except GraphError as exc:
         if not exc.permanent:
             raise
         logger.info("No profile for conversation %s (code=%s)", conversation_pk, exc.code)
-    except quiet:
+        return
+    except spec.refusals:
         logger.info("No page token to read the profile for conversation %s", conversation_pk)
+        return
+    name = spec.contact_name(profile)
+    if name:
+        spec.conversation_model.objects.filter(pk=conversation.pk).update(contact_name=name[:255])

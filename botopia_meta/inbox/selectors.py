@@ -1,27 +1,36 @@
-"""Read helpers shared by the Facebook and Instagram selectors."""
+"""Read helpers shared by the Facebook and Instagram inbox code."""
+
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Model, QuerySet
 
 from accounts.models import MetaAccount
+from accounts.selectors import active_for, owned_by
 from botopia_meta.exceptions import NotFound
+from botopia_meta.inbox.spec import InboxSpec
 
 
 def owned(model: type[Model], asset: str, user: AbstractBaseUser) -> QuerySet:
-    """Rows of `model` under the caller's live assets of active accounts."""
+    """Rows of `model` under the caller's live assets of active accounts (the inbox lists what
+    can be answered)."""
     return model.objects.filter(
-        **{
-            f"{asset}__account__user": user,
-            f"{asset}__deleted_at__isnull": True,
-            f"{asset}__account__status": MetaAccount.Status.ACTIVE,
-        }
+        active_for(user, via=f"{asset}__account"), **{f"{asset}__deleted_at__isnull": True}
     ).select_related(asset, f"{asset}__account")
+
+
+def comments_owned(spec: InboxSpec, *, user: AbstractBaseUser) -> QuerySet:
+    return owned(spec.comment_model, spec.asset, user)
+
+
+def conversations_owned(spec: InboxSpec, *, user: AbstractBaseUser) -> QuerySet:
+    return owned(spec.conversation_model, spec.asset, user)
 
 
 def require_own_assets(*, user: AbstractBaseUser, page_id: str | None, ig_account_id: str | None) -> None:
     """A page or Instagram account filter naming someone else's asset is a 404, as a lookup
     of it would be (an empty list would hide the mistake)."""
-    accounts = MetaAccount.objects.filter(user=user, deleted_at__isnull=True)
+    accounts = MetaAccount.objects.filter(owned_by(user))
     if (
         page_id
         and not accounts.filter(
@@ -36,3 +45,16 @@ def require_own_assets(*, user: AbstractBaseUser, page_id: str | None, ig_accoun
         ).exists()
     ):
         raise NotFound("No such Instagram account among your connected accounts.")
+
+
+def connected_for_webhook(spec: InboxSpec, asset_id: str) -> list[Any]:
+    """Every connected row of the asset a webhook is for (one per Botopia account that connected
+    it), under an active account. Not a caller's read: Meta names the asset."""
+    Asset: Any = spec.asset_model  # FacebookPage / InstagramAccount, both with Status.CONNECTED
+    return list(
+        Asset.objects.filter(
+            **{spec.asset_id_field: str(asset_id)},
+            status=Asset.Status.CONNECTED,
+            account__status=MetaAccount.Status.ACTIVE,
+        ).select_related("account")
+    )

@@ -1,48 +1,18 @@
 """One inbox source (see botopia_meta.registry.INBOX_SOURCES) serving both Facebook and
 Instagram: the per-platform differences live in an `InboxSpec`."""
 
-from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import MetaAccount
 from accounts.selectors import require_permissions
 from botopia_meta.exceptions import ValidationFailed
-
-# The inbox API's two asset filters/keys; a row fills its own and leaves the other None.
-ASSET_KEYS = ("page_id", "ig_account_id")
-
-
-@dataclass(frozen=True)
-class InboxSpec:
-    platform: str  # "facebook" / "instagram"
-    asset: str  # the FK from Comment/Conversation to the asset: "page" / "ig_account"
-    asset_id_field: str  # Meta's id on the asset, also the inbox filter key: "page_id" / ...
-    post_field: str  # the Comment column naming the post: "post_id" / "media_id"
-    comment_permission: str
-    message_permission: str
-    # Our own comments never need an answer: Comment column -> path to the asset's value.
-    own_author: tuple[tuple[str, str], ...]
-    comment_model: type[Model]
-    conversation_model: type[Model]
-    message_model: type[Model]
-    selectors: ModuleType  # comment_list(user=), conversation_list(user=)
-    services: ModuleType  # comment_reply/_set_hidden/_delete, message_queue, conversation_mark_read
-
-    @property
-    def asset_path(self) -> str:
-        return f"{self.asset}__{self.asset_id_field}"
-
-    @property
-    def other_key(self) -> str:
-        return next(key for key in ASSET_KEYS if key != self.asset_id_field)
-
-    def asset_row(self, asset_id: str) -> dict[str, Any]:
-        return {key: asset_id if key == self.asset_id_field else None for key in ASSET_KEYS}
+from botopia_meta.inbox import comments, messaging
+from botopia_meta.inbox.selectors import comments_owned, conversations_owned
+from botopia_meta.inbox.spec import InboxSpec
 
 
 class InboxSource:
@@ -70,7 +40,7 @@ class InboxSource:
 
     def _filtered_comments(self, user: AbstractBaseUser, filters: dict) -> QuerySet:
         spec = self.spec
-        qs = spec.selectors.comment_list(user=user)
+        qs = comments_owned(spec, user=user)
         if filters.get(spec.asset_id_field):
             qs = qs.filter(**{spec.asset_path: filters[spec.asset_id_field]})
         if filters.get("post_id"):
@@ -123,17 +93,17 @@ class InboxSource:
     def comment_act(
         self, *, user: AbstractBaseUser, comment_id: Any, action: str, message: str | None = None
     ) -> dict | None:
-        services = self.spec.services
-        comment = self.spec.selectors.comment_list(user=user).filter(pk=comment_id).first()
+        spec = self.spec
+        comment = comments_owned(self.spec, user=user).filter(pk=comment_id).first()
         if comment is None:
             return None
-        require_permissions(self._account(comment), self.spec.comment_permission)
+        require_permissions(self._account(comment), spec.comment_permission)
         if action == "reply":
-            comment = services.comment_reply(comment=comment, message=message or "")
+            comment = comments.comment_reply(spec, comment=comment, message=message or "")
         elif action in ("hide", "unhide"):
-            comment = services.comment_set_hidden(comment=comment, hidden=action == "hide")
+            comment = comments.comment_set_hidden(spec, comment=comment, hidden=action == "hide")
         elif action == "delete":
-            comment = services.comment_delete(comment=comment)
+            comment = comments.comment_delete(spec, comment=comment)
         else:
             raise ValidationFailed(f"Unknown action {action!r}.", details={"action": ["Unknown."]})
         return self.comment_row(comment)
@@ -160,7 +130,7 @@ class InboxSource:
         spec = self.spec
         if filters.get(spec.other_key):
             return 0, []
-        qs = spec.selectors.conversation_list(user=user).filter(last_message_at__isnull=False)
+        qs = conversations_owned(spec, user=user).filter(last_message_at__isnull=False)
         if filters.get(spec.asset_id_field):
             qs = qs.filter(**{spec.asset_path: filters[spec.asset_id_field]})
         if filters.get("unread") is not None:
@@ -190,7 +160,7 @@ class InboxSource:
 
     def _conversation_values_row(self, values: dict) -> dict[str, Any]:
         last_inbound = values["last_inbound_at"]
-        window = self.spec.services.SERVICE_WINDOW
+        window = self.spec.service_window
         return {
             "id": values["pk"],
             "platform": self.spec.platform,
@@ -220,7 +190,7 @@ class InboxSource:
         }
 
     def _conversation(self, user: AbstractBaseUser, conversation_id: Any) -> Any:
-        return self.spec.selectors.conversation_list(user=user).filter(pk=conversation_id).first()
+        return conversations_owned(self.spec, user=user).filter(pk=conversation_id).first()
 
     def conversation_messages(
         self, *, user: AbstractBaseUser, conversation_id: Any, limit: int, offset: int
@@ -238,13 +208,15 @@ class InboxSource:
         if conversation is None:
             return None
         require_permissions(self._account(conversation), self.spec.message_permission)
-        message = self.spec.services.message_queue(conversation=conversation, text=text, image_url=image_url)
+        message = messaging.message_queue(
+            self.spec, conversation=conversation, text=text, image_url=image_url
+        )
         return self.message_row(message)
 
     def conversation_read(self, *, user: AbstractBaseUser, conversation_id: Any) -> dict | None:
         conversation = self._conversation(user, conversation_id)
         if conversation is None:
             return None
-        self.spec.services.conversation_mark_read(conversation=conversation)
+        messaging.conversation_mark_read(self.spec, conversation=conversation)
         conversation.unread_count = 0
         return self.conversation_row(conversation)

@@ -226,7 +226,7 @@ def test_it_sends_a_messenger_reply_once_through_the_worker(alice_client, connec
         "messaging_type": "RESPONSE",
         "message": {"text": "Sí"},
     }
-    from facebook.services import message_deliver
+    from facebook.actors import fb_deliver_message as message_deliver
 
     message_deliver(message_pk=str(sent.pk))  # a redelivered actor message
     assert len(meta.calls) == 1

@@ -187,7 +187,7 @@ def test_a_postback_opens_the_window_like_a_message(connected_page):
 
 
 def test_it_counts_a_received_comment_and_dm_once_for_analytics(connected_page, monkeypatch):
-    from facebook import services
+    from botopia_meta.inbox import spec as services  # where the inbox records analytics
 
     recorded = []
     monkeypatch.setattr(services, "record", lambda **kw: recorded.append(kw) or True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from facebook import inbox_views as views
+from botopia_meta.inbox import views
 
 urlpatterns = [
     path("comments", views.CommentListView.as_view(), name="inbox-comments"),
