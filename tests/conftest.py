@@ -2,12 +2,12 @@
 
 - Alice owns things, Bob is another business, Charlie is a stranger with nothing connected.
 - `meta` fakes Meta at the HTTP level (responses); `graph_url("me")` builds its URLs.
-- `worker` runs queued Dramatiq messages for real, in worker threads (transactional DB).
+- `worker` runs queued Dramatiq messages for real, in worker threads (transactional DB), from
+  the test's first `worker.drain()` on.
 """
 
 import json
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import dramatiq
@@ -102,23 +102,31 @@ def meta():
 
 
 class _Worker:
+    """Dramatiq's worker threads, started by the first `drain()` (or `start()`), not before:
+    whatever a test queues while it sets up a state waits until the test lets it run.
+
+    (Pausing a running worker cost ~3 s a time: a paused consumer thread leaves its consume
+    loop and sleeps Dramatiq's consumer-restart delay before it says it is paused.)"""
+
     def __init__(self, broker):
         self.broker = broker
         self.worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
+        self.started = False
 
-    @contextmanager
-    def paused(self):
-        """Nothing queued meanwhile runs until the block ends: set up a state, then let go."""
-        self.worker.pause()
-        try:
-            yield
-        finally:
-            self.worker.resume()
+    def start(self) -> None:
+        if not self.started:
+            self.worker.start()
+            self.started = True
+
+    def stop(self) -> None:
+        if self.started:
+            self.worker.stop()
 
     def drain(self, fail_fast: bool = False, timeout: float = 60) -> None:
-        """Wait until every queue and delay queue is empty and every message processed.
-        Messages enqueue more messages (and retries go through delay queues), so loop until
-        a pass finds nothing unfinished anywhere."""
+        """Start the worker if it is not running, then wait until every queue and delay queue
+        is empty and every message processed. Messages enqueue more messages (and retries go
+        through delay queues), so loop until a pass finds nothing unfinished anywhere."""
+        self.start()
         deadline = time.monotonic() + timeout
         while True:
             for queue in list(self.broker.queues):
@@ -133,12 +141,13 @@ class _Worker:
 
 @pytest.fixture
 def worker(transactional_db):
+    """A real worker over the stub broker (transactional DB: its threads see committed rows).
+    It runs nothing until the test's first `worker.drain()`."""
     from django.utils.module_loading import autodiscover_modules
 
     autodiscover_modules("actors")
     broker = dramatiq.get_broker()
     broker.flush_all()
     w = _Worker(broker)
-    w.worker.start()
     yield w
-    w.worker.stop()
+    w.stop()

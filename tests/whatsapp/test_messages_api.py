@@ -360,9 +360,8 @@ class WorkerKilled(BaseException):
 
 
 def test_a_worker_killed_mid_send_never_causes_a_second_send(alice_client, open_window, meta, worker):
-    with worker.paused():
-        message_id = _queue_text(alice_client)
-        send_message.broker.flush_all()
+    message_id = _queue_text(alice_client)
+    send_message.broker.flush_all()
 
     def killed(request):
         raise WorkerKilled  # Meta got the request; the worker died before recording the answer
@@ -380,11 +379,10 @@ def test_a_worker_killed_mid_send_never_causes_a_second_send(alice_client, open_
 def test_the_sweep_settles_a_dead_workers_send_and_the_status_webhook_finishes_it(
     alice_client, open_window, meta, worker, settings
 ):
-    with worker.paused():
-        message_id = _queue_text(alice_client)
-        long_ago = timezone.now() - timedelta(seconds=settings.STALE_SENDING_SECONDS + 1)
-        Message.objects.filter(pk=message_id).update(status="sending", status_updated_at=long_ago)
-        assert message_services.messages_sweep() == (1, 0)
+    message_id = _queue_text(alice_client)
+    long_ago = timezone.now() - timedelta(seconds=settings.STALE_SENDING_SECONDS + 1)
+    Message.objects.filter(pk=message_id).update(status="sending", status_updated_at=long_ago)
+    assert message_services.messages_sweep() == (1, 0)
     assert alice_client.get(f"{URL}/{message_id}").json()["data"]["status"] == "unknown"
     worker.drain()
     assert not meta.calls  # unknown is never resent
@@ -398,9 +396,8 @@ def test_the_sweep_requeues_a_message_whose_job_was_lost_and_it_is_sent_once(
     alice_client, open_window, meta, worker, settings
 ):
     meta.post(SEND_URL, json=meta_accepted())
-    with worker.paused():
-        message_id = _queue_text(alice_client)
-        send_message.broker.flush_all()  # the broker lost the job
+    message_id = _queue_text(alice_client)
+    send_message.broker.flush_all()  # the broker lost the job
     assert message_services.messages_sweep() == (0, 0)  # not yet: it may just be waiting its turn
     long_ago = timezone.now() - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS + 1)
     Message.objects.filter(pk=message_id).update(enqueued_at=long_ago)
