@@ -14,10 +14,11 @@ import dramatiq
 import pytest
 import responses
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from tests.factories import make_user
 
 FIXTURES = Path(__file__).parent / "fixtures" / "meta"
 
@@ -47,11 +48,6 @@ def _clean_cache_and_queues():
     dramatiq.get_broker().flush_all()
 
 
-def _make_user(username: str):
-    user = get_user_model().objects.create_user(username=username, password=f"{username}-password-123")
-    return user
-
-
 def _client_for(user) -> APIClient:
     client = APIClient()
     token, _ = Token.objects.get_or_create(user=user)
@@ -61,17 +57,17 @@ def _client_for(user) -> APIClient:
 
 @pytest.fixture
 def alice(db):
-    return _make_user("alice")
+    return make_user("alice")
 
 
 @pytest.fixture
 def bob(db):
-    return _make_user("bob")
+    return make_user("bob")
 
 
 @pytest.fixture
 def charlie(db):
-    return _make_user("charlie")
+    return make_user("charlie")
 
 
 @pytest.fixture

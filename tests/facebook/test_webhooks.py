@@ -9,7 +9,7 @@ import responses
 from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
 from facebook.models import Comment, Conversation, ConversationMessage
 from tests.conftest import graph_url, load_payload, meta_error
-from tests.facebook.conftest import PAGE_ID, PAGE_TOKEN, make_account, make_page
+from tests.factories import PAGE_ID, PAGE_TOKEN, make_account, make_page
 
 pytestmark = pytest.mark.django_db
 

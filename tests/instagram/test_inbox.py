@@ -11,8 +11,8 @@ from django.utils import timezone
 from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
 from instagram.models import Comment, Conversation, ConversationMessage
 from tests.conftest import graph_url, load_payload
-from tests.facebook.conftest import make_page
 from tests.facebook.test_inbox import make_comment as make_fb_comment
+from tests.factories import make_page
 from tests.instagram.conftest import IG_ID, PAGE_ID, PAGE_TOKEN
 
 COMMENT_ID = "17860000000000001"

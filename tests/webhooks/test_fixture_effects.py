@@ -16,7 +16,8 @@ from instagram.models import Comment as IgComment
 from instagram.models import Conversation as IgConversation
 from instagram.models import InstagramAccount
 from tests.conftest import load_payload
-from tests.webhooks.conftest import deliver, make_account
+from tests.factories import make_account
+from tests.webhooks.conftest import deliver
 from webhooks.models import WebhookEvent
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.whatsapp.factories_templates import make_account, make_template
+from tests.factories import make_template, make_whatsapp_account
 from tests.whatsapp.test_messages_api import SEND_URL, error_of, meta_accepted
 from whatsapp import message_services
 from whatsapp.models import Broadcast, BroadcastBatch, Message
@@ -16,7 +16,7 @@ URL = "/api/meta/whatsapp/broadcasts"
 
 @pytest.fixture
 def alice_template(alice):
-    _, waba, _ = make_account(alice)
+    _, waba, _ = make_whatsapp_account(alice)
     return make_template(waba, language="en_US")
 
 
@@ -77,7 +77,7 @@ def test_cancel_stops_what_was_not_sent(alice_client, alice_template, meta):
 
 
 def test_other_users_get_404(alice_client, bob_client, alice_template, bob):
-    make_account(bob, waba_id="999", phone_id="888")
+    make_whatsapp_account(bob, waba_id="999", phone_id="888")
     data = alice_client.post(
         URL, _body([{"to": "+573001110001", "parameters": {"body": ["a", "b"]}}]), format="json"
     )

@@ -13,8 +13,8 @@ from accounts.models import MetaAccount
 from analytics.models import HourlyMetric
 from botopia_meta.registry import WebhookItem
 from tests.conftest import load_payload
+from tests.factories import make_whatsapp_account
 from tests.webhooks.conftest import deliver
-from tests.whatsapp.factories_templates import make_account
 from webhooks.models import WebhookEvent
 from whatsapp.message_handlers import handle_messages
 from whatsapp.models import Contact, Message
@@ -27,7 +27,7 @@ CUSTOMER = "5215512345678"
 
 @pytest.fixture
 def number(alice):
-    _, _, number = make_account(alice, waba_id=WABA_ID, phone_id=PHONE_ID)
+    _, _, number = make_whatsapp_account(alice, waba_id=WABA_ID, phone_id=PHONE_ID)
     return number
 
 
@@ -125,7 +125,7 @@ def test_a_status_for_an_unknown_message_is_kept_as_an_orphan(worker, number):
 
 def test_a_status_of_a_message_stored_under_a_departed_sharers_number_is_skipped(worker, number, bob):
     # Alice and Bob share the WABA; Alice's row holds the message, then Alice leaves.
-    make_account(bob, waba_id=WABA_ID, phone_id=PHONE_ID)
+    make_whatsapp_account(bob, waba_id=WABA_ID, phone_id=PHONE_ID)
     mine = outbound(number, wamid=WAMID, status="sent")
     MetaAccount.objects.filter(user=number.waba.account.user).update(status=MetaAccount.Status.REVOKED)
     deliver(Client(), load_payload("statuses__delivered"))

@@ -11,8 +11,8 @@ from django.utils import timezone
 from accounts.models import MetaAccount
 from botopia_meta.tasks import DEFAULT_MAX_RETRIES
 from tests.conftest import graph_url, load_payload, meta_error
+from tests.factories import PHONE_ID, make_template, make_whatsapp_account
 from tests.webhooks.conftest import deliver
-from tests.whatsapp.factories_templates import PHONE_ID, make_account, make_template
 from whatsapp import message_services
 from whatsapp.message_actors import send_message
 from whatsapp.models import Contact, Message
@@ -33,7 +33,7 @@ def meta_accepted(wamid: str = "wamid.HBgMNTczMDAxMTEyMjMzFQIAERgSQUFBQQ==") -> 
 
 @pytest.fixture
 def alice_number(alice):
-    _, _, number = make_account(alice)
+    _, _, number = make_whatsapp_account(alice)
     return number
 
 
@@ -445,7 +445,7 @@ def test_a_revoked_account_does_not_send_the_queued_message(alice_client, open_w
 
 
 def test_it_lists_with_filters_and_hides_other_users_messages(alice_client, bob_client, open_window, bob):
-    make_account(bob, waba_id="999", phone_id="888")
+    make_whatsapp_account(bob, waba_id="999", phone_id="888")
     mid = _queue_text(alice_client)
     Message.objects.create(
         direction="inbound",

@@ -6,7 +6,7 @@ import pytest
 from accounts.models import MetaAccount, Notification
 from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
 from tests.conftest import graph_url, load_payload
-from tests.whatsapp.factories_templates import WABA_ID, make_account, make_template
+from tests.factories import WABA_ID, make_template, make_whatsapp_account
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
 
@@ -44,7 +44,7 @@ def apply_twice_and_snapshot(item: WebhookItem, model, pk) -> None:
 
 @pytest.fixture
 def alice_waba(db, alice):
-    return make_account(alice)[1]
+    return make_whatsapp_account(alice)[1]
 
 
 def test_every_field_has_a_handler(db):
@@ -203,7 +203,7 @@ def test_it_records_new_capabilities(alice_waba):
 
 
 def test_it_updates_every_active_account_that_shares_the_waba(alice_waba, bob):
-    _, bob_waba, _ = make_account(bob)
+    _, bob_waba, _ = make_whatsapp_account(bob)
     mine = make_template(alice_waba, status="PENDING")
     theirs = make_template(bob_waba, status="PENDING")
     apply(item_from(load_payload("message_template_status_update__approved")))
@@ -249,7 +249,7 @@ def meta_has_the_approved_template(meta) -> None:
 
 
 def test_a_template_made_elsewhere_is_synced_into_the_mirror(worker, alice, meta):
-    _, waba, _ = make_account(alice)
+    _, waba, _ = make_whatsapp_account(alice)
     meta_has_the_approved_template(meta)
     item = item_from(load_payload("message_template_status_update__approved"))
     with pytest.raises(ItemIgnored, match="sync queued"):
@@ -295,7 +295,7 @@ def test_it_ignores_an_older_status_event_delivered_late(alice_waba):
 
 
 def test_a_sharer_whose_mirror_lacks_the_template_gets_a_sync(worker, alice_waba, bob, meta):
-    _, bob_waba, _ = make_account(bob)
+    _, bob_waba, _ = make_whatsapp_account(bob)
     mine = make_template(alice_waba, status="PENDING")
     meta_has_the_approved_template(meta)
     apply(item_from(load_payload("message_template_status_update__approved")))

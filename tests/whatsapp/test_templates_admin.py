@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tests.conftest import graph_url
-from tests.whatsapp.factories_templates import make_account, make_template
+from tests.factories import make_template, make_whatsapp_account
 from whatsapp.models import WhatsAppTemplate
 
 
@@ -19,7 +19,7 @@ def staff_client(db) -> Client:
 
 @pytest.fixture
 def setup(db, alice):
-    account, waba, number = make_account(alice)
+    account, waba, number = make_whatsapp_account(alice)
     template = make_template(waba)
     return account, waba, number, template
 
