@@ -18,13 +18,22 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from botopia_meta.registry import WebhookItem
 from tests.factories import make_user
+from webhooks.processing import slots
 
 FIXTURES = Path(__file__).parent / "fixtures" / "meta"
 
 
 def load_payload(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def payload_item(payload: dict | str) -> WebhookItem:
+    """The first item of a Meta webhook body (or of the fixture of that name), split exactly as
+    the worker splits a stored event: a change, or a messaging item under field "messages"."""
+    body = load_payload(payload) if isinstance(payload, str) else payload
+    return next(slot.item for slot in slots(1, body) if slot.item is not None)
 
 
 def graph_url(path: str) -> str:
@@ -83,6 +92,12 @@ def bob_client(bob) -> APIClient:
 @pytest.fixture
 def charlie_client(charlie) -> APIClient:
     return _client_for(charlie)
+
+
+@pytest.fixture
+def staff_client(admin_client):
+    """A superuser logged in to the Django admin (pytest-django's `admin_client`)."""
+    return admin_client
 
 
 @pytest.fixture

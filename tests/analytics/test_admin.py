@@ -1,7 +1,6 @@
 """The staff analytics page: a server-rendered 30-day chart per account, read-only data."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
@@ -11,14 +10,6 @@ from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 CHART = "/admin/analytics/dailymetric/chart/"
-
-
-@pytest.fixture
-def staff_client() -> Client:
-    user = get_user_model().objects.create_superuser("staff", "staff@example.com", "staff-password-123")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_charts_the_last_30_days_for_staff(alice, staff_client):

@@ -1,5 +1,4 @@
 import pytest
-from django.contrib.auth import get_user_model
 
 from facebook.models import Comment, Conversation, Post
 from instagram.models import MediaPublish
@@ -7,13 +6,6 @@ from tests.facebook.conftest import PAGE_TOKEN
 from tests.factories import make_ig_account
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    get_user_model().objects.create_superuser("root", "root@example.com", "root-password-123")
-    client.login(username="root", password="root-password-123")
-    return client
 
 
 def test_it_shows_pages_without_their_token(staff_client, alice_page):

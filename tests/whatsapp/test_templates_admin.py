@@ -1,20 +1,10 @@
 """Staff pages for WABAs, numbers and templates: filters, the sync action, no token shown."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from tests.conftest import graph_url
 from tests.factories import make_template, make_whatsapp_account
 from whatsapp.models import WhatsAppTemplate
-
-
-@pytest.fixture
-def staff_client(db) -> Client:
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "root-password-123")
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 @pytest.fixture
