@@ -2,28 +2,38 @@
 
 - Alice owns things, Bob is another business, Charlie is a stranger with nothing connected.
 - `meta` fakes Meta at the HTTP level (responses); `graph_url("me")` builds its URLs.
-- `worker` runs queued Dramatiq messages for real, in worker threads (transactional DB).
+- `worker` runs queued Dramatiq messages for real, in worker threads (transactional DB), from
+  the test's first `worker.drain()` on.
 """
 
 import json
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import dramatiq
 import pytest
 import responses
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from botopia_meta.registry import WebhookItem
+from tests.factories import make_user
+from webhooks.processing import slots
 
 FIXTURES = Path(__file__).parent / "fixtures" / "meta"
 
 
 def load_payload(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def payload_item(payload: dict | str) -> WebhookItem:
+    """The first item of a Meta webhook body (or of the fixture of that name), split exactly as
+    the worker splits a stored event: a change, or a messaging item under field "messages"."""
+    body = load_payload(payload) if isinstance(payload, str) else payload
+    return next(slot.item for slot in slots(1, body) if slot.item is not None)
 
 
 def graph_url(path: str) -> str:
@@ -47,11 +57,6 @@ def _clean_cache_and_queues():
     dramatiq.get_broker().flush_all()
 
 
-def _make_user(username: str):
-    user = get_user_model().objects.create_user(username=username, password=f"{username}-password-123")
-    return user
-
-
 def _client_for(user) -> APIClient:
     client = APIClient()
     token, _ = Token.objects.get_or_create(user=user)
@@ -61,17 +66,17 @@ def _client_for(user) -> APIClient:
 
 @pytest.fixture
 def alice(db):
-    return _make_user("alice")
+    return make_user("alice")
 
 
 @pytest.fixture
 def bob(db):
-    return _make_user("bob")
+    return make_user("bob")
 
 
 @pytest.fixture
 def charlie(db):
-    return _make_user("charlie")
+    return make_user("charlie")
 
 
 @pytest.fixture
@@ -90,6 +95,12 @@ def charlie_client(charlie) -> APIClient:
 
 
 @pytest.fixture
+def staff_client(admin_client):
+    """A superuser logged in to the Django admin (pytest-django's `admin_client`)."""
+    return admin_client
+
+
+@pytest.fixture
 def anon_client() -> APIClient:
     return APIClient()
 
@@ -102,23 +113,31 @@ def meta():
 
 
 class _Worker:
+    """Dramatiq's worker threads, started by the first `drain()` (or `start()`), not before:
+    whatever a test queues while it sets up a state waits until the test lets it run.
+
+    (Pausing a running worker cost ~3 s a time: a paused consumer thread leaves its consume
+    loop and sleeps Dramatiq's consumer-restart delay before it says it is paused.)"""
+
     def __init__(self, broker):
         self.broker = broker
         self.worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
+        self.started = False
 
-    @contextmanager
-    def paused(self):
-        """Nothing queued meanwhile runs until the block ends: set up a state, then let go."""
-        self.worker.pause()
-        try:
-            yield
-        finally:
-            self.worker.resume()
+    def start(self) -> None:
+        if not self.started:
+            self.worker.start()
+            self.started = True
+
+    def stop(self) -> None:
+        if self.started:
+            self.worker.stop()
 
     def drain(self, fail_fast: bool = False, timeout: float = 60) -> None:
-        """Wait until every queue and delay queue is empty and every message processed.
-        Messages enqueue more messages (and retries go through delay queues), so loop until
-        a pass finds nothing unfinished anywhere."""
+        """Start the worker if it is not running, then wait until every queue and delay queue
+        is empty and every message processed. Messages enqueue more messages (and retries go
+        through delay queues), so loop until a pass finds nothing unfinished anywhere."""
+        self.start()
         deadline = time.monotonic() + timeout
         while True:
             for queue in list(self.broker.queues):
@@ -133,12 +152,13 @@ class _Worker:
 
 @pytest.fixture
 def worker(transactional_db):
+    """A real worker over the stub broker (transactional DB: its threads see committed rows).
+    It runs nothing until the test's first `worker.drain()`."""
     from django.utils.module_loading import autodiscover_modules
 
     autodiscover_modules("actors")
     broker = dramatiq.get_broker()
     broker.flush_all()
     w = _Worker(broker)
-    w.worker.start()
     yield w
-    w.worker.stop()
+    w.stop()

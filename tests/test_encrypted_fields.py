@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from accounts.models import MetaAccount
+from tests.factories import make_account
 
 TOKEN = "EAAGm0PX4ZCpsBAplaintexttoken1234567890"
 
@@ -21,7 +22,7 @@ def raw_token(account: MetaAccount) -> str:
 
 @pytest.fixture
 def account(alice):
-    return MetaAccount.objects.create(user=alice, meta_app_id="1", meta_user_id="10", access_token=TOKEN)
+    return make_account(alice, access_token=TOKEN)
 
 
 def test_it_stores_no_plaintext_in_the_column(account):

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from analytics.models import DailyMetric, HourlyMetric, RecordedKey
 from tests.conftest import graph_url, load_payload
+from tests.factories import PHONE_ID, make_whatsapp_account
 from tests.webhooks.conftest import deliver, encode
-from tests.whatsapp.factories_templates import PHONE_ID, make_account
 from webhooks import services as webhook_services
 from webhooks.actors import sweep_webhook_events
 from webhooks.models import WebhookEvent
@@ -31,7 +31,7 @@ WAMID = "wamid.HBgMNTczMDAxMTEyMjMzFQIAERgSRkFVTFRURVNUAA=="
 
 @pytest.fixture
 def number(alice):
-    _, _, number = make_account(alice)
+    _, _, number = make_whatsapp_account(alice)
     return number
 
 

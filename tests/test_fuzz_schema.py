@@ -31,8 +31,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.factories import BODY
 from tests.fake_graph import FakeGraph
-from tests.whatsapp.factories_templates import BODY
 from tests.world import build_world
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))

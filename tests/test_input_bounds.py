@@ -2,8 +2,8 @@
 
 import pytest
 
+from tests.factories import make_account
 from tests.test_api_conventions import assert_error
-from tests.webhooks.conftest import make_account
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.whatsapp.factories_templates import BODY
+from tests.factories import BODY
 from tests.world import World, build_world
 
 # Routes (as the URLconf spells them) and methods that take no id of a user's data.

@@ -3,18 +3,30 @@ templates, contacts, messages and a broadcast; pages with posts, comments and co
 Instagram accounts with publishes, comments and conversations; notifications, a webhook
 config and analytics settings. Each user gets its own Meta ids (`base` keeps them apart).
 
-Used by the schema fuzzing and the ownership matrix, with `fake_graph` answering Meta."""
+Used by the schema fuzzing, the ownership matrix and the secrets test, with `fake_graph` answering
+Meta; `build_system_world` is the smaller one the multi-process system test starts from."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from accounts.models import MetaAccount, Notification
 from analytics.models import AnalyticsSettings
 from facebook import models as fb
 from instagram import models as ig
+from tests.factories import (
+    PERMISSIONS,
+    make_account,
+    make_ig_account,
+    make_number,
+    make_page,
+    make_template,
+    make_user,
+    make_waba,
+)
 from webhooks.models import WebhookConfig
 from whatsapp.models import (
     Broadcast,
@@ -25,24 +37,10 @@ from whatsapp.models import (
     WhatsAppTemplate,
 )
 
-PERMISSIONS = [
-    "whatsapp_business_management",
-    "whatsapp_business_messaging",
-    "business_management",
-    "pages_show_list",
-    "pages_read_engagement",
-    "pages_manage_metadata",
-    "pages_manage_posts",
-    "pages_manage_engagement",
-    "pages_messaging",
-    "pages_read_user_content",
-    "read_insights",
-    "instagram_basic",
-    "instagram_content_publish",
-    "instagram_manage_comments",
-    "instagram_manage_messages",
-    "instagram_manage_insights",
-]
+__all__ = ["PERMISSIONS", "World", "build_system_world", "build_world"]
+
+SYSTEM_WABA_ID = "310000000000077"
+SYSTEM_PHONE_NUMBER_ID = "320000000000077"
 
 
 @dataclass
@@ -76,36 +74,22 @@ def build_world(user, base: int) -> World:
     b = str(base)
     token = f"EAAGworld{b}UserToken0123456789abcdef"
     page_token = f"EAAGworld{b}PageToken0123456789abcdef"
-    account = MetaAccount.objects.create(
-        user=user,
-        meta_app_id=settings.META_APP_ID,
+    account = make_account(
+        user,
         meta_user_id=f"{b}0001",
-        meta_user_name=f"{user.username} at Meta",
         access_token=token,
-        token_expiry=now + timedelta(days=50),
-        permissions=list(PERMISSIONS),
         granular_scopes=[{"scope": p, "target_ids": [f"{b}2001", f"{b}4001"]} for p in PERMISSIONS],
-        connected_at=now,
-        last_validated_at=now,
     )
-    waba = WhatsAppBusinessAccount.objects.create(
-        account=account, waba_id=f"{b}2001", name=f"{user.username} store", currency="USD", subscribed=True
+    waba = make_waba(
+        account, waba_id=f"{b}2001", name=f"{user.username} store", currency="USD", subscribed=True
     )
-    phone = WhatsAppPhoneNumber.objects.create(
-        waba=waba,
-        phone_number_id=f"{b}3001",
-        display_phone_number=f"+1 555-01{b}-0001",
-        verified_name=f"{user.username} store",
-        quality_rating="GREEN",
-        messaging_limit_tier="TIER_1K",
+    phone = make_number(
+        waba, phone_id=f"{b}3001", display_phone_number=f"+1 555-01{b}-0001", messaging_limit_tier="TIER_1K"
     )
-    template = WhatsAppTemplate.objects.create(
-        waba=waba,
+    template = make_template(
+        waba,
         template_id=f"{b}6001",
-        name="order_update",
         language="en_US",
-        category=WhatsAppTemplate.Category.UTILITY,
-        status=WhatsAppTemplate.Status.APPROVED,
         components=[{"type": "BODY", "text": "Your order {{1}} is on its way."}],
     )
     contact = Contact.objects.create(
@@ -143,14 +127,14 @@ def build_world(user, base: int) -> World:
         broadcast=broadcast,
         user_id=user.pk,
     )
-    page = fb.FacebookPage.objects.create(
-        account=account,
+    page = make_page(
+        account,
         page_id=f"{b}4001",
+        token=page_token,
+        status=fb.FacebookPage.Status.CONNECTED,
         name=f"{user.username} page",
         category="Coffee shop",
-        access_token=page_token,
         tasks=["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"],
-        status=fb.FacebookPage.Status.CONNECTED,
     )
     post = fb.Post.objects.create(
         page=page,
@@ -180,9 +164,10 @@ def build_world(user, base: int) -> World:
         status="received",
         sent_at=now,
     )
-    ig_account = ig.InstagramAccount.objects.create(
-        account=account,
-        ig_account_id=f"{b}5001",
+    ig_account = make_ig_account(
+        account,
+        ig_id=f"{b}5001",
+        page=False,
         page_id=page.page_id,
         username=f"{user.username}.ig",
         status=ig.InstagramAccount.Status.CONNECTED,
@@ -245,3 +230,34 @@ def build_world(user, base: int) -> World:
         webhook_config=webhook_config,
         secrets=[token, page_token, verify],
     )
+
+
+def build_system_world() -> dict:
+    """The system test's world, built by `manage.py shell` in its own database: one user with a
+    connected account, a WABA, a number that may send 1000/s and an approved template. Returns
+    what the test calls the API with (printed as JSON by the caller)."""
+    user = make_user("system-test")
+    account = make_account(
+        user,
+        meta_app_id="111111111111111",
+        meta_user_id="system-test-user",
+        access_token="EAAG-system-test-token-0123456789",
+        token_expiry=None,
+        permissions=["whatsapp_business_messaging", "whatsapp_business_management"],
+    )
+    waba = make_waba(account, waba_id=SYSTEM_WABA_ID)
+    make_number(waba, phone_id=SYSTEM_PHONE_NUMBER_ID, display_phone_number="15550007777", max_send_rate=1000)
+    template = make_template(
+        waba,
+        template_id="",
+        language="en_US",
+        components=[{"type": "BODY", "text": "Hi {{1}}, order {{2}} ships today."}],
+    )
+    token, _ = Token.objects.get_or_create(user=user)
+    return {
+        "token": token.key,
+        "account_id": str(account.pk),
+        "waba_id": SYSTEM_WABA_ID,
+        "phone_number_id": SYSTEM_PHONE_NUMBER_ID,
+        "template": template.name,
+    }

@@ -1,15 +1,15 @@
 """Meta's answers for connecting and discovery, shaped exactly as Meta shapes them."""
 
 import time
-from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 from responses import matchers
 
 from accounts.models import MetaAccount
+from tests import factories
 from tests.conftest import graph_url
 
 SHORT_TOKEN = "EAAGshortLivedUserToken0001abc"
@@ -178,21 +178,14 @@ def fake_assets(meta, *, pages: list[str] = ("4001", "4002"), phones: list[str] 
     )
 
 
-def make_account(user, **fields) -> MetaAccount:
-    now = timezone.now()
-    values = {
-        "meta_app_id": settings.META_APP_ID,
-        "meta_user_id": "10001",
-        "meta_user_name": "Ana Pérez",
-        "access_token": LONG_TOKEN,
-        "token_expiry": now + timedelta(days=50),
-        "permissions": list(GRANTED),
-        "granular_scopes": GRANULAR,
-        "connected_at": now,
-        "last_validated_at": now,
-    }
-    values.update(fields)
-    return MetaAccount.objects.create(user=user, **values)
+# The account the fakes above speak for: debug_token answers for its token, with its grants.
+make_account = partial(
+    factories.make_account,
+    meta_user_name="Ana Pérez",
+    access_token=LONG_TOKEN,
+    permissions=GRANTED,
+    granular_scopes=GRANULAR,
+)
 
 
 def raw_column(table: str, column: str, pk) -> str:

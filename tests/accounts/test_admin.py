@@ -1,19 +1,7 @@
 """The admin shows Meta accounts without their tokens and offers refresh and re-discovery."""
 
-import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
-
 from accounts.models import MetaAccount
 from tests.accounts.conftest import LONG_TOKEN, NEW_LONG_TOKEN, fake_debug_token, fake_long_lived
-
-
-@pytest.fixture
-def staff_client(db) -> Client:
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "root-password-123")
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 def test_it_lists_and_shows_accounts_with_masked_tokens_only(staff_client, alice_account):

@@ -126,7 +126,7 @@ def test_it_keeps_metas_grant_while_another_botopia_account_uses_the_same_meta_u
     alice_client, alice_account, bob, meta
 ):
     # Bob connected the same Meta user: revoking the app at Meta would cut his token too.
-    bobs = make_account(bob)
+    bobs = make_account(bob, meta_user_id=alice_account.meta_user_id)
 
     response = alice_client.post(DISCONNECT, {"accountId": str(alice_account.pk)}, format="json")
 

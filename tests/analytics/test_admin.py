@@ -1,28 +1,19 @@
 """The staff analytics page: a server-rendered 30-day chart per account, read-only data."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from analytics.models import DailyMetric
 from analytics.recording import record_message_status
-from tests.analytics.factories import connected_account
+from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 CHART = "/admin/analytics/dailymetric/chart/"
 
 
-@pytest.fixture
-def staff_client() -> Client:
-    user = get_user_model().objects.create_superuser("staff", "staff@example.com", "staff-password-123")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_it_charts_the_last_30_days_for_staff(alice, staff_client):
-    account = connected_account(alice)
+    account = make_account(alice)
     for status in ("sent", "delivered", "read"):
         record_message_status(
             account_id=account.pk, phone_number_id="PN1", message_id="w1", status=status, at=timezone.now()
@@ -46,7 +37,7 @@ def test_it_charts_the_last_30_days_for_staff(alice, staff_client):
 
 
 def test_it_keeps_the_page_and_data_for_staff_only(alice, alice_client, staff_client):
-    connected_account(alice)
+    make_account(alice)
     client = Client()
     client.force_login(alice)
     assert client.get(CHART).status_code == 302  # to the admin login

@@ -9,7 +9,7 @@ from django.db import connection
 
 from analytics.models import DailyMetric, HourlyMetric, RecordedKey
 from analytics.recording import record
-from tests.analytics.factories import connected_account
+from tests.factories import make_account
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locking")
 
@@ -17,7 +17,7 @@ ROUNDS = 150
 
 
 def test_it_loses_no_count_when_two_threads_record_the_same_bucket(transactional_db, alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     when = datetime(2026, 11, 2, 12, 30, tzinfo=UTC)
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []

@@ -11,8 +11,8 @@ from analytics.models import MetaInsight, RefusedMetric
 from analytics.services import insights_pull
 from facebook.models import FacebookPage
 from instagram.models import InstagramAccount
-from tests.analytics.factories import connected_account
 from tests.conftest import graph_url, meta_error
+from tests.factories import make_account, make_whatsapp_account
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
 
 URL = "/api/meta/analytics/insights"
@@ -53,7 +53,7 @@ def insights_body(object_id: str, metric: str, value) -> dict:
 
 @pytest.fixture
 def assets(alice):
-    account = connected_account(alice, waba_id="WABA1", phone_number_id="PN1")
+    account = make_whatsapp_account(alice, waba_id="WABA1", phone_id="PN1")[0]
     waba = WhatsAppBusinessAccount.objects.get(account=account)
     WhatsAppTemplate.objects.create(
         waba=waba,
@@ -224,7 +224,7 @@ def test_it_pulls_every_active_account_from_the_periodic_actor(assets, meta_insi
 @pytest.mark.django_db
 def test_it_lists_insights_for_the_owner_only(assets, meta_insights, alice_client, bob, bob_client):
     insights_pull(account=assets)
-    connected_account(bob, meta_user_id="2000")
+    make_account(bob, meta_user_id="2000")
     params = {"startDate": "2026-11-01", "endDate": "2026-11-28"}
 
     response = alice_client.get(URL, {**params, "platform": "instagram"})

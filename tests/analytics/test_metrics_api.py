@@ -6,7 +6,7 @@ import pytest
 
 from analytics.models import AnalyticsSettings
 from analytics.recording import record, record_message_status
-from tests.analytics.factories import connected_account
+from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 URL = "/api/meta/whatsapp/metrics"
@@ -38,7 +38,7 @@ def get_ok(client, **params) -> dict:
 
 
 def test_it_answers_the_contract_shape_with_zero_filled_daily_buckets(alice, alice_client):
-    account = connected_account(alice)
+    account = make_account(alice)
     send(account, "w1", at(2), "delivered", "read")
     send(account, "w2", at(2), "delivered")
     send(account, "w3", at(5))
@@ -61,7 +61,7 @@ def test_it_answers_the_contract_shape_with_zero_filled_daily_buckets(alice, ali
 
 
 def test_it_computes_the_response_rate_from_received_and_replied(alice, alice_client):
-    account = connected_account(alice)
+    account = make_account(alice)
     for n in range(4):
         record(account_id=account.pk, platform="whatsapp", metric="received", at=at(3), key=f"in{n}:received")
     record(account_id=account.pk, platform="whatsapp", metric="replied", at=at(3), key="in0:replied")
@@ -73,7 +73,7 @@ def test_it_computes_the_response_rate_from_received_and_replied(alice, alice_cl
 
 
 def test_it_buckets_and_labels_days_in_the_accounts_time_zone(alice, alice_client):
-    account = connected_account(alice)
+    account = make_account(alice)
     AnalyticsSettings.objects.create(account=account, timezone="America/Bogota")
     send(account, "late", datetime(2026, 11, 3, 2, tzinfo=UTC))  # Nov 2, 21:00 in Bogotá
 
@@ -86,7 +86,7 @@ def test_it_buckets_and_labels_days_in_the_accounts_time_zone(alice, alice_clien
 
 
 def test_it_answers_hourly_buckets_for_whole_local_days(alice, alice_client):
-    account = connected_account(alice)
+    account = make_account(alice)
     AnalyticsSettings.objects.create(account=account, timezone="America/Bogota")
     send(account, "w1", datetime(2026, 11, 2, 5, 30, tzinfo=UTC))  # 00:30 local
 
@@ -102,7 +102,7 @@ def test_it_answers_hourly_buckets_for_whole_local_days(alice, alice_client):
 
 
 def test_it_filters_by_phone_number_template_and_broadcast(alice, alice_client):
-    account = connected_account(alice)
+    account = make_account(alice)
     send(account, "w1", at(2), "delivered", template="order_update", phone="PN1")
     send(account, "w2", at(2), template="order_update", phone="PN2")
     send(account, "w3", at(2), template="promo", phone="PN1")
@@ -136,7 +136,7 @@ def test_it_filters_by_phone_number_template_and_broadcast(alice, alice_client):
     ],
 )
 def test_it_answers_bad_ranges_with_400_naming_the_limit(alice, alice_client, params, field, limit):
-    connected_account(alice)
+    make_account(alice)
     response = alice_client.get(URL, params)
     assert response.status_code == 400, response.content
     error = response.json()["error"]
@@ -146,8 +146,8 @@ def test_it_answers_bad_ranges_with_400_naming_the_limit(alice, alice_client, pa
 
 
 def test_it_shows_user_b_none_of_user_as_numbers(alice, bob, alice_client, bob_client):
-    alice_account = connected_account(alice)
-    connected_account(bob, meta_user_id="2000")
+    alice_account = make_account(alice)
+    make_account(bob, meta_user_id="2000")
     send(alice_account, "w1", at(2), "delivered")
     params = {"startDate": "2026-11-01", "endDate": "2026-11-07"}
 
@@ -175,6 +175,6 @@ def test_it_answers_409_without_a_connected_account(charlie_client, anon_client)
     ],
 )
 def test_it_accepts_ranges_at_the_limits(alice, alice_client, params, buckets):
-    connected_account(alice)
+    make_account(alice)
     data = get_ok(alice_client, **params, metrics="sent")
     assert len(data["metrics"]["sent"]) == buckets

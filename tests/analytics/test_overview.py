@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.notifications import notify
 from analytics.recording import record, record_message_status
-from tests.analytics.factories import connected_account
+from tests.factories import make_account, make_whatsapp_account
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def at(month: int, day: int) -> datetime:
 
 
 def test_it_compares_each_number_with_the_previous_period_of_equal_length(alice, alice_client):
-    account = connected_account(alice, waba_id="WABA1", phone_number_id="PN1")
+    account = make_whatsapp_account(alice, waba_id="WABA1", phone_id="PN1")[0]
     # Current period Nov 1..10: 4 sent, 3 delivered; previous Oct 22..31: 2 sent, 2 delivered.
     for n in range(4):
         statuses = ("sent", "delivered") if n < 3 else ("sent",)
@@ -67,7 +67,7 @@ def test_it_compares_each_number_with_the_previous_period_of_equal_length(alice,
 
 
 def test_it_shows_templates_health_and_latest_notifications(alice, alice_client):
-    account = connected_account(alice, waba_id="WABA1", phone_number_id="PN1")
+    account = make_whatsapp_account(alice, waba_id="WABA1", phone_id="PN1")[0]
     waba = WhatsAppBusinessAccount.objects.get(account=account)
     for name, status in [("a", "APPROVED"), ("b", "APPROVED"), ("c", "REJECTED")]:
         WhatsAppTemplate.objects.create(
@@ -91,10 +91,10 @@ def test_it_shows_templates_health_and_latest_notifications(alice, alice_client)
     assert health["phoneNumbers"] == [
         {
             "phoneNumberId": "PN1",
-            "displayPhoneNumber": "+1 555-0100",
+            "displayPhoneNumber": "+1 555-000-1111",
             "wabaId": "WABA1",
             "qualityRating": "GREEN",
-            "messagingLimitTier": "TIER_1K",
+            "messagingLimitTier": "TIER_10K",
             "status": "CONNECTED",
         }
     ]
@@ -103,8 +103,8 @@ def test_it_shows_templates_health_and_latest_notifications(alice, alice_client)
 
 
 def test_it_shows_user_b_none_of_user_as_numbers(alice, bob, alice_client, bob_client):
-    alice_account = connected_account(alice)
-    connected_account(bob, meta_user_id="2000")
+    alice_account = make_account(alice)
+    make_account(bob, meta_user_id="2000")
     record(account_id=alice_account.pk, platform="whatsapp", metric="sent", at=timezone.now())
     notify(account=alice_account, kind="x", title="Alice's secret activity")
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from analytics.models import AnalyticsSettings, DailyMetric, HourlyMetric, RecordedKey
 from analytics.recording import record, record_message_status
 from analytics.services import recorded_keys_prune
-from tests.analytics.factories import connected_account
+from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def total(account, metric: str, **filters) -> int:
 
 
 def test_it_counts_what_a_person_counts_from_sends_and_out_of_order_statuses(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     # Three messages sent; statuses arrive shuffled, duplicated, and one skips "delivered".
     for wamid in ("wamid.A", "wamid.B", "wamid.C"):
         record_message_status(
@@ -48,7 +48,7 @@ def test_it_counts_what_a_person_counts_from_sends_and_out_of_order_statuses(ali
 
 
 def test_it_counts_nothing_when_the_same_event_is_replayed(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     kwargs = dict(
         account_id=account.pk, platform="whatsapp", metric="received", at=at(5), key="wamid.IN:received"
     )
@@ -60,7 +60,7 @@ def test_it_counts_nothing_when_the_same_event_is_replayed(alice):
 
 
 def test_it_counts_failures_by_error_code_and_templates_by_name(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     dims = {"template": "order_update"}
     record(
         account_id=account.pk, platform="whatsapp", metric="sent", at=at(2), asset_id="PN1", dimensions=dims
@@ -85,7 +85,7 @@ def test_it_counts_failures_by_error_code_and_templates_by_name(alice):
 
 
 def test_it_buckets_days_in_the_accounts_time_zone(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     AnalyticsSettings.objects.create(account=account, timezone="America/Bogota")  # UTC-5
     # 03:00 UTC on Nov 10 is still Nov 9 in Bogotá.
     record(account_id=account.pk, platform="whatsapp", metric="sent", at=at(10, 3))
@@ -107,7 +107,7 @@ def test_it_buckets_days_in_the_accounts_time_zone(alice):
     ],
 )
 def test_it_refuses_malformed_input_and_counts_nothing(alice, bad):
-    account = connected_account(alice)
+    account = make_account(alice)
     kwargs = dict(account_id=account.pk, platform="whatsapp", metric="sent", at=at(1)) | bad
     with pytest.raises(ValueError):
         record(**kwargs)
@@ -115,7 +115,7 @@ def test_it_refuses_malformed_input_and_counts_nothing(alice, bad):
 
 
 def test_it_keeps_long_keys_distinct(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     base = "x" * 300
     for suffix in ("a", "b", "a"):
         record(account_id=account.pk, platform="whatsapp", metric="received", at=at(5), key=base + suffix)
@@ -123,7 +123,7 @@ def test_it_keeps_long_keys_distinct(alice):
 
 
 def test_it_forgets_old_keys_only_after_the_retention(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     for key in ("old", "new"):
         record(account_id=account.pk, platform="whatsapp", metric="received", at=at(5), key=key)
     RecordedKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=31))

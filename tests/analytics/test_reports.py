@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from analytics.recording import record, record_message_status
 from analytics.selectors import REPORT_COLUMNS
-from tests.analytics.factories import connected_account
+from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 URL = "/api/meta/analytics/reports"
@@ -18,7 +18,7 @@ URL = "/api/meta/analytics/reports"
 
 @pytest.fixture
 def account(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     when = datetime(2026, 11, 2, 12, tzinfo=UTC)
     for wamid, statuses in [("w1", ("read",)), ("w2", ("delivered",)), ("w3", ("sent",))]:
         for status in statuses:
@@ -82,7 +82,7 @@ def test_it_refuses_an_unknown_format_and_bad_ranges(account, alice_client):
 
 
 def test_it_shows_user_b_none_of_user_as_numbers(account, bob, bob_client):
-    connected_account(bob, meta_user_id="2000")
+    make_account(bob, meta_user_id="2000")
     data = bob_client.get(URL, {"startDate": "2026-11-02", "endDate": "2026-11-02"}).json()["data"]
     assert all(day["sent"] == 0 for day in data["days"]) and data["templates"] == []
     assert bob_client.get(URL, {"accountId": str(account.pk), "format": "csv"}).status_code == 404

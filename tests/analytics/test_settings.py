@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from analytics.recording import record
-from tests.analytics.factories import connected_account
+from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 URL = "/api/meta/analytics/settings"
@@ -18,7 +18,7 @@ def daily_sent(client) -> list[int]:
 
 
 def test_it_rebuilds_past_days_when_the_time_zone_changes(alice, alice_client):
-    account = connected_account(alice)
+    account = make_account(alice)
     record(account_id=account.pk, platform="whatsapp", metric="sent", at=datetime(2026, 11, 3, 2, tzinfo=UTC))
     assert alice_client.get(URL).json()["data"]["timezone"] == "UTC"
     assert daily_sent(alice_client) == [0, 1]
@@ -34,7 +34,7 @@ def test_it_rebuilds_past_days_when_the_time_zone_changes(alice, alice_client):
 
 
 def test_it_refuses_an_unknown_time_zone_and_changes_nothing(alice, alice_client):
-    connected_account(alice)
+    make_account(alice)
     response = alice_client.put(URL, {"timezone": "Mars/Olympus_Mons"}, format="json")
     assert response.status_code == 400
     assert "timezone" in response.json()["error"]["details"]
@@ -42,8 +42,8 @@ def test_it_refuses_an_unknown_time_zone_and_changes_nothing(alice, alice_client
 
 
 def test_it_answers_404_for_someone_elses_account(alice, bob, bob_client):
-    alice_account = connected_account(alice)
-    connected_account(bob, meta_user_id="2000")
+    alice_account = make_account(alice)
+    make_account(bob, meta_user_id="2000")
     response = bob_client.put(
         URL, {"timezone": "Europe/Madrid", "accountId": str(alice_account.pk)}, format="json"
     )

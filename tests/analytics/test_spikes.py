@@ -9,7 +9,7 @@ from accounts.models import Notification
 from analytics.actors import detect_all_spikes
 from analytics.recording import record
 from analytics.services import spikes_detect
-from tests.analytics.factories import connected_account
+from tests.factories import make_account
 
 NOW = datetime(2026, 11, 20, 15, 5, tzinfo=UTC)
 LAST_HOUR = datetime(2026, 11, 20, 14, 20, tzinfo=UTC)
@@ -23,7 +23,7 @@ def wa(account, metric: str, count: int, at: datetime = LAST_HOUR, **dims) -> No
 
 @pytest.mark.django_db
 def test_it_warns_once_when_many_sends_fail_in_an_hour(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     wa(account, "sent", 40)
     wa(account, "failed", 9, error_code="131026")
     wa(account, "failed", 3, error_code="131049")
@@ -39,7 +39,7 @@ def test_it_warns_once_when_many_sends_fail_in_an_hour(alice):
 
 @pytest.mark.django_db
 def test_it_stays_quiet_for_normal_traffic(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     wa(account, "sent", 400)
     wa(account, "failed", 12, error_code="131026")  # 3%: normal
     for hours_ago in range(1, 25):
@@ -51,7 +51,7 @@ def test_it_stays_quiet_for_normal_traffic(alice):
 
 @pytest.mark.django_db
 def test_it_notes_an_inbound_spike_against_the_previous_day(alice):
-    account = connected_account(alice)
+    account = make_account(alice)
     for hours_ago in range(1, 25):
         wa(account, "received", 10, at=LAST_HOUR - timedelta(hours=hours_ago))
     wa(account, "received", 90)
@@ -62,8 +62,8 @@ def test_it_notes_an_inbound_spike_against_the_previous_day(alice):
 
 
 def test_it_runs_from_the_hourly_actor_for_each_active_account(alice, bob, worker):
-    account = connected_account(alice)
-    connected_account(bob, meta_user_id="2000")
+    account = make_account(alice)
+    make_account(bob, meta_user_id="2000")
     wa(account, "sent", 10)
     wa(account, "failed", 10, error_code="131048")
 

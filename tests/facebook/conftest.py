@@ -1,45 +1,9 @@
 import pytest
-from django.utils import timezone
 
-from accounts.models import MetaAccount
 from facebook.models import FacebookPage
+from tests.factories import PAGE_ID, PAGE_TOKEN, make_account, make_page
 
-PAGE_ID = "330000000000001"
-PAGE_TOKEN = "EAAGpage-token-alice-0001"
-ALL_PAGE_PERMISSIONS = [
-    "pages_show_list",
-    "pages_read_engagement",
-    "pages_manage_posts",
-    "pages_manage_metadata",
-    "pages_manage_engagement",
-    "pages_messaging",
-]
-
-
-def make_account(user, *, meta_user_id: str = "10001", permissions=None) -> MetaAccount:
-    return MetaAccount.objects.create(
-        user=user,
-        meta_app_id="app-1",
-        meta_user_id=meta_user_id,
-        meta_user_name=f"{user.username} at Meta",
-        access_token=f"EAAGuser-token-{user.username}",
-        permissions=ALL_PAGE_PERMISSIONS if permissions is None else permissions,
-        connected_at=timezone.now(),
-    )
-
-
-def make_page(
-    account, *, page_id: str = PAGE_ID, token: str = PAGE_TOKEN, status=FacebookPage.Status.AVAILABLE
-):
-    return FacebookPage.objects.create(
-        account=account,
-        page_id=page_id,
-        name="Zapatería Sofía",
-        category="Shoe Store",
-        picture_url="https://scontent.example/p.jpg",
-        access_token=token,
-        status=status,
-    )
+__all__ = ["PAGE_ID", "PAGE_TOKEN"]  # the ids the facebook tests fake Meta with
 
 
 @pytest.fixture

@@ -1,19 +1,11 @@
 import pytest
-from django.contrib.auth import get_user_model
 
 from facebook.models import Comment, Conversation, Post
 from instagram.models import MediaPublish
 from tests.facebook.conftest import PAGE_TOKEN
-from tests.instagram.conftest import make_ig
+from tests.factories import make_ig_account
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    get_user_model().objects.create_superuser("root", "root@example.com", "root-password-123")
-    client.login(username="root", password="root-password-123")
-    return client
 
 
 def test_it_shows_pages_without_their_token(staff_client, alice_page):
@@ -27,7 +19,7 @@ def test_it_shows_pages_without_their_token(staff_client, alice_page):
 def test_every_social_admin_page_opens(staff_client, connected_page):
     from django.utils import timezone
 
-    ig = make_ig(connected_page.account)
+    ig = make_ig_account(connected_page.account)
     Post.objects.create(page=connected_page, status="published", post_id="1_2")
     Comment.objects.create(page=connected_page, comment_id="c1", created_time=timezone.now())
     conversation = Conversation.objects.create(page=connected_page, contact_id="p1")

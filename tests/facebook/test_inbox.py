@@ -11,7 +11,7 @@ from django.utils import timezone
 from botopia_meta.tasks import DEFAULT_MAX_RETRIES
 from facebook.models import Comment, Conversation, ConversationMessage
 from tests.conftest import graph_url, meta_error
-from tests.facebook.conftest import PAGE_ID, PAGE_TOKEN, make_account, make_page
+from tests.factories import PAGE_ID, PAGE_TOKEN, make_account, make_page
 
 COMMENT_ID = "122100000000000001_1500000000000001"
 

@@ -5,7 +5,7 @@ import responses
 
 from facebook.models import FacebookPage
 from tests.conftest import graph_url, meta_error
-from tests.facebook.conftest import PAGE_ID, PAGE_TOKEN, make_page
+from tests.factories import PAGE_ID, PAGE_TOKEN, make_page
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def test_it_backfills_recent_comments_after_connecting(alice_client, alice_page,
 def test_it_keeps_metas_subscription_while_another_account_uses_the_page(
     alice_client, connected_page, bob, meta
 ):
-    from tests.facebook.conftest import make_account
+    from tests.factories import make_account
 
     make_page(make_account(bob, meta_user_id="20002"), status=FacebookPage.Status.CONNECTED)
     response = alice_client.post(f"/api/meta/facebook/pages/{PAGE_ID}/disconnect")

@@ -61,7 +61,7 @@ def test_it_lists_posts_with_counts_and_cursors(alice_client, connected_page, me
 
 
 def test_it_uses_the_callers_connected_page_without_page_id(alice_client, bob_client, connected_page, meta):
-    from tests.facebook.conftest import make_page
+    from tests.factories import make_page
 
     make_page(connected_page.account, page_id="777", token="other")  # available, not connected
     meta.add(responses.GET, graph_url(f"{PAGE_ID}/posts"), json=meta_posts())

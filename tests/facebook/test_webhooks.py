@@ -8,35 +8,10 @@ import responses
 
 from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
 from facebook.models import Comment, Conversation, ConversationMessage
-from tests.conftest import graph_url, load_payload, meta_error
-from tests.facebook.conftest import PAGE_ID, PAGE_TOKEN, make_account, make_page
+from tests.conftest import graph_url, meta_error, payload_item
+from tests.factories import PAGE_ID, PAGE_TOKEN, make_account, make_page
 
 pytestmark = pytest.mark.django_db
-
-
-def change_item(name: str) -> WebhookItem:
-    payload = load_payload(name)
-    entry = payload["entry"][0]
-    change = entry["changes"][0]
-    return WebhookItem(
-        event_id=1,
-        object=payload["object"],
-        field=change["field"],
-        entry_id=entry["id"],
-        value=change["value"],
-    )
-
-
-def messaging_item(name: str) -> WebhookItem:
-    payload = load_payload(name)
-    entry = payload["entry"][0]
-    return WebhookItem(
-        event_id=1,
-        object=payload["object"],
-        field="messages",
-        entry_id=entry["id"],
-        value=entry["messaging"][0],
-    )
 
 
 def handle(item: WebhookItem) -> None:
@@ -44,7 +19,7 @@ def handle(item: WebhookItem) -> None:
 
 
 def test_it_stores_a_comment_once(connected_page):
-    item = change_item("page_feed__comment_add")
+    item = payload_item("page_feed__comment_add")
     handle(item)
     handle(item)
     comment = Comment.objects.get()
@@ -57,12 +32,12 @@ def test_it_stores_a_comment_once(connected_page):
 
 def test_it_stores_the_comment_for_every_account_that_connected_the_page(connected_page, bob):
     bob_page = make_page(make_account(bob, meta_user_id="20002"), status="connected")
-    handle(change_item("page_feed__comment_add"))
+    handle(payload_item("page_feed__comment_add"))
     assert {c.page for c in Comment.objects.all()} == {connected_page, bob_page}
 
 
 def test_it_does_not_store_posts_or_reactions_as_comments(connected_page):
-    handle(change_item("page_feed__post_add"))
+    handle(payload_item("page_feed__post_add"))
     reaction = {
         "item": "reaction",
         "verb": "add",
@@ -77,7 +52,7 @@ def test_it_does_not_store_posts_or_reactions_as_comments(connected_page):
 
 def test_it_ignores_comments_for_an_unknown_or_unconnected_page(alice_page):
     with pytest.raises(ItemIgnored, match=PAGE_ID):
-        handle(change_item("page_feed__comment_add"))
+        handle(payload_item("page_feed__comment_add"))
     assert not Comment.objects.exists()
 
 
@@ -85,11 +60,11 @@ def test_it_ignores_comments_when_the_account_is_revoked(connected_page):
     connected_page.account.status = "revoked"
     connected_page.account.save()
     with pytest.raises(ItemIgnored):
-        handle(change_item("page_feed__comment_add"))
+        handle(payload_item("page_feed__comment_add"))
 
 
 def test_it_marks_a_removed_comment_deleted(connected_page):
-    item = change_item("page_feed__comment_add")
+    item = payload_item("page_feed__comment_add")
     handle(item)
     handle(
         WebhookItem(
@@ -100,7 +75,7 @@ def test_it_marks_a_removed_comment_deleted(connected_page):
 
 
 def test_it_stores_a_messenger_message_once(connected_page):
-    item = messaging_item("page_messaging__message")
+    item = payload_item("page_messaging__message")
     handle(item)
     handle(item)
     conversation = Conversation.objects.get()
@@ -112,7 +87,7 @@ def test_it_stores_a_messenger_message_once(connected_page):
 
 
 def test_it_stores_an_echo_as_outbound_without_opening_the_window(connected_page):
-    value = messaging_item("page_messaging__message").value
+    value = payload_item("page_messaging__message").value
     echo = {
         "sender": {"id": PAGE_ID},
         "recipient": {"id": "8800000000000001"},
@@ -144,7 +119,7 @@ def test_it_marks_a_natively_scheduled_post_published_when_it_goes_live(connecte
     post = Post.objects.create(
         page=connected_page, post_id="330000000000001_122100000000000002", status=Post.Status.SCHEDULED
     )
-    handle(change_item("page_feed__post_add"))
+    handle(payload_item("page_feed__post_add"))
     post.refresh_from_db()
     assert post.status == Post.Status.PUBLISHED
 
@@ -155,7 +130,7 @@ def test_it_names_a_new_contact_from_their_messenger_profile(connected_page, met
         graph_url("8800000000000001"),
         json={"first_name": "Laura", "last_name": "Gómez", "id": "8800000000000001"},
     )
-    handle(messaging_item("page_messaging__message"))
+    handle(payload_item("page_messaging__message"))
     worker.drain()
     assert Conversation.objects.get().contact_name == "Laura Gómez"
     assert parse_qs(urlsplit(meta.calls[0].request.url).query)["access_token"] == [PAGE_TOKEN]
@@ -168,7 +143,7 @@ def test_it_keeps_the_conversation_when_the_profile_is_private(connected_page, m
         json=meta_error(100, "No profile", subcode=2018218),
         status=400,
     )
-    handle(messaging_item("page_messaging__message"))
+    handle(payload_item("page_messaging__message"))
     worker.drain()
     assert Conversation.objects.get().contact_name == ""
 
@@ -192,8 +167,8 @@ def test_it_counts_a_received_comment_and_dm_once_for_analytics(connected_page, 
     recorded = []
     monkeypatch.setattr(services, "record", lambda **kw: recorded.append(kw) or True)
     for _ in range(2):
-        handle(change_item("page_feed__comment_add"))
-        handle(messaging_item("page_messaging__message"))
+        handle(payload_item("page_feed__comment_add"))
+        handle(payload_item("page_messaging__message"))
     assert [(r["metric"], r["asset_id"], r["account_id"]) for r in recorded] == [
         ("comments_received", PAGE_ID, connected_page.account_id),
         ("dms_received", PAGE_ID, connected_page.account_id),

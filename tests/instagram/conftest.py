@@ -3,13 +3,10 @@ import socket
 import pytest
 
 from botopia_meta import safe_urls
-from facebook.models import FacebookPage
 from instagram.models import InstagramAccount
-from tests.facebook.conftest import make_account
+from tests.factories import IG_ID, PAGE_ID, PAGE_TOKEN, make_account, make_ig_account
 
-IG_ID = "17841400000000002"
-PAGE_ID = "330000000000001"
-PAGE_TOKEN = "EAAGpage-token-alice-0001"
+__all__ = ["IG_ID", "PAGE_ID", "PAGE_TOKEN"]  # the ids the instagram tests fake Meta with
 IG_PERMISSIONS = [
     "pages_show_list",
     "pages_manage_metadata",
@@ -19,21 +16,6 @@ IG_PERMISSIONS = [
     "instagram_manage_messages",
 ]
 PUBLIC_HOSTS = {"cdn.example.com": "93.184.216.34", "video.example.com": "151.101.1.1"}
-
-
-def make_ig(account, *, ig_id: str = IG_ID, status=InstagramAccount.Status.AVAILABLE, page: bool = True):
-    if page:
-        FacebookPage.objects.get_or_create(
-            account=account, page_id=PAGE_ID, defaults={"name": "Zapatería Sofía", "access_token": PAGE_TOKEN}
-        )
-    return InstagramAccount.objects.create(
-        account=account,
-        ig_account_id=ig_id,
-        page_id=PAGE_ID,
-        username="zapateria.sofia",
-        profile_picture="https://scontent.example/ig.jpg",
-        status=status,
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -60,12 +42,12 @@ def alice_ig_account(alice):
 
 @pytest.fixture
 def alice_ig(alice_ig_account):
-    return make_ig(alice_ig_account)
+    return make_ig_account(alice_ig_account)
 
 
 @pytest.fixture
 def connected_ig(alice_ig_account):
-    return make_ig(alice_ig_account, status=InstagramAccount.Status.CONNECTED)
+    return make_ig_account(alice_ig_account, status=InstagramAccount.Status.CONNECTED)
 
 
 @pytest.fixture

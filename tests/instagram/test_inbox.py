@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
 from instagram.models import Comment, Conversation, ConversationMessage
-from tests.conftest import graph_url, load_payload
-from tests.facebook.conftest import make_page
+from tests.conftest import graph_url, payload_item
 from tests.facebook.test_inbox import make_comment as make_fb_comment
+from tests.factories import make_page
 from tests.instagram.conftest import IG_ID, PAGE_ID, PAGE_TOKEN
 
 COMMENT_ID = "17860000000000001"
@@ -22,26 +22,11 @@ def handle(item: WebhookItem) -> None:
     WEBHOOK_HANDLERS[(item.object, item.field)](item)
 
 
-def comment_item() -> WebhookItem:
-    entry = load_payload("instagram_comments__add")["entry"][0]
-    change = entry["changes"][0]
-    return WebhookItem(
-        event_id=1, object="instagram", field="comments", entry_id=entry["id"], value=change["value"]
-    )
-
-
-def dm_item() -> WebhookItem:
-    entry = load_payload("instagram_messaging__message")["entry"][0]
-    return WebhookItem(
-        event_id=1, object="instagram", field="messages", entry_id=entry["id"], value=entry["messaging"][0]
-    )
-
-
 @pytest.mark.django_db
 class TestHandlers:
     def test_it_stores_a_comment_once(self, connected_ig):
-        handle(comment_item())
-        handle(comment_item())
+        handle(payload_item("instagram_comments__add"))
+        handle(payload_item("instagram_comments__add"))
         comment = Comment.objects.get()
         assert comment.ig_account == connected_ig and comment.comment_id == COMMENT_ID
         assert comment.media_id == "17900000000000001" and comment.author_name == "laura.g"
@@ -49,14 +34,14 @@ class TestHandlers:
 
     def test_it_ignores_an_unconnected_account(self, alice_ig):
         with pytest.raises(ItemIgnored, match=IG_ID):
-            handle(comment_item())
+            handle(payload_item("instagram_comments__add"))
         with pytest.raises(ItemIgnored):
-            handle(dm_item())
+            handle(payload_item("instagram_messaging__message"))
         assert not Comment.objects.exists() and not Conversation.objects.exists()
 
     def test_it_stores_a_dm_once(self, connected_ig):
-        handle(dm_item())
-        handle(dm_item())
+        handle(payload_item("instagram_messaging__message"))
+        handle(payload_item("instagram_messaging__message"))
         conversation = Conversation.objects.get()
         assert conversation.contact_id == "990000000000001" and conversation.unread_count == 1
         message = ConversationMessage.objects.get()
@@ -98,7 +83,7 @@ class TestInboxApi:
         fb_page.status = "connected"
         fb_page.save()
         make_fb_comment(fb_page, minutes_ago=10)
-        handle(comment_item())
+        handle(payload_item("instagram_comments__add"))
         Comment.objects.update(created_time=timezone.now() - timedelta(minutes=1))
         data = alice_client.get("/api/meta/comments").json()["data"]
         assert [c["platform"] for c in data["comments"]] == ["instagram", "facebook"]
@@ -108,7 +93,7 @@ class TestInboxApi:
         assert [c["platform"] for c in only_ig] == ["instagram"]
 
     def test_it_replies_and_hides_through_meta(self, alice_client, connected_ig, meta):
-        handle(comment_item())
+        handle(payload_item("instagram_comments__add"))
         comment = Comment.objects.get()
         meta.add(responses.POST, graph_url(f"{COMMENT_ID}/replies"), json={"id": "17860000000000002"})
         meta.add(responses.POST, graph_url(COMMENT_ID), json={"success": True})
@@ -125,7 +110,7 @@ class TestInboxApi:
         assert alice_client.get("/api/meta/comments?unreplied=true").json()["data"]["comments"] == []
 
     def test_it_refuses_a_dm_reply_outside_24_hours(self, alice_client, connected_ig, meta):
-        handle(dm_item())
+        handle(payload_item("instagram_messaging__message"))
         conversation = Conversation.objects.get()
         Conversation.objects.update(last_inbound_at=timezone.now() - timedelta(hours=24, minutes=1))
         response = alice_client.post(
@@ -137,8 +122,8 @@ class TestInboxApi:
 
     def test_bob_gets_404_for_alices_instagram_inbox(self, bob_client, bob_ig_account, connected_ig, meta):
         make_page(bob_ig_account, page_id="555", status="connected")
-        handle(comment_item())
-        handle(dm_item())
+        handle(payload_item("instagram_comments__add"))
+        handle(payload_item("instagram_messaging__message"))
         comment, conversation = Comment.objects.get(), Conversation.objects.get()
         assert bob_client.get("/api/meta/comments").json()["data"]["comments"] == []
         assert bob_client.get("/api/meta/conversations").json()["data"]["conversations"] == []
@@ -152,7 +137,7 @@ class TestInboxApi:
 
 
 def test_it_sends_an_instagram_dm_inside_the_window(alice_client, connected_ig, meta, worker):
-    handle(dm_item())
+    handle(payload_item("instagram_messaging__message"))
     conversation = Conversation.objects.get()
     Conversation.objects.update(last_inbound_at=timezone.now() - timedelta(hours=2))
     meta.add(
@@ -184,7 +169,7 @@ def test_it_sends_an_instagram_dm_inside_the_window(alice_client, connected_ig, 
 
 @pytest.mark.django_db
 def test_a_seen_receipt_marks_our_instagram_replies_read(connected_ig):
-    handle(dm_item())
+    handle(payload_item("instagram_messaging__message"))
     conversation = Conversation.objects.get()
     reply = conversation.messages.create(
         mid="aWdf_reply", direction="outbound", status="sent", text="¡Sí!", sent_at=timezone.now()

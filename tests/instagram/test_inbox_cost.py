@@ -7,7 +7,7 @@ from facebook.models import Comment as FacebookComment
 from facebook.models import Conversation as FacebookConversation
 from instagram.models import Comment as InstagramComment
 from instagram.models import Conversation as InstagramConversation
-from tests.instagram.conftest import make_ig
+from tests.factories import make_ig_account
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def fill(ig, n: int) -> None:
 def test_it_lists_the_inbox_in_a_fixed_number_of_queries(
     alice_client, alice_ig_account, django_assert_max_num_queries, rows
 ):
-    fill(make_ig(alice_ig_account, status="connected"), rows)
+    fill(make_ig_account(alice_ig_account, status="connected"), rows)
     with django_assert_max_num_queries(6):
         data = alice_client.get("/api/meta/comments?limit=100").json()["data"]
     assert data["pagination"]["total"] == rows * 2 and len(data["comments"]) == min(100, rows * 2)

@@ -450,8 +450,13 @@ class System:
             [*manage, "migrate", "--noinput", "-v0"], cwd=harness.ROOT, env=self.env, check=True, timeout=180
         )
         world = subprocess.run(
-            [*manage, "shell"],
-            input=(Path(__file__).parent / "world.py").read_text(),
+            [
+                *manage,
+                "shell",
+                "-c",
+                "import json; from tests.world import build_system_world; "
+                "print(json.dumps(build_system_world()))",
+            ],
             cwd=harness.ROOT,
             env=self.env,
             check=True,

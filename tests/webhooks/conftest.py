@@ -5,7 +5,6 @@ import json
 import pytest
 from django.test import Client
 
-from accounts.models import MetaAccount
 from botopia_meta import registry
 
 URL = "/api/meta/webhook/events"
@@ -26,16 +25,6 @@ def deliver(client: Client, body: bytes | dict, *, signature: str | None = None,
     if signature == "":
         headers = {}
     return client.generic("POST", URL, raw, content_type="application/json", **headers, **extra)
-
-
-def make_account(user, **kwargs) -> MetaAccount:
-    defaults = {
-        "meta_app_id": "111111111111111",
-        "meta_user_id": f"9{user.pk:014d}",
-        "access_token": f"EAAG-{user.username}-token-0123456789",
-        "permissions": ["whatsapp_business_management", "whatsapp_business_messaging"],
-    }
-    return MetaAccount.objects.create(user=user, **{**defaults, **kwargs})
 
 
 class Recorder:

@@ -9,7 +9,8 @@ from responses import matchers
 
 from facebook.models import FacebookPage
 from tests.conftest import graph_url, meta_error
-from tests.webhooks.conftest import URL, make_account
+from tests.factories import make_account
+from tests.webhooks.conftest import URL
 from webhooks.models import WebhookConfig
 from whatsapp.models import WhatsAppBusinessAccount
 
@@ -215,7 +216,7 @@ def test_meta_can_verify_the_callback_while_the_subscription_call_is_in_flight(
 def test_it_never_narrows_the_app_subscription_another_business_relies_on(
     alice_client, alice_assets, bob, meta
 ):
-    from tests.webhooks.conftest import make_account as make_webhook_account
+    from tests.factories import make_account as make_webhook_account
 
     # Bob configured earlier with template status updates...
     bobs = make_webhook_account(bob)

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from tests.webhooks.conftest import make_account
+from tests.factories import make_account
 from tests.webhooks.test_config import CONFIGURE, fake_meta_subscriptions
 from webhooks.models import WebhookConfig
 from whatsapp.models import WhatsAppBusinessAccount

@@ -1,18 +1,23 @@
 """Meta's real webhook bodies, signed and replayed through the real URL and the real worker
 into the real platform handlers: each one changes what a business would see, once."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Notification
+from analytics.models import DailyMetric
 from facebook.models import Comment as PageComment
 from facebook.models import Conversation as PageConversation
-from facebook.models import FacebookPage
+from facebook.models import FacebookPage, Post
 from instagram.models import Comment as IgComment
 from instagram.models import Conversation as IgConversation
 from instagram.models import InstagramAccount
 from tests.conftest import load_payload
-from tests.webhooks.conftest import deliver, make_account
+from tests.factories import make_account
+from tests.webhooks.conftest import deliver
 from webhooks.models import WebhookEvent
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
@@ -98,16 +103,24 @@ def test_template_rejected_keeps_metas_reason(business, worker, meta):
 
 
 def test_template_quality_red_is_recorded(business, worker, meta):
-    replay("message_template_quality_update__red", worker)
-    assert WhatsAppTemplate.objects.get(name="order_update").quality_score == "RED"
-    assert Notification.objects.filter(account=business).exists()
+    replay("message_template_quality_update__red", worker, times=2)
+    template = WhatsAppTemplate.objects.get(name="order_update")
+    assert template.quality_score == "RED"
+    notice = Notification.objects.get(account=business)  # one, though Meta sent it twice
+    assert notice.kind == "template_quality_changed" and notice.severity == "critical"
+    assert notice.title == "Template order_update (es_MX) quality: RED" and notice.body == "Was GREEN."
+    assert (notice.related_type, notice.related_id) == ("whatsapp_template", str(template.pk))
 
 
 def test_phone_number_downgrade_updates_the_limit_and_warns(business, worker, meta):
-    replay("phone_number_quality_update__downgrade", worker)
+    replay("phone_number_quality_update__downgrade", worker, times=2)
     number = WhatsAppPhoneNumber.objects.get(phone_number_id=PHONE_ID)
     assert number.messaging_limit_tier == "TIER_1K"
-    assert Notification.objects.filter(account=business).exists()
+    notice = Notification.objects.get(account=business)  # one, though Meta sent it twice
+    assert notice.kind == "phone_number_quality_changed" and notice.severity == "critical"
+    assert notice.title == "15550001111: messaging limit downgrade to TIER_1K"
+    assert notice.body == "Was TIER_10K."
+    assert (notice.related_type, notice.related_id) == ("whatsapp_phone_number", str(number.pk))
 
 
 def test_page_comment_lands_in_the_inbox_once(business, worker, meta):
@@ -119,7 +132,20 @@ def test_page_comment_lands_in_the_inbox_once(business, worker, meta):
 
 
 def test_page_post_add_is_applied(business, worker, meta):
-    replay("page_feed__post_add", worker)
+    # The page's own post going live: the one we scheduled is now published, and counted once.
+    page = FacebookPage.objects.get(page_id=PAGE_ID)
+    post = Post.objects.create(
+        page=page,
+        post_id="330000000000001_122100000000000002",
+        message="Nueva colección de invierno",
+        status=Post.Status.SCHEDULED,
+        scheduled_publish_time=timezone.now() + timedelta(minutes=5),
+    )
+    replay("page_feed__post_add", worker, times=2)
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+    published = DailyMetric.objects.filter(account=business, metric="posts_published", asset_id=PAGE_ID)
+    assert [(m.platform, m.count) for m in published] == [("facebook", 1)]
 
 
 def test_messenger_message_opens_a_conversation_once(business, worker, meta):

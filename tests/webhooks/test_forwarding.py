@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.notifications import notify
 from botopia_meta import safe_urls
 from tests.conftest import graph_url
-from tests.webhooks.conftest import make_account
+from tests.factories import make_account
 from whatsapp.models import WhatsAppBusinessAccount
 
 CONFIGURE = "/api/meta/webhook/configure"

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Notification
 from accounts.notifications import notify
-from tests.webhooks.conftest import make_account
+from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from accounts.models import Notification
 from accounts.notifications import notify
 from botopia_meta.registry import ItemIgnored, WebhookItem
 from tests.conftest import FIXTURES, load_payload
-from tests.webhooks.conftest import deliver, make_account
+from tests.factories import make_account
+from tests.webhooks.conftest import deliver
 from webhooks.actors import process_webhook_event
 from webhooks.models import WebhookEvent
 

@@ -13,7 +13,8 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from tests.conftest import load_payload
-from tests.webhooks.conftest import URL, deliver, encode, make_account, sign
+from tests.factories import make_account
+from tests.webhooks.conftest import URL, deliver, encode, sign
 from webhooks.models import WebhookConfig, WebhookEvent
 from webhooks.receiver import webhook_events
 

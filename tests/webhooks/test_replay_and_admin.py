@@ -10,7 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import load_payload
-from tests.webhooks.conftest import Recorder, deliver, make_account
+from tests.factories import make_account
+from tests.webhooks.conftest import Recorder, deliver
 from webhooks.models import WebhookConfig, WebhookEvent
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.conftest import graph_url, meta_error
-from tests.whatsapp.factories_templates import PHONE_ID, WABA_ID, make_account
+from tests.factories import PHONE_ID, WABA_ID, make_whatsapp_account
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def error_of(response, status: int, code: str) -> dict:
 
 @pytest.fixture
 def alice_setup(alice):
-    account, waba, number = make_account(alice)
+    account, waba, number = make_whatsapp_account(alice)
     WhatsAppPhoneNumber.objects.create(
         waba=waba,
         phone_number_id=SECOND_PHONE,
@@ -77,7 +77,7 @@ def test_it_picks_a_number_with_phone_number_id(alice_client, alice_setup):
 
 
 def test_it_answers_404_for_someone_elses_number(alice_client, alice_setup, bob_client, bob):
-    make_account(bob, waba_id="888", phone_id="777")
+    make_whatsapp_account(bob, waba_id="888", phone_id="777")
     error_of(bob_client.get(f"{ACCOUNT}?phoneNumberId={PHONE_ID}"), 404, "NOT_FOUND")
     error_of(alice_client.get(f"{ACCOUNT}?phoneNumberId=777"), 404, "NOT_FOUND")
 
@@ -93,7 +93,7 @@ def test_it_answers_409_when_the_account_has_no_waba(alice_client, alice_setup):
 
 
 def test_it_lists_only_the_callers_numbers(alice_client, alice_setup, bob_client, bob):
-    make_account(bob, waba_id="888", phone_id="777")
+    make_whatsapp_account(bob, waba_id="888", phone_id="777")
     alice_numbers = alice_client.get(NUMBERS).json()["data"]
     assert [n["phoneNumberId"] for n in alice_numbers["phoneNumbers"]] == [PHONE_ID, SECOND_PHONE]
     assert alice_numbers["pagination"]["total"] == 2
@@ -182,14 +182,14 @@ def test_it_changes_nothing_when_meta_fails_during_refresh(alice_client, alice_s
 
 
 def test_refresh_requires_the_management_permission(alice_client, alice, meta):
-    make_account(alice, permissions=["whatsapp_business_messaging"])
+    make_whatsapp_account(alice, permissions=["whatsapp_business_messaging"])
     error_of(alice_client.post(REFRESH, {}, format="json"), 403, "MISSING_META_PERMISSION")
     assert len(meta.calls) == 0
 
 
 def test_refresh_of_someone_elses_account_is_404(alice_setup, bob_client, bob):
     account, _, _ = alice_setup
-    make_account(bob, waba_id="888", phone_id="777")
+    make_whatsapp_account(bob, waba_id="888", phone_id="777")
     error_of(bob_client.post(REFRESH, {"accountId": str(account.id)}, format="json"), 404, "NOT_FOUND")
 
 
@@ -235,7 +235,7 @@ def test_it_refuses_an_empty_profile_update(alice_client, alice_setup, meta):
 
 
 def test_profile_update_of_someone_elses_number_is_404(alice_setup, bob_client, bob, meta):
-    make_account(bob, waba_id="888", phone_id="777")
+    make_whatsapp_account(bob, waba_id="888", phone_id="777")
     error_of(
         bob_client.patch(PROFILE, {"phoneNumberId": PHONE_ID, "about": "hacked"}, format="json"),
         404,
@@ -248,8 +248,8 @@ def test_the_periodic_refresh_keeps_quality_current(worker, alice, bob, meta):
     from botopia_meta import scheduler
     from whatsapp.account.actors import refresh_all_wabas
 
-    make_account(alice)
-    bob_account, _, _ = make_account(bob, waba_id="888", phone_id="777")
+    make_whatsapp_account(alice)
+    bob_account, _, _ = make_whatsapp_account(bob, waba_id="888", phone_id="777")
     bob_account.status = "expired"
     bob_account.save()
     fake_meta_account(

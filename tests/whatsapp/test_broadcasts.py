@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.whatsapp.factories_templates import make_account, make_template
+from tests.factories import make_template, make_whatsapp_account
 from tests.whatsapp.test_messages_api import SEND_URL, error_of, meta_accepted
 from whatsapp.messages import services as message_services
 from whatsapp.models import Broadcast, BroadcastBatch, Message
@@ -16,7 +16,7 @@ URL = "/api/meta/whatsapp/broadcasts"
 
 @pytest.fixture
 def alice_template(alice):
-    _, waba, _ = make_account(alice)
+    _, waba, _ = make_whatsapp_account(alice)
     return make_template(waba, language="en_US")
 
 
@@ -77,7 +77,7 @@ def test_cancel_stops_what_was_not_sent(alice_client, alice_template, meta):
 
 
 def test_other_users_get_404(alice_client, bob_client, alice_template, bob):
-    make_account(bob, waba_id="999", phone_id="888")
+    make_whatsapp_account(bob, waba_id="999", phone_id="888")
     data = alice_client.post(
         URL, _body([{"to": "+573001110001", "parameters": {"body": ["a", "b"]}}]), format="json"
     )
@@ -112,12 +112,11 @@ def test_fan_out_resumes_after_a_crash_and_sends_each_recipient_once(
         "POST", SEND_URL, callback=lambda r: (200, {}, json.dumps(meta_accepted(f"wamid.R{next(counter)}")))
     )
     recipients = [{"to": f"+57300111{i:04d}", "parameters": {"body": ["a", str(i)]}} for i in range(5)]
-    with worker.paused():
-        data = alice_client.post(URL, _body(recipients), format="json").json()["data"]
-        broadcast = Broadcast.objects.get(pk=data["id"])
-        # A fan-out took the first batch, then its worker died before queueing the sends.
-        assert len(message_services._take_batch(broadcast)) == 2
-        assert broadcast.batches.count() == 2
+    data = alice_client.post(URL, _body(recipients), format="json").json()["data"]
+    broadcast = Broadcast.objects.get(pk=data["id"])
+    # A fan-out took the first batch, then its worker died before queueing the sends.
+    assert len(message_services._take_batch(broadcast)) == 2
+    assert broadcast.batches.count() == 2
     worker.drain()  # the fan-out job resumes with the remaining batches
     sent = sorted(json.loads(c.request.body)["to"] for c in meta.calls)
     assert sent == [f"57300111{i:04d}" for i in range(2, 5)]

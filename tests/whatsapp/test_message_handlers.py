@@ -1,6 +1,5 @@
 """Meta's message and status webhooks through the real URL and worker into our handlers."""
 
-import copy
 import itertools
 
 import pytest
@@ -12,9 +11,9 @@ from hypothesis import strategies as st
 from accounts.models import MetaAccount
 from analytics.models import HourlyMetric
 from botopia_meta.registry import WebhookItem
-from tests.conftest import load_payload
+from tests.conftest import load_payload, payload_item
+from tests.factories import make_whatsapp_account
 from tests.webhooks.conftest import deliver
-from tests.whatsapp.factories_templates import make_account
 from webhooks.models import WebhookEvent
 from whatsapp.messages.handlers import handle_messages
 from whatsapp.models import Contact, Message
@@ -27,7 +26,7 @@ CUSTOMER = "5215512345678"
 
 @pytest.fixture
 def number(alice):
-    _, _, number = make_account(alice, waba_id=WABA_ID, phone_id=PHONE_ID)
+    _, _, number = make_whatsapp_account(alice, waba_id=WABA_ID, phone_id=PHONE_ID)
     return number
 
 
@@ -125,7 +124,7 @@ def test_a_status_for_an_unknown_message_is_kept_as_an_orphan(worker, number):
 
 def test_a_status_of_a_message_stored_under_a_departed_sharers_number_is_skipped(worker, number, bob):
     # Alice and Bob share the WABA; Alice's row holds the message, then Alice leaves.
-    make_account(bob, waba_id=WABA_ID, phone_id=PHONE_ID)
+    make_whatsapp_account(bob, waba_id=WABA_ID, phone_id=PHONE_ID)
     mine = outbound(number, wamid=WAMID, status="sent")
     MetaAccount.objects.filter(user=number.waba.account.user).update(status=MetaAccount.Status.REVOKED)
     deliver(Client(), load_payload("statuses__delivered"))
@@ -146,17 +145,6 @@ def test_an_unknown_or_revoked_number_is_ignored(worker, number):
 # --- any arrival order ends in the same state ------------------------------------------------
 
 
-def _item(name: str) -> WebhookItem:
-    change = load_payload(name)["entry"][0]["changes"][0]
-    return WebhookItem(
-        event_id=1,
-        object="whatsapp_business_account",
-        field="messages",
-        entry_id=WABA_ID,
-        value=copy.deepcopy(change["value"]),
-    )
-
-
 EVENTS = ["statuses__sent", "statuses__delivered", "statuses__read", "statuses__failed"]
 
 
@@ -164,7 +152,7 @@ def _final_state(number, order: list[str]) -> tuple:
     with transaction.atomic():
         outbound(number)
         for name in order:
-            handle_messages(_item(name))
+            handle_messages(payload_item(name))
         m = Message.objects.get(pk=OUR_UUID)
         state = (m.status, m.wamid, m.error_code, bool(m.sent_at), bool(m.delivered_at), bool(m.read_at))
         transaction.set_rollback(True)
@@ -203,7 +191,7 @@ def test_concurrent_statuses_of_one_orphan_make_one_row(transactional_db, number
     from django.db import connection
 
     def orphan_item(name: str, wamid: str) -> WebhookItem:
-        item = _item(name)
+        item = payload_item(name)
         status = item.value["statuses"][0]
         status.pop("biz_opaque_callback_data", None)
         status["id"] = wamid

@@ -11,8 +11,8 @@ from django.utils import timezone
 from accounts.models import MetaAccount
 from botopia_meta.tasks import DEFAULT_MAX_RETRIES
 from tests.conftest import graph_url, load_payload, meta_error
+from tests.factories import PHONE_ID, make_template, make_whatsapp_account
 from tests.webhooks.conftest import deliver
-from tests.whatsapp.factories_templates import PHONE_ID, make_account, make_template
 from whatsapp.messages import services as message_services
 from whatsapp.messages.actors import send_message
 from whatsapp.models import Contact, Message
@@ -33,7 +33,7 @@ def meta_accepted(wamid: str = "wamid.HBgMNTczMDAxMTEyMjMzFQIAERgSQUFBQQ==") -> 
 
 @pytest.fixture
 def alice_number(alice):
-    _, _, number = make_account(alice)
+    _, _, number = make_whatsapp_account(alice)
     return number
 
 
@@ -360,9 +360,8 @@ class WorkerKilled(BaseException):
 
 
 def test_a_worker_killed_mid_send_never_causes_a_second_send(alice_client, open_window, meta, worker):
-    with worker.paused():
-        message_id = _queue_text(alice_client)
-        send_message.broker.flush_all()
+    message_id = _queue_text(alice_client)
+    send_message.broker.flush_all()
 
     def killed(request):
         raise WorkerKilled  # Meta got the request; the worker died before recording the answer
@@ -380,11 +379,10 @@ def test_a_worker_killed_mid_send_never_causes_a_second_send(alice_client, open_
 def test_the_sweep_settles_a_dead_workers_send_and_the_status_webhook_finishes_it(
     alice_client, open_window, meta, worker, settings
 ):
-    with worker.paused():
-        message_id = _queue_text(alice_client)
-        long_ago = timezone.now() - timedelta(seconds=settings.STALE_SENDING_SECONDS + 1)
-        Message.objects.filter(pk=message_id).update(status="sending", status_updated_at=long_ago)
-        assert message_services.messages_sweep() == (1, 0)
+    message_id = _queue_text(alice_client)
+    long_ago = timezone.now() - timedelta(seconds=settings.STALE_SENDING_SECONDS + 1)
+    Message.objects.filter(pk=message_id).update(status="sending", status_updated_at=long_ago)
+    assert message_services.messages_sweep() == (1, 0)
     assert alice_client.get(f"{URL}/{message_id}").json()["data"]["status"] == "unknown"
     worker.drain()
     assert not meta.calls  # unknown is never resent
@@ -398,9 +396,8 @@ def test_the_sweep_requeues_a_message_whose_job_was_lost_and_it_is_sent_once(
     alice_client, open_window, meta, worker, settings
 ):
     meta.post(SEND_URL, json=meta_accepted())
-    with worker.paused():
-        message_id = _queue_text(alice_client)
-        send_message.broker.flush_all()  # the broker lost the job
+    message_id = _queue_text(alice_client)
+    send_message.broker.flush_all()  # the broker lost the job
     assert message_services.messages_sweep() == (0, 0)  # not yet: it may just be waiting its turn
     long_ago = timezone.now() - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS + 1)
     Message.objects.filter(pk=message_id).update(enqueued_at=long_ago)
@@ -448,7 +445,7 @@ def test_a_revoked_account_does_not_send_the_queued_message(alice_client, open_w
 
 
 def test_it_lists_with_filters_and_hides_other_users_messages(alice_client, bob_client, open_window, bob):
-    make_account(bob, waba_id="999", phone_id="888")
+    make_whatsapp_account(bob, waba_id="999", phone_id="888")
     mid = _queue_text(alice_client)
     Message.objects.create(
         direction="inbound",

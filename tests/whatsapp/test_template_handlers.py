@@ -5,22 +5,9 @@ import pytest
 
 from accounts.models import MetaAccount, Notification
 from botopia_meta.registry import WEBHOOK_HANDLERS, ItemIgnored, WebhookItem
-from tests.conftest import graph_url, load_payload
-from tests.whatsapp.factories_templates import WABA_ID, make_account, make_template
+from tests.conftest import graph_url, load_payload, payload_item
+from tests.factories import WABA_ID, make_template, make_whatsapp_account
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
-
-
-def item_from(payload: dict) -> WebhookItem:
-    entry = payload["entry"][0]
-    change = entry["changes"][0]
-    return WebhookItem(
-        event_id=1,
-        object=payload["object"],
-        field=change["field"],
-        entry_id=entry["id"],
-        value=change["value"],
-        entry_time=entry.get("time"),
-    )
 
 
 def make_item(field: str, value: dict, entry_id: str = WABA_ID) -> WebhookItem:
@@ -44,7 +31,7 @@ def apply_twice_and_snapshot(item: WebhookItem, model, pk) -> None:
 
 @pytest.fixture
 def alice_waba(db, alice):
-    return make_account(alice)[1]
+    return make_whatsapp_account(alice)[1]
 
 
 def test_every_field_has_a_handler(db):
@@ -63,7 +50,7 @@ def test_every_field_has_a_handler(db):
 
 def test_it_marks_a_template_approved_and_notifies_once(alice_waba):
     template = make_template(alice_waba, status="PENDING")
-    item = item_from(load_payload("message_template_status_update__approved"))
+    item = payload_item(load_payload("message_template_status_update__approved"))
     apply_twice_and_snapshot(item, WhatsAppTemplate, template.pk)
     template.refresh_from_db()
     assert template.status == "APPROVED"
@@ -78,7 +65,7 @@ def test_it_records_a_rejection_with_its_reason(alice_waba):
         alice_waba, name="black_friday", template_id="594425479261597", status="PENDING", category="MARKETING"
     )
     apply_twice_and_snapshot(
-        item_from(load_payload("message_template_status_update__rejected")), WhatsAppTemplate, template.pk
+        payload_item(load_payload("message_template_status_update__rejected")), WhatsAppTemplate, template.pk
     )
     template.refresh_from_db()
     assert (template.status, template.rejected_reason) == ("REJECTED", "INVALID_FORMAT")
@@ -88,14 +75,14 @@ def test_it_records_a_rejection_with_its_reason(alice_waba):
 
 def test_it_finds_the_template_by_name_and_language_when_the_id_is_unknown(alice_waba):
     template = make_template(alice_waba, template_id="", status="PENDING")
-    apply(item_from(load_payload("message_template_status_update__approved")))
+    apply(payload_item(load_payload("message_template_status_update__approved")))
     template.refresh_from_db()
     assert template.status == "APPROVED"
 
 
 def test_it_notifies_again_when_the_status_really_changes_back(alice_waba):
     template = make_template(alice_waba, status="PENDING")
-    approved = item_from(load_payload("message_template_status_update__approved"))
+    approved = payload_item(load_payload("message_template_status_update__approved"))
     apply(approved)
     apply(make_item("message_template_status_update", {**approved.value, "event": "PAUSED"}))
     apply(approved)
@@ -111,7 +98,7 @@ def test_it_notifies_again_when_the_status_really_changes_back(alice_waba):
 def test_it_records_quality_red_as_critical(alice_waba):
     template = make_template(alice_waba, quality_score="GREEN")
     apply_twice_and_snapshot(
-        item_from(load_payload("message_template_quality_update__red")), WhatsAppTemplate, template.pk
+        payload_item(load_payload("message_template_quality_update__red")), WhatsAppTemplate, template.pk
     )
     template.refresh_from_db()
     assert template.quality_score == "RED"
@@ -142,7 +129,7 @@ def test_it_lowers_the_messaging_tier_on_a_downgrade(alice_waba):
     number.display_phone_number = "+1 555-000-1111"  # stored formatted; Meta sends digits only
     number.save()
     apply_twice_and_snapshot(
-        item_from(load_payload("phone_number_quality_update__downgrade")), WhatsAppPhoneNumber, number.pk
+        payload_item(load_payload("phone_number_quality_update__downgrade")), WhatsAppPhoneNumber, number.pk
     )
     number.refresh_from_db()
     assert number.messaging_limit_tier == "TIER_1K"
@@ -203,10 +190,10 @@ def test_it_records_new_capabilities(alice_waba):
 
 
 def test_it_updates_every_active_account_that_shares_the_waba(alice_waba, bob):
-    _, bob_waba, _ = make_account(bob)
+    _, bob_waba, _ = make_whatsapp_account(bob)
     mine = make_template(alice_waba, status="PENDING")
     theirs = make_template(bob_waba, status="PENDING")
-    apply(item_from(load_payload("message_template_status_update__approved")))
+    apply(payload_item(load_payload("message_template_status_update__approved")))
     assert {WhatsAppTemplate.objects.get(pk=t.pk).status for t in (mine, theirs)} == {"APPROVED"}
     assert Notification.objects.filter(account=bob_waba.account).count() == 1
 
@@ -223,14 +210,14 @@ def test_it_ignores_unknown_wabas(fixture, alice_waba):
     payload = load_payload(fixture)
     payload["entry"][0]["id"] = "000000"
     with pytest.raises(ItemIgnored, match="000000"):
-        apply(item_from(payload))
+        apply(payload_item(payload))
 
 
 def test_it_ignores_wabas_of_revoked_accounts(alice_waba):
     make_template(alice_waba, status="PENDING")
     MetaAccount.objects.update(status=MetaAccount.Status.REVOKED)
     with pytest.raises(ItemIgnored):
-        apply(item_from(load_payload("message_template_status_update__approved")))
+        apply(payload_item(load_payload("message_template_status_update__approved")))
     assert WhatsAppTemplate.objects.get().status == "PENDING"
     assert not Notification.objects.exists()
 
@@ -249,14 +236,13 @@ def meta_has_the_approved_template(meta) -> None:
 
 
 def test_a_template_made_elsewhere_is_synced_into_the_mirror(worker, alice, meta):
-    _, waba, _ = make_account(alice)
+    _, waba, _ = make_whatsapp_account(alice)
     meta_has_the_approved_template(meta)
-    item = item_from(load_payload("message_template_status_update__approved"))
-    with worker.paused():
-        with pytest.raises(ItemIgnored, match="sync queued"):
-            apply(item)
-        with pytest.raises(ItemIgnored):
-            apply(item)  # a burst of webhooks queues one sync, not one each
+    item = payload_item(load_payload("message_template_status_update__approved"))
+    with pytest.raises(ItemIgnored, match="sync queued"):
+        apply(item)
+    with pytest.raises(ItemIgnored):
+        apply(item)  # a burst of webhooks queues one sync, not one each
     worker.drain()
     assert WhatsAppTemplate.objects.get(waba=waba).status == "APPROVED"
     assert len([c for c in meta.calls if "message_templates" in c.request.url]) == 1
@@ -266,7 +252,7 @@ def test_it_ignores_an_unknown_number(alice_waba):
     payload = load_payload("phone_number_quality_update__downgrade")
     payload["entry"][0]["changes"][0]["value"]["display_phone_number"] = "19990000000"
     with pytest.raises(ItemIgnored):
-        apply(item_from(payload))
+        apply(payload_item(payload))
 
 
 def test_it_ignores_an_older_status_event_delivered_late(alice_waba):
@@ -296,10 +282,10 @@ def test_it_ignores_an_older_status_event_delivered_late(alice_waba):
 
 
 def test_a_sharer_whose_mirror_lacks_the_template_gets_a_sync(worker, alice_waba, bob, meta):
-    _, bob_waba, _ = make_account(bob)
+    _, bob_waba, _ = make_whatsapp_account(bob)
     mine = make_template(alice_waba, status="PENDING")
     meta_has_the_approved_template(meta)
-    apply(item_from(load_payload("message_template_status_update__approved")))
+    apply(payload_item(load_payload("message_template_status_update__approved")))
     worker.drain()
     assert WhatsAppTemplate.objects.get(pk=mine.pk).status == "APPROVED"
     assert WhatsAppTemplate.objects.get(waba=bob_waba).status == "APPROVED"  # synced in

@@ -1,25 +1,15 @@
 """Staff pages for WABAs, numbers and templates: filters, the sync action, no token shown."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from tests.conftest import graph_url
-from tests.whatsapp.factories_templates import make_account, make_template
+from tests.factories import make_template, make_whatsapp_account
 from whatsapp.models import WhatsAppTemplate
 
 
 @pytest.fixture
-def staff_client(db) -> Client:
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "root-password-123")
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
-@pytest.fixture
 def setup(db, alice):
-    account, waba, number = make_account(alice)
+    account, waba, number = make_whatsapp_account(alice)
     template = make_template(waba)
     return account, waba, number, template
 

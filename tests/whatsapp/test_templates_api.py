@@ -7,7 +7,7 @@ from responses import matchers
 
 from accounts.models import MetaAccount
 from tests.conftest import graph_url, meta_error
-from tests.whatsapp.factories_templates import BODY, WABA_ID, make_account, make_template
+from tests.factories import BODY, WABA_ID, make_template, make_whatsapp_account
 from whatsapp.models import WhatsAppTemplate
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ NEW = {
 
 @pytest.fixture
 def alice_waba(alice):
-    _, waba, _ = make_account(alice)
+    _, waba, _ = make_whatsapp_account(alice)
     return waba
 
 
@@ -112,7 +112,7 @@ def test_it_hides_soft_deleted_templates(alice_client, alice_waba):
 
 def test_it_shows_nobody_else_the_templates(bob_client, alice_waba, bob, meta):
     template = make_template(alice_waba)
-    make_account(bob, waba_id="999")
+    make_whatsapp_account(bob, waba_id="999")
     assert bob_client.get(URL).json()["data"]["templates"] == []
     error_of(bob_client.get(f"{URL}/{template.id}"), 404, "NOT_FOUND")
     error_of(bob_client.put(f"{URL}/{template.id}", {"components": [BODY]}, format="json"), 404, "NOT_FOUND")
@@ -176,7 +176,7 @@ def test_it_refuses_a_duplicate_name_and_language_before_meta(alice_client, alic
 
 
 def test_it_requires_the_management_permission(alice_client, alice, meta):
-    make_account(alice, permissions=["whatsapp_business_messaging"])
+    make_whatsapp_account(alice, permissions=["whatsapp_business_messaging"])
     error = error_of(alice_client.post(URL, NEW, format="json"), 403, "MISSING_META_PERMISSION")
     assert error["details"]["missing"] == ["whatsapp_business_management"]
     assert len(meta.calls) == 0

@@ -8,7 +8,7 @@ from responses import matchers
 
 from botopia_meta import scheduler
 from tests.conftest import graph_url, meta_error
-from tests.whatsapp.factories_templates import BODY, WABA_ID, make_account, make_template
+from tests.factories import BODY, WABA_ID, make_template, make_whatsapp_account
 from whatsapp.models import WhatsAppTemplate
 
 URL = "/api/meta/whatsapp/templates/sync"
@@ -54,7 +54,7 @@ def fake_meta_list(meta, first_page: list[dict], second_page: list[dict]) -> Non
 
 @pytest.fixture
 def alice_waba(alice):
-    return make_account(alice)[1]
+    return make_whatsapp_account(alice)[1]
 
 
 @pytest.fixture
@@ -136,14 +136,14 @@ def test_it_removes_nothing_when_the_listing_fails_midway(alice_client, alice_wa
 
 @pytest.mark.django_db
 def test_it_requires_the_management_permission_to_sync(alice_client, alice, meta):
-    make_account(alice, permissions=[])
+    make_whatsapp_account(alice, permissions=[])
     assert alice_client.post(URL, {}, format="json").status_code == 403
     assert len(meta.calls) == 0
 
 
 @pytest.mark.django_db
 def test_it_syncs_only_the_callers_wabas(bob_client, bob, alice_waba, mirror, meta):
-    make_account(bob, waba_id="888")
+    make_whatsapp_account(bob, waba_id="888")
     meta.get(graph_url("888/message_templates"), json={"data": [], "paging": {}})
     assert bob_client.post(URL, {}, format="json").json()["data"]["wabas"] == ["888"]
     assert WhatsAppTemplate.objects.filter(waba=alice_waba).count() == 3
@@ -179,9 +179,9 @@ def test_the_command_explains_when_nothing_matches():
 def test_the_periodic_job_syncs_every_active_waba(worker, alice, bob, meta):
     from whatsapp.templates.actors import sync_all_templates
 
-    _, alice_waba, _ = make_account(alice)
+    _, alice_waba, _ = make_whatsapp_account(alice)
     make_template(alice_waba, name="gone", template_id="3")
-    bob_account, _, _ = make_account(bob, waba_id="888")
+    bob_account, _, _ = make_whatsapp_account(bob, waba_id="888")
     bob_account.status = "revoked"
     bob_account.save()
     meta.get(TEMPLATES_URL, json={"data": [meta_template("4", "brand_new")], "paging": {}})
