@@ -12,7 +12,7 @@ PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "x7Pq2vL9sK4mN8rT1wY6zB3cF5hJ0dG2aE9uI4oP7lQ1kM6nV8bX3",
     "ALLOWED_HOSTS": "api.botopia.example",
-    "FIELD_ENCRYPTION_KEYS": "rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg=",
+    "FIELD_ENCRYPTION_KEYS": "pHPAjpWqh8v2ZLI2F-RtCUBoCyO-p6BYW1m-QIkUYJs=",
     "META_APP_ID": "123456789012345",
     "META_APP_SECRET": "prod-app-secret",
     "META_WEBHOOK_VERIFY_TOKEN": "prod-verify",
