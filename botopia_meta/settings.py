@@ -254,7 +254,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "botopia_meta.auth_limits.CountedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -274,6 +274,12 @@ API_RATE_LIMIT_USER = env.str("API_RATE_LIMIT_USER", default="600/m")
 API_RATE_LIMIT_ANON = env.str("API_RATE_LIMIT_ANON", default="60/m")
 API_RATE_LIMIT_LOGIN = env.str("API_RATE_LIMIT_LOGIN", default="10/m")
 RATELIMIT_USE_CACHE = "default"
+# Failed credentials (botopia_meta/auth_limits.py): logins (admin form, /api/auth/token) and API
+# tokens per IP, logins per username. Past the limit every attempt is refused until the window
+# passes, the right password included.
+AUTH_FAILURE_LIMIT_IP = env.str("AUTH_FAILURE_LIMIT_IP", default="20/15m")
+AUTH_FAILURE_LIMIT_USERNAME = env.str("AUTH_FAILURE_LIMIT_USERNAME", default="10/15m")
+AUTHENTICATION_BACKENDS = ["botopia_meta.auth_limits.RateLimitedModelBackend"]
 # Request bodies: Django's limit for every endpoint, and the larger one of the endpoints that take
 # big lists (a 100,000-recipient broadcast is ~7-12 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
