@@ -5,11 +5,13 @@ broker and an in-process worker. Production (`DEBUG` off): the secrets below hav
 and start-up stops with a message naming the missing variable.
 """
 
+import sys
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from botopia_meta.db_timeouts import postgres_options, process_kind
 from botopia_meta.env_checks import (
     check_fernet_keys,
     check_production_secrets,
@@ -186,6 +188,27 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# PostgreSQL time limits per process kind (botopia_meta/db_timeouts.py): web shorter than
+# workers, so a request stuck behind a lock fails with a 503 envelope well before gunicorn's
+# timeout (gunicorn.conf.py) kills the worker. 0 turns a limit off.
+DB_PROCESS_KIND = process_kind(sys.argv, env.ENVIRON)
+DB_TIMEOUTS_MS = {
+    "web": (
+        env.int("DB_STATEMENT_TIMEOUT_WEB_MS", default=10_000),
+        env.int("DB_LOCK_TIMEOUT_WEB_MS", default=3_000),
+    ),
+    "worker": (
+        env.int("DB_STATEMENT_TIMEOUT_WORKER_MS", default=120_000),
+        env.int("DB_LOCK_TIMEOUT_WORKER_MS", default=30_000),
+    ),
+}
+DB_TIMEOUTS_MS["scheduler"] = DB_TIMEOUTS_MS["worker"]
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_PROCESS_KIND in DB_TIMEOUTS_MS:
+    _statement_ms, _lock_ms = DB_TIMEOUTS_MS[DB_PROCESS_KIND]
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = postgres_options(
+        _db_options.get("options", ""), statement_timeout_ms=_statement_ms, lock_timeout_ms=_lock_ms
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -14,6 +14,8 @@ os.environ.setdefault("META_GRAPH_URL", "https://graph.facebook.com")
 os.environ.setdefault("META_GRAPH_BACKOFF_BASE", "0")
 os.environ.setdefault("ACTOR_MIN_BACKOFF_MS", "1")
 os.environ.setdefault("ACTOR_MAX_BACKOFF_MS", "5")
+# The suite runs with the web database limits (PostgreSQL only), as gunicorn would.
+os.environ.setdefault("DB_PROCESS_KIND", "web")
 
 from botopia_meta.settings import *  # noqa: F403
 
