@@ -14,8 +14,10 @@ os.environ.setdefault("META_GRAPH_URL", "https://graph.facebook.com")
 os.environ.setdefault("META_GRAPH_BACKOFF_BASE", "0")
 os.environ.setdefault("ACTOR_MIN_BACKOFF_MS", "1")
 os.environ.setdefault("ACTOR_MAX_BACKOFF_MS", "5")
-# The suite runs with the web database limits (PostgreSQL only), as gunicorn would.
+# The suite runs with the web database limits (PostgreSQL only), as gunicorn would; the statement
+# limit is raised because creating the test database waits for a checkpoint on a shared server.
 os.environ.setdefault("DB_PROCESS_KIND", "web")
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_WEB_MS", "60000")
 
 from botopia_meta.settings import *  # noqa: F403
 

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from botopia_meta.db_timeouts import process_kind
+from tests.test_settings import PRODUCTION_ENV, run_manage
 from tests.webhooks.conftest import deliver
 from webhooks.models import WebhookEvent
 
@@ -76,11 +77,24 @@ def test_it_answers_the_api_503_envelope_when_a_lock_outlasts_the_limit(alice_cl
 @pytest.mark.django_db
 def test_it_gives_web_requests_the_web_limits(settings):
     with connection.cursor() as cursor:
-        cursor.execute("SHOW lock_timeout")
-        lock = cursor.fetchone()[0]
-        cursor.execute("SHOW statement_timeout")
-        statement = cursor.fetchone()[0]
-    assert (statement, lock) == ("10s", "3s")
+        cursor.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')")
+        assert cursor.fetchone() == ("1min", "3s")  # tests/settings.py raises the statement limit
+
+
+def test_it_builds_the_connection_options_of_each_kind_from_the_environment():
+    shown = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}).get('options'))"
+    )
+    database = {"DATABASE_URL": "postgres://nobody@127.0.0.1:5432/nothing"}
+    for kind, expected in [
+        ("web", "-c statement_timeout=10000 -c lock_timeout=3000"),
+        ("worker", "-c statement_timeout=120000 -c lock_timeout=30000"),
+        ("other", "None"),
+    ]:
+        result = run_manage("shell", "-c", shown, env={**PRODUCTION_ENV, **database, "DB_PROCESS_KIND": kind})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == expected
 
 
 @pytest.mark.parametrize(

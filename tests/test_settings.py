@@ -25,7 +25,7 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("META_", "DJANGO_", "SANDBOX_"))
+        if not k.startswith(("META_", "DJANGO_", "SANDBOX_", "DB_"))
         and k not in (*PRODUCTION_ENV, "PUBLIC_BASE_URL")
     }
     return subprocess.run(
