@@ -18,6 +18,7 @@ from analytics.recording import record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
 from whatsapp import graph_messages
+from whatsapp.limits import messaging_limit_reserve
 from whatsapp.models import Broadcast, BroadcastBatch, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
 from whatsapp.substitution import SubstitutionError, build_components
 from whatsapp.throughput import pacer
@@ -229,6 +230,8 @@ def message_create(
         content = {**content, "_context": {"message_id": context_wamid}}
     try:
         with transaction.atomic():
+            if type == "template":  # the only kind that reaches a customer outside a window
+                messaging_limit_reserve(number=number, wa_ids=[wa_id])
             message = Message.objects.create(
                 direction=Message.Direction.OUTBOUND,
                 phone_number=number,
@@ -493,6 +496,7 @@ def broadcast_create(
         seen.add(wa_id)
         valid.append([wa_id, components or None])
     with transaction.atomic():
+        messaging_limit_reserve(number=number, wa_ids=[wa_id for wa_id, _ in valid])
         broadcast = Broadcast.objects.create(
             phone_number=number,
             template=mirror,

@@ -21,6 +21,8 @@ class WhatsAppBusinessAccount(SoftDeleteModel):
     account_review_status = models.CharField(max_length=32, blank=True)  # PENDING/APPROVED/REJECTED
     ban_state = models.CharField(max_length=32, blank=True)  # SCHEDULE_FOR_DISABLE/DISABLE/REINSTATE
     capabilities = models.JSONField(default=dict, blank=True)  # max_daily_conversation_per_phone ...
+    # The business portfolio that owns the WABA (owner_business_info.id): messaging limits are its.
+    business_id = models.CharField(max_length=64, blank=True, db_index=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -247,3 +249,7 @@ class MessageStatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wamid} {self.status}"
+
+
+# Messaging-limit tables (whatsapp/limits.py) live in their own module.
+from whatsapp.limit_models import LimitedRecipient, MessagingLimit  # noqa: E402, F401

@@ -16,6 +16,7 @@ from django.db import transaction
 from accounts.models import MetaAccount, Notification
 from accounts.notifications import notify
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
+from whatsapp.limits import messaging_limit_update
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
 OBJECT = "whatsapp_business_account"
@@ -344,6 +345,7 @@ def account_review_update(item: WebhookItem) -> None:
 
 
 def business_capability_update(item: WebhookItem) -> None:
+    messaging_limit_update(item)
     capabilities = {k: v for k, v in item.value.items() if k.startswith("max_")}
     if not capabilities:
         raise ItemIgnored("No capability in the update.")
