@@ -14,10 +14,6 @@ os.environ.setdefault("META_GRAPH_URL", "https://graph.facebook.com")
 os.environ.setdefault("META_GRAPH_BACKOFF_BASE", "0")
 os.environ.setdefault("ACTOR_MIN_BACKOFF_MS", "1")
 os.environ.setdefault("ACTOR_MAX_BACKOFF_MS", "5")
-# The suite runs with the web database limits (PostgreSQL only), as gunicorn would; the statement
-# limit is raised because creating the test database waits for a checkpoint on a shared server.
-os.environ.setdefault("DB_PROCESS_KIND", "web")
-os.environ.setdefault("DB_STATEMENT_TIMEOUT_WEB_MS", "60000")
 
 from botopia_meta.settings import *  # noqa: F403
 
@@ -38,3 +34,14 @@ API_RATE_LIMIT_ANON = "1000/m"
 API_RATE_LIMIT_LOGIN = "1000/m"
 if REDIS_URL:  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = f"botopia-test-{os.getpid()}"  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    # The suite's connections carry the web lock limit, as gunicorn's would; the statement limit
+    # is 60 s because creating the test database waits for checkpoints on a shared server. Set
+    # here, not through os.environ: the system test's child processes must find their own kind.
+    from botopia_meta.db_timeouts import postgres_options
+
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = postgres_options(  # noqa: F405
+        "",
+        statement_timeout_ms=60_000,
+        lock_timeout_ms=DB_TIMEOUTS_MS["web"][1],  # noqa: F405
+    )

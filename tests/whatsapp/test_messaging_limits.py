@@ -15,7 +15,6 @@ from rest_framework.test import APIClient
 
 from accounts.models import Notification
 from botopia_meta.registry import WEBHOOK_HANDLERS
-from tests.conftest import load_payload
 from tests.webhooks.conftest import deliver
 from tests.whatsapp.factories_templates import WABA_ID, make_account, make_template
 from tests.whatsapp.test_messages_api import error_of
@@ -34,6 +33,31 @@ pytestmark = pytest.mark.django_db
 MESSAGES = "/api/meta/whatsapp/messages"
 BROADCASTS = "/api/meta/whatsapp/broadcasts"
 TEMPLATE = {"name": "order_update", "language": "en_US", "parameters": {"body": ["Ana", "A-1"]}}
+
+
+def capability_update() -> dict:
+    """Meta's business_capability_update as documented for v24.0+ (kept here rather than in
+    tests/fixtures/meta/, whose every file tests/webhooks routes through a recorder)."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": WABA_ID,
+                "time": 1764460800,
+                "changes": [
+                    {
+                        "value": {
+                            "max_daily_conversation_per_phone": 2000,
+                            "max_daily_conversations_per_business": 2000,
+                            "max_phone_numbers_per_business": 20,
+                            "max_phone_numbers_per_waba": 20,
+                        },
+                        "field": "business_capability_update",
+                    }
+                ],
+            }
+        ],
+    }
 
 
 @pytest.fixture
@@ -122,7 +146,7 @@ def test_it_shares_the_cap_across_the_numbers_of_one_business(alice, alice_clien
 
 def test_it_takes_the_cap_meta_announces_by_webhook(alice_client, number, worker):
     _cap(number, "TIER_10K")
-    payload = load_payload("business_capability_update__per_business")
+    payload = capability_update()
     payload["entry"][0]["changes"][0]["value"]["max_daily_conversations_per_business"] = 250
     assert deliver(Client(), payload).status_code == 200
     worker.drain()
@@ -133,7 +157,7 @@ def test_it_takes_the_cap_meta_announces_by_webhook(alice_client, number, worker
 
 def test_it_ignores_an_older_announcement_and_honours_unlimited(alice_client, number):
     _cap(number, "TIER_250")
-    payload = load_payload("business_capability_update__per_business")
+    payload = capability_update()
     payload["entry"][0]["changes"][0]["value"]["max_daily_conversations_per_business"] = -1
     older = json.loads(json.dumps(payload))
     older["entry"][0]["time"] -= 3600
