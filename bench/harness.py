@@ -50,7 +50,7 @@ def service_env(secret: str, **extra: str) -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": "harness-" + "x" * 50,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "FIELD_ENCRYPTION_KEYS": "rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg=",
+        "FIELD_ENCRYPTION_KEYS": "pHPAjpWqh8v2ZLI2F-RtCUBoCyO-p6BYW1m-QIkUYJs=",
         "META_APP_SECRET": secret,
         "META_APP_ID": "111111111111111",
         "META_WEBHOOK_VERIFY_TOKEN": "harness-verify-token",

@@ -5,10 +5,20 @@ broker and an in-process worker. Production (`DEBUG` off): the secrets below hav
 and start-up stops with a message naming the missing variable.
 """
 
+import sys
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from botopia_meta.db_timeouts import postgres_options, process_kind
+from botopia_meta.env_checks import (
+    check_fernet_keys,
+    check_production_secrets,
+    env_bool,
+    env_list,
+    parse_list,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,13 +26,14 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=False)
+# Booleans are strict (true/false, 1/0, yes/no, on/off) and lists trimmed: see env_checks.
+DEBUG = env_bool(env.ENVIRON, "DEBUG", default=False)
 
 
 def _required(name: str, dev_default, cast=str):
     """A production secret: embedded default only with DEBUG, otherwise it must be set."""
     if name in env.ENVIRON:
-        value = env.get_value(name, cast=cast)
+        value = parse_list(env.ENVIRON[name]) if cast is list else env.get_value(name, cast=cast)
         if value in ("", [], None):
             raise ImproperlyConfigured(f"{name} is set but empty. Give it a value (see .env.example).")
         return value
@@ -40,6 +51,7 @@ ALLOWED_HOSTS = _required("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserve
 FIELD_ENCRYPTION_KEYS = _required(
     "FIELD_ENCRYPTION_KEYS", ["rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg="], cast=list
 )
+check_fernet_keys(FIELD_ENCRYPTION_KEYS)
 # The public base URL Meta calls back (webhook subscriptions name it).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -92,8 +104,20 @@ META_GRAPH_BACKOFF_MAX = env.float("META_GRAPH_BACKOFF_MAX", default=8.0)
 META_GRAPH_USAGE_THRESHOLD = env.int("META_GRAPH_USAGE_THRESHOLD", default=90)
 META_GRAPH_CIRCUIT_FAILURES = env.int("META_GRAPH_CIRCUIT_FAILURES", default=5)
 META_GRAPH_CIRCUIT_SECONDS = env.int("META_GRAPH_CIRCUIT_SECONDS", default=30)
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = env_list(
+    env.ENVIRON, "CORS_ALLOWED_ORIGINS", ["http://localhost:3000"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env_list(env.ENVIRON, "CSRF_TRUSTED_ORIGINS", [])
+if not DEBUG:
+    # Known values (development defaults, examples) and a weak SECRET_KEY stop start-up.
+    check_production_secrets(
+        {
+            "SECRET_KEY": SECRET_KEY,
+            "FIELD_ENCRYPTION_KEYS": FIELD_ENCRYPTION_KEYS,
+            "META_APP_SECRET": META_APP_SECRETS,
+            "META_WEBHOOK_VERIFY_TOKEN": META_WEBHOOK_VERIFY_TOKEN,
+        }
+    )
 
 INSTALLED_APPS = [
     "sandbox",  # first: its admin/base_site.html adds the sandbox banner to every admin page
@@ -164,6 +188,27 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# PostgreSQL time limits per process kind (botopia_meta/db_timeouts.py): web shorter than
+# workers, so a request stuck behind a lock fails with a 503 envelope well before gunicorn's
+# timeout (gunicorn.conf.py) kills the worker. 0 turns a limit off.
+DB_PROCESS_KIND = process_kind(sys.argv, env.ENVIRON)
+DB_TIMEOUTS_MS = {
+    "web": (
+        env.int("DB_STATEMENT_TIMEOUT_WEB_MS", default=10_000),
+        env.int("DB_LOCK_TIMEOUT_WEB_MS", default=3_000),
+    ),
+    "worker": (
+        env.int("DB_STATEMENT_TIMEOUT_WORKER_MS", default=120_000),
+        env.int("DB_LOCK_TIMEOUT_WORKER_MS", default=30_000),
+    ),
+}
+DB_TIMEOUTS_MS["scheduler"] = DB_TIMEOUTS_MS["worker"]
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_PROCESS_KIND in DB_TIMEOUTS_MS:
+    _statement_ms, _lock_ms = DB_TIMEOUTS_MS[DB_PROCESS_KIND]
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["options"] = postgres_options(
+        _db_options.get("options", ""), statement_timeout_ms=_statement_ms, lock_timeout_ms=_lock_ms
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -232,7 +277,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "botopia_meta.auth_limits.CountedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -252,6 +297,12 @@ API_RATE_LIMIT_USER = env.str("API_RATE_LIMIT_USER", default="600/m")
 API_RATE_LIMIT_ANON = env.str("API_RATE_LIMIT_ANON", default="60/m")
 API_RATE_LIMIT_LOGIN = env.str("API_RATE_LIMIT_LOGIN", default="10/m")
 RATELIMIT_USE_CACHE = "default"
+# Failed credentials (botopia_meta/auth_limits.py): logins (admin form, /api/auth/token) and API
+# tokens per IP, logins per username. Past the limit every attempt is refused until the window
+# passes, the right password included.
+AUTH_FAILURE_LIMIT_IP = env.str("AUTH_FAILURE_LIMIT_IP", default="20/15m")
+AUTH_FAILURE_LIMIT_USERNAME = env.str("AUTH_FAILURE_LIMIT_USERNAME", default="10/15m")
+AUTHENTICATION_BACKENDS = ["botopia_meta.auth_limits.RateLimitedModelBackend"]
 # Request bodies: Django's limit for every endpoint, and the larger one of the endpoints that take
 # big lists (a 100,000-recipient broadcast is ~7-12 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
@@ -301,20 +352,20 @@ LOGGING = {
 # first deploy sets a short SECURE_HSTS_SECONDS; a proxy that names the scheme differently sets
 # SECURE_PROXY_SSL_HEADER to "HTTP_X_SCHEME,https", or "" when no proxy is in front).
 if not DEBUG:
-    _proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+    _proxy_header = env_list(env.ENVIRON, "SECURE_PROXY_SSL_HEADER", ["HTTP_X_FORWARDED_PROTO", "https"])
     if _proxy_header:
         if len(_proxy_header) != 2:
             raise ImproperlyConfigured(
                 'SECURE_PROXY_SSL_HEADER is "HEADER,value", e.g. HTTP_X_FORWARDED_PROTO,https'
             )
         SECURE_PROXY_SSL_HEADER = tuple(_proxy_header)
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_SSL_REDIRECT = env_bool(env.ENVIRON, "SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancer probes speak plain HTTP
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(env.ENVIRON, "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool(env.ENVIRON, "SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = env_bool(env.ENVIRON, "SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env_bool(env.ENVIRON, "CSRF_COOKIE_SECURE", default=True)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -34,3 +34,14 @@ API_RATE_LIMIT_ANON = "1000/m"
 API_RATE_LIMIT_LOGIN = "1000/m"
 if REDIS_URL:  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = f"botopia-test-{os.getpid()}"  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    # The suite's connections carry the web lock limit, as gunicorn's would; the statement limit
+    # is 60 s because creating the test database waits for checkpoints on a shared server. Set
+    # here, not through os.environ: the system test's child processes must find their own kind.
+    from botopia_meta.db_timeouts import postgres_options
+
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = postgres_options(  # noqa: F405
+        "",
+        statement_timeout_ms=60_000,
+        lock_timeout_ms=DB_TIMEOUTS_MS["web"][1],  # noqa: F405
+    )

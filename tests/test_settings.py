@@ -12,7 +12,7 @@ PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "x7Pq2vL9sK4mN8rT1wY6zB3cF5hJ0dG2aE9uI4oP7lQ1kM6nV8bX3",
     "ALLOWED_HOSTS": "api.botopia.example",
-    "FIELD_ENCRYPTION_KEYS": "rD1ZJ2vB7x0d9YbqzV5mX3o0m2cS3E4iQ6xH8lK1nWg=",
+    "FIELD_ENCRYPTION_KEYS": "pHPAjpWqh8v2ZLI2F-RtCUBoCyO-p6BYW1m-QIkUYJs=",
     "META_APP_ID": "123456789012345",
     "META_APP_SECRET": "prod-app-secret",
     "META_WEBHOOK_VERIFY_TOKEN": "prod-verify",
@@ -25,7 +25,7 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("META_", "DJANGO_", "SANDBOX_"))
+        if not k.startswith(("META_", "DJANGO_", "SANDBOX_", "DB_"))
         and k not in (*PRODUCTION_ENV, "PUBLIC_BASE_URL")
     }
     return subprocess.run(

@@ -12,7 +12,7 @@ from botopia_meta.registry import register_discovery
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
 
 WABA_SCOPES = ("whatsapp_business_management", "whatsapp_business_messaging")
-WABA_FIELDS = "id,name,currency,timezone_id,message_template_namespace"
+WABA_FIELDS = "id,name,currency,timezone_id,message_template_namespace,owner_business_info"
 PHONE_FIELDS = (
     "id,display_phone_number,verified_name,quality_rating,messaging_limit_tier,throughput,"
     "code_verification_status,name_status,status"
@@ -20,12 +20,16 @@ PHONE_FIELDS = (
 
 
 def _waba_values(data: dict) -> dict[str, Any]:
-    return {
+    values = {
         "name": text(data.get("name"), 255),
         "currency": text(data.get("currency"), 8),
         "timezone_id": text(data.get("timezone_id"), 16),
         "message_template_namespace": text(data.get("message_template_namespace"), 128),
     }
+    owner = data.get("owner_business_info")
+    if isinstance(owner, dict) and meta_id(owner.get("id")):  # the portfolio (messaging limits)
+        values["business_id"] = meta_id(owner["id"])
+    return values
 
 
 def _phone_values(number: dict) -> dict[str, Any]:

@@ -2,6 +2,7 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +37,8 @@ class TokenView(APIView):
         data = validated(TokenRequestSerializer, request.data)
         user = authenticate(request, username=data["username"], password=data["password"])
         if user is None:  # Same answer for an unknown user and a wrong password.
+            if getattr(request, "login_blocked_for", None):  # too many failures (auth_limits)
+                raise Throttled(wait=request.login_blocked_for)
             raise InvalidCredentials()
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

@@ -9,7 +9,7 @@ from django.utils import timezone
 from tests.factories import make_template, make_whatsapp_account
 from tests.whatsapp.test_messages_api import SEND_URL, error_of, meta_accepted
 from whatsapp.messages import services as message_services
-from whatsapp.models import Broadcast, BroadcastBatch, Message
+from whatsapp.models import Broadcast, BroadcastBatch, LimitedRecipient, Message, WhatsAppPhoneNumber
 
 URL = "/api/meta/whatsapp/broadcasts"
 
@@ -88,6 +88,8 @@ def test_other_users_get_404(alice_client, bob_client, alice_template, bob):
 
 
 def test_a_100k_recipient_broadcast_is_validated_and_accepted_in_one_request(alice_client, alice_template):
+    # Meta's 100K tier: all of them fit the messaging limit (whatsapp/messages/limits.py), which is counted.
+    WhatsAppPhoneNumber.objects.update(messaging_limit_tier="TIER_100K")
     recipients = [{"to": f"+5730{i:08d}", "parameters": {"body": ["Ana", f"A-{i}"]}} for i in range(100_000)]
     recipients[7] = {"to": "+5730", "parameters": {"body": ["x", "y"]}}
     body = json.dumps(_body(recipients))
@@ -98,6 +100,7 @@ def test_a_100k_recipient_broadcast_is_validated_and_accepted_in_one_request(ali
     assert data["total"] == 99_999 and [i["index"] for i in data["invalid"]] == [7]
     assert data["status"] == "queued" and data["progress"]["queued"] == 99_999
     assert not Message.objects.exists()  # the request wrote batches, not 100k messages
+    assert LimitedRecipient.objects.count() == 99_999
     cancelled = alice_client.post(f"{URL}/{data['id']}/cancel").json()["data"]
     assert cancelled["progress"]["queued"] == 0 and cancelled["progress"]["cancelled"] == 99_999
     assert not BroadcastBatch.objects.exists()  # the recipients' numbers are not kept

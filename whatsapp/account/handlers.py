@@ -17,6 +17,7 @@ from accounts.models import Notification
 from accounts.notifications import notify
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
 from whatsapp.account.selectors import waba_at_work
+from whatsapp.messages.limits import messaging_limit_update
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
 OBJECT = "whatsapp_business_account"
@@ -245,6 +246,7 @@ def account_review_update(item: WebhookItem) -> None:
 
 
 def business_capability_update(item: WebhookItem) -> None:
+    messaging_limit_update(item)
     capabilities = {k: v for k, v in item.value.items() if k.startswith("max_")}
     if not capabilities:
         raise ItemIgnored("No capability in the update.")

@@ -21,6 +21,7 @@ from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFa
 from botopia_meta.graph import GraphError
 from botopia_meta.tasks import enqueue_on_commit
 from whatsapp.messages import graph
+from whatsapp.messages.limits import messaging_limit_reserve
 from whatsapp.messages.payloads import (
     invalid,
     message_content,
@@ -86,6 +87,8 @@ def message_create(
         content = {**content, "_context": {"message_id": context_wamid}}
     try:
         with transaction.atomic():
+            if type == "template":  # the only kind that reaches a customer outside a window
+                messaging_limit_reserve(number=number, wa_ids=[wa_id])
             message = Message.objects.create(
                 direction=Message.Direction.OUTBOUND,
                 phone_number=number,
@@ -333,6 +336,7 @@ def broadcast_create(
         seen.add(wa_id)
         valid.append([wa_id, components or None])
     with transaction.atomic():
+        messaging_limit_reserve(number=number, wa_ids=[wa_id for wa_id, _ in valid])
         broadcast = Broadcast.objects.create(
             phone_number=number,
             template=mirror,
