@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import MetaAccount
 from analytics.recording import deferred, record, record_message_status
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
+from whatsapp import staff_signals
 from whatsapp.models import Contact, Message, MessageStatusEvent, WhatsAppPhoneNumber
 
 STATUS_FIELDS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
@@ -164,6 +165,15 @@ def status_apply(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
     message.status = derived_status(message)
     message.status_updated_at = timezone.now()
     message.save()
+    staff_signals.status_applied(at=at, status=name, phone_number_id=number.phone_number_id)
+    if name == "failed":
+        staff_signals.message_failed(
+            account_id=number.waba.account_id,
+            phone_number_id=number.phone_number_id,
+            display_number=number.display_phone_number,
+            code=error_code,
+            title=message.error_title,
+        )
     record_message_status(
         account_id=number.waba.account_id,
         phone_number_id=number.phone_number_id,

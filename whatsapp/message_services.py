@@ -17,7 +17,7 @@ from accounts.tokens import graph_for
 from analytics.recording import record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
-from whatsapp import graph_messages
+from whatsapp import graph_messages, staff_signals
 from whatsapp.models import Broadcast, BroadcastBatch, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
 from whatsapp.substitution import SubstitutionError, build_components
 from whatsapp.throughput import pacer
@@ -300,6 +300,15 @@ def _release(message: Message) -> None:
 def _fail(message: Message, *, account_id: int, code: int | None, title: str) -> None:
     now = timezone.now()
     _set_status(message, Message.Status.FAILED, failed_at=now, error_code=code, error_title=title[:512])
+    number = message.phone_number
+    staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="failed")
+    staff_signals.message_failed(
+        account_id=account_id,
+        phone_number_id=number.phone_number_id,
+        display_number=number.display_phone_number,
+        code=code,
+        title=title,
+    )
     record_message_status(
         account_id=account_id,
         phone_number_id=message.phone_number.phone_number_id,
@@ -357,6 +366,7 @@ def message_deliver(*, message_id: str) -> None:
             # The request may have been sent: resending could deliver it twice. The status
             # webhook (matched by biz_opaque_callback_data) settles it.
             _set_status(message, Message.Status.UNKNOWN, error_title=AWAITING_WEBHOOK)
+            staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="unknown")
             return
         if not exc.permanent:
             _release(message)
@@ -370,6 +380,7 @@ def message_deliver(*, message_id: str) -> None:
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
         status=Message.Status.SENT, status_updated_at=now, sent_at=now
     )
+    staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="sent")
     dims = {"template": message.template_name} if message.template_name else None
     record_message_status(
         account_id=account.pk,
