@@ -88,6 +88,7 @@ class TokenAdmin(DrfTokenAdmin):
         if token is not None:  # the title and breadcrumbs would print str(token): the key
             context["original"] = f"Token of {token.user}"
             context["title"] = f"API token of {token.user}"
+            context["subtitle"] = context["original"]
             context["revoke_url"] = reverse("admin:authtoken_tokenproxy_revoke", args=[token.user_id])
         return super().render_change_form(request, context, *args, **kwargs)
 

@@ -97,11 +97,7 @@ def overview(now: Any = None) -> list[dict[str, Any]]:
             "label": "WhatsApp messages failed today (UTC)",
             "value": failed_today,
             "alert": failed_today > 0,
-            "url": _url(
-                "admin:whatsapp_message_changelist",
-                status__exact="failed",
-                failed_at__gte=today.date().isoformat(),
-            ),
+            "url": _url("admin:whatsapp_message_changelist", failed="today"),
             "note": "the error code and title are in the list",
         },
         {
