@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from botopia_meta.api.auth import TokenView
 from botopia_meta.api.converters import IdConverter
+from botopia_meta.api.schema import DocsView, SchemaView
 from botopia_meta.health import healthz, readyz
 from botopia_meta.metrics import metrics_view
 
@@ -17,8 +17,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),  # Prometheus; needs METRICS_TOKEN
-    path("api/schema/", SpectacularJSONAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("api/auth/token", TokenView.as_view(), name="auth-token"),
     path("api/meta/", include("accounts.urls")),
     path("api/meta/whatsapp/", include("whatsapp.urls")),
