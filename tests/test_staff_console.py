@@ -126,6 +126,9 @@ def test_it_links_a_message_and_the_webhook_events_that_touched_it(staff_client,
     assert deliver(Client(), payload).status_code == 200
     worker.drain()
     event = WebhookEvent.objects.get()
+    # Meta reporting the send failed raises the number's notification too.
+    failing = Notification.objects.get(kind="message_failed")
+    assert failing.related_id == world.phone.phone_number_id and "131047" in failing.body
 
     events = staff_client.get(_admin_url(WebhookEvent, "changelist"), {"q": world.outbound.wamid})
     assert [e.pk for e in events.context["cl"].result_list] == [event.pk]
