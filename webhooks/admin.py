@@ -19,7 +19,7 @@ TIMES = "\u00d7"
 
 
 class BodyText(Func):
-    """The stored body as text, for a substring search (PostgreSQL: bytea → UTF-8)."""
+    """The stored body as text, for a substring search."""
 
     output_field = TextField()
 
@@ -27,7 +27,9 @@ class BodyText(Func):
         return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS TEXT)", **extra)
 
     def as_postgresql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="convert_from(%(expressions)s, 'UTF8')", **extra)
+        # encode(..., 'escape') never fails on bytes that are not UTF-8 (convert_from would);
+        # the ids searched for are ASCII.
+        return super().as_sql(compiler, connection, template="encode(%(expressions)s, 'escape')", **extra)
 
 
 def events_mentioning(text: str, *, since: datetime | None = None) -> list[WebhookEvent]:
