@@ -36,49 +36,57 @@ LAG_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 _NO_EXPIRY = None
 
 
-def _key(name: str, labels: tuple[str, ...]) -> str:
-    return f"{PREFIX}:{name}:" + "|".join(labels)
+def _redis():
+    """The Redis client behind the cache (production), or None (local memory: dev and tests)."""
+    backend = getattr(cache, "_cache", None)
+    if backend is not None and hasattr(backend, "get_client"):
+        return backend.get_client(None, write=True)
+    return None
 
 
-def _index_key(name: str) -> str:
-    return f"{PREFIX}:{name}:__index__"
+def _hash_key(name: str) -> str:
+    return cache.make_key(f"{PREFIX}:{name}")
 
 
-def _incr(key: str, amount: int = 1) -> int:
-    if cache.add(key, amount, timeout=_NO_EXPIRY):
-        return amount
+def _field(labels: tuple[str, ...]) -> str:
+    return "|".join(labels)
+
+
+def _local_add(name: str, field: str, amount: int) -> None:
+    """Local-memory cache: one dict per counter (single process, so no lost update matters)."""
+    key = f"{PREFIX}:{name}"
+    values = cache.get(key) or {}
+    values[field] = values.get(field, 0) + amount
+    cache.set(key, values, timeout=_NO_EXPIRY)
+
+
+def _add_many(increments: list[tuple[str, tuple[str, ...], int]]) -> None:
     try:
-        return cache.incr(key, amount)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, amount, timeout=_NO_EXPIRY)
-        return amount
-
-
-def _remember(name: str, labels: tuple[str, ...]) -> None:
-    """The label sets of a counter, so a scrape can list them (a read-modify-write: two
-    processes adding a new label set at once may drop one until its next increment)."""
-    index = cache.get(_index_key(name)) or []
-    if list(labels) not in index:
-        cache.set(_index_key(name), [*index, list(labels)][-1000:], timeout=_NO_EXPIRY)
+        client = _redis()
+        if client is None:
+            for name, labels, amount in increments:
+                _local_add(name, _field(labels), amount)
+            return
+        # Redis: one hash per counter, one HINCRBY per series, one round trip for them all.
+        pipe = client.pipeline(transaction=False)
+        for name, labels, amount in increments:
+            pipe.hincrby(_hash_key(name), _field(labels), amount)
+        pipe.execute()
+    except Exception as exc:  # the cache is down: lose the figure, never the work
+        logger.debug("metrics not counted: %s", type(exc).__name__)
 
 
 def count(name: str, *labels: object, amount: int = 1) -> None:
-    values = tuple(str(value) for value in labels)
-    try:
-        if _incr(_key(name, values), amount) == amount:
-            _remember(name, values)
-    except Exception as exc:  # the cache is down: lose the figure, never the work
-        logger.debug("metric %s not counted: %s", name, type(exc).__name__)
+    _add_many([(name, tuple(str(value) for value in labels), amount)])
 
 
 def observe_status_lag(seconds: float) -> None:
     """One status webhook applied `seconds` after Meta's timestamp."""
     seconds = max(0.0, seconds)
-    for bound in LAG_BUCKETS:
-        if seconds <= bound:
-            count("status_lag_bucket", bound)
-    count("status_lag_bucket", "+Inf")
-    count("status_lag_sum_ms", amount=int(seconds * 1000))
+    increments = [("status_lag_bucket", (str(bound),), 1) for bound in LAG_BUCKETS if seconds <= bound]
+    increments.append(("status_lag_bucket", ("+Inf",), 1))
+    increments.append(("status_lag_sum_ms", (), int(seconds * 1000)))
+    _add_many(increments)
 
 
 def record_graph_call(code: object) -> None:
@@ -97,9 +105,12 @@ def record_circuit_open(target: str, reason: str, until: float) -> None:
 
 
 def _counter_values(name: str) -> list[tuple[list[str], int]]:
-    index = cache.get(_index_key(name)) or []
-    values = cache.get_many([_key(name, tuple(labels)) for labels in index])
-    return [(labels, int(values.get(_key(name, tuple(labels)), 0))) for labels in index]
+    client = _redis()
+    if client is None:
+        values = cache.get(f"{PREFIX}:{name}") or {}
+    else:
+        values = {k.decode(): int(v) for k, v in client.hgetall(_hash_key(name)).items()}
+    return [(field.split("|") if field else [], int(value)) for field, value in sorted(values.items())]
 
 
 def _queue_figures() -> list[tuple[str, int, int, int]]:

@@ -4,6 +4,7 @@ Called from the send and status paths; never raises into them."""
 
 import logging
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from botopia_meta import metrics
@@ -27,6 +28,14 @@ def message_failed(*, account_id: int, phone_number_id: str, display_number: str
     from accounts.notifications import Severity, notify
 
     hour = timezone.now().strftime("%Y%m%d%H")
+    dedupe_key = f"message_failed:{phone_number_id}:{hour}"
+    try:
+        # A broadcast failing by the thousand: one cache round trip each instead of a refused
+        # INSERT; the notification's dedupe_key still makes it once even if the cache forgot.
+        if not cache.add(f"notified:{dedupe_key}", 1, timeout=3600):
+            return
+    except Exception:  # the cache is down: the database's dedupe alone
+        logger.debug("message_failed dedupe marker not set")
     try:
         account = MetaAccount.all_objects.get(pk=account_id)
         notify(
@@ -37,7 +46,7 @@ def message_failed(*, account_id: int, phone_number_id: str, display_number: str
             body=f"Latest error: {code if code is not None else '—'} {title}".strip(),
             related_type="whatsapp_phone_number",
             related_id=phone_number_id,
-            dedupe_key=f"message_failed:{phone_number_id}:{hour}",
+            dedupe_key=dedupe_key,
         )
     except Exception:
         logger.exception("message_failed notification not created")

@@ -647,13 +647,13 @@ def apply(result: dict) -> dict:
 
     paths: dict[str, Any] = {}
     for path, item in result.get("paths", {}).items():
-        renamed = re.sub(r"\{(\w+)\}", lambda m: "{" + _param_name(m.group(1)) + "}", path)
+        renamed = re.sub(r"\{(\w+)\}", lambda m: "{" + path_parameter_name(m.group(1)) + "}", path)
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path":
-                    parameter["name"] = _param_name(parameter["name"])
+                    parameter["name"] = path_parameter_name(parameter["name"])
             if not operation.get("summary"):
                 summary = SUMMARIES.get(operation.get("operationId", ""))
                 if summary:
@@ -670,7 +670,7 @@ def apply(result: dict) -> dict:
     return result
 
 
-def _param_name(name: str) -> str:
+def path_parameter_name(name: str) -> str:
     """post_pk → postId, comment_id → commentId, wa_id → waId."""
     if name.endswith("_pk"):
         name = name[: -len("_pk")] + "_id"
