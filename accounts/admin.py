@@ -1,16 +1,47 @@
+from datetime import timedelta
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.exceptions import MetaTokenExpired
 from accounts.models import MetaAccount, Notification
 from accounts.services import account_token_refresh
+from botopia_meta.admin import MirrorAdmin
 from botopia_meta.exceptions import ApiError
 from botopia_meta.graph import GraphError
 
 
+class AttentionFilter(admin.SimpleListFilter):
+    title = "attention"
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("relogin", "Needs re-login"), ("expiring", "Token expires within 7 days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        if self.value() == "relogin":
+            return queryset.filter(deleted_at__isnull=True).filter(
+                Q(needs_reauth=True) | ~Q(status=MetaAccount.Status.ACTIVE)
+            )
+        if self.value() == "expiring":
+            return queryset.filter(
+                deleted_at__isnull=True,
+                status=MetaAccount.Status.ACTIVE,
+                needs_reauth=False,
+                token_expiry__gt=now,
+                token_expiry__lte=now + timedelta(days=7),
+            )
+        return queryset
+
+
 @admin.register(MetaAccount)
-class MetaAccountAdmin(admin.ModelAdmin):
+class MetaAccountAdmin(MirrorAdmin):
+    """Connections are made and ended by the business through the API (OAuth); staff refresh
+    tokens and re-discover assets, both of which ask Meta."""
+
     list_display = (
         "user",
         "meta_user_name",
@@ -21,7 +52,7 @@ class MetaAccountAdmin(admin.ModelAdmin):
         "needs_reauth",
         "connected_at",
     )
-    list_filter = ("status", "token_type", "needs_reauth")
+    list_filter = (AttentionFilter, "status", "token_type", "needs_reauth")
     search_fields = ("user__username", "meta_user_name", "meta_user_id")
     # Tokens are never shown: only their masked previews.
     exclude = ("access_token", "refresh_token")

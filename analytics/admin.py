@@ -14,7 +14,8 @@ from analytics.models import AnalyticsSettings, DailyMetric, MetaInsight, Refuse
 from analytics.recording import account_timezone
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 760, 240, 36
-SERIES = (("sent", "#2b6cb0"), ("delivered", "#2f855a"), ("read", "#b7791f"))
+SERIES = (("sent", "#2b6cb0"), ("delivered", "#2f855a"), ("read", "#b7791f"), ("failed", "#c53030"))
+TICK_EVERY_DAYS = 7
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,7 +30,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 def _chart(points: dict[str, list[dict]]) -> dict:
-    """Polylines in SVG coordinates, computed here so the page needs no JavaScript or CDN."""
+    """Polylines in SVG coordinates, computed here so the page needs no JavaScript or CDN;
+    the x axis is labelled with dates (every TICK_EVERY_DAYS days and the last day)."""
     days = len(points["sent"])
     peak = max([p["value"] for series in points.values() for p in series] + [1])
     inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
@@ -41,13 +43,25 @@ def _chart(points: dict[str, list[dict]]) -> dict:
             for i, p in enumerate(points[name])
         )
         lines.append({"name": name, "color": color, "points": coords, "legend_x": CHART_PAD + index * 90})
+    zero_y = CHART_PAD + inner_h
+    ticks = [
+        {
+            "x": f"{CHART_PAD + i * step:.1f}",
+            "label": str(p["timestamp"])[5:10],
+            "date": str(p["timestamp"])[:10],
+        }
+        for i, p in enumerate(points["sent"])
+        if i % TICK_EVERY_DAYS == 0 or i == days - 1
+    ]
     return {
         "lines": lines,
+        "ticks": ticks,
+        "label_y": zero_y + 16,
         "peak": peak,
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
         "pad": CHART_PAD,
-        "zero_y": CHART_PAD + inner_h,
+        "zero_y": zero_y,
     }
 
 

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class AnalyticsConfig(AppConfig):
     name = "analytics"
+    verbose_name = "Analytics"

@@ -27,6 +27,8 @@ from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from botopia_meta import metrics
+
 logger = logging.getLogger("botopia_meta.graph")
 
 _sleep = time.sleep  # patched in tests
@@ -286,6 +288,7 @@ class _Circuit:
             cache.set(self.open_key, (_now() + seconds, reason), timeout=math.ceil(seconds) + 1)
         except Exception as exc:
             _cache_unavailable(exc)
+        metrics.record_circuit_open(self.open_key, reason, time.time() + seconds)
 
     def failure(self) -> None:
         try:
@@ -501,6 +504,7 @@ class GraphClient:
             if error is None:
                 raise
             self.circuit.failure()
+            metrics.record_graph_call(type(error).__name__)
             logger.warning(
                 "Graph %s %s failed: %s sent=%s (attempt %d)",
                 method,
@@ -556,6 +560,7 @@ class GraphClient:
                 )
             else:
                 self.circuit.success()
+                metrics.record_graph_call("ok")
                 logger.debug("Graph %s %s -> %s (attempt %d)", method, log_path, status, attempt + 1)
                 if payload is None:
                     payload = {}
@@ -576,6 +581,7 @@ class GraphClient:
             exc.fbtrace_id,
             attempt + 1,
         )
+        metrics.record_graph_call(exc.code if exc.code is not None else f"http_{status}")
         if not exc.permanent and exc.code != _PAIR_RATE_LIMIT:
             self.circuit.failure()
         if isinstance(exc, GraphTokenExpired):

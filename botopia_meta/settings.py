@@ -370,3 +370,20 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Operations (issue #15): metrics, error reporting, log format -------------------------
+# GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Errors go to Sentry when set (tokens scrubbed, no PII); off otherwise.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# One JSON object per log line (for a log shipper) instead of plain text.
+LOG_JSON = env.bool("LOG_JSON", default=False)
+if LOG_JSON:
+    LOGGING["formatters"]["json"] = {"()": "botopia_meta.observability.JsonFormatter"}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+if SENTRY_DSN:
+    from botopia_meta.observability import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

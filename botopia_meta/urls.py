@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from botopia_meta.api.auth import TokenView
 from botopia_meta.api.converters import IdConverter
+from botopia_meta.api.schema import DocsView, SchemaView
 from botopia_meta.health import healthz, readyz
+from botopia_meta.metrics import metrics_view
 
 register_converter(IdConverter, "id")  # before the apps' URLconfs are included
 
@@ -15,8 +16,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("api/schema/", SpectacularJSONAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus; needs METRICS_TOKEN
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("api/auth/token", TokenView.as_view(), name="auth-token"),
     path("api/meta/", include("accounts.urls")),
     path("api/meta/whatsapp/", include("whatsapp.urls")),

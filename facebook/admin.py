@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from botopia_meta.admin import MirrorAdmin
 from botopia_meta.fields import mask_secret
 from botopia_meta.inbox.admin import CommentAdminBase, ConversationAdminBase, ConversationMessageInlineBase
 from facebook.models import Comment, Conversation, ConversationMessage, FacebookPage, Post
 
 
 @admin.register(FacebookPage)
-class FacebookPageAdmin(admin.ModelAdmin):
+class FacebookPageAdmin(MirrorAdmin):
     list_display = ["name", "page_id", "account", "status", "token_preview", "created_at", "deleted_at"]
     list_filter = ["status"]
     search_fields = ["name", "page_id", "account__user__username"]
@@ -23,11 +24,10 @@ class FacebookPageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(MirrorAdmin):
     list_display = ["post_id", "page", "status", "scheduled_publish_time", "created_at"]
     list_filter = ["status"]
     search_fields = ["post_id", "message", "page__name"]
-    raw_id_fields = ["page"]
     list_select_related = ["page"]
 
 
@@ -35,7 +35,6 @@ class PostAdmin(admin.ModelAdmin):
 class CommentAdmin(CommentAdminBase):
     list_display = ["comment_id", "page", "author_name", "created_time", "hidden", "replied_at", "deleted_at"]
     search_fields = ["comment_id", "post_id", "author_name", "message"]
-    raw_id_fields = ["page"]
     list_select_related = ["page"]
 
 
@@ -47,6 +46,5 @@ class ConversationMessageInline(ConversationMessageInlineBase):
 class ConversationAdmin(ConversationAdminBase):
     list_display = ["contact_id", "contact_name", "page", "last_message_at", "unread_count"]
     search_fields = [*ConversationAdminBase.search_fields, "page__name"]
-    raw_id_fields = ["page"]
     list_select_related = ["page"]
     inlines = [ConversationMessageInline]

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class FacebookConfig(AppConfig):
     name = "facebook"
+    verbose_name = "Facebook Pages"
 
     def ready(self) -> None:
         # Each module registers itself with botopia_meta.registry on import: discovery steps

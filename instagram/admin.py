@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from botopia_meta.admin import MirrorAdmin
 from botopia_meta.inbox.admin import CommentAdminBase, ConversationAdminBase, ConversationMessageInlineBase
 from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount, MediaPublish
 
 
 @admin.register(InstagramAccount)
-class InstagramAccountAdmin(admin.ModelAdmin):
+class InstagramAccountAdmin(MirrorAdmin):
     list_display = ["username", "ig_account_id", "page_id", "account", "status", "created_at", "deleted_at"]
     list_filter = ["status"]
     search_fields = ["username", "ig_account_id", "account__user__username"]
@@ -15,8 +16,12 @@ class InstagramAccountAdmin(admin.ModelAdmin):
         return InstagramAccount.all_objects.all()
 
 
+# Without a migration: the label the admin shows ("Media publishs" otherwise).
+MediaPublish._meta.verbose_name_plural = "media publishes"
+
+
 @admin.register(MediaPublish)
-class MediaPublishAdmin(admin.ModelAdmin):
+class MediaPublishAdmin(MirrorAdmin):
     list_display = [
         "id",
         "ig_account",
@@ -28,7 +33,6 @@ class MediaPublishAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "media_type"]
     search_fields = ["media_id", "container_id", "caption"]
-    raw_id_fields = ["ig_account"]
     list_select_related = ["ig_account"]
 
 
@@ -45,7 +49,6 @@ class CommentAdmin(CommentAdminBase):
     ]
     list_filter = ["hidden", "is_mention"]
     search_fields = ["comment_id", "media_id", "author_name", "message"]
-    raw_id_fields = ["ig_account"]
     list_select_related = ["ig_account"]
 
 
@@ -57,6 +60,5 @@ class ConversationMessageInline(ConversationMessageInlineBase):
 class ConversationAdmin(ConversationAdminBase):
     list_display = ["contact_id", "contact_name", "ig_account", "last_message_at", "unread_count"]
     search_fields = [*ConversationAdminBase.search_fields, "ig_account__username"]
-    raw_id_fields = ["ig_account"]
     list_select_related = ["ig_account"]
     inlines = [ConversationMessageInline]

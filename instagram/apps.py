@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class InstagramConfig(AppConfig):
     name = "instagram"
+    verbose_name = "Instagram"
 
     def ready(self) -> None:
         # Each module registers itself with botopia_meta.registry on import: discovery steps

@@ -90,17 +90,14 @@ def _real_ids(world, path: str) -> dict[str, str]:
     comment = world.ig_comment if "hide" in path else world.fb_comment
     conversation = world.ig_conversation if "read" in path else world.fb_conversation
     ids = {
-        "template_id": str(world.template.pk),
-        "message_id": str(world.inbound.pk),
-        "broadcast_id": str(world.broadcast.pk),
-        "wa_id": world.contact.wa_id,
-        "comment_id": str(comment.pk),
-        "conversation_id": str(conversation.pk),
-        "page_id": world.page.page_id,
-        "post_pk": str(world.post.pk),
-        "publish_pk": str(world.publish.pk),
-        "notification_id": str(world.notification.pk),
-        "account_id": world.ig_account.ig_account_id,
+        "templateId": str(world.template.pk),
+        "messageId": str(world.inbound.pk),
+        "waId": world.contact.wa_id,
+        "commentId": str(comment.pk),
+        "conversationId": str(conversation.pk),
+        "postId": str(world.post.pk),
+        "publishId": str(world.publish.pk),
+        "notificationId": str(world.notification.pk),
         "accountId": str(world.account.pk),
         "wabaId": world.waba.waba_id,
         "phoneNumberId": world.phone.phone_number_id,
@@ -192,8 +189,8 @@ def _valid_requests(world) -> dict[tuple[str, str], dict]:
                 "wabaId": world.waba.waba_id,
             }
         },
-        ("PUT", "/api/meta/whatsapp/templates/{template_id}"): {
-            "path_parameters": {"template_id": str(world.template.pk)},
+        ("PUT", "/api/meta/whatsapp/templates/{templateId}"): {
+            "path_parameters": {"templateId": str(world.template.pk)},
             "body": {"components": components},
         },
         ("PUT", "/api/meta/analytics/settings"): {
@@ -210,22 +207,22 @@ def _valid_requests(world) -> dict[tuple[str, str], dict]:
         ("POST", "/api/meta/webhook/configure"): {
             "body": {"verifyToken": "fuzz-verify-token-123", "fields": {"messages": True}}
         },
-        ("POST", "/api/meta/conversations/{conversation_id}/messages"): {
-            "path_parameters": {"conversation_id": str(world.fb_conversation.pk)},
+        ("POST", "/api/meta/conversations/{conversationId}/messages"): {
+            "path_parameters": {"conversationId": str(world.fb_conversation.pk)},
             "body": {"text": "hola"},
         },
-        ("POST", "/api/meta/comments/{comment_id}/reply"): {
-            "path_parameters": {"comment_id": str(world.fb_comment.pk)},
+        ("POST", "/api/meta/comments/{commentId}/reply"): {
+            "path_parameters": {"commentId": str(world.fb_comment.pk)},
             "body": {"message": "gracias"},
         },
         ("PATCH", "/api/meta/whatsapp/account/profile"): {
             "body": {"phoneNumberId": phone, "about": "Open 9-5"}
         },
-        ("POST", "/api/meta/facebook/posts/{post_pk}/cancel"): {
-            "path_parameters": {"post_pk": str(world.post.pk)}
+        ("POST", "/api/meta/facebook/posts/{postId}/cancel"): {
+            "path_parameters": {"postId": str(world.post.pk)}
         },
-        ("POST", "/api/meta/instagram/publishes/{publish_pk}/cancel"): {
-            "path_parameters": {"publish_pk": str(world.publish.pk)}
+        ("POST", "/api/meta/instagram/publishes/{publishId}/cancel"): {
+            "path_parameters": {"publishId": str(world.publish.pk)}
         },
     }
 

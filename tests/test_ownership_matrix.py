@@ -15,6 +15,7 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
+from botopia_meta.api.schema_contract import path_parameter_name
 from tests.factories import BODY
 from tests.world import World, build_world
 
@@ -318,14 +319,15 @@ def _schema_id_parameters() -> set[tuple[str, str, str]]:
 
 
 def _schema_path(route: str) -> str:
+    """The route as the schema names it: camelCase path parameters (`post_pk` → `postId`)."""
     import re
 
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{" + path_parameter_name(m.group(1)) + "}", route)
 
 
 def test_every_id_parameter_is_covered():
     covered = {
-        (method, _schema_path(route), label.split(" ")[0])
+        (method, _schema_path(route), path_parameter_name(label.split(" ")[0]))
         for (method, route), cases in MATRIX.items()
         for label, _ in cases
     }

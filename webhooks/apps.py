@@ -11,6 +11,7 @@ def _notification_saved(sender, instance, created: bool, **kwargs) -> None:
 
 class WebhooksConfig(AppConfig):
     name = "webhooks"
+    verbose_name = "Webhooks"
 
     def ready(self) -> None:
         from accounts.models import Notification

@@ -6,13 +6,15 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from botopia_meta.admin import MirrorAdmin, MirrorInline
+from botopia_meta.exceptions import ApiError
 from botopia_meta.fields import mask_secret
+from botopia_meta.graph import GraphError
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
 
-class PhoneNumberInline(admin.TabularInline):
+class PhoneNumberInline(MirrorInline):
     model = WhatsAppPhoneNumber
-    extra = 0
     fields = [
         "phone_number_id",
         "display_phone_number",
@@ -21,8 +23,6 @@ class PhoneNumberInline(admin.TabularInline):
         "messaging_limit_tier",
     ]
     readonly_fields = fields
-    can_delete = False
-    show_change_link = True
 
 
 def _sync_wabas(request: HttpRequest, waba_pks: set) -> None:
@@ -33,7 +33,7 @@ def _sync_wabas(request: HttpRequest, waba_pks: set) -> None:
 
 
 @admin.register(WhatsAppBusinessAccount)
-class WhatsAppBusinessAccountAdmin(admin.ModelAdmin):
+class WhatsAppBusinessAccountAdmin(MirrorAdmin):
     list_display = [
         "__str__",
         "waba_id",
@@ -48,7 +48,7 @@ class WhatsAppBusinessAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["token_preview", "capabilities", "last_refreshed_at", "created_at", "updated_at"]
     exclude = ["account"]
     inlines = [PhoneNumberInline]
-    actions = ["sync_templates_from_meta"]
+    actions = ["refresh_from_meta", "sync_templates_from_meta"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return WhatsAppBusinessAccount.all_objects.select_related("account__user")
@@ -61,6 +61,15 @@ class WhatsAppBusinessAccountAdmin(admin.ModelAdmin):
     def token_preview(self, waba: WhatsAppBusinessAccount) -> str:
         return mask_secret(waba.account.access_token) or "—"
 
+    @admin.action(description="Refresh from Meta (name, review and ban state, numbers)")
+    def refresh_from_meta(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from whatsapp.account.actors import refresh_waba
+
+        pks = list(queryset.filter(deleted_at__isnull=True).values_list("pk", flat=True))
+        for pk in pks:
+            transaction.on_commit(lambda pk=pk: refresh_waba.send(str(pk)))
+        self.message_user(request, f"Refresh queued for {len(pks)} WABA(s).", messages.SUCCESS)
+
     @admin.action(description="Sync templates from Meta")
     def sync_templates_from_meta(self, request: HttpRequest, queryset: QuerySet) -> None:
         pks = set(queryset.values_list("pk", flat=True))
@@ -69,7 +78,7 @@ class WhatsAppBusinessAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(WhatsAppPhoneNumber)
-class WhatsAppPhoneNumberAdmin(admin.ModelAdmin):
+class WhatsAppPhoneNumberAdmin(MirrorAdmin):
     list_display = [
         "__str__",
         "phone_number_id",
@@ -89,13 +98,17 @@ class WhatsAppPhoneNumberAdmin(admin.ModelAdmin):
 
 
 @admin.register(WhatsAppTemplate)
-class WhatsAppTemplateAdmin(admin.ModelAdmin):
+class WhatsAppTemplateAdmin(MirrorAdmin):
+    """Edited only at Meta, through the API (POST/PATCH/DELETE /templates): a change made here
+    would touch our copy alone and be overwritten by the next sync."""
+
     list_display = [
         "name",
         "language",
         "category",
         "status",
         "quality_score",
+        "rejected_reason",
         "waba",
         "updated_at",
         "deleted_at",
@@ -103,7 +116,7 @@ class WhatsAppTemplateAdmin(admin.ModelAdmin):
     list_filter = ["status", "category", "language", "quality_score"]
     search_fields = ["name", "template_id", "waba__waba_id"]
     readonly_fields = ["waba", "template_id", "last_synced_at", "created_at", "updated_at"]
-    actions = ["sync_from_meta", "restore"]
+    actions = ["sync_from_meta", "delete_at_meta"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return WhatsAppTemplate.all_objects.select_related("waba")
@@ -114,10 +127,21 @@ class WhatsAppTemplateAdmin(admin.ModelAdmin):
         _sync_wabas(request, pks)
         self.message_user(request, f"Template sync queued for {len(pks)} WABA(s).", messages.SUCCESS)
 
-    @admin.action(description="Restore soft-deleted rows")
-    def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for template in queryset.filter(deleted_at__isnull=False):
-            template.restore()
+    @admin.action(description="Delete at Meta (this language of each selected template)")
+    def delete_at_meta(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from whatsapp.templates.services import template_delete
+
+        deleted, failed = 0, []
+        for template in queryset.filter(deleted_at__isnull=True).select_related("waba__account"):
+            try:
+                template_delete(template=template)
+                deleted += 1
+            except (ApiError, GraphError) as exc:
+                failed.append(f"{template} ({getattr(exc, 'message', '') or type(exc).__name__})")
+        if deleted:
+            self.message_user(request, f"Deleted {deleted} template(s) at Meta.", messages.SUCCESS)
+        if failed:
+            self.message_user(request, f"Not deleted: {'; '.join(failed)}", messages.ERROR)
 
 
 from whatsapp.messages import admin as messages_admin  # noqa: E402, F401

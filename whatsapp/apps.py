@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class WhatsAppConfig(AppConfig):
     name = "whatsapp"
+    verbose_name = "WhatsApp"
 
     def ready(self) -> None:
         # Each module registers itself with botopia_meta.registry on import: discovery steps

@@ -3,6 +3,9 @@ envelopes) rather than the Python one."""
 
 from typing import Any
 
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from botopia_meta.api import schema_contract
 from botopia_meta.api.camel import to_camel
 
 ERROR_ENVELOPE = {
@@ -64,4 +67,24 @@ def envelope_postprocessing_hook(result: dict, generator, request, public) -> di
                 "default",
                 {"description": "Error envelope", "content": {"application/json": {"schema": error_ref}}},
             )
-    return result
+    return schema_contract.apply(result)
+
+
+class _EnvelopeErrors:
+    """The schema and docs views render the schema (JSON) or Swagger UI (HTML); their errors
+    (401 without a token) are rendered as the API's error envelope like every other endpoint."""
+
+    def handle_exception(self, exc: Exception):
+        from rest_framework.renderers import JSONRenderer
+
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
+
+
+class SchemaView(_EnvelopeErrors, SpectacularJSONAPIView):
+    pass
+
+
+class DocsView(_EnvelopeErrors, SpectacularSwaggerView):
+    pass

@@ -1,9 +1,9 @@
 """Admin pieces shared by the Facebook and Instagram comment / conversation admins."""
 
-from django.contrib import admin
+from botopia_meta.admin import MirrorAdmin, MirrorInline
 
 
-class CommentAdminBase(admin.ModelAdmin):
+class CommentAdminBase(MirrorAdmin):
     """Soft-deleted comments stay visible here. Subclasses set the asset FK (raw_id_fields /
     list_select_related) and their columns."""
 
@@ -13,13 +13,12 @@ class CommentAdminBase(admin.ModelAdmin):
         return self.model.all_objects.select_related(*self.list_select_related)
 
 
-class ConversationMessageInlineBase(admin.TabularInline):
+class ConversationMessageInlineBase(MirrorInline):
     fields = ["sent_at", "direction", "status", "text", "mid"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
+    show_change_link = False
     ordering = ["-sent_at"]
 
 
-class ConversationAdminBase(admin.ModelAdmin):
+class ConversationAdminBase(MirrorAdmin):
     search_fields = ["contact_id", "contact_name"]

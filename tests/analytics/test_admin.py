@@ -1,5 +1,7 @@
 """The staff analytics page: a server-rendered 30-day chart per account, read-only data."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -23,13 +25,18 @@ def test_it_charts_the_last_30_days_for_staff(alice, staff_client):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<svg" in html and html.count("<polyline") == 3
-    assert "Totals: sent 1, delivered 1, read 1" in html
+    assert "<svg" in html and html.count("<polyline") == 4  # sent, delivered, read, failed
+    assert "Totals: sent 1, delivered 1, read 1, failed 0" in html
+    # The x axis is dated: the first and last day are labelled.
+    first = (timezone.now().date() - timedelta(days=29)).isoformat()
+    assert f"<title>{first}</title>" in html
+    assert f"<title>{timezone.now().date().isoformat()}</title>" in html
     assert response.context["rows"][-1] == {
         "date": timezone.now().date().isoformat(),
         "sent": 1,
         "delivered": 1,
         "read": 1,
+        "failed": 0,
     }
     assert len(response.context["rows"]) == 30
     assert "EAAG" not in html  # no token anywhere on the page

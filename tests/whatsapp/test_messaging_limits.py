@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Notification
 from botopia_meta.registry import WEBHOOK_HANDLERS
+from tests.factories import WABA_ID, make_template, make_whatsapp_account
 from tests.webhooks.conftest import deliver
-from tests.whatsapp.factories_templates import WABA_ID, make_account, make_template
 from tests.whatsapp.test_messages_api import error_of
 from tests.whatsapp.test_template_handlers import item_from
 from whatsapp.models import (
@@ -62,7 +62,7 @@ def capability_update() -> dict:
 
 @pytest.fixture
 def number(alice):
-    _, waba, number = make_account(alice)
+    _, waba, number = make_whatsapp_account(alice)
     make_template(waba, language="en_US")
     return number
 

@@ -1,29 +1,172 @@
-"""Admin for messages, contacts and broadcasts (no secrets live on these rows)."""
+"""Admin for messages, status events, contacts and broadcasts (no secrets live on these rows).
+
+Messages and status events are records of what was sent and what Meta reported: read-only.
+A message's page links the webhook events that mention its wamid, and those link back."""
+
+import re
+from datetime import timedelta
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from whatsapp.models import Broadcast, Contact, Message
+from botopia_meta.admin import MirrorAdmin
+from whatsapp.models import Broadcast, Contact, Message, MessageStatusEvent
+
+PHONE_CHARS = re.compile(r"^[\d\s+().\-]+$")
+MAX_LINKED_EVENTS = 20
+
+
+def phone_digits(term: str) -> str | None:
+    """ "+1 555 123 4000", "(555) 123-4000" → digits, when the term looks like a phone number."""
+    term = term.strip()
+    if not PHONE_CHARS.match(term):
+        return None
+    digits = re.sub(r"\D", "", term)
+    return digits if len(digits) >= 5 else None
+
+
+def seconds(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+class FailedWhenFilter(admin.SimpleListFilter):
+    title = "failed"
+    parameter_name = "failed"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("today", "Today (UTC)"), ("24h", "Last 24 hours"), ("7d", "Last 7 days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        since = {
+            "today": now.replace(hour=0, minute=0, second=0, microsecond=0),
+            "24h": now - timedelta(hours=24),
+            "7d": now - timedelta(days=7),
+        }.get(self.value() or "")
+        if since is None:
+            return queryset
+        return queryset.filter(status=Message.Status.FAILED, failed_at__gte=since)
+
+
+class PhoneSearchMixin:
+    """Search a phone number in any format: spaces, dashes, brackets and "+" are ignored."""
+
+    phone_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        digits = phone_digits(search_term)
+        if digits is None:
+            return super().get_search_results(request, queryset, search_term)
+        from django.db.models import Q
+
+        condition = Q()
+        for field in self.phone_fields:
+            condition |= Q(**{f"{field}__contains": digits})
+        return queryset.filter(condition), False
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "direction", "type", "status", "contact_wa_id", "wamid", "error_code", "created_at"]
-    list_filter = ["direction", "status", "type", "error_code"]
+class MessageAdmin(PhoneSearchMixin, MirrorAdmin):
+    list_display = [
+        "created",
+        "direction",
+        "recipient",
+        "from_number",
+        "type",
+        "status",
+        "error_code",
+        "error_title_short",
+        "wamid",
+    ]
+    list_filter = [FailedWhenFilter, "direction", "status", "type", "error_code"]
     search_fields = ["=wamid", "=id", "contact_wa_id", "template_name"]
+    phone_fields = ("contact_wa_id",)
+    search_help_text = (
+        "A phone number in any format (+1 555 123 4000), a wamid, a message id or a template name."
+    )
     list_select_related = ["phone_number"]
-    raw_id_fields = ["phone_number", "template", "broadcast"]
     date_hierarchy = "created_at"
+    readonly_fields = ["webhook_events"]
+    show_full_result_count = False
+
+    def get_fields(self, request: HttpRequest, obj: Message | None = None) -> list[str]:
+        fields = [f.name for f in Message._meta.fields if f.name != "id"]
+        return ["id", *fields, "webhook_events"]
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, message: Message) -> str:
+        return seconds(message.created_at)
+
+    @admin.display(description="Recipient", ordering="contact_wa_id")
+    def recipient(self, message: Message) -> str:
+        return f"+{message.contact_wa_id}" if message.contact_wa_id.isdigit() else message.contact_wa_id
+
+    @admin.display(description="Number")
+    def from_number(self, message: Message) -> str:
+        return str(message.phone_number) if message.phone_number else "—"
+
+    @admin.display(description="Error", ordering="error_title")
+    def error_title_short(self, message: Message) -> str:
+        title = message.error_title or ""
+        return f"{title[:80]}…" if len(title) > 80 else title or "—"
+
+    @admin.display(description="Webhook events")
+    def webhook_events(self, message: Message) -> str:
+        from webhooks.admin import events_mentioning
+
+        if not message.wamid:
+            return "— (no wamid: Meta never accepted this message)"
+        events = events_mentioning(message.wamid, since=message.created_at - timedelta(hours=1))
+        if not events:
+            return "None stored (they are kept WEBHOOK_EVENT_RETENTION_DAYS)."
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:webhooks_webhookevent_change", args=[event.pk]), str(event))
+                for event in events[:MAX_LINKED_EVENTS]
+            ),
+        )
+
+
+@admin.register(MessageStatusEvent)
+class MessageStatusEventAdmin(MirrorAdmin):
+    list_display = ["wamid", "status", "meta_time", "applied", "message_link"]
+    list_filter = ["status"]
+    search_fields = ["=wamid"]
+    date_hierarchy = "at"
+
+    @admin.display(description="At Meta", ordering="at")
+    def meta_time(self, event: MessageStatusEvent) -> str:
+        return seconds(event.at)
+
+    @admin.display(description="Applied", ordering="created_at")
+    def applied(self, event: MessageStatusEvent) -> str:
+        return seconds(event.created_at)
+
+    @admin.display(description="Message")
+    def message_link(self, event: MessageStatusEvent) -> str:
+        url = reverse("admin:whatsapp_message_changelist")
+        return format_html('<a href="{}?q={}">find</a>', url, event.wamid)
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(PhoneSearchMixin, MirrorAdmin):
     list_display = ["wa_id", "name", "phone_number", "last_inbound_at"]
     search_fields = ["wa_id", "name"]
-    raw_id_fields = ["phone_number"]
+    phone_fields = ("wa_id",)
+    list_select_related = ["phone_number"]
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(admin.ModelAdmin):
+class BroadcastAdmin(MirrorAdmin):
+    """Created through the API; cancelled through it too (POST /broadcasts/{id}/cancel)."""
+
     list_display = [
         "id",
         "template_name",
@@ -35,4 +178,4 @@ class BroadcastAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["=id", "template_name"]
-    raw_id_fields = ["phone_number", "template"]
+    list_select_related = ["phone_number"]

@@ -20,7 +20,7 @@ from analytics.recording import deferred, record, record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.tasks import enqueue_on_commit
-from whatsapp.messages import graph
+from whatsapp.messages import graph, staff_signals
 from whatsapp.messages.limits import messaging_limit_reserve
 from whatsapp.messages.payloads import (
     invalid,
@@ -145,6 +145,15 @@ def _release(message: Message) -> None:
 def _fail(message: Message, *, account_id: UUID, code: int | None, title: str) -> None:
     now = timezone.now()
     _set_status(message, Message.Status.FAILED, failed_at=now, error_code=code, error_title=title[:512])
+    number = message.phone_number
+    staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="failed")
+    staff_signals.message_failed(
+        account_id=account_id,
+        phone_number_id=number.phone_number_id,
+        display_number=number.display_phone_number,
+        code=code,
+        title=title,
+    )
     record_message_status(
         account_id=account_id,
         phone_number_id=message.phone_number.phone_number_id,
@@ -202,6 +211,7 @@ def message_deliver(*, message_id: str) -> None:
             # The request may have been sent: resending could deliver it twice. The status
             # webhook (matched by biz_opaque_callback_data) settles it.
             _set_status(message, Message.Status.UNKNOWN, error_title=AWAITING_WEBHOOK)
+            staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="unknown")
             return
         if not exc.permanent:
             _release(message)
@@ -215,6 +225,7 @@ def message_deliver(*, message_id: str) -> None:
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
         status=Message.Status.SENT, status_updated_at=now, sent_at=now
     )
+    staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="sent")
     dims = {"template": message.template_name} if message.template_name else None
     record_message_status(
         account_id=account.pk,
@@ -561,6 +572,15 @@ def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
     message.status = derived_status(message)
     message.status_updated_at = timezone.now()
     message.save()
+    staff_signals.status_applied(at=at, status=name, phone_number_id=number.phone_number_id)
+    if name == "failed":
+        staff_signals.message_failed(
+            account_id=number.waba.account_id,
+            phone_number_id=number.phone_number_id,
+            display_number=number.display_phone_number,
+            code=error_code,
+            title=message.error_title,
+        )
     record_message_status(
         account_id=number.waba.account_id,
         phone_number_id=number.phone_number_id,

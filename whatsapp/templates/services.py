@@ -1,6 +1,6 @@
 """Template writes: create, edit and delete at Meta, and reconcile our mirror with Meta's list.
 
-Meta is the source of truth. Every write validates first (whatsapp.template_rules), calls
+Meta is the source of truth. Every write validates first (whatsapp.templates.rules), calls
 Meta, and only then touches the mirror, so a refusal leaves our table as it was.
 """
 

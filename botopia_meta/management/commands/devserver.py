@@ -1,6 +1,8 @@
 """`make run`: Django's development server with an in-process Dramatiq worker and scheduler,
 so queued work runs without Redis or extra processes. Never used by tests or gunicorn."""
 
+import logging
+import re
 import threading
 
 import dramatiq
@@ -11,6 +13,22 @@ from django.utils.module_loading import autodiscover_modules
 
 import sandbox
 from botopia_meta import scheduler
+
+
+class QueryStringRedactor(logging.Filter):
+    """runserver's access log ("django.server") prints each request line with its query
+    string; the sandbox's Graph calls carry access tokens there. Secrets are masked."""
+
+    query = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from botopia_meta.observability import scrub_text
+
+        message = record.getMessage()
+        redacted = self.query.sub(lambda m: scrub_text(m.group(0)), message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 class Command(BaseCommand):
@@ -25,6 +43,7 @@ class Command(BaseCommand):
                 "devserver is for development (DEBUG on). In production run gunicorn, "
                 "`manage.py rundramatiq` and `manage.py run_scheduler`."
             )
+        logging.getLogger("django.server").addFilter(QueryStringRedactor())
         autodiscover_modules("actors")
         worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=4, worker_timeout=200)
         worker.start()
