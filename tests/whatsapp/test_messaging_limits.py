@@ -15,10 +15,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Notification
 from botopia_meta.registry import WEBHOOK_HANDLERS
+from tests.conftest import payload_item
 from tests.factories import WABA_ID, make_template, make_whatsapp_account
 from tests.webhooks.conftest import deliver
 from tests.whatsapp.test_messages_api import error_of
-from tests.whatsapp.test_template_handlers import item_from
 from whatsapp.models import (
     Broadcast,
     Contact,
@@ -163,7 +163,7 @@ def test_it_ignores_an_older_announcement_and_honours_unlimited(alice_client, nu
     older["entry"][0]["time"] -= 3600
     older["entry"][0]["changes"][0]["value"]["max_daily_conversations_per_business"] = 250
     for delivered in (payload, older):  # out of order, as Meta may deliver them
-        item = item_from(delivered)
+        item = payload_item(delivered)
         WEBHOOK_HANDLERS[(item.object, item.field)](item)
     assert MessagingLimit.objects.get(business_key=f"waba:{WABA_ID}").max_daily == -1
     assert _broadcast(alice_client, 300).status_code == 202
