@@ -8,7 +8,6 @@ target, and typed errors. Tokens, proofs, secrets, query strings and bodies are 
 
 import hashlib
 import hmac
-import json
 import logging
 import math
 import os
@@ -26,6 +25,8 @@ from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+from botopia_meta import text
 
 logger = logging.getLogger("botopia_meta.graph")
 
@@ -215,8 +216,8 @@ def _parse_json_header(value: str | None) -> dict | None:
     if not value:
         return None
     try:
-        parsed = json.loads(value)
-    except ValueError:
+        parsed = text.loads(value)
+    except text.MalformedJson:
         return None
     return parsed if isinstance(parsed, dict) else None
 
@@ -534,8 +535,10 @@ class GraphClient:
         business_usage = _parse_json_header(response.headers.get("X-Business-Use-Case-Usage"))
         pause = self._respect_usage(app_usage, business_usage)
         try:
-            payload = response.json() if response.content else None
-        except ValueError:
+            # Meta's text goes through the one rule (botopia_meta.text) before anything
+            # stores it: a NUL in a template or a profile must not fail a sync on PostgreSQL.
+            payload = text.loads(response.content) if response.content else None
+        except text.MalformedJson:
             payload = None
 
         if status < 400 and not (isinstance(payload, dict) and "error" in payload):

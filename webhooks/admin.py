@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from accounts.models import Notification
+from botopia_meta import text
 from webhooks.models import WebhookConfig, WebhookEvent
 
 
@@ -43,10 +44,11 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Raw body")
     def pretty_body(self, event: WebhookEvent) -> str:
-        text = event.body_text
-        with contextlib.suppress(ValueError):
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+        body = event.body_text
+        # Cleaned like every stored text (a "\ud800" in Meta's JSON would not encode).
+        with contextlib.suppress(text.MalformedJson):
+            body = json.dumps(text.loads(body), indent=2, ensure_ascii=False)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', body)
 
     @admin.display(description="Item outcomes")
     def pretty_items(self, event: WebhookEvent) -> str:

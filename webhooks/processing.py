@@ -4,12 +4,15 @@ Meta's shape: {"object", "entry": [{"id", "time", "changes": [{"field", "value"}
 "messaging": [{...}]}]}. `messaging[]` (Messenger and Instagram DMs) routes as field
 "messages". Unknown keys anywhere are ignored, never rejected."""
 
-import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from botopia_meta import text
 from botopia_meta.registry import WebhookItem
+
+logger = logging.getLogger(__name__)
 
 MESSAGING_FIELD = "messages"
 
@@ -23,10 +26,15 @@ class UnknownShape(ValueError):
 
 
 def parse(raw_body: bytes) -> dict[str, Any]:
-    """The delivery as a dict with a string `object` and a list `entry`, or NotJson/UnknownShape."""
+    """The delivery as a dict with a string `object` and a list `entry`, or NotJson/UnknownShape.
+    Its text is cleaned by the one rule (botopia_meta.text): a NUL or a lone surrogate in one
+    message must not fail the whole change on PostgreSQL, nor break a page that shows it."""
     try:
-        payload = json.loads(raw_body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        payload = text.loads(raw_body)
+    except text.TooDeep as exc:
+        logger.warning("Webhook body refused: %s", exc)  # no traceback: not our bug
+        raise NotJson(f"The body is not usable JSON: {exc}") from None
+    except text.MalformedJson:
         raise NotJson("The body is not JSON.") from None
     if not isinstance(payload, dict):
         raise UnknownShape("Unknown shape: the body is not a JSON object.")
