@@ -243,6 +243,34 @@ def _usage_pressure(app_usage: dict | None, business_usage: dict | None) -> tupl
     return max(percents, default=0.0), regain_minutes
 
 
+# Meta's largest answers (a page of templates, of posts) are well under a megabyte: a bigger
+# one is not read, whatever it claims to be.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+_CHUNK_BYTES = 64 * 1024
+
+
+class _AnswerTooLarge(Exception):
+    def __init__(self, cap: int, status: int):
+        super().__init__(cap)
+        self.cap, self.status = cap, status
+
+
+def _read_capped(response: requests.Response) -> None:
+    """Read a streamed answer into `response.content`, never more than MAX_ANSWER_BYTES + one
+    chunk; _AnswerTooLarge beyond that (or when Content-Length says so up front)."""
+    cap = MAX_ANSWER_BYTES
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _AnswerTooLarge(cap, response.status_code)
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+        size += len(chunk)
+        if size > cap:
+            raise _AnswerTooLarge(cap, response.status_code)
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what response.content answers from now on
+
+
 def _path_for_log(path: str) -> str:
     return "/" + path.split("?", 1)[0]
 
@@ -483,9 +511,34 @@ class GraphClient:
         timeout = (settings.META_GRAPH_CONNECT_TIMEOUT, settings.META_GRAPH_READ_TIMEOUT)
         log_path = _path_for_log(path)
         try:
+            # Streamed, so an answer larger than MAX_ANSWER_BYTES is never read whole.
             response = _session.request(
-                method, self._url(path), params=query, data=body, json=json_body, files=files, timeout=timeout
+                method,
+                self._url(path),
+                params=query,
+                data=body,
+                json=json_body,
+                files=files,
+                timeout=timeout,
+                stream=True,
             )
+            try:
+                _read_capped(response)
+            finally:
+                response.close()
+        except _AnswerTooLarge as exc:
+            self.circuit.failure()
+            logger.warning(
+                "Graph %s %s answered more than %d bytes (attempt %d)", method, log_path, exc.cap, attempt + 1
+            )
+            # Meta did answer, so a send went through or not: we cannot tell. Not retried
+            # (the same call gets the same answer), and a send is never repeated blindly.
+            raise GraphError(
+                f"Meta's answer exceeded {exc.cap} bytes and was not read.",
+                http_status=exc.status,
+                sent=True,
+                outcome_unknown=True,
+            ) from None
         except requests.exceptions.RequestException as exc:
             error = self._transport_error(exc)
             if error is None:

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 WINDOW = timedelta(hours=24)
 THROTTLE_CODES = (130429, 131056)
 AWAITING_WEBHOOK = "No answer from Meta; awaiting its status webhook."
+NO_WAMID = "Meta answered without a message id; awaiting its status webhook."
 SWEEP_BATCH = 10_000
 NOT_CONNECTED = (
     "Not sent: the Meta account is no longer connected (expired, revoked or removed). Reconnect it."
@@ -363,7 +364,14 @@ def message_deliver(*, message_id: str) -> None:
             raise  # the actor retries with backoff; `message_give_up` when it stops
         _fail(message, account_id=account.pk, code=exc.code, title=exc.user_title or exc.message or "")
         return
-    wamid = ((data.get("messages") or [{}])[0] or {}).get("id")
+    wamid = _sent_wamid(data)
+    if wamid is None:
+        # Meta said 200 but named no message: we cannot tell whether it went out, nor match
+        # its statuses by wamid. Like a lost answer: unknown, never resent; a status webhook
+        # (found by biz_opaque_callback_data) settles it.
+        logger.warning("Meta accepted message %s without a message id", message.pk)
+        _set_status(message, Message.Status.UNKNOWN, error_title=NO_WAMID)
+        return
     now = timezone.now()
     # Only sending → sent: a status webhook that raced ahead already moved it further.
     Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
@@ -379,6 +387,14 @@ def message_deliver(*, message_id: str) -> None:
         at=now,
         dimensions=dims,
     )
+
+
+def _sent_wamid(data: Any) -> str | None:
+    """`messages[0].id` of Meta's send answer, or None when it is missing or not a string."""
+    messages = data.get("messages") if isinstance(data, dict) else None
+    first = messages[0] if isinstance(messages, list) and messages else None
+    wamid = first.get("id") if isinstance(first, dict) else None
+    return wamid[:255] if isinstance(wamid, str) and wamid.strip() else None
 
 
 def message_give_up(*, message_id: str, exc: BaseException) -> None:
