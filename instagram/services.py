@@ -17,7 +17,7 @@ from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.inbox import messaging
 from botopia_meta.inbox.messaging import inbound_message  # noqa: F401 (re-exported)
-from botopia_meta.safe_urls import require_public_https_url
+from botopia_meta.safe_urls import require_meta_fetched_url
 from instagram import graph
 from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount, MediaPublish
 
@@ -141,7 +141,7 @@ def publish_create(
     elif len(media_urls) != 1:
         raise ValidationFailed("Give exactly one mediaUrl.", details={"media_url": ["Give exactly one."]})
     field = "media_urls" if media_type == MediaPublish.MediaType.CAROUSEL else "media_url"
-    urls = [require_public_https_url(url, field=field) for url in media_urls]
+    urls = [require_meta_fetched_url(url, field=field) for url in media_urls]
     if media_type in (MediaPublish.MediaType.VIDEO, MediaPublish.MediaType.REELS) and not _is_video(urls[0]):
         reason = "Must be a video (.mp4 or .mov)."
         raise ValidationFailed(reason, details={"media_url": [reason]})

@@ -17,6 +17,7 @@ from accounts.tokens import graph_for
 from analytics.recording import record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
+from botopia_meta.safe_urls import meta_fetched_url_reason
 from whatsapp import graph_messages
 from whatsapp.models import Broadcast, BroadcastBatch, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
 from whatsapp.substitution import SubstitutionError, build_components
@@ -60,8 +61,8 @@ def _media(kind: str, value: Any) -> dict:
     link, media_id = value.get("link"), value.get("id")
     if bool(link) == bool(media_id):
         raise _invalid(kind, "Give exactly one of `link` (https URL) or `id` (an uploaded media id).")
-    if link and not (isinstance(link, str) and link.startswith("https://")):
-        raise _invalid(f"{kind}.link", "Must be an https:// URL.")
+    if link and (reason := meta_fetched_url_reason(link)):
+        raise _invalid(f"{kind}.link", reason)
     out: dict = {"link": link} if link else {"id": str(media_id)}
     caption = value.get("caption")
     if caption:
