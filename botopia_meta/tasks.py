@@ -100,17 +100,26 @@ def actor(
     return decorate(fn) if fn is not None else decorate
 
 
-def enqueue_on_commit(actor: dramatiq.Actor, *args: str, swept: bool = False) -> None:
+def enqueue_on_commit(
+    actor: dramatiq.Actor, *args: str, swept: bool = False, delay_ms: int | None = None
+) -> None:
     """The one way services queue work: `actor.send(*args)` once the current transaction
     commits (at once outside one), so a worker never reads a row that isn't committed yet.
+    `delay_ms`: run it no sooner than that (a scheduled publish).
 
     `swept`: the stored row is its own outbox and a periodic sweep queues it again, so a broker
-    that is down is logged instead of raised (the work will still be done). Otherwise the
-    broker's error reaches the caller."""
+    that is down is logged instead of raised: the work will still be done. Every endpoint that
+    stores something to send (a message, a broadcast, a reply, a publish) must use it: the
+    commit has happened, so an error answer would be a lie (its client's retry would store and
+    send a second copy); it answers 202 with the stored row instead. Otherwise (work that is
+    not swept, and that the caller may simply redo) the broker's error reaches the caller."""
 
     def send() -> None:
         try:
-            actor.send(*args)
+            if delay_ms is None:
+                actor.send(*args)
+            else:
+                actor.send_with_options(args=args, delay=delay_ms)
         except Exception:
             if not swept:
                 raise

@@ -193,7 +193,9 @@ def post_create(
     except GraphError as exc:
         # The post exists; a missing permalink must not turn the answer into an error.
         logger.info("No permalink for post %s yet (code=%s)", post.post_id, exc.code)
-    with contextlib.suppress(ValueError):
+    # The post exists at Meta: Redis being down must not turn this into an error answer, whose
+    # retry would publish it twice. The list cache expires by itself.
+    with contextlib.suppress(Exception):
         cache.incr(f"fb:posts:v:{page.page_id}")
     if post.status == Post.Status.PUBLISHED:
         _record_post_published(page, post.post_id, post.created_at)
@@ -404,7 +406,7 @@ def message_queue(*, conversation: Conversation, text: str, image_url: str) -> C
         window=SERVICE_WINDOW,
         refusal="This person has not written to the page in the last 24 hours: "
         "Messenger does not allow a reply.",
-        deliver=fb_deliver_message.send,
+        deliver=fb_deliver_message,
     )
 
 

@@ -18,6 +18,7 @@ from botopia_meta.graph import GraphError
 from botopia_meta.inbox import messaging
 from botopia_meta.inbox.messaging import inbound_message  # noqa: F401 (re-exported)
 from botopia_meta.safe_urls import require_meta_fetched_url
+from botopia_meta.tasks import enqueue_on_commit
 from instagram import graph
 from instagram.models import Comment, Conversation, ConversationMessage, InstagramAccount, MediaPublish
 
@@ -163,13 +164,12 @@ def publish_create(
     )
     from instagram.actors import ig_publish_media
 
+    # publish_sweep queues a pending or due publish whose message was lost (or never sent).
     if scheduled_publish_time is None:
-        transaction.on_commit(lambda: ig_publish_media.send(str(publish.pk)))
+        enqueue_on_commit(ig_publish_media, str(publish.pk), swept=True)
     else:
         delay = max(0, int((scheduled_publish_time - timezone.now()).total_seconds() * 1000))
-        transaction.on_commit(
-            lambda: ig_publish_media.send_with_options(args=(str(publish.pk),), delay=delay)
-        )
+        enqueue_on_commit(ig_publish_media, str(publish.pk), swept=True, delay_ms=delay)
     return publish
 
 
@@ -307,7 +307,7 @@ def _poll(publish: MediaPublish) -> str:
         publish.save(update_fields=["permalink", "updated_at"])
     except GraphError as exc:
         logger.info("No permalink for media %s yet (code=%s)", publish.media_id, exc.code)
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(Exception):  # a missing key, or Redis down: the list cache expires
         cache.incr(f"ig:media:v:{ig.ig_account_id}")
     record(
         account_id=ig.account_id,
@@ -567,7 +567,7 @@ def message_queue(*, conversation: Conversation, text: str, image_url: str) -> C
         window=SERVICE_WINDOW,
         refusal="This person has not written to the account in the last 24 hours: "
         "Instagram does not allow a reply.",
-        deliver=ig_deliver_message.send,
+        deliver=ig_deliver_message,
     )
 
 

@@ -18,6 +18,7 @@ from analytics.recording import record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.safe_urls import meta_fetched_url_reason
+from botopia_meta.tasks import enqueue_on_commit
 from whatsapp import graph_messages
 from whatsapp.models import Broadcast, BroadcastBatch, Contact, Message, WhatsAppPhoneNumber, WhatsAppTemplate
 from whatsapp.substitution import SubstitutionError, build_components
@@ -258,7 +259,7 @@ def message_create(
 def _enqueue(message: Message) -> None:
     from whatsapp.message_actors import send_message
 
-    transaction.on_commit(lambda: send_message.send(str(message.pk)))
+    enqueue_on_commit(send_message, str(message.pk), swept=True)  # messages_sweep re-queues it
 
 
 def send_payload(message: Message) -> dict:
@@ -527,7 +528,7 @@ def broadcast_create(
         if valid:
             from whatsapp.message_actors import broadcast_fanout
 
-            transaction.on_commit(lambda: broadcast_fanout.send(str(broadcast.pk)))
+            enqueue_on_commit(broadcast_fanout, str(broadcast.pk), swept=True)  # resumed by messages_sweep
     return broadcast
 
 

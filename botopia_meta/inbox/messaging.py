@@ -10,9 +10,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model
 from django.utils import timezone
+from dramatiq import Actor
 
 from botopia_meta.exceptions import OutsideServiceWindow
 from botopia_meta.graph import GraphError
+from botopia_meta.tasks import enqueue_on_commit
 
 SWEEP_BATCH = 10_000
 STOPPED_MID_SEND = (
@@ -131,9 +133,10 @@ def message_queue(
     image_url: str,
     window: timedelta,
     refusal: str,
-    deliver: Callable[[str], Any],
+    deliver: Actor,
 ) -> Any:
-    """Store the reply as queued and send it after commit; 409 outside the service window."""
+    """Store the reply as queued and send it after commit; 409 outside the service window.
+    The broker being down is no error: the reply is stored and messages_sweep queues it."""
     Message = spec.message_model
     now = timezone.now()
     if conversation.last_inbound_at is None or now - conversation.last_inbound_at > window:
@@ -147,7 +150,7 @@ def message_queue(
         sent_at=now,
     )
     spec.conversation_model.objects.filter(pk=conversation.pk).update(last_message_at=now, unread_count=0)
-    transaction.on_commit(lambda: deliver(str(message.pk)))
+    enqueue_on_commit(deliver, str(message.pk), swept=True)
     return message
 
 
