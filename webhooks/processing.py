@@ -7,6 +7,7 @@ Meta's shape: {"object", "entry": [{"id", "time", "changes": [{"field", "value"}
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botopia_meta import text
@@ -60,7 +61,7 @@ def _entry_time(entry: dict) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def slots(event_id: Any, payload: dict[str, Any]) -> Iterator[Slot]:
+def slots(event_id: Any, payload: dict[str, Any], received_at: datetime | None = None) -> Iterator[Slot]:
     object_type = payload["object"]
     for e, entry in enumerate(payload["entry"]):
         if not isinstance(entry, dict):
@@ -89,6 +90,7 @@ def slots(event_id: Any, payload: dict[str, Any]) -> Iterator[Slot]:
                     value=value,
                     entry_time=entry_time,
                     index=index,
+                    received_at=received_at,
                 ),
             )
         messaging = entry.get("messaging")
@@ -108,6 +110,7 @@ def slots(event_id: Any, payload: dict[str, Any]) -> Iterator[Slot]:
                     value=message,
                     entry_time=entry_time,
                     index=index,
+                    received_at=received_at,
                 ),
             )
 

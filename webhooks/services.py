@@ -191,7 +191,7 @@ def _process_claimed(event_id: UUID | str) -> WebhookEvent:
         return _finish(event, status=status, reason=str(exc), results=[])
 
     results, retryable = [], False
-    for slot in processing.slots(event.pk, payload):
+    for slot in processing.slots(event.pk, payload, received_at=event.received_at):
         result, exc = _apply(slot)
         results.append(result)
         retryable |= exc is not None and is_retryable(exc)

@@ -5,6 +5,7 @@ here is idempotent (unique wamid, one status event per (wamid, status)) and a me
 status is derived from the timestamps it has collected, so any arrival order ends the same.
 """
 
+import logging
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -16,18 +17,23 @@ from analytics.recording import deferred, record, record_message_status
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
 from whatsapp.models import Contact, Message, MessageStatusEvent, WhatsAppPhoneNumber
 
+logger = logging.getLogger(__name__)
+
 STATUS_FIELDS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
 
 
 def _ts(value: object) -> datetime:
     try:
         return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):  # OverflowError: past year 9999
         return timezone.now()
 
 
 def _number(item: WebhookItem) -> WhatsAppPhoneNumber:
-    phone_number_id = str((item.value.get("metadata") or {}).get("phone_number_id") or "")
+    metadata = item.value.get("metadata")
+    if not isinstance(metadata, dict):
+        raise ItemIgnored("Malformed change: `metadata` is not an object.")
+    phone_number_id = str(metadata.get("phone_number_id") or "")
     number = (
         WhatsAppPhoneNumber.objects.filter(
             phone_number_id=phone_number_id,
@@ -57,11 +63,24 @@ def derived_status(message: Message) -> str:
     return message.status
 
 
-def inbound_apply(*, number: WhatsAppPhoneNumber, message: dict, profiles: dict[str, str]) -> bool:
+def inbound_apply(
+    *,
+    number: WhatsAppPhoneNumber,
+    message: dict,
+    profiles: dict[str, str],
+    received_at: datetime | None = None,
+) -> bool:
     wamid, wa_id = message.get("id"), str(message.get("from") or "")
     if not wamid or not wa_id:
         return False
     at = _ts(message.get("timestamp"))
+    # A timestamp after we received the message (a sender's clock, a forged payload) would
+    # hold the 24-hour window open until then: it counts as received when we got it.
+    received_at = received_at or timezone.now()
+    clamped = at > received_at
+    if clamped:
+        logger.warning("Inbound %s dated %s, after its receipt: clamped to %s", wamid, at, received_at)
+        at = received_at
     kind = message.get("type") or "unknown"
     content = (
         message.get(kind)
@@ -70,6 +89,8 @@ def inbound_apply(*, number: WhatsAppPhoneNumber, message: dict, profiles: dict[
     )
     if message.get("context"):
         content = {**content, "_context": message["context"]}
+    if clamped:
+        content = {**content, "_clamped_timestamp": str(message.get("timestamp"))}  # the flag
     try:
         with transaction.atomic():
             Message.objects.create(
@@ -180,9 +201,9 @@ def handle_messages(item: WebhookItem) -> None:
     number = _number(item)
     value = item.value
     profiles = {
-        str(c.get("wa_id")): (c.get("profile") or {}).get("name") or ""
-        for c in value.get("contacts") or []
-        if isinstance(c, dict)
+        str(c.get("wa_id")): str(c["profile"].get("name") or "")
+        for c in (value.get("contacts") if isinstance(value.get("contacts"), list) else [])
+        if isinstance(c, dict) and isinstance(c.get("profile"), dict)
     }
     messages, statuses = value.get("messages") or [], value.get("statuses") or []
     if not messages and not statuses:
@@ -198,7 +219,7 @@ def handle_messages(item: WebhookItem) -> None:
     with transaction.atomic(), deferred():
         _lock_messages(number, statuses)
         for message in messages:
-            inbound_apply(number=number, message=message, profiles=profiles)
+            inbound_apply(number=number, message=message, profiles=profiles, received_at=item.received_at)
         for status in statuses:
             status_apply(number=number, status=status)
 

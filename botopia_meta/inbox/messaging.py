@@ -37,7 +37,10 @@ def from_unix(value) -> datetime | None:
         return None
     if number > 10**11:  # messaging timestamps are milliseconds, feed ones seconds
         number /= 1000
-    return datetime.fromtimestamp(number, tz=UTC)
+    try:
+        return datetime.fromtimestamp(number, tz=UTC)
+    except (ValueError, OverflowError, OSError):  # past year 9999, or not a number (nan)
+        return None
 
 
 def graph_error(exc: GraphError) -> dict:
@@ -94,7 +97,8 @@ def message_apply_webhook(
             text="", attachments=[]
         )
         return "deleted"
-    at = from_unix(item.get("timestamp")) or timezone.now()
+    # Never later than now: a future timestamp would hold the 24-hour window open until then.
+    at = min(from_unix(item.get("timestamp")) or timezone.now(), timezone.now())
     conversation, new_contact = Conversation.objects.get_or_create(
         **{spec.asset: asset}, contact_id=contact_id
     )
