@@ -527,7 +527,6 @@ class GraphClient:
             finally:
                 response.close()
         except _AnswerTooLarge as exc:
-            self.circuit.failure()
             logger.warning(
                 "Graph %s %s answered more than %d bytes (attempt %d)", method, log_path, exc.cap, attempt + 1
             )

@@ -6,7 +6,7 @@ status is derived from the timestamps it has collected, so any arrival order end
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from django.db import IntegrityError, models, transaction
@@ -19,6 +19,7 @@ from whatsapp.models import Contact, Message, MessageStatusEvent, WhatsAppPhoneN
 
 logger = logging.getLogger(__name__)
 
+CLOCK_SKEW = timedelta(minutes=5)
 STATUS_FIELDS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
 
 
@@ -76,11 +77,12 @@ def inbound_apply(
     at = _ts(message.get("timestamp"))
     # A timestamp after we received the message (a sender's clock, a forged payload) would
     # hold the 24-hour window open until then: it counts as received when we got it.
+    # Seconds ahead are clock skew between Meta and us: clamped too, flagged only beyond that.
     received_at = received_at or timezone.now()
-    clamped = at > received_at
+    clamped = at > received_at + CLOCK_SKEW
     if clamped:
         logger.warning("Inbound %s dated %s, after its receipt: clamped to %s", wamid, at, received_at)
-        at = received_at
+    at = min(at, received_at)
     kind = message.get("type") or "unknown"
     content = (
         message.get(kind)
