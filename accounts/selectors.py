@@ -1,5 +1,6 @@
 """Reads scoped to the requesting user. Everything user-facing starts here."""
 
+import contextlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -10,6 +11,8 @@ from django.utils import timezone
 
 from accounts.models import MetaAccount
 from botopia_meta.exceptions import AccountNotConnected, MissingMetaPermission, NotFound
+from botopia_meta.fields import is_undecryptable
+from botopia_meta.graph import GraphTokenExpired
 
 # Ownership is decided here and nowhere else. Two meanings, one function each; every
 # user-facing query filters through one of them, `via` being the lookup path from the queried
@@ -114,6 +117,14 @@ def account_status(*, user: User, account_id: UUID | str | None = None) -> dict:
             "needs_reauth": False,
             "token_preview": None,
         }
+    if is_undecryptable(account.access_token) and not account.needs_reauth:
+        # Its token no key decrypts: say so now (needs_reauth, a notification), not at the
+        # next call to Meta.
+        from accounts.tokens import require_readable
+
+        with contextlib.suppress(GraphTokenExpired):
+            require_readable(account)
+        account.refresh_from_db(fields=["status", "needs_reauth"])
     return {
         "connected": account.is_active,
         "account_id": account.pk,

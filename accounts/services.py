@@ -15,7 +15,7 @@ from accounts.discovery import meta_id
 from accounts.exceptions import MetaAuthFailed, MetaTokenExpired
 from accounts.models import MetaAccount
 from accounts.notifications import Severity, notify
-from accounts.tokens import graph_for
+from accounts.tokens import graph_for, require_readable
 from botopia_meta.exceptions import AccountNotConnected
 from botopia_meta.graph import GraphError, GraphTokenExpired
 from botopia_meta.registry import DISCOVERY_STEPS
@@ -238,6 +238,7 @@ def account_token_refresh(*, account: MetaAccount) -> MetaAccount:
     expired and raises MetaTokenExpired (401)."""
     if account.status == Status.REVOKED or account.deleted_at is not None:
         raise AccountNotConnected("This Meta account was disconnected: connect it again.")
+    require_readable(account)
     token, fallback_expiry = account.access_token, account.token_expiry
     if account.token_type == MetaAccount.TokenType.USER:
         try:
@@ -258,6 +259,10 @@ def account_token_validate(*, account: MetaAccount) -> bool:
     """The daily re-check: debug_token; an invalid token marks the account expired."""
     if not account.is_active:
         return False
+    try:
+        require_readable(account)
+    except GraphTokenExpired:
+        return False  # marked needs_reauth
     info = meta.debug_token(account.access_token)
     if not info.is_valid or info.app_id != str(settings.META_APP_ID):
         account_mark_token_invalid(

@@ -6,6 +6,7 @@ The keys are separate from SECRET_KEY on purpose: rotating Django's secret must 
 every stored token.
 """
 
+import logging
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -13,6 +14,26 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import models
+
+logger = logging.getLogger(__name__)
+
+
+class Undecryptable(str):
+    """What an encrypted column reads as when no key in FIELD_ENCRYPTION_KEYS decrypts it (a
+    key dropped before rotating): empty, so the row still loads and pages answer, while the
+    owner is told to reconnect (accounts.tokens). Saving the row writes the stored token back
+    unchanged: restoring the key brings it back."""
+
+    ciphertext: str
+
+    def __new__(cls, ciphertext: str) -> "Undecryptable":
+        value = super().__new__(cls, "")
+        value.ciphertext = ciphertext
+        return value
+
+
+def is_undecryptable(value: object) -> bool:
+    return isinstance(value, Undecryptable)
 
 
 @cache
@@ -67,6 +88,8 @@ class EncryptedTextField(models.TextField):
     description = "Text encrypted at rest"
 
     def get_prep_value(self, value):
+        if isinstance(value, Undecryptable):
+            return value.ciphertext
         value = super().get_prep_value(value)
         if value in (None, ""):
             return value
@@ -75,7 +98,16 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value, expression, connection):
         if value in (None, ""):
             return value
-        return decrypt(value)
+        try:
+            return _fernets()[0].decrypt(value.encode()).decode()
+        except InvalidToken:
+            column = getattr(expression, "target", None)
+            logger.error(
+                "The encrypted column %s holds a value no key in FIELD_ENCRYPTION_KEYS decrypts: "
+                "restore the key it was written with, or have its owner reconnect.",
+                getattr(column, "model", None) and f"{column.model._meta.label}.{column.name}",
+            )
+            return Undecryptable(value)
 
     def get_lookup(self, lookup_name):
         if lookup_name not in ("isnull", "exact"):

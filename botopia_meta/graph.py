@@ -8,7 +8,6 @@ target, and typed errors. Tokens, proofs, secrets, query strings and bodies are 
 
 import hashlib
 import hmac
-import json
 import logging
 import math
 import os
@@ -27,7 +26,7 @@ from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from botopia_meta import metrics
+from botopia_meta import metrics, text
 
 logger = logging.getLogger("botopia_meta.graph")
 
@@ -222,8 +221,8 @@ def _parse_json_header(value: str | None) -> dict | None:
     if not value:
         return None
     try:
-        parsed = json.loads(value)
-    except ValueError:
+        parsed = text.loads(value)
+    except text.MalformedJson:
         return None
     return parsed if isinstance(parsed, dict) else None
 
@@ -247,6 +246,34 @@ def _usage_pressure(app_usage: dict | None, business_usage: dict | None) -> tupl
         if isinstance(regain, int | float) and not isinstance(regain, bool):
             regain_minutes = max(regain_minutes, float(regain))
     return max(percents, default=0.0), regain_minutes
+
+
+# Meta's largest answers (a page of templates, of posts) are well under a megabyte: a bigger
+# one is not read, whatever it claims to be.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+_CHUNK_BYTES = 64 * 1024
+
+
+class _AnswerTooLarge(Exception):
+    def __init__(self, cap: int, status: int):
+        super().__init__(cap)
+        self.cap, self.status = cap, status
+
+
+def _read_capped(response: requests.Response) -> None:
+    """Read a streamed answer into `response.content`, never more than MAX_ANSWER_BYTES + one
+    chunk; _AnswerTooLarge beyond that (or when Content-Length says so up front)."""
+    cap = MAX_ANSWER_BYTES
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _AnswerTooLarge(cap, response.status_code)
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+        size += len(chunk)
+        if size > cap:
+            raise _AnswerTooLarge(cap, response.status_code)
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what response.content answers from now on
 
 
 def _path_for_log(path: str) -> str:
@@ -496,9 +523,33 @@ class GraphClient:
         timeout = (settings.META_GRAPH_CONNECT_TIMEOUT, settings.META_GRAPH_READ_TIMEOUT)
         log_path = _path_for_log(path)
         try:
+            # Streamed, so an answer larger than MAX_ANSWER_BYTES is never read whole.
             response = _session.request(
-                method, self._url(path), params=query, data=body, json=json_body, files=files, timeout=timeout
+                method,
+                self._url(path),
+                params=query,
+                data=body,
+                json=json_body,
+                files=files,
+                timeout=timeout,
+                stream=True,
             )
+            try:
+                _read_capped(response)
+            finally:
+                response.close()
+        except _AnswerTooLarge as exc:
+            logger.warning(
+                "Graph %s %s answered more than %d bytes (attempt %d)", method, log_path, exc.cap, attempt + 1
+            )
+            # Meta did answer, so a send went through or not: we cannot tell. Not retried
+            # (the same call gets the same answer), and a send is never repeated blindly.
+            raise GraphError(
+                f"Meta's answer exceeded {exc.cap} bytes and was not read.",
+                http_status=exc.status,
+                sent=True,
+                outcome_unknown=True,
+            ) from None
         except requests.exceptions.RequestException as exc:
             error = self._transport_error(exc)
             if error is None:
@@ -549,8 +600,10 @@ class GraphClient:
         business_usage = _parse_json_header(response.headers.get("X-Business-Use-Case-Usage"))
         pause = self._respect_usage(app_usage, business_usage)
         try:
-            payload = response.json() if response.content else None
-        except ValueError:
+            # Meta's text goes through the one rule (botopia_meta.text) before anything
+            # stores it: a NUL in a template or a profile must not fail a sync on PostgreSQL.
+            payload = text.loads(response.content) if response.content else None
+        except text.MalformedJson:
             payload = None
 
         if status < 400 and not (isinstance(payload, dict) and "error" in payload):

@@ -27,6 +27,22 @@ def _check_broker() -> None:
         client.ping()
 
 
+class HealthMiddleware:
+    """/healthz and /readyz answer whatever the Host header says: a load balancer probes by
+    IP, which is not in ALLOWED_HOSTS, and Django's host check (CommonMiddleware) would answer
+    it 400. Placed before that check; the probes read nothing from the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.method in ("GET", "HEAD"):
+            probe = PROBES.get(request.path_info)
+            if probe is not None:
+                return probe(request)
+        return self.get_response(request)
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
     failing = {}
     for name, check in (("database", _check_database), ("cache", _check_cache), ("broker", _check_broker)):
@@ -37,3 +53,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if failing:
         return JsonResponse({"status": "unavailable", "failing": failing}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+PROBES = {"/healthz": healthz, "/readyz": readyz}

@@ -10,6 +10,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 DISCOVERY_STEPS: dict[str, Callable[..., dict]] = {}
@@ -60,6 +61,8 @@ class WebhookItem:
     value: dict
     entry_time: int | None = None
     index: str = ""  # position in the delivery, e.g. "0.2", for per-item errors
+    # When we received the delivery: no event Meta describes happened later than this.
+    received_at: datetime | None = None
 
 
 # --- Cross-platform inbox ---------------------------------------------------------------------

@@ -1,7 +1,12 @@
 """URLs a user gives us must be public https: media URLs are handed to Meta, which downloads
 them (we never point anything at an internal address, and a mistyped staging URL fails here
 with a clear message instead of a Meta 9004); forward URLs are called by us (webhooks/forwarding
-connects to the very address checked here, so DNS cannot change in between)."""
+connects to the very address checked here, so DNS cannot change in between).
+
+Two rules. URLs only Meta fetches (media links, a post's link, a photo or publish URL):
+`meta_fetched_url_reason`, checked without DNS: we never connect to them, and a lookup would
+make every send depend on (and wait for) a resolver, and fail offline. URLs we fetch ourselves:
+`check_public_url`, which also resolves the host and refuses any private answer."""
 
 import ipaddress
 import socket
@@ -23,6 +28,55 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
 
 
+META_URL_MAX = 2000
+
+
+def _literal_address_reason(host: str) -> str | None:
+    if host == "localhost" or host.endswith(".localhost"):
+        return "Must point to a public address (not private, loopback, link-local or reserved)."
+    try:
+        public = _is_public(host)
+    except ValueError:
+        return None  # a name, not an address: Meta resolves it
+    if not public:
+        return "Must point to a public address (not private, loopback, link-local or reserved)."
+    return None
+
+
+def _form_reason(url: str, max_length: int) -> tuple[str | None, str]:
+    """(why `url` is not a usable https URL by its form alone, its host)."""
+    if not isinstance(url, str) or len(url) > max_length:
+        return f"Must be a URL of at most {max_length} characters.", ""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        return "Is not a valid URL.", ""
+    if parts.scheme.lower() != "https":
+        return "Must be an https:// URL.", ""
+    host = parts.hostname
+    if not host:
+        return "Has no host.", ""
+    if parts.username or parts.password:
+        return "Must not contain credentials.", ""
+    return None, host
+
+
+def meta_fetched_url_reason(url: str) -> str | None:
+    """Why `url` must not be handed to Meta to fetch, or None: https, no credentials, not a
+    literal private/loopback/link-local address, at most META_URL_MAX characters. No DNS."""
+    reason, host = _form_reason(url, META_URL_MAX)
+    return reason or _literal_address_reason(host)
+
+
+def require_meta_fetched_url(url: str, *, field: str) -> str:
+    """The URL (stripped), or 400 VALIDATION_ERROR naming `field`."""
+    reason = meta_fetched_url_reason(url)
+    if reason:
+        raise ValidationFailed(f"{to_camel(field)}: {reason}", details={field: [reason]})
+    return url.strip()
+
+
 def unsafe_url_reason(url: str) -> str | None:
     """Why `url` must not be used as a public URL, or None when it may."""
     return check_public_url(url)[0]
@@ -30,20 +84,10 @@ def unsafe_url_reason(url: str) -> str | None:
 
 def check_public_url(url: str) -> tuple[str | None, str | None]:
     """(why `url` must not be used, None), or (None, a public address its host resolves to)."""
-    if not isinstance(url, str) or len(url) > 2048:
-        return "Must be a URL of at most 2048 characters.", None
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return "Is not a valid URL.", None
-    if parts.scheme.lower() != "https":
-        return "Must be an https:// URL.", None
-    host = parts.hostname
-    if not host:
-        return "Has no host.", None
-    if parts.username or parts.password:
-        return "Must not contain credentials.", None
+    reason, host = _form_reason(url, 2048)
+    if reason:
+        return reason, None
+    port = urlsplit(url.strip()).port
     try:
         # str() for the checker: an IPv4/IPv6 answer's host is a str already (the stub also allows
         # the (int, bytes) address of a Python built without IPv6 support).
@@ -58,7 +102,7 @@ def check_public_url(url: str) -> tuple[str | None, str | None]:
 
 
 def require_public_https_url(url: str, *, field: str) -> str:
-    """The URL, or 400 VALIDATION_ERROR naming `field`."""
+    """The URL, or 400 VALIDATION_ERROR naming `field` (the full check, with DNS)."""
     reason = unsafe_url_reason(url)
     if reason:
         raise ValidationFailed(f"{to_camel(field)}: {reason}", details={field: [reason]})

@@ -144,6 +144,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "sandbox.middleware.SandboxMarkerMiddleware",
+    "botopia_meta.health.HealthMiddleware",  # before any host check: probes come by IP
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -104,10 +104,14 @@ def enqueue_on_commit(
 ) -> None:
     """The one way services queue work: `actor.send(*args)` once the current transaction
     commits (at once outside one), so a worker never reads a row that isn't committed yet.
+    `delay_ms`: run it no sooner than that (a scheduled publish).
 
     `swept`: the stored row is its own outbox and a periodic sweep queues it again, so a broker
-    that is down is logged instead of raised (the work will still be done). Otherwise the
-    broker's error reaches the caller. `delay_ms`: delivered that much later (a scheduled job)."""
+    that is down is logged instead of raised: the work will still be done. Every endpoint that
+    stores something to send (a message, a broadcast, a reply, a publish) must use it: the
+    commit has happened, so an error answer would be a lie (its client's retry would store and
+    send a second copy); it answers 202 with the stored row instead. Otherwise (work that is
+    not swept, and that the caller may simply redo) the broker's error reaches the caller."""
 
     def send() -> None:
         try:

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import active_account, require_permissions
 from botopia_meta.api.views import paginated_response, validated
-from botopia_meta.safe_urls import require_public_https_url
+from botopia_meta.safe_urls import require_meta_fetched_url
 from facebook import selectors, services
 from facebook.serializers import (
     FacebookPageListSerializer,
@@ -90,8 +90,9 @@ class PostListCreateView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(FacebookPostCreateSerializer, request.data)
-        if data["photo_url"]:
-            require_public_https_url(data["photo_url"], field="photo_url")
+        for field in ("link", "photo_url"):  # fetched by Meta only
+            if data[field]:
+                data[field] = require_meta_fetched_url(data[field], field=field)
         page = selectors.page_get(user=request.user, page_id=data["page_id"])
         require_permissions(page.account, "pages_manage_posts")
         post = services.post_create(

@@ -13,7 +13,7 @@ from analytics.recording import record
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.inbox import comments, meta
-from botopia_meta.safe_urls import require_public_https_url
+from botopia_meta.safe_urls import require_meta_fetched_url
 from botopia_meta.tasks import enqueue_on_commit
 from instagram import graph
 from instagram.inbox import SPEC
@@ -37,11 +37,11 @@ def max_polls() -> int:
     return int(settings.IG_CONTAINER_MAX_POLLS)
 
 
-def _enqueue(actor_name: str, *args: str, delay_ms: int | None = None) -> None:
+def _enqueue(actor_name: str, *args: str, swept: bool = False, delay_ms: int | None = None) -> None:
     # Imported here: the actors module imports this one.
     from instagram import actors
 
-    enqueue_on_commit(getattr(actors, actor_name), *args, delay_ms=delay_ms)
+    enqueue_on_commit(getattr(actors, actor_name), *args, swept=swept, delay_ms=delay_ms)
 
 
 # --- accounts and media --------------------------------------------------------------------
@@ -113,7 +113,7 @@ def publish_create(
     elif len(media_urls) != 1:
         raise ValidationFailed("Give exactly one mediaUrl.", details={"media_url": ["Give exactly one."]})
     field = "media_urls" if media_type == MediaPublish.MediaType.CAROUSEL else "media_url"
-    urls = [require_public_https_url(url, field=field) for url in media_urls]
+    urls = [require_meta_fetched_url(url, field=field) for url in media_urls]
     if media_type in (MediaPublish.MediaType.VIDEO, MediaPublish.MediaType.REELS) and not _is_video(urls[0]):
         reason = "Must be a video (.mp4 or .mov)."
         raise ValidationFailed(reason, details={"media_url": [reason]})
@@ -136,7 +136,8 @@ def publish_create(
     delay_ms = None
     if scheduled_publish_time is not None:
         delay_ms = max(0, int((scheduled_publish_time - timezone.now()).total_seconds() * 1000))
-    _enqueue("ig_publish_media", str(publish.pk), delay_ms=delay_ms)
+    # publish_sweep queues a pending or due publish whose message was lost (or never sent).
+    _enqueue("ig_publish_media", str(publish.pk), swept=True, delay_ms=delay_ms)
     return publish
 
 

@@ -53,7 +53,74 @@ def test_it_decrypts_with_an_old_key_and_rotates_to_the_new_one(account, setting
     assert MetaAccount.objects.get(pk=account.pk).access_token == TOKEN
 
 
-def test_it_names_the_fix_when_no_key_decrypts(account, settings):
+def test_it_loads_a_row_no_key_decrypts_names_the_fix_and_keeps_the_token(account, settings, caplog):
+    from botopia_meta.fields import is_undecryptable
+
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    with pytest.raises(Exception, match="FIELD_ENCRYPTION_KEYS"):
-        MetaAccount.objects.get(pk=account.pk).access_token  # noqa: B018
+    loaded = MetaAccount.objects.get(pk=account.pk)
+    assert loaded.access_token == "" and is_undecryptable(loaded.access_token)
+    assert "FIELD_ENCRYPTION_KEYS" in caplog.text and "MetaAccount.access_token" in caplog.text
+    stored = raw_token(account)
+    loaded.save()  # writes the stored token back as it was
+    assert raw_token(account) == stored
+    settings.FIELD_ENCRYPTION_KEYS = [old_key]  # the key restored: the token is back
+    assert MetaAccount.objects.get(pk=account.pk).access_token == TOKEN
+
+
+@pytest.fixture
+def key_removed(alice, settings, meta):
+    """Alice's world written with the current key, then that key dropped from the list."""
+    from tests.fake_graph import FakeGraph
+    from tests.world import build_world
+
+    world = build_world(alice, base=1)
+    FakeGraph(waba=world.waba.waba_id, phones=[world.phone.phone_number_id]).install(meta)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    return world
+
+
+def _marked(world) -> None:
+    from accounts.models import Notification
+
+    account = MetaAccount.objects.get(pk=world.account.pk)
+    assert account.needs_reauth and account.status == "expired"
+    assert Notification.objects.filter(account=account, kind="token_expired").count() == 1
+
+
+def test_an_unknown_key_on_the_status_path_marks_the_account_not_a_500(alice_client, key_removed):
+    response = alice_client.get("/api/meta/auth/status")
+    assert response.status_code == 200, response.content
+    data = response.json()["data"]
+    assert data["needsReauth"] is True and data["connected"] is False and data["tokenPreview"] is None
+    _marked(key_removed)
+    alice_client.get("/api/meta/auth/status")
+    _marked(key_removed)  # one notification, however often it is asked
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("post", "/api/meta/auth/refresh-token"),
+        ("post", "/api/meta/whatsapp/account/refresh"),
+        ("post", "/api/meta/whatsapp/templates/sync"),
+    ],
+)
+def test_an_unknown_key_on_an_account_path_answers_401_and_marks_the_account(
+    alice_client, key_removed, meta, method, url
+):
+    body = {"accountId": str(key_removed.account.pk)}
+    response = getattr(alice_client, method)(url, body, format="json")
+    assert response.status_code in (401, 409), response.content
+    _marked(key_removed)
+    assert not meta.calls
+
+
+def test_an_unknown_key_on_the_webhook_paths_is_not_a_500(client, alice_client, key_removed):
+    config = alice_client.get("/api/meta/webhook")
+    assert config.status_code == 200, config.content
+    handshake = client.get(
+        "/api/meta/webhook/events",
+        {"hub.mode": "subscribe", "hub.verify_token": "anything-at-all", "hub.challenge": "123"},
+    )
+    assert handshake.status_code == 403

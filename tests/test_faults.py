@@ -3,7 +3,7 @@ URL, the real actors and the real handlers: the database refusing the intake, a 
 dies between its commit and its enqueue, a send whose answer never comes back."""
 
 import copy
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dramatiq
 import pytest
@@ -287,3 +287,174 @@ def test_a_send_meta_accepted_is_not_sent_again_when_the_cache_fails_around_the_
     assert (message.status, message.wamid, message.attempts) == ("sent", WAMID, 1)
     assert len(meta.calls) == 1
     assert metric_total("sent") == (1, 1)
+
+
+# --- the broker unreachable at the enqueue that follows the commit ---------------------------
+# The row is committed before the queue is asked: an error answer then would be a lie (the sweep
+# sends the row later, and the client's retry would send a second copy). So every endpoint that
+# stores something to send answers 2xx with it, and its sweep sends it once the broker is back.
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """broker.enqueue fails as redis-py does while `state["down"]`."""
+    import redis
+
+    broker = dramatiq.get_broker()
+    real = broker.enqueue
+    state = {"down": True, "refused": 0}
+
+    def enqueue(message, *, delay=None):
+        if state["down"]:
+            state["refused"] += 1
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+        return real(message, delay=delay)
+
+    monkeypatch.setattr(broker, "enqueue", enqueue)
+    return state
+
+
+@pytest.fixture
+def world_and_graph(alice, meta):
+    from tests.fake_graph import FakeGraph
+    from tests.world import build_world
+
+    world = build_world(alice, base=1)
+    fake = FakeGraph(
+        waba=world.waba.waba_id,
+        phones=[world.phone.phone_number_id],
+        pages=[world.page.page_id],
+        ig=world.ig_account.ig_account_id,
+    )
+    fake.install(meta)
+    return world, fake
+
+
+def _calls(fake, path: str) -> int:
+    return sum(1 for method, called, _ in fake.calls if method == "POST" and called == path)
+
+
+def _long_ago(settings) -> datetime:
+    return timezone.now() - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS + 1)
+
+
+def test_a_send_stored_while_the_broker_is_down_answers_202_and_is_sent_once_by_the_sweep(
+    alice_client, world_and_graph, broker_down, worker, settings
+):
+    from whatsapp import message_services
+
+    world, fake = world_and_graph
+    body = {"to": world.contact.wa_id, "type": "text", "text": {"body": "hola"}}
+    first = alice_client.post(MESSAGES_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 202, first.content
+    assert broker_down["refused"] == 1
+    message_id = first.json()["data"]["id"]
+    assert Message.objects.get(pk=message_id).status == "queued"
+    # The client retries anyway: the same message, nothing new stored or sent.
+    again = alice_client.post(MESSAGES_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert again.status_code == 202 and again.json()["data"]["id"] == message_id
+
+    broker_down["down"] = False
+    Message.objects.filter(pk=message_id).update(enqueued_at=_long_ago(settings))
+    assert message_services.messages_sweep() == (0, 1)
+    worker.drain()
+    assert Message.objects.get(pk=message_id).status == "sent"
+    assert _calls(fake, f"{world.phone.phone_number_id}/messages") == 1
+
+
+def test_a_broadcast_stored_while_the_broker_is_down_answers_202_and_the_sweep_sends_it(
+    alice_client, world_and_graph, broker_down, worker, settings
+):
+    from whatsapp import message_services
+    from whatsapp.models import Broadcast
+
+    world, fake = world_and_graph
+    body = {
+        "template": {"name": "order_update", "language": "en_US"},
+        "recipients": [{"to": "+573001110001", "parameters": {"body": ["A-1"]}}],
+    }
+    response = alice_client.post("/api/meta/whatsapp/broadcasts", body, format="json")
+    assert response.status_code == 202, response.content
+    assert broker_down["refused"] == 1
+
+    broker_down["down"] = False
+    Broadcast.objects.filter(pk=response.json()["data"]["id"]).update(updated_at=_long_ago(settings))
+    message_services.messages_sweep()
+    worker.drain()
+    sent = Message.objects.filter(broadcast_id=response.json()["data"]["id"])
+    assert [m.status for m in sent] == ["sent"]
+    assert _calls(fake, f"{world.phone.phone_number_id}/messages") == 1
+
+
+@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+def test_a_reply_stored_while_the_broker_is_down_answers_202_and_is_sent_once_by_the_sweep(
+    alice_client, world_and_graph, broker_down, worker, settings, platform
+):
+    from facebook.actors import fb_sweep_messages
+    from instagram.actors import ig_sweep_messages
+
+    world, fake = world_and_graph
+    conversation = world.fb_conversation if platform == "facebook" else world.ig_conversation
+    response = alice_client.post(
+        f"/api/meta/conversations/{conversation.pk}/messages", {"text": "gracias"}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    assert broker_down["refused"] == 1
+    model = type(conversation).messages.rel.related_model
+    reply = model.objects.get(pk=response.json()["data"]["id"])
+    assert reply.status == "queued"
+
+    broker_down["down"] = False
+    model.objects.filter(pk=reply.pk).update(updated_at=_long_ago(settings))
+    (fb_sweep_messages if platform == "facebook" else ig_sweep_messages)()
+    worker.drain()
+    reply.refresh_from_db()
+    assert reply.status == "sent"
+    assert sum(1 for method, path, _ in fake.calls if method == "POST" and path.endswith("/messages")) == 1
+
+
+@pytest.mark.parametrize("scheduled", [False, True])
+def test_a_publish_stored_while_the_broker_is_down_is_answered_and_published_once_by_the_sweep(
+    alice_client, world_and_graph, broker_down, worker, scheduled
+):
+    from instagram.actors import ig_sweep_publishes
+    from instagram.models import MediaPublish
+
+    world, fake = world_and_graph
+    body = {
+        "accountId": world.ig_account.ig_account_id,
+        "mediaType": "IMAGE",
+        "mediaUrl": "https://cdn.example.com/a.jpg",
+    }
+    if scheduled:
+        body["scheduledPublishTime"] = (timezone.now() + timedelta(minutes=5)).isoformat()
+    response = alice_client.post("/api/meta/instagram/media", body, format="json")
+    assert response.status_code in (201, 202), response.content
+    assert broker_down["refused"] == 1
+
+    broker_down["down"] = False
+    publish = MediaPublish.objects.get(pk=response.json()["data"]["id"])
+    MediaPublish.objects.filter(pk=publish.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=6), scheduled_publish_time=timezone.now()
+    )
+    ig_sweep_publishes()
+    worker.drain()
+    publish.refresh_from_db()
+    assert publish.status == "published"
+    assert _calls(fake, f"{world.ig_account.ig_account_id}/media_publish") == 1
+
+
+def test_a_post_meta_published_is_answered_201_when_redis_fails_after_it(
+    alice_client, world_and_graph, monkeypatch
+):
+    """The post exists at Meta once it answered: Redis failing at the list cache's bump must
+    not answer 503, whose retry would publish the post twice."""
+    from facebook import services as fb_services
+
+    world, fake = world_and_graph
+    monkeypatch.setattr(fb_services, "cache", _CacheDown(fb_services.cache, down=lambda: bool(fake.calls)))
+    response = alice_client.post(
+        "/api/meta/facebook/posts", {"pageId": world.page.page_id, "message": "Hola"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert _calls(fake, f"{world.page.page_id}/feed") == 1

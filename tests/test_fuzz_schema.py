@@ -10,7 +10,9 @@ reaches past the ownership lookups into the code that acts. The number of exampl
 operation is bounded (FUZZ_EXAMPLES, default 30) and generation is derandomized, so CI runs the
 same cases every time; raise FUZZ_EXAMPLES locally for a deeper run."""
 
+import json
 import os
+import re
 import socket
 from urllib.parse import quote
 
@@ -19,6 +21,7 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -305,3 +308,73 @@ def test_cursors_of_any_characters_page_through_meta(fuzz, alice_client, url):
     cursor = quote("ÑZG\x06\xad<Ý\x8e$ x" + "y" * 300)
     response = alice_client.get(f"{url}&before={cursor}")
     assert response.status_code == 200, response.content
+
+
+# --- hostile text and nesting, in every operation ---------------------------------------------
+# What the generated cases rarely hold: NUL and unpaired surrogates (valid JSON escapes, and
+# percent-encoded in queries) in every string a request carries, and JSON nested past the depth
+# limit. Each operation, reached with Alice's real ids, must answer without a 5xx: text is
+# stored cleaned (botopia_meta.text) and deep bodies are 400 MALFORMED_JSON.
+
+POISON = "\x00\ud800"
+POISON_QUERY = "%00%ED%A0%80"  # NUL, and the bytes of a lone surrogate
+
+
+def _poisoned(value, ids: dict[str, str], *, keep_ids: bool, key: str = ""):
+    if isinstance(value, str):
+        return value if keep_ids and (key in ids or key in ("type", "name", "language")) else value + POISON
+    if isinstance(value, dict):
+        return {k: _poisoned(v, ids, keep_ids=keep_ids, key=k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_poisoned(v, ids, keep_ids=keep_ids, key=key) for v in value]
+    return value
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_hostile_text_and_nesting(fuzz, method, path):
+    world, fake, schema, auth = fuzz
+    client = Client(HTTP_AUTHORIZATION=auth["Authorization"])
+    operation = schema.raw_schema["paths"][path][method.lower()]
+    ids = _real_ids(world, path)
+    valid = _valid_requests(world).get((method, path), {})
+    url = path
+    for name in re.findall(r"\{(\w+)\}", path):
+        url = url.replace(
+            f"{{{name}}}", quote(valid.get("path_parameters", {}).get(name) or ids.get(name, "x"))
+        )
+    query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+
+    def call(
+        body: str | None = None, query_string: str = "", key: str = "hostile"
+    ) -> tuple[int, dict | None]:
+        refusals = fake.refusals
+        response = client.generic(
+            method,
+            f"{url}?{query_string}" if query_string else url,
+            body or "",
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+        refused = fake.refusals > refusals
+        assert response.status_code < 500 or (response.status_code in (502, 503) and refused), (
+            f"{method} {url}?{query_string} body={(body or '')[:300]!r}\n"
+            f"-> {response.status_code} {response.content[:500]!r}"
+        )
+        _check_envelope(response, refused)
+        return response.status_code, response.json() if response.content else None
+
+    if query:
+        call(query_string="&".join(f"{name}={quote(ids.get(name, 'a'))}{POISON_QUERY}" for name in query))
+        call(query_string="&".join(f"{name}={POISON_QUERY}" for name in query))
+    if "requestBody" not in operation:
+        return
+    body = valid.get("body", {})
+    for index, keep_ids in enumerate((True, False)):
+        call(json.dumps(_poisoned(body, ids, keep_ids=keep_ids)), key=f"hostile-{index}")
+    for deep in (json.dumps({**body, "deep": json.loads(_nested(100))}), _nested(10_000)):
+        status, answer = call(deep, key="deep")
+        assert (status, answer["error"]["code"]) == (400, "MALFORMED_JSON"), answer

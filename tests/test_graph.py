@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import io
 import json
 import logging
 import pickle
@@ -635,3 +636,46 @@ def test_it_never_logs_the_app_token(meta, caplog, settings):
     assert settings.META_APP_SECRET not in text
     assert settings.META_APP_SECRET not in str(caught.value)
     assert settings.META_APP_SECRET not in repr(graph.GraphClient(app_token=True))
+
+
+# --- the size of Meta's answers -----------------------------------------------------------
+
+
+class _Endless(io.RawIOBase):
+    """A body that never ends: counts how much of it was read."""
+
+    def __init__(self):
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        buffer[:] = b" " * len(buffer)
+        self.read_bytes += len(buffer)
+        return len(buffer)
+
+
+def test_it_stops_reading_an_answer_past_the_cap_streaming(meta, monkeypatch):
+    monkeypatch.setattr(graph, "MAX_ANSWER_BYTES", 1024 * 1024)
+    body = _Endless()
+    meta.get(graph_url("me"), body=io.BufferedReader(body))
+    with pytest.raises(graph.GraphError) as caught:
+        graph.GraphClient(USER_TOKEN).get("me")
+    assert caught.value.outcome_unknown and caught.value.permanent
+    assert "exceeded" in caught.value.message
+    assert body.read_bytes <= 1024 * 1024 + 2 * 65536  # the cap and a chunk, never the whole answer
+    assert len(meta.calls) == 1  # not retried: the same call gets the same answer
+
+
+def test_it_refuses_an_answer_whose_length_exceeds_the_cap_before_reading_it(meta, monkeypatch):
+    monkeypatch.setattr(graph, "MAX_ANSWER_BYTES", 1000)
+    meta.get(graph_url("me"), json={"id": "1", "name": "x" * 2000})
+    with pytest.raises(graph.GraphError, match="exceeded 1000 bytes"):
+        graph.GraphClient(USER_TOKEN).get("me")
+
+
+def test_it_reads_an_answer_under_the_cap_whole(meta, monkeypatch):
+    monkeypatch.setattr(graph, "MAX_ANSWER_BYTES", 100_000)
+    meta.get(graph_url("me"), json={"id": "1", "name": "x" * 90_000})
+    assert graph.GraphClient(USER_TOKEN).get("me").data["name"] == "x" * 90_000

@@ -13,6 +13,16 @@ def test_it_answers_healthz_and_readyz(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("host", ["10.0.3.17", "10.0.3.17:8000", "[fd00::5]", "internal-lb.local"])
+def test_it_answers_healthz_and_readyz_whatever_the_host(client, settings, host):
+    """A load balancer probes by IP, which is not in ALLOWED_HOSTS."""
+    settings.ALLOWED_HOSTS = ["api.botopia.io"]
+    assert client.get("/healthz", HTTP_HOST=host).json() == {"status": "ok"}
+    assert client.get("/readyz", HTTP_HOST=host).json() == {"status": "ok"}
+    assert client.get("/api/meta/auth/status", HTTP_HOST=host).status_code == 400  # the rest: checked
+
+
+@pytest.mark.django_db
 def test_it_names_the_failing_part_in_readyz(client):
     with mock.patch("botopia_meta.health._check_database", side_effect=OperationalError("down")):
         response = client.get("/readyz")

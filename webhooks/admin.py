@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from accounts.models import Notification
+from botopia_meta import text
 from botopia_meta.admin import MirrorAdmin
 from webhooks.models import WebhookConfig, WebhookEvent
 
@@ -32,13 +33,13 @@ class BodyText(Func):
         return super().as_sql(compiler, connection, template="encode(%(expressions)s, 'escape')", **extra)
 
 
-def events_mentioning(text: str, *, since: datetime | None = None) -> list[WebhookEvent]:
-    """Events whose body contains `text` (a wamid, a comment or message id). A scan of the
+def events_mentioning(needle: str, *, since: datetime | None = None) -> list[WebhookEvent]:
+    """Events whose body contains `needle` (a wamid, a comment or message id). A scan of the
     stored bodies (kept WEBHOOK_EVENT_RETENTION_DAYS), bounded by `since` when known."""
     queryset = WebhookEvent.objects.defer("raw_body").annotate(body=BodyText("raw_body"))
     if since is not None:
         queryset = queryset.filter(received_at__gte=since)
-    return list(queryset.filter(body__contains=text).order_by("received_at")[:100])
+    return list(queryset.filter(body__contains=needle).order_by("received_at")[:100])
 
 
 def summarise_body(body: object) -> str:
@@ -179,10 +180,11 @@ class WebhookEventAdmin(MirrorAdmin):
 
     @admin.display(description="Raw body")
     def pretty_body(self, event: WebhookEvent) -> str:
-        text = event.body_text
-        with contextlib.suppress(ValueError):
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+        body = event.body_text
+        # Cleaned like every stored text (a "\ud800" in Meta's JSON would not encode).
+        with contextlib.suppress(text.MalformedJson):
+            body = json.dumps(text.loads(body), indent=2, ensure_ascii=False)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', body)
 
     @admin.display(description="Item outcomes")
     def pretty_items(self, event: WebhookEvent) -> str:

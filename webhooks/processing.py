@@ -4,12 +4,16 @@ Meta's shape: {"object", "entry": [{"id", "time", "changes": [{"field", "value"}
 "messaging": [{...}]}]}. `messaging[]` (Messenger and Instagram DMs) routes as field
 "messages". Unknown keys anywhere are ignored, never rejected."""
 
-import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from botopia_meta import text
 from botopia_meta.registry import WebhookItem
+
+logger = logging.getLogger(__name__)
 
 MESSAGING_FIELD = "messages"
 
@@ -23,10 +27,15 @@ class UnknownShape(ValueError):
 
 
 def parse(raw_body: bytes) -> dict[str, Any]:
-    """The delivery as a dict with a string `object` and a list `entry`, or NotJson/UnknownShape."""
+    """The delivery as a dict with a string `object` and a list `entry`, or NotJson/UnknownShape.
+    Its text is cleaned by the one rule (botopia_meta.text): a NUL or a lone surrogate in one
+    message must not fail the whole change on PostgreSQL, nor break a page that shows it."""
     try:
-        payload = json.loads(raw_body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        payload = text.loads(raw_body)
+    except text.TooDeep as exc:
+        logger.warning("Webhook body refused: %s", exc)  # no traceback: not our bug
+        raise NotJson(f"The body is not usable JSON: {exc}") from None
+    except text.MalformedJson:
         raise NotJson("The body is not JSON.") from None
     if not isinstance(payload, dict):
         raise UnknownShape("Unknown shape: the body is not a JSON object.")
@@ -52,7 +61,7 @@ def _entry_time(entry: dict) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def slots(event_id: Any, payload: dict[str, Any]) -> Iterator[Slot]:
+def slots(event_id: Any, payload: dict[str, Any], received_at: datetime | None = None) -> Iterator[Slot]:
     object_type = payload["object"]
     for e, entry in enumerate(payload["entry"]):
         if not isinstance(entry, dict):
@@ -81,6 +90,7 @@ def slots(event_id: Any, payload: dict[str, Any]) -> Iterator[Slot]:
                     value=value,
                     entry_time=entry_time,
                     index=index,
+                    received_at=received_at,
                 ),
             )
         messaging = entry.get("messaging")
@@ -100,6 +110,7 @@ def slots(event_id: Any, payload: dict[str, Any]) -> Iterator[Slot]:
                     value=message,
                     entry_time=entry_time,
                     index=index,
+                    received_at=received_at,
                 ),
             )
 

@@ -196,7 +196,7 @@ def _process_claimed(event_id: UUID | str) -> WebhookEvent:
         return _finish(event, status=status, reason=str(exc), results=[])
 
     results, retryable = [], False
-    for slot in processing.slots(event.pk, payload):
+    for slot in processing.slots(event.pk, payload, received_at=event.received_at):
         result, error = _apply(slot)
         results.append(result)
         retryable |= error is not None and is_retryable(error)

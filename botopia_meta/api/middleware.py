@@ -4,6 +4,7 @@ from django.http import HttpRequest, QueryDict
 
 from botopia_meta.api.camel import to_snake
 from botopia_meta.api.errors import error_response
+from botopia_meta.text import clean_text
 
 # Codes for errors produced outside DRF (URL resolution, Django's own 400/403/413, a crash).
 _CODES = {
@@ -27,9 +28,16 @@ class ApiMiddleware:
     def __call__(self, request: HttpRequest):
         if not request.path.startswith("/api/"):
             return self.get_response(request)
-        if any(c.isupper() for c in request.META.get("QUERY_STRING", "")):
+        query = request.META.get("QUERY_STRING", "")
+        # Query values go through the one text rule (botopia_meta.text) like bodies do: a NUL
+        # would reach a filter and fail it on PostgreSQL. (Django already decodes the query
+        # string with replacement, so no lone surrogate comes from it.)
+        dirty = "%00" in query or "\x00" in query
+        if dirty or any(c.isupper() for c in query):
             converted = QueryDict(mutable=True)
             for key, values in request.GET.lists():
+                if dirty:
+                    key, values = clean_text(key), [clean_text(value) for value in values]
                 converted.setlist(to_snake(key), values)
             converted._mutable = False
             request.GET = converted  # type: ignore[assignment]  # frozen above; the stubs can't tell

@@ -1,5 +1,6 @@
 from rest_framework.renderers import JSONRenderer
 
+from botopia_meta import text
 from botopia_meta.api.camel import camelize
 
 
@@ -15,4 +16,10 @@ class EnvelopeJSONRenderer(JSONRenderer):
             payload = camelize(data)
         else:
             payload = {"success": True, "data": camelize(data)}
-        return super().render(payload, accepted_media_type, renderer_context)
+        try:
+            return super().render(payload, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            # A lone surrogate stored before the input rule existed (botopia_meta.text):
+            # answer it as U+FFFD rather than fail the whole page, for good.
+            cleaned = text.clean(payload, max_depth=text.MAX_JSON_DEPTH * 4)
+            return super().render(cleaned, accepted_media_type, renderer_context)

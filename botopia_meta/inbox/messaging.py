@@ -27,11 +27,11 @@ STOPPED_MID_SEND = (
 )
 
 
-def _enqueue(spec: InboxSpec, actor_name: str, *args: str) -> None:
+def _enqueue(spec: InboxSpec, actor_name: str, *args: str, swept: bool = False) -> None:
     # The platform's actors are imported here: they import this module. Their names carry the
     # platform's prefix (fb_deliver_message), which queued messages refer to.
     actors = importlib.import_module(spec.actors_module)
-    enqueue_on_commit(getattr(actors, f"{spec.key_prefix}_{actor_name}"), *args)
+    enqueue_on_commit(getattr(actors, f"{spec.key_prefix}_{actor_name}"), *args, swept=swept)
 
 
 def inbound_message(item: dict) -> dict | None:
@@ -61,7 +61,8 @@ def message_apply_webhook(spec: InboxSpec, *, asset: Any, item: dict) -> str:
             text="", attachments=[]
         )
         return "deleted"
-    at = from_unix(item.get("timestamp")) or timezone.now()
+    # Never later than now: a future timestamp would hold the 24-hour window open until then.
+    at = min(from_unix(item.get("timestamp")) or timezone.now(), timezone.now())
     conversation, new_contact = Conversation.objects.get_or_create(
         **{spec.asset: asset}, contact_id=contact_id
     )
@@ -107,7 +108,8 @@ def message_queue(spec: InboxSpec, *, conversation: Any, text: str, image_url: s
         sent_at=now,
     )
     spec.conversation_model.objects.filter(pk=conversation.pk).update(last_message_at=now, unread_count=0)
-    _enqueue(spec, "deliver_message", str(message.pk))
+    # The broker being down is no error: the reply is stored and the message sweep queues it.
+    _enqueue(spec, "deliver_message", str(message.pk), swept=True)
     return message
 
 

@@ -21,7 +21,10 @@ def from_unix(value: Any) -> datetime | None:
         return None
     if number > 10**11:  # messaging timestamps are milliseconds, feed ones seconds
         number /= 1000
-    return datetime.fromtimestamp(number, tz=UTC)
+    try:
+        return datetime.fromtimestamp(number, tz=UTC)
+    except (ValueError, OverflowError, OSError):  # past year 9999, or not a number (nan)
+        return None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -77,5 +80,8 @@ def cached_list(
 
 def list_changed(*, kind: str, asset_id: str) -> None:
     """We published: the cached pages of that list are stale (a new version key)."""
-    with contextlib.suppress(ValueError):  # no version yet: nothing cached to drop
+    # No version yet (nothing cached to drop), or Redis down: the cached pages expire by
+    # themselves. Never an error: what we published exists at Meta, and an error answer's
+    # retry would publish it twice.
+    with contextlib.suppress(Exception):
         cache.incr(f"{kind}:v:{asset_id}")

@@ -34,7 +34,7 @@ from botopia_meta.inbox.serializers import (
     InboxMessageSerializer,
 )
 from botopia_meta.registry import INBOX_SOURCES
-from botopia_meta.safe_urls import require_public_https_url
+from botopia_meta.safe_urls import require_meta_fetched_url
 
 
 def _sources(platform: str | None) -> list[Any]:
@@ -184,7 +184,7 @@ class ConversationMessagesView(APIView):
     def post(self, request: Request, conversation_id: str) -> Response:
         data = validated(InboxMessageSendSerializer, request.data)
         if data["image_url"]:
-            require_public_https_url(data["image_url"], field="image_url")
+            data["image_url"] = require_meta_fetched_url(data["image_url"], field="image_url")
         row = _first_answer(
             "conversation_send",
             user=request.user,

@@ -86,6 +86,17 @@ def test_it_stores_a_messenger_message_once(connected_page):
     assert message.direction == "inbound"
 
 
+@pytest.mark.parametrize("timestamp", [4102444800000, 10**20])  # 2100, and past year 9999
+def test_a_messenger_timestamp_in_the_future_does_not_hold_the_window_open(connected_page, timestamp):
+    from django.utils import timezone
+
+    value = {**payload_item("page_messaging__message").value, "timestamp": timestamp}
+    handle(WebhookItem(event_id=1, object="page", field="messages", entry_id=PAGE_ID, value=value))
+    conversation = Conversation.objects.get()
+    assert conversation.last_inbound_at <= timezone.now()
+    assert conversation.messages.get().sent_at <= timezone.now()
+
+
 def test_it_stores_an_echo_as_outbound_without_opening_the_window(connected_page):
     value = payload_item("page_messaging__message").value
     echo = {

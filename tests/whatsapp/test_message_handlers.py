@@ -221,3 +221,32 @@ def test_concurrent_statuses_of_one_orphan_make_one_row(transactional_db, number
         assert errors == []
         orphan = Message.objects.get(wamid=wamid)
         assert orphan.sent_at and orphan.delivered_at and orphan.status == "delivered"
+
+
+@pytest.mark.parametrize("metadata", ["320000000000001", ["320000000000001"], 42])
+def test_a_metadata_that_is_not_an_object_ignores_the_item_with_a_reason(worker, number, metadata):
+    payload = load_payload("messages__text")
+    payload["entry"][0]["changes"][0]["value"]["metadata"] = metadata
+    deliver(Client(), payload)
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "ignored"
+    assert event.item_results[0]["outcome"] == "ignored"
+    assert "metadata" in event.item_results[0]["reason"]
+    assert not Message.objects.exists()
+
+
+def test_a_timestamp_in_the_future_is_clamped_to_the_receive_time_and_flagged(worker, number, alice_client):
+    payload = load_payload("messages__text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = "4102444800"  # 2100-01-01
+    deliver(Client(), payload)
+    worker.drain()
+    event = WebhookEvent.objects.get()
+    assert event.status == "processed"
+    contact = Contact.objects.get(wa_id=CUSTOMER)
+    assert contact.last_inbound_at <= event.received_at
+    message = Message.objects.get()
+    assert message.status_updated_at <= event.received_at
+    assert message.content["_clamped_timestamp"] == "4102444800"
+    window = alice_client.get(f"/api/meta/whatsapp/contacts/{CUSTOMER}").json()["data"]
+    assert window["windowExpiresAt"] < "2027"  # 24 hours from receipt, not from 2100

@@ -331,6 +331,43 @@ def test_a_read_timeout_marks_it_unknown_and_does_not_resend(alice_client, open_
     assert len(meta.calls) == 1
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"messaging_product": "whatsapp", "contacts": [{"input": WA_ID, "wa_id": WA_ID}]},
+        {"messaging_product": "whatsapp", "messages": []},
+        {"messaging_product": "whatsapp", "messages": [{"message_status": "accepted"}]},
+        {"messaging_product": "whatsapp", "messages": [{"id": ""}]},
+        {"messaging_product": "whatsapp", "messages": "wamid.X"},
+    ],
+    ids=["no-messages", "empty", "no-id", "empty-id", "not-a-list"],
+)
+def test_a_200_without_a_message_id_marks_it_unknown_not_sent(
+    alice_client, open_window, meta, worker, answer
+):
+    meta.post(SEND_URL, json=answer)
+    message_id = _queue_text(alice_client)
+    worker.drain()
+    message = Message.objects.get(pk=message_id)
+    assert (message.status, message.wamid, message.sent_at) == ("unknown", None, None)
+    assert "awaiting its status webhook" in message.error_title
+    assert len(meta.calls) == 1
+
+
+def test_an_oversized_answer_is_not_read_and_marks_the_send_unknown(
+    alice_client, open_window, meta, worker, monkeypatch
+):
+    from botopia_meta import graph
+
+    monkeypatch.setattr(graph, "MAX_ANSWER_BYTES", 4096)
+    padding = "x" * 10_000
+    meta.post(SEND_URL, json={**meta_accepted(), "padding": padding})
+    message_id = _queue_text(alice_client)
+    worker.drain()
+    assert Message.objects.get(pk=message_id).status == "unknown"
+    assert len(meta.calls) == 1
+
+
 def deliver_status(*, wamid: str, status: str, callback: str) -> None:
     """Meta's status webhook for our message, through the real receiver (the worker runs it)."""
     payload = load_payload(f"statuses__{status}")

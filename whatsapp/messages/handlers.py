@@ -9,7 +9,10 @@ from whatsapp.models import WhatsAppPhoneNumber
 
 
 def _number(item: WebhookItem) -> WhatsAppPhoneNumber:
-    phone_number_id = str((item.value.get("metadata") or {}).get("phone_number_id") or "")
+    metadata = item.value.get("metadata")
+    if not isinstance(metadata, dict):
+        raise ItemIgnored("Malformed change: `metadata` is not an object.")
+    phone_number_id = str(metadata.get("phone_number_id") or "")
     number = phone_number_for_webhook(phone_number_id=phone_number_id)
     if number is None:
         raise ItemIgnored(f"No active account has phone number {phone_number_id or '(none)'}.")
@@ -20,14 +23,16 @@ def handle_messages(item: WebhookItem) -> None:
     number = _number(item)
     value = item.value
     profiles = {
-        str(c.get("wa_id")): (c.get("profile") or {}).get("name") or ""
-        for c in value.get("contacts") or []
-        if isinstance(c, dict)
+        str(c.get("wa_id")): str(c["profile"].get("name") or "")
+        for c in (value.get("contacts") if isinstance(value.get("contacts"), list) else [])
+        if isinstance(c, dict) and isinstance(c.get("profile"), dict)
     }
     messages, statuses = value.get("messages") or [], value.get("statuses") or []
     if not messages and not statuses:
         raise ItemIgnored("No messages or statuses in the change.")
-    services.messages_apply_webhook(number=number, messages=messages, statuses=statuses, profiles=profiles)
+    services.messages_apply_webhook(
+        number=number, messages=messages, statuses=statuses, profiles=profiles, received_at=item.received_at
+    )
 
 
 register_webhook_handler("whatsapp_business_account", "messages", handle_messages)

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from botopia_meta.exceptions import ValidationFailed
+from botopia_meta.safe_urls import meta_fetched_url_reason
 from whatsapp.messages.substitution import SubstitutionError, build_components
 from whatsapp.models import Message, WhatsAppPhoneNumber, WhatsAppTemplate
 
@@ -33,8 +34,8 @@ def _media(kind: str, value: Any) -> dict:
     link, media_id = value.get("link"), value.get("id")
     if bool(link) == bool(media_id):
         raise invalid(kind, "Give exactly one of `link` (https URL) or `id` (an uploaded media id).")
-    if link and not (isinstance(link, str) and link.startswith("https://")):
-        raise invalid(f"{kind}.link", "Must be an https:// URL.")
+    if link and (reason := meta_fetched_url_reason(link)):
+        raise invalid(f"{kind}.link", reason)
     out: dict = {"link": link} if link else {"id": str(media_id)}
     caption = value.get("caption")
     if caption:

@@ -45,7 +45,9 @@ logger = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
 THROTTLE_CODES = (130429, 131056)
+CLOCK_SKEW = timedelta(minutes=5)  # an inbound timestamp further ahead of its receipt is flagged
 AWAITING_WEBHOOK = "No answer from Meta; awaiting its status webhook."
+NO_WAMID = "Meta answered without a message id; awaiting its status webhook."
 SWEEP_BATCH = 10_000
 NOT_CONNECTED = (
     "Not sent: the Meta account is no longer connected (expired, revoked or removed). Reconnect it."
@@ -109,15 +111,15 @@ def message_create(
         return Message.objects.get(
             user_id=user_id, phone_number=number, idempotency_key=idempotency_key
         ), False
-    _enqueue("send_message", str(message.pk))
+    _enqueue("send_message", str(message.pk), swept=True)  # messages_sweep re-queues it
     return message, True
 
 
-def _enqueue(actor_name: str, *args: str) -> None:
+def _enqueue(actor_name: str, *args: str, swept: bool = False) -> None:
     # Imported here: the actors module imports this one.
     from whatsapp.messages import actors
 
-    enqueue_on_commit(getattr(actors, actor_name), *args)
+    enqueue_on_commit(getattr(actors, actor_name), *args, swept=swept)
 
 
 def _set_status(message: Message, status: str, **fields: Any) -> None:
@@ -218,7 +220,14 @@ def message_deliver(*, message_id: str) -> None:
             raise  # the actor retries with backoff; `message_give_up` when it stops
         _fail(message, account_id=account.pk, code=exc.code, title=exc.user_title or exc.message or "")
         return
-    wamid = ((data.get("messages") or [{}])[0] or {}).get("id")
+    wamid = _sent_wamid(data)
+    if wamid is None:
+        # Meta said 200 but named no message: we cannot tell whether it went out, nor match
+        # its statuses by wamid. Like a lost answer: unknown, never resent; a status webhook
+        # (found by biz_opaque_callback_data) settles it.
+        logger.warning("Meta accepted message %s without a message id", message.pk)
+        _set_status(message, Message.Status.UNKNOWN, error_title=NO_WAMID)
+        return
     now = timezone.now()
     # Only sending → sent: a status webhook that raced ahead already moved it further.
     Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
@@ -235,6 +244,14 @@ def message_deliver(*, message_id: str) -> None:
         at=now,
         dimensions=dims,
     )
+
+
+def _sent_wamid(data: Any) -> str | None:
+    """`messages[0].id` of Meta's send answer, or None when it is missing or not a string."""
+    messages = data.get("messages") if isinstance(data, dict) else None
+    first = messages[0] if isinstance(messages, list) and messages else None
+    wamid = first.get("id") if isinstance(first, dict) else None
+    return wamid[:255] if isinstance(wamid, str) and wamid.strip() else None
 
 
 def message_give_up(*, message_id: str, exc: BaseException) -> None:
@@ -363,7 +380,7 @@ def broadcast_create(
             for chunk in (valid[i : i + BATCH_SIZE] for i in range(0, len(valid), BATCH_SIZE))
         )
         if valid:
-            _enqueue("broadcast_fanout", str(broadcast.pk))
+            _enqueue("broadcast_fanout", str(broadcast.pk), swept=True)  # resumed by messages_sweep
     return broadcast
 
 
@@ -448,7 +465,7 @@ STATUS_FIELDS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_a
 def _ts(value: object) -> datetime:
     try:
         return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):  # OverflowError: past year 9999
         return timezone.now()
 
 
@@ -465,11 +482,25 @@ def derived_status(message: Message) -> str:
     return message.status
 
 
-def message_apply_inbound(*, number: WhatsAppPhoneNumber, message: dict, profiles: dict[str, str]) -> bool:
+def message_apply_inbound(
+    *,
+    number: WhatsAppPhoneNumber,
+    message: dict,
+    profiles: dict[str, str],
+    received_at: datetime | None = None,
+) -> bool:
     wamid, wa_id = message.get("id"), str(message.get("from") or "")
     if not wamid or not wa_id:
         return False
     at = _ts(message.get("timestamp"))
+    # A timestamp after we received the message (a sender's clock, a forged payload) would
+    # hold the 24-hour window open until then: it counts as received when we got it.
+    # Seconds ahead are clock skew between Meta and us: clamped too, flagged only beyond that.
+    received_at = received_at or timezone.now()
+    clamped = at > received_at + CLOCK_SKEW
+    if clamped:
+        logger.warning("Inbound %s dated %s, after its receipt: clamped to %s", wamid, at, received_at)
+    at = min(at, received_at)
     kind = message.get("type") or "unknown"
     content = (
         message.get(kind)
@@ -478,6 +509,8 @@ def message_apply_inbound(*, number: WhatsAppPhoneNumber, message: dict, profile
     )
     if message.get("context"):
         content = {**content, "_context": message["context"]}
+    if clamped:
+        content = {**content, "_clamped_timestamp": str(message.get("timestamp"))}  # the flag
     try:
         with transaction.atomic():
             Message.objects.create(
@@ -594,7 +627,12 @@ def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
 
 
 def messages_apply_webhook(
-    *, number: WhatsAppPhoneNumber, messages: list, statuses: list, profiles: dict[str, str]
+    *,
+    number: WhatsAppPhoneNumber,
+    messages: list,
+    statuses: list,
+    profiles: dict[str, str],
+    received_at: datetime | None = None,
 ) -> None:
     """Store a `messages` change's inbound messages and apply its statuses, in one transaction.
 
@@ -612,7 +650,7 @@ def messages_apply_webhook(
     with transaction.atomic(), deferred():
         _lock_messages(number, statuses)
         for message in messages:
-            message_apply_inbound(number=number, message=message, profiles=profiles)
+            message_apply_inbound(number=number, message=message, profiles=profiles, received_at=received_at)
         for status in statuses:
             message_apply_status(number=number, status=status)
 

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from botopia_meta.safe_urls import meta_fetched_url_reason
+
 POSITIONAL = re.compile(r"{{\s*(\d+)\s*}}")
 NAMED = re.compile(r"{{\s*([a-z_][a-z0-9_]*)\s*}}")
 MEDIA_FORMATS = {"IMAGE", "VIDEO", "DOCUMENT"}
@@ -89,8 +91,8 @@ def _media_parameter(fmt: str, given: Any) -> dict:
             "header", f"The template's header is {fmt}: give {{'{kind}': {{'link' or 'id'}}}}."
         )
     link, media_id = media.get("link"), media.get("id")
-    if link and not (isinstance(link, str) and link.startswith("https://")):
-        raise SubstitutionError(f"header.{kind}.link", "Must be an https:// URL.")
+    if link and (reason := meta_fetched_url_reason(link)):
+        raise SubstitutionError(f"header.{kind}.link", reason)
     value = {"link": link} if link else {"id": str(media_id)}
     if kind == "document" and media.get("filename"):
         value["filename"] = str(media["filename"])

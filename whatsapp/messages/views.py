@@ -10,6 +10,7 @@ from accounts.selectors import active_account
 from botopia_meta.api.parsers import LargeJSONParser
 from botopia_meta.api.views import paginated_response, validated
 from botopia_meta.exceptions import AccountNotConnected
+from botopia_meta.text import clean_text
 from whatsapp.account.selectors import phone_number_for_account, require_own_ids
 from whatsapp.messages import selectors, services
 from whatsapp.messages.serializers import (
@@ -70,7 +71,7 @@ class MessageListView(APIView):
         body = validated(MessageSendSerializer, request.data)
         account = active_account(user=request.user, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
-        key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+        key = clean_text(request.headers.get("Idempotency-Key") or "").strip()[:255] or None
         message, _ = services.message_create(
             user_id=request.user.pk,
             number=number,

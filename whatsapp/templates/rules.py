@@ -34,6 +34,10 @@ PLACEHOLDER_RE = re.compile(r"\{\{(.*?)\}\}")
 POSITIONAL_RE = re.compile(r"^[1-9][0-9]*$")
 NAMED_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 ADJACENT_RE = re.compile(r"\}\}\s*\{\{")
+# Control characters (but tab and line breaks), surrogates, and U+FFFD: what the API's text
+# rule (botopia_meta.text) leaves of a lone surrogate. Meta would store such a template, and
+# its customers would see the broken character: refused before Meta is called.
+BROKEN_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffd]")
 
 Errors = dict[str, list[str]]
 
@@ -338,7 +342,21 @@ def template_errors(
             _check_buttons(errors, key, component, category)
     if "BODY" not in seen:
         _add(errors, "components", "A BODY component is required.")
+    for key, text in _strings(components, "components"):
+        if BROKEN_TEXT_RE.search(text):
+            _add(errors, key, "Contains a control character or a broken character (U+FFFD): retype it.")
     return errors
+
+
+def _strings(value: Any, key: str) -> list[tuple[str, str]]:
+    """(field path, string) for every string inside `value`."""
+    if isinstance(value, str):
+        return [(key, value)]
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in _strings(v, f"{key}.{k}")]
+    if isinstance(value, list):
+        return [found for i, v in enumerate(value) for found in _strings(v, f"{key}[{i}]")]
+    return []
 
 
 def normalized(

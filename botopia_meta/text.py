@@ -1,0 +1,73 @@
+"""The one rule for text that comes from outside (API bodies and queries, Meta's webhooks,
+Meta's Graph answers) before anything stores it: NUL characters are removed and unpaired
+surrogates become U+FFFD, in strings and in the keys and values of JSON alike.
+
+Why: PostgreSQL refuses NUL in text and jsonb (a DataError that fails the whole transaction:
+every message of a webhook change lost), and a lone surrogate ("\\ud800" is valid JSON) cannot
+be encoded as UTF-8, so a row holding one breaks every page that renders it, on any database.
+
+JSON is also bounded in depth: a body nested thousands of levels deep is refused as malformed
+instead of exhausting the interpreter's recursion limit."""
+
+import json
+import re
+from typing import Any
+
+# Meta's deepest payloads (template components with button examples, webhook values) are about
+# ten levels; an API body has no business being deeper than this.
+MAX_JSON_DEPTH = 64
+
+# In a Python str, a surrogate code point is always unpaired: json decodes a valid "\ud83d\ude00"
+# pair into the one character it stands for.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+class MalformedJson(ValueError):
+    pass
+
+
+class TooDeep(MalformedJson):
+    pass
+
+
+def clean_text(value: str) -> str:
+    """`value` without NUL characters and with every unpaired surrogate replaced by U+FFFD."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if value.isascii():
+        return value
+    return _SURROGATE.sub(REPLACEMENT, value)
+
+
+def clean(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`data` (decoded JSON) with every string, key or value, cleaned by `clean_text`.
+    TooDeep when arrays and objects nest deeper than `max_depth`."""
+    return _clean(data, 0, max_depth)
+
+
+def _clean(data: Any, depth: int, max_depth: int) -> Any:
+    if isinstance(data, str):
+        return clean_text(data)
+    if isinstance(data, dict | list):
+        if depth >= max_depth:
+            raise TooDeep(f"JSON nested deeper than {max_depth} levels.")
+        if isinstance(data, list):
+            return [_clean(item, depth + 1, max_depth) for item in data]
+        return {
+            (clean_text(key) if isinstance(key, str) else key): _clean(value, depth + 1, max_depth)
+            for key, value in data.items()
+        }
+    return data
+
+
+def loads(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """json.loads, then `clean`. Any failure (not JSON, not UTF-8, nested too deep, even past
+    the interpreter's recursion limit) is a MalformedJson with a short reason."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise TooDeep(f"JSON nested deeper than {max_depth} levels.") from None
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError
+        raise MalformedJson(str(exc)) from None
+    return clean(data, max_depth=max_depth)
