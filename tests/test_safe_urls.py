@@ -15,8 +15,8 @@ from instagram.models import MediaPublish
 from tests.conftest import graph_url
 from tests.facebook.conftest import PAGE_ID, make_page
 from tests.facebook.conftest import make_account as make_page_account
-from tests.factories import BODY, make_template, make_whatsapp_account
-from tests.instagram.conftest import IG_PERMISSIONS, make_ig
+from tests.factories import BODY, make_ig_account, make_template, make_whatsapp_account
+from tests.instagram.conftest import IG_PERMISSIONS
 from whatsapp.models import Contact, Message
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_a_facebook_post_link_is_accepted_without_a_lookup(alice_client, page, m
 
 @pytest.mark.parametrize(("url", "reason"), BAD_URLS)
 def test_an_instagram_publish_url_takes_the_rule(alice, alice_client, meta, url, reason):
-    make_ig(make_page_account(alice, permissions=IG_PERMISSIONS), status="connected")
+    make_ig_account(make_page_account(alice, permissions=IG_PERMISSIONS), status="connected")
     body = {"accountId": "17841400000000002", "mediaType": "IMAGE", "mediaUrl": url}
     response = alice_client.post("/api/meta/instagram/media", body, format="json")
     assert response.status_code == 400, response.content
@@ -144,7 +144,7 @@ def test_an_instagram_publish_url_takes_the_rule(alice, alice_client, meta, url,
 
 
 def test_an_instagram_publish_url_is_accepted_without_a_lookup(alice, alice_client):
-    make_ig(make_page_account(alice, permissions=IG_PERMISSIONS), status="connected")
+    make_ig_account(make_page_account(alice, permissions=IG_PERMISSIONS), status="connected")
     body = {
         "accountId": "17841400000000002",
         "mediaType": "IMAGE",
