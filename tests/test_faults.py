@@ -341,7 +341,7 @@ def _long_ago(settings) -> datetime:
 def test_a_send_stored_while_the_broker_is_down_answers_202_and_is_sent_once_by_the_sweep(
     alice_client, world_and_graph, broker_down, worker, settings
 ):
-    from whatsapp import message_services
+    from whatsapp.messages import services as message_services
 
     world, fake = world_and_graph
     body = {"to": world.contact.wa_id, "type": "text", "text": {"body": "hola"}}
@@ -365,7 +365,7 @@ def test_a_send_stored_while_the_broker_is_down_answers_202_and_is_sent_once_by_
 def test_a_broadcast_stored_while_the_broker_is_down_answers_202_and_the_sweep_sends_it(
     alice_client, world_and_graph, broker_down, worker, settings
 ):
-    from whatsapp import message_services
+    from whatsapp.messages import services as message_services
     from whatsapp.models import Broadcast
 
     world, fake = world_and_graph
@@ -449,10 +449,10 @@ def test_a_post_meta_published_is_answered_201_when_redis_fails_after_it(
 ):
     """The post exists at Meta once it answered: Redis failing at the list cache's bump must
     not answer 503, whose retry would publish the post twice."""
-    from facebook import services as fb_services
+    from botopia_meta.inbox import meta as inbox_meta
 
     world, fake = world_and_graph
-    monkeypatch.setattr(fb_services, "cache", _CacheDown(fb_services.cache, down=lambda: bool(fake.calls)))
+    monkeypatch.setattr(inbox_meta, "cache", _CacheDown(inbox_meta.cache, down=lambda: bool(fake.calls)))
     response = alice_client.post(
         "/api/meta/facebook/posts", {"pageId": world.page.page_id, "message": "Hola"}, format="json"
     )
