@@ -28,6 +28,28 @@ def callback_url(object_type: str) -> str:
     return sub.callback_url if sub else settings.PUBLIC_BASE_URL + WEBHOOK_PATH
 
 
+def subscribed(payload: dict) -> bool:
+    """Meta sends a page's (and its linked IG account's) events only while the page has the app
+    subscribed (POST /{page-id}/subscribed_apps), and for Facebook only the fields it chose.
+    WhatsApp events always go (a fresh demo works before anything is subscribed)."""
+    if payload.get("object") not in ("page", "instagram"):
+        return True
+    sub = Subscription.objects.filter(target=demo.PAGE_ID).first()
+    if sub is None:
+        return False
+    if payload["object"] == "instagram":
+        return True
+    entry = payload["entry"][0]
+    if "changes" in entry:
+        field = entry["changes"][0]["field"]
+    else:
+        item = entry["messaging"][0]
+        field = (
+            "message_deliveries" if "delivery" in item else "message_reads" if "read" in item else "messages"
+        )
+    return field in sub.fields
+
+
 def sign(body: bytes) -> str:
     return "sha256=" + hmac.new(settings.META_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
 
