@@ -39,21 +39,24 @@ def wait_until_up(base_url: str, timeout: float = 30) -> bool:
 
 
 def connect_demo_user(*, username: str = "demo") -> dict:
-    """Connect `username` to the demo business and bring its WhatsApp side up to date.
+    """Connect `username` to the demo business and bring its WhatsApp, page and IG sides up to date.
     Re-runnable: connecting again updates the same account."""
     user = get_user_model().objects.get(username=username)
     account, _ = account_connect_oauth(user=user, code=DEMO_CODE, redirect_uri=None)
     account_discover(account=account)
     wabas = list(account.whatsapp_accounts.all())
     synced = templates_sync_wabas(wabas=wabas)
-    fields = dict.fromkeys(sorted(OBJECT_FIELDS["whatsapp_business_account"]), True)
-    config, _ = webhook_configure(account=account, verify_token=secrets.token_urlsafe(16), fields=fields)
     # Facebook and Instagram: the page and the IG account connected (which subscribes the page
-    # to our webhooks), then the whole history of their insights, so the curves are not empty.
+    # to our webhooks) before the app subscribes each object, and at the end the whole history
+    # of their insights, so the curves are not empty.
     for page in FacebookPage.objects.filter(account=account, page_id=demo.PAGE_ID):
         page_connect(page=page)
     for ig in InstagramAccount.objects.filter(account=account, ig_account_id=demo.IG_ID):
         ig_account_connect(ig=ig)
+    # Every field of every object (WhatsApp, page, Instagram): the app subscribes each object's
+    # callback, as a real app handling all three platforms would.
+    fields = dict.fromkeys(sorted(set().union(*OBJECT_FIELDS.values())), True)
+    config, _ = webhook_configure(account=account, verify_token=secrets.token_urlsafe(16), fields=fields)
     pulled = insights_pull(account=account, days=insights.HISTORY_DAYS)
     return {
         "account": account,

@@ -29,16 +29,16 @@ def callback_url(object_type: str) -> str:
 
 
 def subscribed(payload: dict) -> bool:
-    """Meta sends a page's (and its linked IG account's) events only while the page has the app
-    subscribed (POST /{page-id}/subscribed_apps), and for Facebook only the fields it chose.
+    """Whether Meta would send this page or Instagram event: only while the page has the app
+    subscribed (POST /{page-id}/subscribed_apps), for Facebook only the fields the page chose,
+    and, once the app subscribed the object (POST /{app-id}/subscriptions), only its fields.
     WhatsApp events always go (a fresh demo works before anything is subscribed)."""
-    if payload.get("object") not in ("page", "instagram"):
+    object_type = payload.get("object")
+    if object_type not in ("page", "instagram"):
         return True
-    sub = Subscription.objects.filter(target=demo.PAGE_ID).first()
-    if sub is None:
+    page = Subscription.objects.filter(target=demo.PAGE_ID).first()
+    if page is None:
         return False
-    if payload["object"] == "instagram":
-        return True
     entry = payload["entry"][0]
     if "changes" in entry:
         field = entry["changes"][0]["field"]
@@ -47,7 +47,10 @@ def subscribed(payload: dict) -> bool:
         field = (
             "message_deliveries" if "delivery" in item else "message_reads" if "read" in item else "messages"
         )
-    return field in sub.fields
+    if object_type == "page" and field not in page.fields:
+        return False
+    app = Subscription.objects.filter(target=f"app:{object_type}").first()
+    return app is None or field in app.fields
 
 
 def sign(body: bytes) -> str:

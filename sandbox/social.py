@@ -6,6 +6,7 @@ the webhook Meta sends (sandbox/events.py), from the sandbox's own queue."""
 import base64
 import json
 import random
+import re
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -225,20 +226,20 @@ def after_publish(
     scheduled: list[tuple[int, dict]] = []
     first: Comment | None = None
     for i in range(demo.COMMENTS_PER_PUBLISH):
-        delay = step * (2 + i)
+        delay = step * (1 + i)
         is_reply = first is not None and i == demo.COMMENTS_PER_PUBLISH - 1
         text = rng.choice(demo.REPLY_TEXTS if is_reply else demo.COMMENT_TEXTS)
         parent = first.comment_id if is_reply and first is not None else ""
         comment, payload = add_comment(platform, object_id, people[i], text, delay_ms=delay, parent_id=parent)
         first = first or comment
         scheduled.append((delay, payload))
-    delay = step * (2 + demo.COMMENTS_PER_PUBLISH)
-    if platform == IG and any(word in caption.lower() for word in demo.MENTION_WORDS):
+    delay = step * (1 + demo.COMMENTS_PER_PUBLISH)
+    if platform == IG and set(re.findall(r"\w+", caption.lower())) & set(demo.MENTION_WORDS):
         # Someone mentions the account in a comment on their own media (not ours).
         _, payload = add_comment(IG, new_id(), people[-1], demo.MENTION_TEXT, delay_ms=delay, mention=True)
         scheduled.append((delay, payload))
-    _, payload = add_inbound_dm(platform, people[-1], rng.choice(demo.DM_TEXTS), delay_ms=delay + step)
-    scheduled.append((delay + step, payload))
+    _, payload = add_inbound_dm(platform, people[-1], rng.choice(demo.DM_TEXTS), delay_ms=delay)
+    scheduled.append((delay, payload))
     events.schedule(scheduled)
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from analytics.models import RefusedMetric
 from sandbox import bootstrap, demo, insights
+from sandbox.models import Subscription
 
 V = "/sandbox/graph/v26.0"
 
@@ -41,6 +42,12 @@ def test_it_pulls_90_days_of_insights_that_the_endpoints_show(alice, alice_clien
     worker.drain()
 
     assert result["insights"] > 0
+    # The app subscribed every object's callback (the page's and Instagram's too).
+    assert set(Subscription.objects.filter(target__startswith="app:").values_list("target", flat=True)) == {
+        "app:whatsapp_business_account",
+        "app:page",
+        "app:instagram",
+    }
     for platform, asset_id, metric in (
         ("facebook", demo.PAGE_ID, "page_media_view"),
         ("instagram", demo.IG_ID, "reach"),
