@@ -153,10 +153,11 @@ def inbound_dm_payload(dm: DirectMessage, at: float) -> dict:
 def receipt_payload(dm: DirectMessage, kind: str, at: float) -> dict:
     """Messenger's `message_deliveries` / `message_reads` for an outbound message."""
     watermark = int(at * 1000)
-    item: dict = {"sender": {"id": dm.contact_id}, "recipient": {"id": demo.PAGE_ID}, "timestamp": watermark}
-    if kind == "delivery":
+    item: dict = {"sender": {"id": dm.contact_id}, "recipient": {"id": demo.PAGE_ID}}
+    if kind == "delivery":  # Meta's delivery carries no timestamp of its own, a read does
         item["delivery"] = {"mids": [dm.mid], "watermark": watermark}
     else:
+        item["timestamp"] = watermark
         item["read"] = {"watermark": watermark}
     return messaging_payload(FB, item, at)
 
