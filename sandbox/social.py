@@ -21,6 +21,7 @@ from sandbox.models import Comment, DirectMessage, IgMedia, Post
 
 FB, IG = Comment.Platform.FACEBOOK, Comment.Platform.INSTAGRAM
 WINDOW = timedelta(hours=24)  # Messenger's and Instagram's standard messaging window
+RECEIPT_MIN_MS = 1000
 PEOPLE_BY_ID = {
     **{p["psid"]: (FB, p) for p in demo.PEOPLE},
     **{p["igsid"]: (IG, p) for p in demo.PEOPLE},
@@ -526,7 +527,9 @@ def messages_send(ctx: Ctx, node: str) -> dict:
         created_at=now,
     )
     if platform == FB:
-        step = settings.SANDBOX_STATUS_DELAY_MS
+        # At least RECEIPT_MIN_MS: a receipt that overtook the sender's own record of the send
+        # (it stores the message_id once this answer reaches it) would find nothing to update.
+        step = max(settings.SANDBOX_STATUS_DELAY_MS, RECEIPT_MIN_MS)
         at = time.time()
         events.schedule(
             [
