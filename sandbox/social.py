@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from sandbox import demo, events
@@ -36,7 +37,7 @@ def full_name(person: dict) -> str:
     return f"{person['first_name']} {person['last_name']}"
 
 
-def visible(rows):
+def visible(rows: QuerySet[Comment]) -> QuerySet[Comment]:
     """Comments as Meta shows them now: made already (scheduled ones wait), not deleted."""
     return rows.filter(created_at__lte=timezone.now(), deleted=False)
 

@@ -7,6 +7,7 @@ them replies), and DMs; the sandbox remembers them, so each can be answered thro
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import requests
@@ -164,7 +165,7 @@ class Command(BaseCommand):
             for i, name in enumerate(names)
         ]
 
-    def _social(self, platform: str):
+    def _social(self, platform: str) -> Callable[[random.Random, dict], list[dict]]:
         """Facebook or Instagram events: comments on the latest post / media (a page post made
         "on Facebook" first when there is none), some replies to earlier ones, and DMs."""
         if platform == social.FB:
