@@ -99,11 +99,3 @@ def check_public_url(url: str) -> tuple[str | None, str | None]:
     if not all(_is_public(address) for address in addresses):
         return "Must point to a public address (not private, loopback, link-local or reserved).", None
     return None, sorted(addresses)[0]
-
-
-def require_public_https_url(url: str, *, field: str) -> str:
-    """The URL, or 400 VALIDATION_ERROR naming `field` (the full check, with DNS)."""
-    reason = unsafe_url_reason(url)
-    if reason:
-        raise ValidationFailed(f"{to_camel(field)}: {reason}", details={field: [reason]})
-    return url.strip()

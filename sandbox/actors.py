@@ -1,12 +1,16 @@
 """The sandbox's background work, on the real queue like everything else: delivering the
-webhooks Meta would send, and finishing a template's review after a delay."""
+webhooks Meta would send, finishing a template's review after a delay, and a DM now and then
+to the demo page or IG account."""
 
 import logging
 import time
 
+from django.conf import settings
+
 import sandbox
+from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import RetryLater, actor
-from sandbox import demo, events
+from sandbox import demo, events, social
 from sandbox.models import Template
 
 logger = logging.getLogger(__name__)
@@ -16,7 +20,7 @@ logger = logging.getLogger(__name__)
 def deliver_webhook(payload: dict) -> None:
     """POST one signed webhook to the subscribed callback. Like Meta, a non-2xx answer or no
     answer is retried later (with the actors' backoff)."""
-    if not sandbox.enabled():
+    if not sandbox.enabled() or not events.subscribed(payload):
         return
     try:
         response = events.post(payload)
@@ -41,3 +45,15 @@ def review_template(template_id: str) -> None:
         template.status, template.rejected_reason = "APPROVED", "NONE"
     template.save(update_fields=["status", "rejected_reason"])
     deliver_webhook.send(events.template_status_payload(template, time.time()))
+
+
+@actor(queue_name="sandbox")
+def direct_message_now_and_then() -> None:
+    """Someone writes to the demo page or IG account (periodic, in sandbox mode only)."""
+    if sandbox.enabled():
+        social.random_dm()
+
+
+# Registered only when the sandbox runs, so a production scheduler never enqueues it.
+if sandbox.enabled():
+    periodic(seconds=getattr(settings, "SANDBOX_DM_EVERY_SECONDS", 90))(direct_message_now_and_then)

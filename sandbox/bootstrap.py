@@ -1,6 +1,7 @@
 """`make run` in sandbox mode: once the server answers, connect the demo user to the sandbox's
 demo business through the product's own services (so over HTTP, like a real Meta connection),
-discover its assets, sync its templates, subscribe the webhooks, and say what to open."""
+discover its assets, sync its templates, subscribe the webhooks, connect the demo page and IG
+account, pull their last 90 days of insights, and say what to open."""
 
 import logging
 import secrets
@@ -12,7 +13,12 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token as ApiToken
 
 from accounts.services import account_connect_oauth, account_discover
-from sandbox import demo
+from analytics.services import insights_pull
+from facebook.models import FacebookPage
+from facebook.services import page_connect
+from instagram.models import InstagramAccount
+from instagram.services import ig_account_connect
+from sandbox import demo, insights
 from webhooks.services import OBJECT_FIELDS, webhook_configure
 from whatsapp.templates.services import templates_sync_wabas
 
@@ -33,20 +39,31 @@ def wait_until_up(base_url: str, timeout: float = 30) -> bool:
 
 
 def connect_demo_user(*, username: str = "demo") -> dict:
-    """Connect `username` to the demo business and bring its WhatsApp side up to date.
+    """Connect `username` to the demo business and bring its WhatsApp, page and IG sides up to date.
     Re-runnable: connecting again updates the same account."""
     user = get_user_model().objects.get(username=username)
     account, _ = account_connect_oauth(user=user, code=DEMO_CODE, redirect_uri=None)
     account_discover(account=account)
     wabas = list(account.whatsapp_accounts.all())
     synced = templates_sync_wabas(wabas=wabas)
-    fields = dict.fromkeys(sorted(OBJECT_FIELDS["whatsapp_business_account"]), True)
+    # Facebook and Instagram: the page and the IG account connected (which subscribes the page
+    # to our webhooks) before the app subscribes each object, and at the end the whole history
+    # of their insights, so the curves are not empty.
+    for page in FacebookPage.objects.filter(account=account, page_id=demo.PAGE_ID):
+        page_connect(page=page)
+    for ig in InstagramAccount.objects.filter(account=account, ig_account_id=demo.IG_ID):
+        ig_account_connect(ig=ig)
+    # Every field of every object (WhatsApp, page, Instagram): the app subscribes each object's
+    # callback, as a real app handling all three platforms would.
+    fields = dict.fromkeys(sorted(set().union(*OBJECT_FIELDS.values())), True)
     config, _ = webhook_configure(account=account, verify_token=secrets.token_urlsafe(16), fields=fields)
+    pulled = insights_pull(account=account, days=insights.HISTORY_DAYS)
     return {
         "account": account,
         "numbers": [n.phone_number_id for w in wabas for n in w.phone_numbers.all()],
         "templates": synced.as_dict(),
         "webhook": config.status,
+        "insights": pulled["stored"],
     }
 
 
@@ -69,6 +86,8 @@ def run(*, base_url: str, out) -> None:
         f"(app id {settings.META_APP_ID}; responses carry X-Botopia-Sandbox: true).\n"
         f"The demo user is connected to {demo.BUSINESS_NAME}: WABA {demo.WABA_ID}, numbers "
         f"{', '.join(result['numbers'])}; templates {result['templates']}; webhooks {result['webhook']}.\n"
+        f"Page {demo.PAGE_ID} and Instagram @{demo.IG_USERNAME} connected; "
+        f"{result['insights']} insight values for the last {insights.HISTORY_DAYS} days.\n"
         f"  Admin:    {base_url}/admin/  (demo / demo)\n"
         f"  API docs: {base_url}/api/docs/\n"
         f'  Try:      curl -H "Authorization: Token {token}" {base_url}/api/meta/whatsapp/templates\n'

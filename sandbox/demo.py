@@ -9,6 +9,10 @@ Rules (also in README, "Try it in 2 minutes"):
 - Messages: each send gets a wamid, then status webhooks sent → delivered → read, one every
   SANDBOX_STATUS_DELAY_MS; to a number ending in `000` it is sent → failed (131026) instead.
   A number ending in `7` also replies ("inbound message") after reading.
+- Facebook and Instagram: a published post or IG media gets comments from simulated people
+  over the next few status delays (one of them a reply to another), and a DM a little later;
+  an IG caption containing one of MENTION_WORDS also gets the account mentioned elsewhere.
+  Every SANDBOX_DM_EVERY_SECONDS the page or the IG account receives a DM from someone.
 """
 
 BUSINESS_ID = "900000000000001"
@@ -136,3 +140,38 @@ REJECT_MARKER = "reject"
 FAILING_SUFFIX = "000"
 REPLYING_SUFFIX = "7"
 REPLY_TEXT = "Thanks, got it! 👍"
+
+# Simulated people on Facebook and Instagram. Meta gives each one a page-scoped id (PSID, for
+# Messenger), an Instagram-scoped id (IGSID, for IG DMs) and an Instagram user id (comments).
+PEOPLE = [
+    {"psid": "900000000001001", "igsid": "900000000002001", "ig_user_id": "900000000003001",
+     "first_name": "Ana", "last_name": "Pérez", "username": "ana.perez"},
+    {"psid": "900000000001002", "igsid": "900000000002002", "ig_user_id": "900000000003002",
+     "first_name": "Bruno", "last_name": "Díaz", "username": "brunodiaz"},
+    {"psid": "900000000001003", "igsid": "900000000002003", "ig_user_id": "900000000003003",
+     "first_name": "Chloé", "last_name": "Martin", "username": "chloe.m"},
+    {"psid": "900000000001004", "igsid": "900000000002004", "ig_user_id": "900000000003004",
+     "first_name": "Emeka", "last_name": "Obi", "username": "emeka_obi"},
+    {"psid": "900000000001005", "igsid": "900000000002005", "ig_user_id": "900000000003005",
+     "first_name": "Grace", "last_name": "Lee", "username": "gracelee.eats"},
+]  # fmt: skip
+COMMENT_TEXTS = [
+    "Looks delicious! 😍",
+    "Are you open on Sunday?",
+    "How much is it?",
+    "¿Tienen opción sin gluten?",
+    "Saving this for the weekend ☕",
+    "Can I order for pick-up?",
+]
+REPLY_TEXTS = ["Same question here!", "They are, I went last week 🙌", "+1, want to know too"]
+DM_TEXTS = [
+    "Hi! Do you take reservations?",
+    "Is the cake from your last post still available?",
+    "Hola, ¿hacen envíos a domicilio? 🚚",
+    "What time do you close today?",
+    "Can I book a table for 4 tonight?",
+]
+# An IG caption with one of these words gets the account mentioned in someone else's comment.
+MENTION_WORDS = ("giveaway", "contest", "tag")
+MENTION_TEXT = f"@{IG_USERNAME} best flat white in town ☕"
+COMMENTS_PER_PUBLISH = 3  # the last one a reply to the first

@@ -28,6 +28,31 @@ def callback_url(object_type: str) -> str:
     return sub.callback_url if sub else settings.PUBLIC_BASE_URL + WEBHOOK_PATH
 
 
+def subscribed(payload: dict) -> bool:
+    """Whether Meta would send this page or Instagram event: only while the page has the app
+    subscribed (POST /{page-id}/subscribed_apps), for Facebook only the fields the page chose,
+    and, once the app subscribed the object (POST /{app-id}/subscriptions), only its fields.
+    WhatsApp events always go (a fresh demo works before anything is subscribed)."""
+    object_type = payload.get("object")
+    if object_type not in ("page", "instagram"):
+        return True
+    page = Subscription.objects.filter(target=demo.PAGE_ID).first()
+    if page is None:
+        return False
+    entry = payload["entry"][0]
+    if "changes" in entry:
+        field = entry["changes"][0]["field"]
+    else:
+        item = entry["messaging"][0]
+        field = (
+            "message_deliveries" if "delivery" in item else "message_reads" if "read" in item else "messages"
+        )
+    if object_type == "page" and field not in page.fields:
+        return False
+    app = Subscription.objects.filter(target=f"app:{object_type}").first()
+    return app is None or field in app.fields
+
+
 def sign(body: bytes) -> str:
     return "sha256=" + hmac.new(settings.META_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
 

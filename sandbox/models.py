@@ -135,3 +135,53 @@ class BusinessProfile(models.Model):
 
     def __str__(self) -> str:
         return self.phone_number_id
+
+
+class Comment(models.Model):
+    """A comment by a simulated person (or the page / IG account's reply) on a sandbox post or
+    IG media. Rows are written when the activity is scheduled, `created_at` in the future: lists
+    show a comment from the moment its webhook leaves."""
+
+    class Platform(models.TextChoices):
+        FACEBOOK = "facebook"
+        INSTAGRAM = "instagram"
+
+    comment_id = models.CharField(max_length=128, unique=True)
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    object_id = models.CharField(max_length=128, db_index=True)  # post id or IG media id
+    parent_id = models.CharField(max_length=128, blank=True)  # the comment answered, if any
+    author_id = models.CharField(max_length=64)
+    author_name = models.CharField(max_length=255)
+    text = models.TextField()
+    is_mention = models.BooleanField(default=False)  # a comment elsewhere mentioning the IG account
+    hidden = models.BooleanField(default=False)
+    deleted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "sandbox_comment"
+
+    def __str__(self) -> str:
+        return self.comment_id
+
+
+class DirectMessage(models.Model):
+    """A Messenger or Instagram DM between a simulated person and the page / IG account."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound"
+        OUTBOUND = "outbound"
+
+    mid = models.CharField(max_length=128, unique=True)
+    platform = models.CharField(max_length=16, choices=Comment.Platform.choices)
+    contact_id = models.CharField(max_length=64, db_index=True)  # PSID or IGSID
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    text = models.TextField(blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "sandbox_direct_message"
+
+    def __str__(self) -> str:
+        return self.mid

@@ -1,12 +1,14 @@
 """Facebook Pages and Instagram: the demo page and its linked IG account, posts, media
-containers and publishing, insights (empty)."""
+containers and publishing (what follows a publication: sandbox/social.py; insights:
+sandbox/insights.py)."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from sandbox import demo
+from sandbox import demo, events, social
 from sandbox.context import Ctx
 from sandbox.meta import MetaError, new_id, paged, pick
 from sandbox.models import IgMedia, Post, Subscription, Token
@@ -44,10 +46,6 @@ def page_unsubscribe(ctx: Ctx, node: str) -> dict:
     return {"success": True}
 
 
-def insights(ctx: Ctx, node: str) -> dict:
-    return {"data": [], "paging": {}}
-
-
 # --- posts --------------------------------------------------------------------------------
 
 
@@ -64,7 +62,14 @@ def _post_meta(post: Post) -> dict:
         if post.scheduled_publish_time
         else None,
         "likes": {"data": [], "summary": {"total_count": 0, "can_like": True, "has_liked": False}},
-        "comments": {"data": [], "summary": {"order": "ranked", "total_count": 0, "can_comment": True}},
+        "comments": {
+            "data": [],
+            "summary": {
+                "order": "ranked",
+                "total_count": social.comment_count(post.post_id),
+                "can_comment": True,
+            },
+        },
         "shares": {"count": 0},
     }
 
@@ -121,8 +126,17 @@ def _create_post(ctx: Ctx, node: str, *, photo_url: str = "") -> Post:
     )
 
 
+def _published(post: Post) -> None:
+    """Meta announces the page's own post by a `feed` webhook; people then react to it."""
+    if post.published:
+        events.schedule([(settings.SANDBOX_STATUS_DELAY_MS, social.post_added_payload(post, time.time()))])
+        social.after_publish(social.FB, post.post_id, caption=post.message)
+
+
 def feed_create(ctx: Ctx, node: str) -> dict:
-    return {"id": _create_post(ctx, node).post_id}
+    post = _create_post(ctx, node)
+    _published(post)
+    return {"id": post.post_id}
 
 
 def photo_create(ctx: Ctx, node: str) -> dict:
@@ -130,6 +144,7 @@ def photo_create(ctx: Ctx, node: str) -> dict:
     if not url.startswith(("https://", "http://")):
         raise MetaError("(#100) Missing or invalid image file", code=100, user_msg="url")
     post = _create_post(ctx, node, photo_url=url)
+    _published(post)
     return {"id": new_id(), "post_id": post.post_id}
 
 
@@ -147,16 +162,16 @@ def post_delete(ctx: Ctx, node: str) -> dict:
     return {"success": True}
 
 
-def empty_list(ctx: Ctx, node: str) -> dict:
-    return {"data": [], "paging": {"cursors": {"before": "", "after": ""}}}
-
-
 # --- Instagram ----------------------------------------------------------------------------
 
 
 def ig_get(ctx: Ctx, node: str) -> dict:
     media_count = IgMedia.objects.filter(ig_id=node, published_at__isnull=False).count()
-    return pick({**demo.IG_ACCOUNT, "media_count": media_count}, ctx.get("fields"), default=("username",))
+    body = pick({**demo.IG_ACCOUNT, "media_count": media_count}, ctx.get("fields"), default=("username",))
+    mentioned = social.mentioned_comment(str(ctx.get("fields") or ""))
+    if mentioned is not None:
+        body["mentioned_comment"] = mentioned
+    return body
 
 
 def _media_meta(media: IgMedia) -> dict:
@@ -171,7 +186,7 @@ def _media_meta(media: IgMedia) -> dict:
         "caption": media.params.get("caption", ""),
         "timestamp": _iso(media.published_at or media.created_at),
         "like_count": 0,
-        "comments_count": 0,
+        "comments_count": social.comment_count(media.media_id) if media.media_id else 0,
         "username": demo.IG_USERNAME,
     }
 
@@ -258,6 +273,8 @@ def ig_publish(ctx: Ctx, node: str) -> dict:
         raise MetaError("Application request limit reached", code=4, subcode=2207042)
     media.media_id, media.published_at = new_id(), timezone.now()
     media.save(update_fields=["media_id", "published_at"])
+    if not media.params.get("is_carousel_item"):
+        social.after_publish(social.IG, media.media_id, caption=media.params.get("caption", ""))
     return {"id": media.media_id}
 
 

@@ -13,10 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 
 import sandbox
-from sandbox import demo, oauth, pages, whatsapp
+from sandbox import demo, insights, oauth, pages, social, whatsapp
 from sandbox.context import Ctx
 from sandbox.meta import MetaError, answer, error_answer, no_object, unknown_path
-from sandbox.models import IgMedia, Post, Template, Token
+from sandbox.models import Comment, IgMedia, Post, Template, Token
 
 _VERSION = re.compile(r"v\d+\.\d+")
 Endpoint = Callable[[Ctx, str], dict]
@@ -56,20 +56,29 @@ ROUTES: dict[tuple[str, str, str], tuple[Endpoint, str]] = {
     ("page", "photos", "POST"): (pages.photo_create, TOKEN),
     ("page", "subscribed_apps", "POST"): (pages.page_subscribe, TOKEN),
     ("page", "subscribed_apps", "DELETE"): (pages.page_unsubscribe, TOKEN),
-    ("page", "insights", "GET"): (pages.insights, TOKEN),
+    ("page", "insights", "GET"): (insights.page_insights, TOKEN),
+    ("page", "messages", "POST"): (social.messages_send, TOKEN),
     ("post", "", "GET"): (pages.post_get, TOKEN),
     ("post", "", "DELETE"): (pages.post_delete, TOKEN),
-    ("post", "comments", "GET"): (pages.empty_list, TOKEN),
+    ("post", "comments", "GET"): (social.post_comments, TOKEN),
+    ("comment", "", "GET"): (social.comment_get, TOKEN),
+    ("comment", "", "POST"): (social.comment_update, TOKEN),
+    ("comment", "", "DELETE"): (social.comment_delete, TOKEN),
+    ("comment", "comments", "GET"): (social.comment_replies, TOKEN),
+    ("comment", "comments", "POST"): (social.fb_comment_reply, TOKEN),
+    ("comment", "replies", "GET"): (social.comment_replies, TOKEN),
+    ("comment", "replies", "POST"): (social.ig_comment_reply, TOKEN),
+    ("person", "", "GET"): (social.person_get, TOKEN),
     ("ig", "", "GET"): (pages.ig_get, TOKEN),
     ("ig", "media", "GET"): (pages.ig_media_list, TOKEN),
     ("ig", "media", "POST"): (pages.ig_container_create, TOKEN),
     ("ig", "media_publish", "POST"): (pages.ig_publish, TOKEN),
     ("ig", "content_publishing_limit", "GET"): (pages.publishing_limit, TOKEN),
-    ("ig", "insights", "GET"): (pages.insights, TOKEN),
+    ("ig", "insights", "GET"): (insights.ig_insights, TOKEN),
     ("container", "", "GET"): (pages.container_get, TOKEN),
     ("media", "", "GET"): (pages.media_get, TOKEN),
-    ("media", "comments", "GET"): (pages.empty_list, TOKEN),
-    ("media", "insights", "GET"): (pages.insights, TOKEN),
+    ("media", "comments", "GET"): (social.media_comments, TOKEN),
+    ("media", "insights", "GET"): (insights.media_insights, TOKEN),
 }
 
 
@@ -88,8 +97,12 @@ def node_kind(node: str) -> str | None:
         return fixed[node]
     if node in demo.PHONE_NUMBERS:
         return "phone"
+    if node in social.PEOPLE_BY_ID:
+        return "person"
     if not re.fullmatch(r"\d+(_\d+)?", node):
         return None
+    if Comment.objects.filter(comment_id=node).exists():
+        return "comment"
     if "_" in node:
         return "post" if Post.objects.filter(post_id=node).exists() else None
     if Template.objects.filter(template_id=node).exists():

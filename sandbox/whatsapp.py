@@ -4,7 +4,7 @@ import re
 
 from django.db import IntegrityError, transaction
 
-from sandbox import demo, events
+from sandbox import demo, events, insights
 from sandbox.context import Ctx
 from sandbox.meta import MetaError, field_names, new_id, paged, pick
 from sandbox.models import BusinessProfile, Message, Subscription, Template
@@ -15,7 +15,6 @@ SEND_TYPES = (
     "location", "contacts",
 )  # fmt: skip
 TEXT_MAX = 4096
-_ANALYTICS_FIELDS = ("analytics", "conversation_analytics", "pricing_analytics", "template_analytics")
 
 
 def ensure_seeded() -> None:
@@ -41,12 +40,8 @@ def ensure_seeded() -> None:
 
 def waba_get(ctx: Ctx, node: str) -> dict:
     body = pick(demo.WABA, ctx.get("fields"), default=("name",))
-    # Analytics fields answer with no data points: the sandbox keeps no Meta-side history.
-    for name in field_names(str(ctx.get("fields") or "")):
-        if name == "analytics":
-            body[name] = {"phone_numbers": [], "granularity": "DAY", "data_points": []}
-        elif name in _ANALYTICS_FIELDS:
-            body[name] = {"data": [{"data_points": []}]}
+    # Analytics fields: deterministic daily series over the sandbox's history.
+    body.update(insights.waba_fields(str(ctx.get("fields") or "")))
     return body
 
 

@@ -10,6 +10,9 @@ from botopia_meta import graph
 @pytest.fixture
 def sandbox(settings, live_server, worker):
     yield _sandbox_settings(settings, live_server)
+    # What the test set off (comments, DMs, receipts after a publish or a reply) is delivered
+    # before the next test: a delayed message still held by this worker would never be acked.
+    worker.drain()
     # The Graph transport keeps its sockets alive, and a live-server thread keeps its database
     # connection while its socket is open: close them, or PostgreSQL cannot drop the test DB.
     graph._session.close()
