@@ -20,7 +20,7 @@ from instagram.models import InstagramAccount
 from instagram.services import ig_account_connect
 from sandbox import demo, insights
 from webhooks.services import OBJECT_FIELDS, webhook_configure
-from whatsapp.templates.services import templates_sync_wabas
+from whatsapp.message_templates.services import templates_sync_wabas
 
 logger = logging.getLogger(__name__)
 DEMO_CODE = "sandbox-demo-login"

@@ -8,7 +8,7 @@ from sandbox import demo, events, insights
 from sandbox.context import Ctx
 from sandbox.meta import MetaError, field_names, new_id, paged, pick
 from sandbox.models import BusinessProfile, Message, Subscription, Template
-from whatsapp.templates import rules as template_rules
+from whatsapp.message_templates import rules as template_rules
 
 SEND_TYPES = (
     "text", "template", "image", "video", "audio", "document", "sticker", "interactive", "reaction",
@@ -138,7 +138,7 @@ def template_create(ctx: Ctx, node: str) -> dict:
         "components": ctx.get("components"),
         "parameter_format": ctx.get("parameter_format") or "POSITIONAL",
     }
-    # Meta's rules as the product knows them (whatsapp/templates/rules.py).
+    # Meta's rules as the product knows them (whatsapp/message_templates/rules.py).
     if errors := template_rules.template_errors(**values):
         raise _invalid_template(errors)
     try:

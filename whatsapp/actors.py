@@ -3,5 +3,5 @@ autodiscovery of `<app>.actors`: importing each sub-package's actors registers t
 names are the function names, so moving a module never renames a queued job)."""
 
 from whatsapp.account.actors import refresh_all_wabas, refresh_waba  # noqa: F401
+from whatsapp.message_templates.actors import sync_all_templates, sync_waba_templates  # noqa: F401
 from whatsapp.messages.actors import broadcast_fanout, send_message, sweep_messages  # noqa: F401
-from whatsapp.templates.actors import sync_all_templates, sync_waba_templates  # noqa: F401

@@ -2,7 +2,6 @@
 token lives on MetaAccount and only its masked preview appears here."""
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -10,6 +9,7 @@ from botopia_meta.admin import MirrorAdmin, MirrorInline
 from botopia_meta.exceptions import ApiError
 from botopia_meta.fields import mask_secret
 from botopia_meta.graph import GraphError
+from botopia_meta.tasks import enqueue_on_commit
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
 
@@ -26,10 +26,10 @@ class PhoneNumberInline(MirrorInline):
 
 
 def _sync_wabas(request: HttpRequest, waba_pks: set) -> None:
-    from whatsapp.templates.actors import sync_waba_templates
+    from whatsapp.message_templates.actors import sync_waba_templates
 
     for pk in waba_pks:
-        transaction.on_commit(lambda pk=pk: sync_waba_templates.send(str(pk)))
+        enqueue_on_commit(sync_waba_templates, str(pk))
 
 
 @admin.register(WhatsAppBusinessAccount)
@@ -67,7 +67,7 @@ class WhatsAppBusinessAccountAdmin(MirrorAdmin):
 
         pks = list(queryset.filter(deleted_at__isnull=True).values_list("pk", flat=True))
         for pk in pks:
-            transaction.on_commit(lambda pk=pk: refresh_waba.send(str(pk)))
+            enqueue_on_commit(refresh_waba, str(pk))
         self.message_user(request, f"Refresh queued for {len(pks)} WABA(s).", messages.SUCCESS)
 
     @admin.action(description="Sync templates from Meta")
@@ -129,7 +129,7 @@ class WhatsAppTemplateAdmin(MirrorAdmin):
 
     @admin.action(description="Delete at Meta (this language of each selected template)")
     def delete_at_meta(self, request: HttpRequest, queryset: QuerySet) -> None:
-        from whatsapp.templates.services import template_delete
+        from whatsapp.message_templates.services import template_delete
 
         deleted, failed = 0, []
         for template in queryset.filter(deleted_at__isnull=True).select_related("waba__account"):

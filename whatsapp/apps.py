@@ -10,5 +10,5 @@ class WhatsAppConfig(AppConfig):
         # that accounts runs after a connect, and webhook handlers the webhooks app routes to.
         from whatsapp import discovery  # noqa: F401
         from whatsapp.account import handlers as account_handlers  # noqa: F401
+        from whatsapp.message_templates import handlers as templates_handlers  # noqa: F401
         from whatsapp.messages import handlers as messages_handlers  # noqa: F401
-        from whatsapp.templates import handlers as templates_handlers  # noqa: F401

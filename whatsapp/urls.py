@@ -1,6 +1,6 @@
 from whatsapp.account.urls import urlpatterns as account_urls
+from whatsapp.message_templates.urls import urlpatterns as templates_urls
 from whatsapp.messages.urls import urlpatterns as messages_urls
-from whatsapp.templates.urls import urlpatterns as templates_urls
 
 # Each domain sub-package owns its routes under /api/meta/whatsapp/.
 urlpatterns = [*account_urls, *templates_urls, *messages_urls]

@@ -213,7 +213,7 @@ def test_an_instagram_image_is_published_through_containers(alice, alice_client,
 def test_the_periodic_pulls_run_cleanly_against_the_sandbox(alice, alice_client, worker):
     from analytics.actors import pull_all_insights
     from whatsapp.account.actors import refresh_all_wabas
-    from whatsapp.templates.actors import sync_all_templates
+    from whatsapp.message_templates.actors import sync_all_templates
 
     connect(alice_client, worker)
     for job in (pull_all_insights, refresh_all_wabas, sync_all_templates):

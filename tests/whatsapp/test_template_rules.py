@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from whatsapp.templates.rules import normalized, placeholders, template_errors
+from whatsapp.message_templates.rules import normalized, placeholders, template_errors
 
 BODY = {
     "type": "BODY",

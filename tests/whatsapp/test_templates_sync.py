@@ -177,7 +177,7 @@ def test_the_command_explains_when_nothing_matches():
 
 
 def test_the_periodic_job_syncs_every_active_waba(worker, alice, bob, meta):
-    from whatsapp.templates.actors import sync_all_templates
+    from whatsapp.message_templates.actors import sync_all_templates
 
     _, alice_waba, _ = make_whatsapp_account(alice)
     make_template(alice_waba, name="gone", template_id="3")
@@ -196,7 +196,7 @@ def test_the_periodic_job_syncs_every_active_waba(worker, alice, bob, meta):
 
 @pytest.mark.django_db
 def test_an_unchanged_resync_reads_the_mirror_once(alice_waba, meta, django_assert_max_num_queries):
-    from whatsapp.templates.services import templates_sync
+    from whatsapp.message_templates.services import templates_sync
 
     items = [meta_template(str(i), f"t{i}") for i in range(300)]
     for i in range(300):

@@ -1,5 +1,6 @@
 """WhatsApp Business Management calls for the account screen (WABA, numbers, business profile),
-built on the shared transport. Templates: whatsapp/templates/graph.py; sends: whatsapp/messages/graph.py."""
+built on the shared transport. Templates: whatsapp/message_templates/graph.py; sends:
+whatsapp/messages/graph.py."""
 
 from accounts.tokens import graph_for
 from botopia_meta.graph import GraphClient

@@ -23,5 +23,11 @@ def broadcast_fanout(broadcast_id: str) -> None:
 
 @periodic(seconds=settings.MESSAGE_SWEEP_SECONDS)
 @actor(queue_name="whatsapp_messages", max_retries=0)
-def sweep_messages() -> None:
-    services.messages_sweep()
+def sweep_messages() -> services.Swept:
+    """Settle sends cut mid-flight; queue again the jobs the broker lost."""
+    swept = services.messages_sweep()
+    for message_id in swept.messages:
+        send_message.send(message_id)
+    for broadcast_id in swept.broadcasts:
+        broadcast_fanout.send(broadcast_id)
+    return swept

@@ -5,6 +5,7 @@ messages, status updates) to the same rows. Send-payload rules: whatsapp/message
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -270,8 +271,18 @@ def message_give_up(*, message_id: str, exc: BaseException) -> None:
     _fail(message, account_id=message.phone_number.waba.account_id, code=code, title=title)
 
 
-def messages_sweep(*, now: datetime | None = None) -> tuple[int, int]:
-    """Settle what a lost job left behind (periodic). → (sending marked unknown, re-queued).
+@dataclass(frozen=True)
+class Swept:
+    """What messages_sweep found: how many sends it settled as unknown, and the ids whose jobs
+    its actor queues again (messages to send, broadcasts to fan out)."""
+
+    unknown: int
+    messages: list[str]
+    broadcasts: list[str]
+
+
+def messages_sweep(*, now: datetime | None = None) -> Swept:
+    """Settle what a lost job left behind (periodic); the actor queues the ids it returns.
 
     - `sending` for longer than STALE_SENDING_SECONDS: the worker died mid-send; the
       request may have reached Meta, so it becomes `unknown` (the status webhook settles it).
@@ -296,16 +307,15 @@ def messages_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     )
     ids = list(waiting.values_list("pk", flat=True)[:SWEEP_BATCH])
     Message.objects.filter(pk__in=ids).update(enqueued_at=now)
-    for pk in ids:
-        _enqueue("send_message", str(pk))
-    for broadcast_id in (
+    broadcast_ids = list(
         Broadcast.objects.filter(cancelled_at__isnull=True, batches__isnull=False, updated_at__lt=lost)
         .values_list("pk", flat=True)
         .distinct()
-    ):
-        Broadcast.objects.filter(pk=broadcast_id).update(updated_at=now)
-        _enqueue("broadcast_fanout", str(broadcast_id))
-    return unknown, len(ids)
+    )
+    Broadcast.objects.filter(pk__in=broadcast_ids).update(updated_at=now)
+    return Swept(
+        unknown=unknown, messages=[str(pk) for pk in ids], broadcasts=[str(pk) for pk in broadcast_ids]
+    )
 
 
 def message_mark_read(*, message: Message) -> Message:

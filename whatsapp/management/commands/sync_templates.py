@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import MetaAccount
 from botopia_meta.graph import GraphError
+from whatsapp.message_templates import services as template_services
 from whatsapp.models import WhatsAppBusinessAccount
-from whatsapp.templates import services as template_services
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from botopia_meta.scheduler import periodic
 from botopia_meta.tasks import actor
 from whatsapp.account.actors import run_for_waba
 from whatsapp.account.selectors import waba_ids_for_work
-from whatsapp.templates import services
+from whatsapp.message_templates import services
 
 TEMPLATE_SYNC_SECONDS = 6 * 3600  # webhooks keep statuses current; this catches what they miss
 

@@ -1,6 +1,6 @@
 """Template writes: create, edit and delete at Meta, and reconcile our mirror with Meta's list.
 
-Meta is the source of truth. Every write validates first (whatsapp.templates.rules), calls
+Meta is the source of truth. Every write validates first (whatsapp.message_templates.rules), calls
 Meta, and only then touches the mirror, so a refusal leaves our table as it was.
 """
 
@@ -16,8 +16,8 @@ from django.utils import timezone
 from botopia_meta.exceptions import Conflict, ValidationFailed
 from botopia_meta.graph import GraphError, GraphInvalidParameter
 from whatsapp.account.graph import waba_client
+from whatsapp.message_templates import graph, rules
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppTemplate
-from whatsapp.templates import graph, rules
 
 logger = logging.getLogger(__name__)
 

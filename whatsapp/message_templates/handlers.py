@@ -76,7 +76,7 @@ def _sync_soon(waba: WhatsAppBusinessAccount) -> None:
     knows it: queue one sync of its WABA, at most one per few minutes however many arrive.
     Sent at once, not on commit: the handler's savepoint is rolled back when it ignores the
     item, which would drop an on_commit callback, and the sync reads only committed rows."""
-    from whatsapp.templates.actors import sync_waba_templates
+    from whatsapp.message_templates.actors import sync_waba_templates
 
     if cache.add(f"whatsapp:template-sync-soon:{waba.pk}", 1, timeout=SYNC_SOON_SECONDS):
         sync_waba_templates.send(str(waba.pk))

@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 from accounts.selectors import active_account
 from botopia_meta.api.views import paginated_response, validated
 from whatsapp.account.selectors import require_own_ids, waba_for_account, waba_list
-from whatsapp.templates import selectors, services
-from whatsapp.templates.serializers import (
+from whatsapp.message_templates import selectors, services
+from whatsapp.message_templates.serializers import (
     TemplateDeletedSerializer,
     TemplateEditSerializer,
     TemplateListSerializer,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from whatsapp.templates.views import TemplateDetailView, TemplateListView, TemplateSyncView
+from whatsapp.message_templates.views import TemplateDetailView, TemplateListView, TemplateSyncView
 
 urlpatterns = [
     path("templates", TemplateListView.as_view(), name="whatsapp-templates"),

@@ -54,7 +54,7 @@ class TemplateQuerySerializer(serializers.Serializer):
 
 
 class TemplateEditSerializer(serializers.Serializer):
-    """Only the shape: Meta's rules are checked by whatsapp.templates.rules, which names the
+    """Only the shape: Meta's rules are checked by whatsapp.message_templates.rules, which names the
     exact component and field that breaks one. An edit keeps the template's WABA."""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=1024)
