@@ -101,11 +101,14 @@ class EncryptedTextField(models.TextField):
         try:
             return _fernets()[0].decrypt(value.encode()).decode()
         except InvalidToken:
-            column = getattr(expression, "target", None)
+            column = getattr(expression, "target", None)  # a Col's field
+            label = None
+            if isinstance(column, models.Field) and hasattr(column, "model"):
+                label = f"{column.model._meta.label}.{column.name}"
             logger.error(
                 "The encrypted column %s holds a value no key in FIELD_ENCRYPTION_KEYS decrypts: "
                 "restore the key it was written with, or have its owner reconnect.",
-                getattr(column, "model", None) and f"{column.model._meta.label}.{column.name}",
+                label,
             )
             return Undecryptable(value)
 

@@ -83,7 +83,9 @@ def count(name: str, *labels: object, amount: int = 1) -> None:
 def observe_status_lag(seconds: float) -> None:
     """One status webhook applied `seconds` after Meta's timestamp."""
     seconds = max(0.0, seconds)
-    increments = [("status_lag_bucket", (str(bound),), 1) for bound in LAG_BUCKETS if seconds <= bound]
+    increments: list[tuple[str, tuple[str, ...], int]] = [
+        ("status_lag_bucket", (str(bound),), 1) for bound in LAG_BUCKETS if seconds <= bound
+    ]
     increments.append(("status_lag_bucket", ("+Inf",), 1))
     increments.append(("status_lag_sum_ms", (), int(seconds * 1000)))
     _add_many(increments)
@@ -117,15 +119,15 @@ def _queue_figures() -> list[tuple[str, int, int, int]]:
     """(queue, ready, delayed, dead) per declared queue."""
     import dramatiq
     from django.utils.module_loading import autodiscover_modules
+    from dramatiq.brokers.redis import RedisBroker
 
     autodiscover_modules(*settings.DRAMATIQ_AUTODISCOVER_MODULES)
     broker = dramatiq.get_broker()
     names = sorted(q for q in broker.get_declared_queues() if not q.endswith((".DQ", ".XQ")))
     figures = []
-    client = getattr(broker, "client", None)
     for name in names:
-        if client is not None:  # Redis: $ns:$queue is a list of ids, .XQ a sorted set
-            namespace = broker.namespace
+        if isinstance(broker, RedisBroker):  # $ns:$queue is a list of ids, .XQ a sorted set
+            client, namespace = broker.client, broker.namespace
             ready = client.llen(f"{namespace}:{name}")
             delayed = client.llen(f"{namespace}:{name}.DQ")
             dead = client.zcard(f"{namespace}:{name}.XQ")

@@ -9,7 +9,10 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 FILTERED = "[Filtered]"
 SECRET_KEYS = re.compile(
@@ -49,15 +52,16 @@ def _scrub(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def scrub_event(event: dict, hint: dict | None = None) -> dict:
+def scrub_event(event: "Event", hint: "Hint | None" = None) -> "Event":
     """Sentry's before_send / before_breadcrumb: the whole event, scrubbed."""
     request = event.get("request")
     if isinstance(request, dict):
         request.pop("cookies", None)
         request.pop("data", None)
-        if isinstance(request.get("headers"), dict):
+        headers = request.get("headers")
+        if isinstance(headers, dict):
             request["headers"] = {
-                k: v for k, v in request["headers"].items() if k.lower() not in ("authorization", "cookie")
+                k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")
             }
     return _scrub(event)
 

@@ -7,6 +7,7 @@ and start-up stops with a message naming the missing variable.
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -339,7 +340,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["botopia_meta.api.schema.envelope_postprocessing_hook"],
 }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {  # django-stubs' type for the dictConfig setting
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

@@ -15,6 +15,8 @@ Rules (also in README, "Try it in 2 minutes"):
   Every SANDBOX_DM_EVERY_SECONDS the page or the IG account receives a DM from someone.
 """
 
+from typing import TypedDict
+
 BUSINESS_ID = "900000000000001"
 BUSINESS_NAME = "Botopia Demo Café"
 USER_ID = "900000000000010"
@@ -108,8 +110,16 @@ GRANULAR_SCOPES = [
     for scope in PERMISSIONS
 ]
 
+
+class SeedTemplate(TypedDict):
+    name: str
+    language: str
+    category: str
+    components: list[dict[str, object]]
+
+
 # Approved templates the demo WABA starts with (created on first use).
-SEED_TEMPLATES = [
+SEED_TEMPLATES: list[SeedTemplate] = [
     {
         "name": "order_update",
         "language": "en_US",

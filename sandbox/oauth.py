@@ -82,12 +82,14 @@ def debug_token(ctx: Ctx, node: str) -> dict:
     token = Token.objects.filter(token=str(ctx.get("input_token", ""))).first()
     error = token_error(token)
     if error is not None:
-        data = {"is_valid": False, "scopes": [], "error": {"code": 190, "message": error.body["message"]}}
+        details: dict[str, object] = {"code": 190, "message": error.body["message"]}
         if "error_subcode" in error.body:
-            data["error"]["subcode"] = error.body["error_subcode"]
+            details["subcode"] = error.body["error_subcode"]
+        data = {"is_valid": False, "scopes": [], "error": details}
         if token is not None:
             data.update({"app_id": settings.META_APP_ID, "type": token.kind, "user_id": demo.USER_ID})
         return {"data": data}
+    assert token is not None  # token_error answers for a missing token
     now = timezone.now()
     data = {
         "app_id": str(settings.META_APP_ID),

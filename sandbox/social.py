@@ -458,7 +458,7 @@ def person_get(ctx: Ctx, node: str) -> dict:
     if not DirectMessage.objects.filter(contact_id=node, direction=DirectMessage.Direction.INBOUND).exists():
         raise MetaError("(#100) No profile available for that user.", code=100, subcode=2018218)
     if platform == FB:
-        profile = {
+        profile: dict[str, object] = {
             "id": node,
             "first_name": person["first_name"],
             "last_name": person["last_name"],

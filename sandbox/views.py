@@ -174,12 +174,13 @@ def graph(request: HttpRequest, path: str) -> HttpResponse:
         ctx = Ctx(request=request, data=_data(request), path="/".join(parts))
         node, edge = parts[0], "/".join(parts[1:])
         kind = node_kind(node)
-        route = ROUTES.get((kind, edge, request.method)) if kind else None
+        method = request.method or ""  # None only on an HttpRequest built by hand
+        route = ROUTES.get((kind, edge, method)) if kind else None
         if route is None:
             _authenticate(ctx, request, TOKEN)  # like Meta, a bad token is reported first
             if kind and edge and not any(k == kind and e == edge for k, e, _ in ROUTES):
                 raise unknown_path(edge)
-            raise no_object(node, request.method)  # also Meta's answer to an unsupported method
+            raise no_object(node, method)  # also Meta's answer to an unsupported method
         endpoint, needs = route
         _authenticate(ctx, request, needs)
         return answer(endpoint(ctx, node))

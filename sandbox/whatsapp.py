@@ -293,11 +293,11 @@ def messages_send(ctx: Ctx, node: str) -> dict:
         wamid=events.new_wamid(), phone_number_id=node, to=to, type=kind, payload=payload
     )
     events.schedule(events.message_lifecycle(message, category=category))
-    answer = {
+    sent = {"id": message.wamid}
+    if kind == "template":
+        sent["message_status"] = "accepted"
+    return {
         "messaging_product": "whatsapp",
         "contacts": [{"input": str(payload.get("to")), "wa_id": to}],
-        "messages": [{"id": message.wamid}],
+        "messages": [sent],
     }
-    if kind == "template":
-        answer["messages"][0]["message_status"] = "accepted"
-    return answer

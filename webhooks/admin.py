@@ -23,14 +23,12 @@ class BodyText(Func):
     """The stored body as text, for a substring search."""
 
     output_field = TextField()
-
-    def as_sql(self, compiler, connection, **extra):  # SQLite and others
-        return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS TEXT)", **extra)
+    template = "CAST(%(expressions)s AS TEXT)"  # SQLite and others
 
     def as_postgresql(self, compiler, connection, **extra):
         # encode(..., 'escape') never fails on bytes that are not UTF-8 (convert_from would);
         # the ids searched for are ASCII.
-        return super().as_sql(compiler, connection, template="encode(%(expressions)s, 'escape')", **extra)
+        return self.as_sql(compiler, connection, template="encode(%(expressions)s, 'escape')", **extra)
 
 
 def events_mentioning(needle: str, *, since: datetime | None = None) -> list[WebhookEvent]:
@@ -55,7 +53,9 @@ def summarise_body(body: object) -> str:
         for change in entry.get("changes") or []:
             if not isinstance(change, dict):
                 continue
-            value = change.get("value") if isinstance(change.get("value"), dict) else {}
+            value = change.get("value")
+            if not isinstance(value, dict):
+                value = {}
             if change.get("field") == "messages" and ("statuses" in value or "messages" in value):
                 statuses.update(
                     str(s.get("status")) for s in value.get("statuses") or [] if isinstance(s, dict)
@@ -113,7 +113,7 @@ class WebhookEventAdmin(MirrorAdmin):
     search_help_text = "A wamid (or any id in the body: comment, mid), an event id or its sha256."
     date_hierarchy = "received_at"
     actions = ["reprocess"]
-    fields = [
+    fields = (  # a tuple: shared with readonly_fields, and what both settings accept
         "id",
         "received_at",
         "object",
@@ -130,7 +130,7 @@ class WebhookEventAdmin(MirrorAdmin):
         "messages",
         "pretty_items",
         "pretty_body",
-    ]
+    )
     readonly_fields = fields
     change_form_template = "admin/webhooks/webhookevent/change_form.html"
     show_full_result_count = False

@@ -4,6 +4,8 @@ envelopes) rather than the Python one."""
 from typing import Any
 
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from botopia_meta.api import schema_contract
 from botopia_meta.api.camel import to_camel
@@ -70,11 +72,11 @@ def envelope_postprocessing_hook(result: dict, generator, request, public) -> di
     return schema_contract.apply(result)
 
 
-class _EnvelopeErrors:
+class _EnvelopeErrors(APIView):
     """The schema and docs views render the schema (JSON) or Swagger UI (HTML); their errors
     (401 without a token) are rendered as the API's error envelope like every other endpoint."""
 
-    def handle_exception(self, exc: Exception):
+    def handle_exception(self, exc: Exception) -> Response:
         from rest_framework.renderers import JSONRenderer
 
         self.request.accepted_renderer = JSONRenderer()
