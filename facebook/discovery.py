@@ -10,8 +10,10 @@ from facebook.models import FacebookPage
 
 
 def _page_values(page: dict) -> dict[str, Any]:
-    picture = page.get("picture") if isinstance(page.get("picture"), dict) else {}
-    picture_data = picture.get("data") if isinstance(picture.get("data"), dict) else {}
+    picture = page.get("picture")
+    picture_data = picture.get("data") if isinstance(picture, dict) else None
+    if not isinstance(picture_data, dict):
+        picture_data = {}
     values = {
         "name": text(page.get("name"), 255),
         "category": text(page.get("category"), 255),

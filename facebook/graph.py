@@ -62,14 +62,14 @@ def post_create(
         data["scheduled_publish_time"] = str(int(scheduled_publish_time.timestamp()))
     elif not published:
         data["published"] = "false"
-    answer = client_for_page(page).post(path, data, idempotent=False).data
+    answer = client_for_page(page).post(path, data, idempotent=False).json_object
     # Photos answer {"id": <photo id>, "post_id": <page>_<post>}.
     return str(answer.get("post_id") or answer["id"])
 
 
 def post_permalink(page, post_id: str) -> str:
     return str(
-        client_for_page(page).get(post_id, {"fields": "permalink_url"}).data.get("permalink_url") or ""
+        client_for_page(page).get(post_id, {"fields": "permalink_url"}).json_object.get("permalink_url") or ""
     )
 
 
@@ -86,7 +86,7 @@ def post_comments(page, post_id: str, *, limit: int = 100) -> list[dict]:
 
 def comment_reply(page, comment_id: str, message: str) -> str:
     answer = client_for_page(page).post(f"{comment_id}/comments", {"message": message}, idempotent=False)
-    return str(answer.data["id"])
+    return str(answer.json_object["id"])
 
 
 def comment_hide(page, comment_id: str, hidden: bool) -> None:
@@ -108,9 +108,9 @@ def message_send(page, *, recipient_id: str, text: str, image_url: str) -> str:
         json={"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message},
         idempotent=False,
     )
-    return str(answer.data["message_id"])
+    return str(answer.json_object["message_id"])
 
 
 def contact_profile(page, psid: str) -> dict:
     """Messenger's user profile: only readable for someone who wrote to the page."""
-    return client_for_page(page).get(psid, {"fields": "first_name,last_name"}).data
+    return client_for_page(page).get(psid, {"fields": "first_name,last_name"}).json_object

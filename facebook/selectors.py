@@ -1,6 +1,6 @@
 """Reads scoped to the requesting user: everything starts from their own active accounts."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Case, QuerySet, Value, When
 
 from accounts.selectors import active_for
@@ -8,7 +8,7 @@ from botopia_meta.exceptions import NotFound
 from facebook.models import FacebookPage, Post
 
 
-def page_list(*, user: AbstractBaseUser) -> QuerySet[FacebookPage]:
+def page_list(*, user: User) -> QuerySet[FacebookPage]:
     return (
         FacebookPage.objects.filter(active_for(user, via="account"))
         .select_related("account")
@@ -16,7 +16,7 @@ def page_list(*, user: AbstractBaseUser) -> QuerySet[FacebookPage]:
     )
 
 
-def page_get(*, user: AbstractBaseUser, page_id: str) -> FacebookPage:
+def page_get(*, user: User, page_id: str) -> FacebookPage:
     """The caller's page by Meta's id; someone else's page is 404 like a missing one. With two
     of the caller's accounts reaching the same page, the most recently connected one wins."""
     page = (
@@ -30,7 +30,7 @@ def page_get(*, user: AbstractBaseUser, page_id: str) -> FacebookPage:
     return page
 
 
-def page_default(*, user: AbstractBaseUser) -> FacebookPage:
+def page_default(*, user: User) -> FacebookPage:
     """The page a request without `pageId` means: the caller's connected page (most recently
     connected account first), else their first page."""
     connected_first = Case(When(status=FacebookPage.Status.CONNECTED, then=Value(0)), default=Value(1))
@@ -40,7 +40,7 @@ def page_default(*, user: AbstractBaseUser) -> FacebookPage:
     return page
 
 
-def scheduled_post_list(*, user: AbstractBaseUser, page_id: str | None = None) -> QuerySet[Post]:
+def scheduled_post_list(*, user: User, page_id: str | None = None) -> QuerySet[Post]:
     """The caller's scheduled posts, soonest first; with `page_id`, that page's (404 when the
     page is not theirs, like every other page lookup)."""
     pages = page_list(user=user)
@@ -53,7 +53,7 @@ def scheduled_post_list(*, user: AbstractBaseUser, page_id: str | None = None) -
     )
 
 
-def post_get(*, user: AbstractBaseUser, post_pk: str) -> Post:
+def post_get(*, user: User, post_pk: str) -> Post:
     post = (
         Post.objects.filter(page__in=page_list(user=user), pk=post_pk).select_related("page__account").first()
     )

@@ -1,11 +1,10 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import active_account, require_permissions
-from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.api.views import AuthedRequest, paginated_response, validated
 from botopia_meta.safe_urls import require_meta_fetched_url
 from facebook import selectors, services
 from facebook.serializers import (
@@ -25,7 +24,7 @@ from facebook.serializers import (
 
 class PageListView(APIView):
     @extend_schema(operation_id="facebook_pages_list", responses=FacebookPageListSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         pages = selectors.page_list(user=request.user)
         return Response({"pages": FacebookPageSerializer(pages, many=True).data})
 
@@ -36,7 +35,7 @@ class PageSyncView(APIView):
         request=FacebookPageSyncSerializer,
         responses=FacebookPageListSerializer,
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = validated(FacebookPageSyncSerializer, request.data)
         account = active_account(
             user=request.user, account_id=data.get("account_id"), permissions=["pages_show_list"]
@@ -48,7 +47,7 @@ class PageSyncView(APIView):
 
 class PageConnectView(APIView):
     @extend_schema(operation_id="facebook_page_connect", request=None, responses=FacebookPageStatusSerializer)
-    def post(self, request: Request, page_id: str) -> Response:
+    def post(self, request: AuthedRequest, page_id: str) -> Response:
         page = selectors.page_get(user=request.user, page_id=page_id)
         require_permissions(page.account, "pages_manage_metadata")
         page = services.page_connect(page=page)
@@ -59,7 +58,7 @@ class PageDisconnectView(APIView):
     @extend_schema(
         operation_id="facebook_page_disconnect", request=None, responses=FacebookPageStatusSerializer
     )
-    def post(self, request: Request, page_id: str) -> Response:
+    def post(self, request: AuthedRequest, page_id: str) -> Response:
         page = selectors.page_get(user=request.user, page_id=page_id)
         page = services.page_disconnect(page=page)
         return Response(FacebookPageStatusSerializer(page).data)
@@ -71,7 +70,7 @@ class PostListCreateView(APIView):
         parameters=[FacebookPostQuerySerializer],
         responses=FacebookPostListSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(FacebookPostQuerySerializer, request.query_params)
         if query.get("page_id"):
             page = selectors.page_get(user=request.user, page_id=query["page_id"])
@@ -88,7 +87,7 @@ class PostListCreateView(APIView):
         request=FacebookPostCreateSerializer,
         responses={201: FacebookPostCreatedSerializer},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = validated(FacebookPostCreateSerializer, request.data)
         for field in ("link", "photo_url"):  # fetched by Meta only
             if data[field]:
@@ -112,7 +111,7 @@ class ScheduledPostListView(APIView):
         parameters=[FacebookScheduledPostQuerySerializer],
         responses=FacebookScheduledPostListSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(FacebookScheduledPostQuerySerializer, request.query_params)
         return paginated_response(
             request,
@@ -126,7 +125,7 @@ class ScheduledPostCancelView(APIView):
     @extend_schema(
         operation_id="facebook_scheduled_post_cancel", request=None, responses=FacebookScheduledPostSerializer
     )
-    def post(self, request: Request, post_pk: str) -> Response:
+    def post(self, request: AuthedRequest, post_pk: str) -> Response:
         post = selectors.post_get(user=request.user, post_pk=post_pk)
         require_permissions(post.page.account, "pages_manage_posts")
         return Response(FacebookScheduledPostSerializer(services.post_cancel(post=post)).data)

@@ -19,7 +19,7 @@ def discover_instagram(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, 
         if ig_id is None:
             continue
         try:
-            data = run.graph.get(ig_id, {"fields": IG_FIELDS}).data
+            data = run.graph.get(ig_id, {"fields": IG_FIELDS}).json_object
         except GraphError as exc:
             if not exc.permanent or isinstance(exc, GraphTokenExpired):
                 raise

@@ -48,19 +48,19 @@ def publishing_limit(ig) -> tuple[int, int]:
     data = (
         client_for(ig)
         .get(f"{ig.ig_account_id}/content_publishing_limit", {"fields": "quota_usage,config"})
-        .data
+        .json_object
     )
     item = (data.get("data") or [{}])[0]
     return int(item.get("quota_usage") or 0), int((item.get("config") or {}).get("quota_total") or 100)
 
 
 def container_create(ig, params: dict) -> str:
-    return str(client_for(ig).post(f"{ig.ig_account_id}/media", params, idempotent=False).data["id"])
+    return str(client_for(ig).post(f"{ig.ig_account_id}/media", params, idempotent=False).json_object["id"])
 
 
 def container_status(ig, container_id: str) -> tuple[str, str]:
     """(status_code, status): IN_PROGRESS, FINISHED, ERROR, EXPIRED or PUBLISHED, and Meta's detail."""
-    data = client_for(ig).get(container_id, {"fields": "status_code,status"}).data
+    data = client_for(ig).get(container_id, {"fields": "status_code,status"}).json_object
     return str(data.get("status_code") or ""), str(data.get("status") or "")
 
 
@@ -68,11 +68,11 @@ def media_publish(ig, container_id: str) -> str:
     answer = client_for(ig).post(
         f"{ig.ig_account_id}/media_publish", {"creation_id": container_id}, idempotent=False
     )
-    return str(answer.data["id"])
+    return str(answer.json_object["id"])
 
 
 def media_permalink(ig, media_id: str) -> str:
-    return str(client_for(ig).get(media_id, {"fields": "permalink"}).data.get("permalink") or "")
+    return str(client_for(ig).get(media_id, {"fields": "permalink"}).json_object.get("permalink") or "")
 
 
 def media_comments(ig, media_id: str, *, limit: int = 50) -> list[dict]:
@@ -82,12 +82,12 @@ def media_comments(ig, media_id: str, *, limit: int = 50) -> list[dict]:
 
 def mentioned_comment(ig, comment_id: str) -> dict:
     field = f"mentioned_comment.comment_id({comment_id}){{id,text,timestamp,username,media{{id}}}}"
-    return client_for(ig).get(ig.ig_account_id, {"fields": field}).data.get("mentioned_comment") or {}
+    return client_for(ig).get(ig.ig_account_id, {"fields": field}).json_object.get("mentioned_comment") or {}
 
 
 def comment_reply(ig, comment_id: str, message: str) -> str:
     return str(
-        client_for(ig).post(f"{comment_id}/replies", {"message": message}, idempotent=False).data["id"]
+        client_for(ig).post(f"{comment_id}/replies", {"message": message}, idempotent=False).json_object["id"]
     )
 
 
@@ -110,9 +110,9 @@ def message_send(ig, *, recipient_id: str, text: str, image_url: str) -> str:
         json={"recipient": {"id": recipient_id}, "message": message},
         idempotent=False,
     )
-    return str(answer.data["message_id"])
+    return str(answer.json_object["message_id"])
 
 
 def contact_profile(ig, igsid: str) -> dict:
     """An Instagram-scoped user's name and username (readable once they wrote to the account)."""
-    return client_for(ig).get(igsid, {"fields": "name,username"}).data
+    return client_for(ig).get(igsid, {"fields": "name,username"}).json_object

@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Case, QuerySet, Value, When
 
 from accounts.selectors import active_for, owned_by
@@ -10,7 +10,7 @@ from botopia_meta.exceptions import NotFound
 from instagram.models import InstagramAccount, MediaPublish
 
 
-def ig_account_list(*, user: AbstractBaseUser) -> QuerySet[InstagramAccount]:
+def ig_account_list(*, user: User) -> QuerySet[InstagramAccount]:
     return (
         InstagramAccount.objects.filter(active_for(user, via="account"))
         .select_related("account")
@@ -18,7 +18,7 @@ def ig_account_list(*, user: AbstractBaseUser) -> QuerySet[InstagramAccount]:
     )
 
 
-def ig_account_get(*, user: AbstractBaseUser, account_id: str) -> InstagramAccount:
+def ig_account_get(*, user: User, account_id: str) -> InstagramAccount:
     """By our UUID or by Meta's IG account id; someone else's answers 404 like a missing one."""
     qs = ig_account_list(user=user)
     try:
@@ -33,7 +33,7 @@ def ig_account_get(*, user: AbstractBaseUser, account_id: str) -> InstagramAccou
     return ig
 
 
-def ig_account_default(*, user: AbstractBaseUser) -> InstagramAccount:
+def ig_account_default(*, user: User) -> InstagramAccount:
     """The account a request without `accountId` means: a connected one first."""
     connected_first = Case(When(status=InstagramAccount.Status.CONNECTED, then=Value(0)), default=Value(1))
     ig = ig_account_list(user=user).order_by(connected_first, "-account__connected_at", "username").first()
@@ -42,7 +42,7 @@ def ig_account_default(*, user: AbstractBaseUser) -> InstagramAccount:
     return ig
 
 
-def publish_list(*, user: AbstractBaseUser) -> QuerySet[MediaPublish]:
+def publish_list(*, user: User) -> QuerySet[MediaPublish]:
     """Publishes of the caller's live accounts, whatever the Meta account's status (an expired
     account's history stays visible)."""
     return MediaPublish.objects.filter(

@@ -1,11 +1,10 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import require_permissions
-from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.api.views import AuthedRequest, paginated_response, validated
 from botopia_meta.exceptions import NotFound
 from instagram import selectors, services
 from instagram.models import MediaPublish
@@ -23,7 +22,7 @@ from instagram.serializers import (
 
 class AccountListView(APIView):
     @extend_schema(operation_id="instagram_accounts_list", responses=InstagramAccountListSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         accounts = selectors.ig_account_list(user=request.user)
         return Response({"accounts": InstagramAccountSerializer(accounts, many=True).data})
 
@@ -32,7 +31,7 @@ class AccountConnectView(APIView):
     @extend_schema(
         operation_id="instagram_account_connect", request=None, responses=InstagramAccountStatusSerializer
     )
-    def post(self, request: Request, account_id: str) -> Response:
+    def post(self, request: AuthedRequest, account_id: str) -> Response:
         ig = selectors.ig_account_get(user=request.user, account_id=account_id)
         require_permissions(ig.account, "instagram_basic", "pages_manage_metadata")
         return Response(InstagramAccountStatusSerializer(services.ig_account_connect(ig=ig)).data)
@@ -42,7 +41,7 @@ class AccountDisconnectView(APIView):
     @extend_schema(
         operation_id="instagram_account_disconnect", request=None, responses=InstagramAccountStatusSerializer
     )
-    def post(self, request: Request, account_id: str) -> Response:
+    def post(self, request: AuthedRequest, account_id: str) -> Response:
         ig = selectors.ig_account_get(user=request.user, account_id=account_id)
         return Response(InstagramAccountStatusSerializer(services.ig_account_disconnect(ig=ig)).data)
 
@@ -53,7 +52,7 @@ class MediaView(APIView):
         parameters=[InstagramMediaQuerySerializer],
         responses=InstagramMediaListSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(InstagramMediaQuerySerializer, request.query_params)
         if query.get("account_id"):
             ig = selectors.ig_account_get(user=request.user, account_id=query["account_id"])
@@ -70,7 +69,7 @@ class MediaView(APIView):
         request=InstagramPublishCreateSerializer,
         responses={202: InstagramPublishSerializer},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         data = validated(InstagramPublishCreateSerializer, request.data)
         ig = selectors.ig_account_get(user=request.user, account_id=data["account_id"])
         require_permissions(ig.account, "instagram_basic", "instagram_content_publish")
@@ -93,7 +92,7 @@ class PublishListView(APIView):
         ],
         responses=InstagramPublishListSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         publishes = selectors.publish_list(user=request.user)
         if request.query_params.get("status"):
             publishes = publishes.filter(status=request.query_params["status"])
@@ -108,7 +107,7 @@ class PublishListView(APIView):
         )
 
 
-def _publish_get(request: Request, publish_pk) -> MediaPublish:
+def _publish_get(request: AuthedRequest, publish_pk) -> MediaPublish:
     publish = selectors.publish_list(user=request.user).filter(pk=publish_pk).first()
     if publish is None:
         raise NotFound("No such publish.")
@@ -117,7 +116,7 @@ def _publish_get(request: Request, publish_pk) -> MediaPublish:
 
 class PublishDetailView(APIView):
     @extend_schema(operation_id="instagram_publish_get", responses=InstagramPublishSerializer)
-    def get(self, request: Request, publish_pk) -> Response:
+    def get(self, request: AuthedRequest, publish_pk) -> Response:
         return Response(InstagramPublishSerializer(_publish_get(request, publish_pk)).data)
 
 
@@ -125,6 +124,6 @@ class PublishCancelView(APIView):
     @extend_schema(
         operation_id="instagram_publish_cancel", request=None, responses=InstagramPublishSerializer
     )
-    def post(self, request: Request, publish_pk) -> Response:
+    def post(self, request: AuthedRequest, publish_pk) -> Response:
         publish = services.publish_cancel(publish=_publish_get(request, publish_pk))
         return Response(InstagramPublishSerializer(publish).data)

@@ -3,9 +3,14 @@
 Only the identical fields live here; each concrete model adds its asset FK (`page` or
 `ig_account`), its platform-specific fields, and its own Meta (constraint names, indexes)."""
 
+from typing import TYPE_CHECKING, ClassVar, Self
+
 from django.db import models
 
 from botopia_meta.models import SoftDeleteModel, TimestampedModel
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
 
 
 class CommentBase(SoftDeleteModel):
@@ -34,6 +39,13 @@ class ConversationBase(TimestampedModel):
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
 
+    # Annotations only (no attribute is created), for the shared code, which reaches the
+    # concrete models through these bases (InboxSpec): Django gives each concrete model its
+    # default manager, which django-stubs types on concrete models only; `messages` is the
+    # reverse of the concrete message model's `conversation` FK.
+    objects: ClassVar[models.Manager[Self]]
+    messages: "RelatedManager[ConversationMessageBase]"
+
     class Meta(TimestampedModel.Meta):
         abstract = True
 
@@ -60,6 +72,11 @@ class ConversationMessageBase(TimestampedModel):
     status = models.CharField(max_length=16, choices=Status.choices)
     sent_at = models.DateTimeField(db_index=True)
     error = models.JSONField(default=dict, blank=True)
+
+    # As on ConversationBase. `conversation` is the FK each concrete model declares (to its own
+    # app's Conversation, so it cannot live here).
+    objects: ClassVar[models.Manager[Self]]
+    conversation: ConversationBase
 
     class Meta(TimestampedModel.Meta):
         abstract = True

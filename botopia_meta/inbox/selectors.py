@@ -2,16 +2,17 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Model, QuerySet
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 
 from accounts.models import MetaAccount
 from accounts.selectors import active_for, owned_by
 from botopia_meta.exceptions import NotFound
+from botopia_meta.inbox.models import CommentBase, ConversationBase
 from botopia_meta.inbox.spec import InboxSpec
 
 
-def owned(model: type[Model], asset: str, user: AbstractBaseUser) -> QuerySet:
+def owned(model: type[CommentBase] | type[ConversationBase], asset: str, user: User) -> QuerySet:
     """Rows of `model` under the caller's live assets of active accounts (the inbox lists what
     can be answered)."""
     return model.objects.filter(
@@ -19,15 +20,15 @@ def owned(model: type[Model], asset: str, user: AbstractBaseUser) -> QuerySet:
     ).select_related(asset, f"{asset}__account")
 
 
-def comments_owned(spec: InboxSpec, *, user: AbstractBaseUser) -> QuerySet:
+def comments_owned(spec: InboxSpec, *, user: User) -> QuerySet:
     return owned(spec.comment_model, spec.asset, user)
 
 
-def conversations_owned(spec: InboxSpec, *, user: AbstractBaseUser) -> QuerySet:
+def conversations_owned(spec: InboxSpec, *, user: User) -> QuerySet:
     return owned(spec.conversation_model, spec.asset, user)
 
 
-def require_own_assets(*, user: AbstractBaseUser, page_id: str | None, ig_account_id: str | None) -> None:
+def require_own_assets(*, user: User, page_id: str | None, ig_account_id: str | None) -> None:
     """A page or Instagram account filter naming someone else's asset is a 404, as a lookup
     of it would be (an empty list would hide the mistake)."""
     accounts = MetaAccount.objects.filter(owned_by(user))

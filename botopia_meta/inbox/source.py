@@ -3,7 +3,7 @@ Instagram: the per-platform differences live in an `InboxSpec`."""
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -38,7 +38,7 @@ class InboxSource:
     def _account(self, row: Any) -> MetaAccount:
         return getattr(row, self.spec.asset).account
 
-    def _filtered_comments(self, user: AbstractBaseUser, filters: dict) -> QuerySet:
+    def _filtered_comments(self, user: User, filters: dict) -> QuerySet:
         spec = self.spec
         qs = comments_owned(spec, user=user)
         if filters.get(spec.asset_id_field):
@@ -80,7 +80,7 @@ class InboxSource:
             }
         )
 
-    def comment_list(self, *, user: AbstractBaseUser, filters: dict, upto: int) -> tuple[int, list[dict]]:
+    def comment_list(self, *, user: User, filters: dict, upto: int) -> tuple[int, list[dict]]:
         if filters.get(self.spec.other_key):
             return 0, []
         qs = self._filtered_comments(user, filters)
@@ -91,7 +91,7 @@ class InboxSource:
         return qs.count(), [self._comment_values_row(values) for values in rows]
 
     def comment_act(
-        self, *, user: AbstractBaseUser, comment_id: Any, action: str, message: str | None = None
+        self, *, user: User, comment_id: Any, action: str, message: str | None = None
     ) -> dict | None:
         spec = self.spec
         comment = comments_owned(self.spec, user=user).filter(pk=comment_id).first()
@@ -124,9 +124,7 @@ class InboxSource:
             }
         )
 
-    def conversation_list(
-        self, *, user: AbstractBaseUser, filters: dict, upto: int
-    ) -> tuple[int, list[dict]]:
+    def conversation_list(self, *, user: User, filters: dict, upto: int) -> tuple[int, list[dict]]:
         spec = self.spec
         if filters.get(spec.other_key):
             return 0, []
@@ -138,7 +136,9 @@ class InboxSource:
         if filters.get("contact"):
             qs = qs.filter(Q(contact_id=filters["contact"]) | Q(contact_name__icontains=filters["contact"]))
         last_text = (
-            spec.message_model.objects.filter(conversation=OuterRef("pk"))
+            # `conversation` is declared on each concrete message model (to its own app's
+            # Conversation): django-stubs checks lookups against the abstract base's fields.
+            spec.message_model.objects.filter(conversation=OuterRef("pk"))  # type: ignore[misc]
             .order_by("-sent_at")
             .values("text")[:1]
         )
@@ -189,11 +189,11 @@ class InboxSource:
             "error": message.error or None,
         }
 
-    def _conversation(self, user: AbstractBaseUser, conversation_id: Any) -> Any:
+    def _conversation(self, user: User, conversation_id: Any) -> Any:
         return conversations_owned(self.spec, user=user).filter(pk=conversation_id).first()
 
     def conversation_messages(
-        self, *, user: AbstractBaseUser, conversation_id: Any, limit: int, offset: int
+        self, *, user: User, conversation_id: Any, limit: int, offset: int
     ) -> tuple[int, list[dict]] | None:
         conversation = self._conversation(user, conversation_id)
         if conversation is None:
@@ -202,7 +202,7 @@ class InboxSource:
         return qs.count(), [self.message_row(m) for m in qs[offset : offset + limit]]
 
     def conversation_send(
-        self, *, user: AbstractBaseUser, conversation_id: Any, text: str, image_url: str
+        self, *, user: User, conversation_id: Any, text: str, image_url: str
     ) -> dict | None:
         conversation = self._conversation(user, conversation_id)
         if conversation is None:
@@ -213,7 +213,7 @@ class InboxSource:
         )
         return self.message_row(message)
 
-    def conversation_read(self, *, user: AbstractBaseUser, conversation_id: Any) -> dict | None:
+    def conversation_read(self, *, user: User, conversation_id: Any) -> dict | None:
         conversation = self._conversation(user, conversation_id)
         if conversation is None:
             return None

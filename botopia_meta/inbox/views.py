@@ -11,14 +11,13 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.api.pagination import page_info
 from botopia_meta.api.serializers import PageQuerySerializer
-from botopia_meta.api.views import validated
+from botopia_meta.api.views import AuthedRequest, validated
 from botopia_meta.exceptions import NotFound
 from botopia_meta.inbox.selectors import require_own_assets
 from botopia_meta.inbox.serializers import (
@@ -42,7 +41,13 @@ def _sources(platform: str | None) -> list[Any]:
 
 
 def _merged_list(
-    request: Request, query: dict[str, Any], filters: dict[str, Any], *, key: str, method: str, sort_key: str
+    request: AuthedRequest,
+    query: dict[str, Any],
+    filters: dict[str, Any],
+    *,
+    key: str,
+    method: str,
+    sort_key: str,
 ) -> Response:
     """One page of every registered source's rows, newest first. A page and an Instagram
     account named together match nothing (a row belongs to one platform)."""
@@ -77,7 +82,7 @@ class CommentListView(APIView):
         parameters=[InboxCommentQuerySerializer],
         responses=InboxCommentListSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(InboxCommentQuerySerializer, request.query_params)
         filters = {
             key: query.get(key) for key in ("platform", "page_id", "ig_account_id", "post_id", "unreplied")
@@ -97,7 +102,7 @@ class CommentReplyView(APIView):
         request=InboxCommentReplySerializer,
         responses=InboxCommentSerializer,
     )
-    def post(self, request: Request, comment_id: str) -> Response:
+    def post(self, request: AuthedRequest, comment_id: str) -> Response:
         data = validated(InboxCommentReplySerializer, request.data)
         row = _first_answer(
             "comment_act",
@@ -113,7 +118,7 @@ class CommentHideView(APIView):
     action_name = "hide"
 
     @extend_schema(operation_id="inbox_comment_hide", request=None, responses=InboxCommentSerializer)
-    def post(self, request: Request, comment_id: str) -> Response:
+    def post(self, request: AuthedRequest, comment_id: str) -> Response:
         row = _first_answer(
             "comment_act", user=request.user, comment_id=uuid_or_404(comment_id), action=self.action_name
         )
@@ -124,13 +129,13 @@ class CommentUnhideView(CommentHideView):
     action_name = "unhide"
 
     @extend_schema(operation_id="inbox_comment_unhide", request=None, responses=InboxCommentSerializer)
-    def post(self, request: Request, comment_id: str) -> Response:
+    def post(self, request: AuthedRequest, comment_id: str) -> Response:
         return super().post(request, comment_id)
 
 
 class CommentDetailView(APIView):
     @extend_schema(operation_id="inbox_comment_delete", request=None, responses={200: InboxCommentSerializer})
-    def delete(self, request: Request, comment_id: str) -> Response:
+    def delete(self, request: AuthedRequest, comment_id: str) -> Response:
         row = _first_answer(
             "comment_act", user=request.user, comment_id=uuid_or_404(comment_id), action="delete"
         )
@@ -143,7 +148,7 @@ class ConversationListView(APIView):
         parameters=[InboxConversationQuerySerializer],
         responses=InboxConversationListSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(InboxConversationQuerySerializer, request.query_params)
         filters = {
             key: query.get(key) for key in ("platform", "page_id", "ig_account_id", "unread", "contact")
@@ -164,7 +169,7 @@ class ConversationMessagesView(APIView):
         parameters=[PageQuerySerializer],
         responses=InboxMessageListSerializer,
     )
-    def get(self, request: Request, conversation_id: str) -> Response:
+    def get(self, request: AuthedRequest, conversation_id: str) -> Response:
         query = validated(PageQuerySerializer, request.query_params)
         limit, offset = query["limit"], query["offset"]
         total, rows = _first_answer(
@@ -181,7 +186,7 @@ class ConversationMessagesView(APIView):
         request=InboxMessageSendSerializer,
         responses={202: InboxMessageSerializer},
     )
-    def post(self, request: Request, conversation_id: str) -> Response:
+    def post(self, request: AuthedRequest, conversation_id: str) -> Response:
         data = validated(InboxMessageSendSerializer, request.data)
         if data["image_url"]:
             data["image_url"] = require_meta_fetched_url(data["image_url"], field="image_url")
@@ -199,7 +204,7 @@ class ConversationReadView(APIView):
     @extend_schema(
         operation_id="inbox_conversation_read", request=None, responses=InboxConversationSerializer
     )
-    def post(self, request: Request, conversation_id: str) -> Response:
+    def post(self, request: AuthedRequest, conversation_id: str) -> Response:
         row = _first_answer(
             "conversation_read", user=request.user, conversation_id=uuid_or_404(conversation_id)
         )
