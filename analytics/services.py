@@ -235,6 +235,21 @@ def _collect(points: list[dict], fields: dict[str, str], dims: tuple[str, ...] =
     return out
 
 
+# WABA-level series: Graph field -> (the call, {Meta's value: our metric}, dimensions).
+_WABA_SERIES = {
+    "conversation_analytics": (
+        graph.waba_conversation_analytics,
+        {"conversation": "conversations", "cost": "conversation_cost"},
+        ("CONVERSATION_CATEGORY",),
+    ),
+    "pricing_analytics": (
+        graph.waba_pricing_analytics,
+        {"volume": "pricing_volume", "cost": "pricing_cost"},
+        ("PRICING_CATEGORY", "PRICING_TYPE"),
+    ),
+}
+
+
 def _pull_waba(pull: _Pull, client: GraphClient, waba: WhatsAppBusinessAccount) -> None:
     wa = Platform.WHATSAPP
     fields = metric_names("whatsapp")
@@ -258,37 +273,16 @@ def _pull_waba(pull: _Pull, client: GraphClient, waba: WhatsAppBusinessAccount) 
             )
             for metric, values in _collect(points or [], {"sent": "sent", "delivered": "delivered"}).items():
                 pull.store(wa, number.phone_number_id, metric, values)
-    if "conversation_analytics" in fields:
+    for field, (call, metrics, dims) in _WABA_SERIES.items():
+        if field not in fields:
+            continue
         points = pull.fetch(
             wa,
-            "conversation_analytics",
+            field,
             waba.waba_id,
-            lambda: graph.waba_conversation_analytics(
-                client, waba_id=waba.waba_id, start=pull.since, end=pull.until
-            ),
+            partial(call, client, waba_id=waba.waba_id, start=pull.since, end=pull.until),
         )
-        collected = _collect(
-            points or [],
-            {"conversation": "conversations", "cost": "conversation_cost"},
-            ("CONVERSATION_CATEGORY",),
-        )
-        for metric, values in collected.items():
-            pull.store(wa, waba.waba_id, metric, values)
-    if "pricing_analytics" in fields:
-        points = pull.fetch(
-            wa,
-            "pricing_analytics",
-            waba.waba_id,
-            lambda: graph.waba_pricing_analytics(
-                client, waba_id=waba.waba_id, start=pull.since, end=pull.until
-            ),
-        )
-        collected = _collect(
-            points or [],
-            {"volume": "pricing_volume", "cost": "pricing_cost"},
-            ("PRICING_CATEGORY", "PRICING_TYPE"),
-        )
-        for metric, values in collected.items():
+        for metric, values in _collect(points or [], metrics, dims).items():
             pull.store(wa, waba.waba_id, metric, values)
     if "template_analytics" in fields:
         template_ids = list(

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from botopia_meta import text
@@ -69,6 +70,16 @@ def slots(event_id: Any, payload: dict[str, Any], received_at: datetime | None =
             continue
         entry_id = str(entry.get("id") or "")
         entry_time = _entry_time(entry)
+
+        # What every item of this entry shares.
+        item_of = partial(
+            WebhookItem,
+            event_id=event_id,
+            object=object_type,
+            entry_id=entry_id,
+            entry_time=entry_time,
+            received_at=received_at,
+        )
         changes = entry.get("changes")
         for c, change in enumerate(changes if isinstance(changes, list) else []):
             index = f"{e}.{c}"
@@ -79,40 +90,15 @@ def slots(event_id: Any, payload: dict[str, Any], received_at: datetime | None =
             if not isinstance(value, dict):
                 yield Slot(index=index, field=field, item=None, problem="malformed change: no value")
                 continue
-            yield Slot(
-                index=index,
-                field=field,
-                item=WebhookItem(
-                    event_id=event_id,
-                    object=object_type,
-                    field=field,
-                    entry_id=entry_id,
-                    value=value,
-                    entry_time=entry_time,
-                    index=index,
-                    received_at=received_at,
-                ),
-            )
+            yield Slot(index=index, field=field, item=item_of(field=field, value=value, index=index))
         messaging = entry.get("messaging")
         for m, message in enumerate(messaging if isinstance(messaging, list) else []):
             index = f"{e}.m{m}"
             if not isinstance(message, dict):
                 yield Slot(index=index, field=MESSAGING_FIELD, item=None, problem="malformed messaging item")
                 continue
-            yield Slot(
-                index=index,
-                field=MESSAGING_FIELD,
-                item=WebhookItem(
-                    event_id=event_id,
-                    object=object_type,
-                    field=MESSAGING_FIELD,
-                    entry_id=entry_id,
-                    value=message,
-                    entry_time=entry_time,
-                    index=index,
-                    received_at=received_at,
-                ),
-            )
+            item = item_of(field=MESSAGING_FIELD, value=message, index=index)
+            yield Slot(index=index, field=MESSAGING_FIELD, item=item)
 
 
 def summarise(payload: dict[str, Any]) -> tuple[str, int]:
