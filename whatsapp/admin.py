@@ -15,13 +15,13 @@ from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsA
 
 class PhoneNumberInline(MirrorInline):
     model = WhatsAppPhoneNumber
-    fields = [
+    fields = (  # a tuple: shared with readonly_fields, and what both settings accept
         "phone_number_id",
         "display_phone_number",
         "verified_name",
         "quality_rating",
         "messaging_limit_tier",
-    ]
+    )
     readonly_fields = fields
 
 

@@ -27,13 +27,16 @@ def _waba_values(data: dict) -> dict[str, Any]:
         "message_template_namespace": text(data.get("message_template_namespace"), 128),
     }
     owner = data.get("owner_business_info")
-    if isinstance(owner, dict) and meta_id(owner.get("id")):  # the portfolio (messaging limits)
-        values["business_id"] = meta_id(owner["id"])
+    # The portfolio (messaging limits).
+    if isinstance(owner, dict) and (business_id := meta_id(owner.get("id"))):
+        values["business_id"] = business_id
     return values
 
 
 def _phone_values(number: dict) -> dict[str, Any]:
-    throughput = number.get("throughput") if isinstance(number.get("throughput"), dict) else {}
+    throughput = number.get("throughput")
+    if not isinstance(throughput, dict):
+        throughput = {}
     values = {
         "display_phone_number": text(number.get("display_phone_number"), 32),
         "verified_name": text(number.get("verified_name"), 255),
@@ -54,13 +57,13 @@ def discover_whatsapp(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, i
     unreadable: list[str] = []
     for waba_id in run.targets(*WABA_SCOPES):
         try:
-            wabas[waba_id] = _waba_values(run.graph.get(waba_id, {"fields": WABA_FIELDS}).data)
+            wabas[waba_id] = _waba_values(run.graph.get(waba_id, {"fields": WABA_FIELDS}).json_object)
             numbers[waba_id] = {
-                meta_id(n.get("id")): _phone_values(n)
+                number_id: _phone_values(n)
                 for n in run.graph.iter_items(
                     f"{waba_id}/phone_numbers", {"fields": PHONE_FIELDS, "limit": 100}
                 )
-                if isinstance(n, dict) and meta_id(n.get("id"))
+                if isinstance(n, dict) and (number_id := meta_id(n.get("id")))
             }
         except GraphError as exc:
             if not exc.permanent or isinstance(exc, GraphTokenExpired):

@@ -21,7 +21,7 @@ def waba_client(waba: WhatsAppBusinessAccount) -> GraphClient:
 
 
 def waba_get(client: GraphClient, waba_id: str) -> dict:
-    return client.get(waba_id, {"fields": WABA_FIELDS}).data
+    return client.get(waba_id, {"fields": WABA_FIELDS}).json_object
 
 
 def phone_numbers_list(client: GraphClient, waba_id: str) -> list[dict]:
@@ -29,7 +29,7 @@ def phone_numbers_list(client: GraphClient, waba_id: str) -> list[dict]:
 
 
 def business_profile_get(client: GraphClient, phone_number_id: str) -> dict:
-    data = client.get(f"{phone_number_id}/whatsapp_business_profile", {"fields": PROFILE_FIELDS}).data
+    data = client.get(f"{phone_number_id}/whatsapp_business_profile", {"fields": PROFILE_FIELDS}).json_object
     items = data.get("data") or [{}]
     return items[0] if isinstance(items[0], dict) else {}
 

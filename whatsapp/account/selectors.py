@@ -5,7 +5,7 @@ jobs read WABAs still at work (`waba_at_work`)."""
 from collections.abc import Iterator
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from accounts.models import MetaAccount
@@ -16,7 +16,7 @@ from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
 ACTIVE = MetaAccount.Status.ACTIVE
 
 
-def waba_owned_by(user: AbstractBaseUser, *, via: str = "") -> Q:
+def waba_owned_by(user: User, *, via: str = "") -> Q:
     """Rows under the caller's live WABAs: `accounts.selectors.owned_by` (the caller's Meta
     accounts, not deleted) plus the WABA's own soft delete, which a join through `via` (the
     lookup path to the WABA: "waba" for a number, "phone_number__waba" for a message; "" for
@@ -83,9 +83,7 @@ def waba_for_account(*, account: MetaAccount, waba_id: str | None = None) -> Wha
     return waba
 
 
-def require_own_ids(
-    *, user: AbstractBaseUser, waba_id: str | None = None, phone_number_id: str | None = None
-) -> None:
+def require_own_ids(*, user: User, waba_id: str | None = None, phone_number_id: str | None = None) -> None:
     """A filter naming a WABA or number the caller doesn't have is a 404, like a lookup: an
     empty list would answer a different question than the one asked."""
     wabas = WhatsAppBusinessAccount.objects.filter(waba_owned_by(user))
@@ -95,7 +93,7 @@ def require_own_ids(
         raise NotFound("No such phone number.")
 
 
-def phone_number_list(*, user: AbstractBaseUser, waba_id: str | None = None) -> QuerySet[WhatsAppPhoneNumber]:
+def phone_number_list(*, user: User, waba_id: str | None = None) -> QuerySet[WhatsAppPhoneNumber]:
     numbers = WhatsAppPhoneNumber.objects.filter(waba_owned_by(user, via="waba")).select_related("waba")
     if waba_id:
         numbers = numbers.filter(waba__waba_id=waba_id)

@@ -1,12 +1,11 @@
 """WhatsApp account screen: the WABA and its numbers, refresh from Meta, business profile."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import active_account
-from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.api.views import AuthedRequest, paginated_response, validated
 from botopia_meta.exceptions import NotFound
 from whatsapp.account import selectors, services
 from whatsapp.account.serializers import (
@@ -30,7 +29,7 @@ class AccountView(APIView):
         responses={200: AccountSerializer},
         summary="The connected WABA seen through one of its numbers (phoneNumberId picks it).",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(AccountQuerySerializer, request.query_params)
         account = active_account(user=request.user, account_id=query.get("account_id"))
         waba, number = selectors.phone_number_for_account(
@@ -46,7 +45,7 @@ class PhoneNumberListView(APIView):
         responses={200: PhoneNumberListSerializer},
         summary="Every phone number of the caller's WABAs, with quality rating and messaging tier.",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(PhoneNumberQuerySerializer, request.query_params)
         selectors.require_own_ids(user=request.user, waba_id=query.get("waba_id"))
         numbers = selectors.phone_number_list(user=request.user, waba_id=query.get("waba_id"))
@@ -62,7 +61,7 @@ class AccountRefreshView(APIView):
         responses={200: AccountSerializer},
         summary="Re-read the WABA, its numbers and their business profiles from Meta.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         body = validated(AccountRefreshSerializer, request.data)
         account = active_account(
             user=request.user, account_id=body.get("account_id"), permissions=[MANAGEMENT]
@@ -86,7 +85,7 @@ class BusinessProfileView(APIView):
         responses={200: AccountSerializer},
         summary="Update the business profile of a number at Meta.",
     )
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: AuthedRequest) -> Response:
         body = validated(BusinessProfileUpdateSerializer, request.data)
         account = active_account(user=request.user, permissions=[MANAGEMENT])
         waba, number = selectors.phone_number_for_account(

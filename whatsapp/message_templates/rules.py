@@ -7,7 +7,7 @@ a time. Sources: Meta's template guidelines (see /work/shared/meta-graph-notes.m
 """
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 PARAMETER_FORMATS = ("POSITIONAL", "NAMED")
@@ -132,7 +132,8 @@ def _check_named_examples(errors: Errors, key: str, example: Any, field: str, na
         _add(errors, key, f"{field} names placeholders the text does not use: {', '.join(extra)}.")
 
 
-def _non_empty_str(value: Any) -> bool:
+def _non_empty_str(value: object) -> TypeGuard[str]:
+    """A string with something besides whitespace; narrows Meta's untyped JSON to str."""
     return isinstance(value, str) and bool(value.strip())
 
 

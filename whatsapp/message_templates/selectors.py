@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from botopia_meta.api.ids import uuid_or_404
@@ -29,7 +29,7 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
 
 def template_list(
     *,
-    user: AbstractBaseUser,
+    user: User,
     status: str | None = None,
     category: str | None = None,
     search: str | None = None,
@@ -66,7 +66,7 @@ def template_list(
     return templates.order_by("-updated_at", "name", "language")
 
 
-def template_get(*, user: AbstractBaseUser, template_id: UUID | str) -> WhatsAppTemplate:
+def template_get(*, user: User, template_id: UUID | str) -> WhatsAppTemplate:
     pk = uuid_or_404(template_id, "template")
     template = (
         WhatsAppTemplate.objects.filter(waba_owned_by(user, via="waba"), pk=pk)

@@ -1,12 +1,11 @@
 """Message templates: the mirror's list, and create / edit / delete / sync at Meta."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import active_account
-from botopia_meta.api.views import paginated_response, validated
+from botopia_meta.api.views import AuthedRequest, paginated_response, validated
 from whatsapp.account.selectors import require_own_ids, waba_for_account, waba_list
 from whatsapp.message_templates import selectors, services
 from whatsapp.message_templates.serializers import (
@@ -30,7 +29,7 @@ class TemplateListView(APIView):
         responses={200: TemplateListSerializer},
         summary="Templates from our mirror of Meta's list (no Graph call).",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(TemplateQuerySerializer, request.query_params)
         require_own_ids(user=request.user, waba_id=query.get("waba_id"))
         templates = selectors.template_list(
@@ -49,7 +48,7 @@ class TemplateListView(APIView):
         responses={201: TemplateSerializer},
         summary="Validate against Meta's rules, then create the template at Meta.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         body = validated(TemplateWriteSerializer, request.data)
         account = active_account(user=request.user, permissions=[MANAGEMENT])
         waba = waba_for_account(account=account, waba_id=body.get("waba_id"))
@@ -58,7 +57,7 @@ class TemplateListView(APIView):
             name=body.get("name", ""),
             language=body.get("language", ""),
             category=body.get("category", ""),
-            components=body.get("components"),
+            components=body.get("components") or [],
             parameter_format=body.get("parameter_format") or None,
         )
         return Response(TemplateSerializer(template).data, status=201)
@@ -66,7 +65,7 @@ class TemplateListView(APIView):
 
 class TemplateDetailView(APIView):
     @extend_schema(operation_id="whatsapp_templates_get", responses={200: TemplateSerializer})
-    def get(self, request: Request, template_id: str) -> Response:
+    def get(self, request: AuthedRequest, template_id: str) -> Response:
         return Response(
             TemplateSerializer(selectors.template_get(user=request.user, template_id=template_id)).data
         )
@@ -77,13 +76,13 @@ class TemplateDetailView(APIView):
         responses={200: TemplateSerializer},
         summary="Edit at Meta (Meta's edit rules apply; Meta reviews the edit again).",
     )
-    def put(self, request: Request, template_id: str) -> Response:
+    def put(self, request: AuthedRequest, template_id: str) -> Response:
         template = selectors.template_get(user=request.user, template_id=template_id)
         body = validated(TemplateEditSerializer, request.data)
         active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
         template = services.template_update(
             template=template,
-            components=body.get("components"),
+            components=body.get("components") or [],
             category=body.get("category") or None,
             name=body.get("name") or None,
             language=body.get("language") or None,
@@ -92,7 +91,7 @@ class TemplateDetailView(APIView):
         return Response(TemplateSerializer(template).data)
 
     @extend_schema(operation_id="whatsapp_templates_delete", responses={200: TemplateDeletedSerializer})
-    def delete(self, request: Request, template_id: str) -> Response:
+    def delete(self, request: AuthedRequest, template_id: str) -> Response:
         template = selectors.template_get(user=request.user, template_id=template_id)
         active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
         services.template_delete(template=template)
@@ -106,7 +105,7 @@ class TemplateSyncView(APIView):
         responses={200: TemplateSyncResultSerializer},
         summary="Page through Meta's templates and reconcile the mirror (adds, updates, removes).",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         body = validated(TemplateSyncRequestSerializer, request.data)
         account = active_account(user=request.user, permissions=[MANAGEMENT])
         if body.get("waba_id"):

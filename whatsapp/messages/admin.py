@@ -53,7 +53,7 @@ class FailedWhenFilter(admin.SimpleListFilter):
         return queryset.filter(status=Message.Status.FAILED, failed_at__gte=since)
 
 
-class PhoneSearchMixin:
+class PhoneSearchMixin(admin.ModelAdmin):
     """Search a phone number in any format: spaces, dashes, brackets and "+" are ignored."""
 
     phone_fields: tuple[str, ...] = ()
@@ -94,9 +94,9 @@ class MessageAdmin(PhoneSearchMixin, MirrorAdmin):
     readonly_fields = ["webhook_events"]
     show_full_result_count = False
 
-    def get_fields(self, request: HttpRequest, obj: Message | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Message | None = None) -> tuple[str, ...]:
         fields = [f.name for f in Message._meta.fields if f.name != "id"]
-        return ["id", *fields, "webhook_events"]
+        return ("id", *fields, "webhook_events")
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, message: Message) -> str:

@@ -9,11 +9,11 @@ def message_send(client: GraphClient, phone_number_id: str, payload: dict) -> di
     Not retried in-process: the actor retries (a 5xx) or re-paces (throttling), and never
     repeats a request whose outcome is unknown (it would send the message twice).
     """
-    return client.post(f"{phone_number_id}/messages", json=payload, idempotent=False, retries=0).data
+    return client.post(f"{phone_number_id}/messages", json=payload, idempotent=False, retries=0).json_object
 
 
 def message_mark_read(client: GraphClient, phone_number_id: str, wamid: str) -> dict:
     return client.post(
         f"{phone_number_id}/messages",
         json={"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
-    ).data
+    ).json_object

@@ -22,9 +22,10 @@ def _number(item: WebhookItem) -> WhatsAppPhoneNumber:
 def handle_messages(item: WebhookItem) -> None:
     number = _number(item)
     value = item.value
+    contacts = value.get("contacts")
     profiles = {
         str(c.get("wa_id")): str(c["profile"].get("name") or "")
-        for c in (value.get("contacts") if isinstance(value.get("contacts"), list) else [])
+        for c in (contacts if isinstance(contacts, list) else [])
         if isinstance(c, dict) and isinstance(c.get("profile"), dict)
     }
     messages, statuses = value.get("messages") or [], value.get("statuses") or []

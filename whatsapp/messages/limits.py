@@ -157,6 +157,8 @@ def messaging_limit_update(item: WebhookItem) -> None:
     (same meaning since October 2025); -1 means unlimited. An older event changes nothing."""
     value = item.value
     raw = value.get("max_daily_conversations_per_business", value.get("max_daily_conversation_per_phone"))
+    if raw is None:
+        return
     try:
         cap = int(raw)
     except (TypeError, ValueError):

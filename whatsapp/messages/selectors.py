@@ -3,7 +3,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 
 from botopia_meta.api.ids import uuid_or_404
@@ -16,7 +16,7 @@ VIA = "phone_number__waba"  # messages, contacts and broadcasts all hang off a n
 
 def message_list(
     *,
-    user: AbstractBaseUser,
+    user: User,
     direction: str | None = None,
     status: str | None = None,
     contact: str | None = None,
@@ -43,7 +43,7 @@ def message_list(
     return messages.select_related("phone_number").order_by("-created_at", "-id")
 
 
-def message_get(*, user: AbstractBaseUser, message_id: UUID | str) -> Message:
+def message_get(*, user: User, message_id: UUID | str) -> Message:
     pk = uuid_or_404(message_id, "message")
     message = message_list(user=user).select_related("phone_number__waba").filter(pk=pk).first()
     if message is None:
@@ -51,7 +51,7 @@ def message_get(*, user: AbstractBaseUser, message_id: UUID | str) -> Message:
     return message
 
 
-def contact_get(*, user: AbstractBaseUser, wa_id: str, phone_number_id: str | None = None) -> Contact:
+def contact_get(*, user: User, wa_id: str, phone_number_id: str | None = None) -> Contact:
     contacts = Contact.objects.filter(waba_owned_by(user, via=VIA), wa_id=wa_id.lstrip("+")).select_related(
         "phone_number"
     )
@@ -63,7 +63,7 @@ def contact_get(*, user: AbstractBaseUser, wa_id: str, phone_number_id: str | No
     return contact
 
 
-def broadcast_get(*, user: AbstractBaseUser, broadcast_id: UUID | str) -> Broadcast:
+def broadcast_get(*, user: User, broadcast_id: UUID | str) -> Broadcast:
     pk = uuid_or_404(broadcast_id, "broadcast")
     broadcast = (
         Broadcast.objects.filter(waba_owned_by(user, via=VIA), pk=pk).select_related("phone_number").first()

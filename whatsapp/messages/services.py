@@ -145,10 +145,11 @@ def _release(message: Message) -> None:
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(status=Message.Status.QUEUED)
 
 
-def _fail(message: Message, *, account_id: UUID, code: int | None, title: str) -> None:
+def _fail(
+    message: Message, *, number: WhatsAppPhoneNumber, account_id: UUID, code: int | None, title: str
+) -> None:
     now = timezone.now()
     _set_status(message, Message.Status.FAILED, failed_at=now, error_code=code, error_title=title[:512])
-    number = message.phone_number
     staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="failed")
     staff_signals.message_failed(
         account_id=account_id,
@@ -159,7 +160,7 @@ def _fail(message: Message, *, account_id: UUID, code: int | None, title: str) -
     )
     record_message_status(
         account_id=account_id,
-        phone_number_id=message.phone_number.phone_number_id,
+        phone_number_id=number.phone_number_id,
         message_id=str(message.pk),
         status="failed",
         at=now,
@@ -177,7 +178,7 @@ def message_deliver(*, message_id: str) -> None:
     if message is None or message.phone_number is None:
         return
     number = message.phone_number
-    if message.broadcast_id and message.broadcast.cancelled_at:
+    if message.broadcast is not None and message.broadcast.cancelled_at:
         _set_status(message, Message.Status.CANCELLED)
         return
     account = account_for_work(account_id=number.waba.account_id)
@@ -219,7 +220,13 @@ def message_deliver(*, message_id: str) -> None:
         if not exc.permanent:
             _release(message)
             raise  # the actor retries with backoff; `message_give_up` when it stops
-        _fail(message, account_id=account.pk, code=exc.code, title=exc.user_title or exc.message or "")
+        _fail(
+            message,
+            number=number,
+            account_id=account.pk,
+            code=exc.code,
+            title=exc.user_title or exc.message or "",
+        )
         return
     wamid = _sent_wamid(data)
     if wamid is None:
@@ -264,11 +271,12 @@ def message_give_up(*, message_id: str, exc: BaseException) -> None:
     )
     if message is None or message.phone_number is None:
         return
+    number = message.phone_number
     if isinstance(exc, GraphError):
         code, title = exc.code, f"Meta kept failing ({exc.user_title or exc.message}). Send it again later."
     else:
         code, title = None, "Not sent: an internal error stopped the send. Send it again later."
-    _fail(message, account_id=message.phone_number.waba.account_id, code=code, title=title)
+    _fail(message, number=number, account_id=number.waba.account_id, code=code, title=title)
 
 
 @dataclass(frozen=True)
@@ -321,10 +329,11 @@ def messages_sweep(*, now: datetime | None = None) -> Swept:
 def message_mark_read(*, message: Message) -> Message:
     if message.direction != Message.Direction.INBOUND or not message.wamid:
         raise invalid("id", "Only a received message can be marked as read.")
-    account = account_for_work(account_id=message.phone_number.waba.account_id)
-    if account is None:
+    number = message.phone_number
+    account = account_for_work(account_id=number.waba.account_id) if number is not None else None
+    if number is None or account is None:
         raise NotFound("No such message.")
-    graph.message_mark_read(graph_for(account), message.phone_number.phone_number_id, message.wamid)
+    graph.message_mark_read(graph_for(account), number.phone_number_id, message.wamid)
     if message.read_at is None:
         message.read_at = timezone.now()
         Message.objects.filter(pk=message.pk).update(read_at=message.read_at)
@@ -473,6 +482,8 @@ STATUS_FIELDS = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_a
 
 
 def _ts(value: object) -> datetime:
+    if not isinstance(value, str | int | float):  # what int() takes from JSON
+        return timezone.now()
     try:
         return datetime.fromtimestamp(int(value), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):  # OverflowError: past year 9999
@@ -512,11 +523,11 @@ def message_apply_inbound(
         logger.warning("Inbound %s dated %s, after its receipt: clamped to %s", wamid, at, received_at)
     at = min(at, received_at)
     kind = message.get("type") or "unknown"
-    content = (
-        message.get(kind)
-        if isinstance(message.get(kind), dict)
-        else {k: v for k, v in message.items() if k not in {"from", "id", "timestamp", "type", "context"}}
-    )
+    content = message.get(kind)
+    if not isinstance(content, dict):
+        content = {
+            k: v for k, v in message.items() if k not in {"from", "id", "timestamp", "type", "context"}
+        }
     if message.get("context"):
         content = {**content, "_context": message["context"]}
     if clamped:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from django.core.cache import cache
+from redis.commands.core import Script
 
 SLOWDOWN_SECONDS = 60
 PAIR_BLOCK_SECONDS = 6  # Meta allows about one message every 6 s to the same user
@@ -42,7 +43,7 @@ class Pacer:
         self.clock = clock
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}
-        self._script = None
+        self._script: Script | None = None
 
     def _redis(self):
         client_of = getattr(getattr(cache, "_cache", None), "get_client", None)

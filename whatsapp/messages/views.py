@@ -1,15 +1,14 @@
 """Messages: send (queued, 202), list, get, mark an inbound one read; a contact's window."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import MetaAccount
 from accounts.selectors import active_account
 from botopia_meta.api.parsers import LargeJSONParser
-from botopia_meta.api.views import paginated_response, validated
-from botopia_meta.exceptions import AccountNotConnected
+from botopia_meta.api.views import AuthedRequest, paginated_response, validated
+from botopia_meta.exceptions import AccountNotConnected, NotFound
 from botopia_meta.text import clean_text
 from whatsapp.account.selectors import phone_number_for_account, require_own_ids
 from whatsapp.messages import selectors, services
@@ -43,7 +42,7 @@ class MessageListView(APIView):
         parameters=[MessageQuerySerializer],
         responses={200: MessageListSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         query = validated(MessageQuerySerializer, request.query_params)
         require_own_ids(user=request.user, phone_number_id=query.get("phone_number_id"))
         if query.get("broadcast_id"):
@@ -67,13 +66,13 @@ class MessageListView(APIView):
         responses={202: MessageSerializer},
         summary="Validate and queue a message; a worker sends it within the number's rate.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         body = validated(MessageSendSerializer, request.data)
         account = active_account(user=request.user, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
         key = clean_text(request.headers.get("Idempotency-Key") or "").strip()[:255] or None
         message, _ = services.message_create(
-            user_id=request.user.pk,
+            user_id=request.user.id,
             number=number,
             to=body["to"],
             type=body["type"],
@@ -86,7 +85,7 @@ class MessageListView(APIView):
 
 class MessageDetailView(APIView):
     @extend_schema(operation_id="whatsapp_messages_get", responses={200: MessageSerializer})
-    def get(self, request: Request, message_id: str) -> Response:
+    def get(self, request: AuthedRequest, message_id: str) -> Response:
         return Response(
             MessageSerializer(selectors.message_get(user=request.user, message_id=message_id)).data
         )
@@ -99,8 +98,10 @@ class MessageReadView(APIView):
         responses={200: MessageSerializer},
         summary="Mark a received message as read at Meta (blue ticks for the customer).",
     )
-    def post(self, request: Request, message_id: str) -> Response:
+    def post(self, request: AuthedRequest, message_id: str) -> Response:
         message = selectors.message_get(user=request.user, message_id=message_id)
+        if message.phone_number is None:  # never: message_get reaches messages through their number
+            raise NotFound("No such message.")
         active_account(
             user=request.user, account_id=message.phone_number.waba.account_id, permissions=[MESSAGING]
         )
@@ -114,7 +115,7 @@ class ContactView(APIView):
         responses={200: ContactSerializer},
         summary="A contact and its 24-hour customer-service window.",
     )
-    def get(self, request: Request, wa_id: str) -> Response:
+    def get(self, request: AuthedRequest, wa_id: str) -> Response:
         contact = selectors.contact_get(
             user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phone_number_id")
         )
@@ -130,19 +131,19 @@ class BroadcastCreateView(APIView):
         responses={202: BroadcastSerializer},
         summary="One approved template to many recipients; invalid recipients are listed, not sent.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthedRequest) -> Response:
         body = validated(BroadcastCreateSerializer, request.data)
         account = active_account(user=request.user, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
         broadcast = services.broadcast_create(
-            user_id=request.user.pk, number=number, template=body["template"], recipients=body["recipients"]
+            user_id=request.user.id, number=number, template=body["template"], recipients=body["recipients"]
         )
         return Response(BroadcastSerializer(broadcast).data, status=202)
 
 
 class BroadcastDetailView(APIView):
     @extend_schema(operation_id="whatsapp_broadcasts_get", responses={200: BroadcastSerializer})
-    def get(self, request: Request, broadcast_id: str) -> Response:
+    def get(self, request: AuthedRequest, broadcast_id: str) -> Response:
         return Response(
             BroadcastSerializer(selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)).data
         )
@@ -155,6 +156,6 @@ class BroadcastCancelView(APIView):
         responses={200: BroadcastSerializer},
         summary="Stop the messages not sent yet.",
     )
-    def post(self, request: Request, broadcast_id: str) -> Response:
+    def post(self, request: AuthedRequest, broadcast_id: str) -> Response:
         broadcast = selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
         return Response(BroadcastSerializer(services.broadcast_cancel(broadcast=broadcast)).data)

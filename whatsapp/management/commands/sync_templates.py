@@ -18,12 +18,12 @@ class Command(BaseCommand):
         parser.add_argument("--waba", action="append", default=[], help="Meta WABA id (repeatable).")
 
     def handle(self, *args, **options) -> None:
-        wabas = WhatsAppBusinessAccount.objects.filter(
+        matching = WhatsAppBusinessAccount.objects.filter(
             account__status=MetaAccount.Status.ACTIVE, account__deleted_at__isnull=True
         ).select_related("account")
         if options["waba"]:
-            wabas = wabas.filter(waba_id__in=options["waba"])
-        wabas = list(wabas.order_by("created_at"))
+            matching = matching.filter(waba_id__in=options["waba"])
+        wabas = list(matching.order_by("created_at"))
         if not wabas:
             raise CommandError(
                 "No WABA of an active Meta account matches. Connect one (POST /api/meta/auth/connect) "
