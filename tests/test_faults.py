@@ -341,7 +341,7 @@ def _long_ago(settings) -> datetime:
 def test_a_send_stored_while_the_broker_is_down_answers_202_and_is_sent_once_by_the_sweep(
     alice_client, world_and_graph, broker_down, worker, settings
 ):
-    from whatsapp.messages.actors import sweep_messages
+    from whatsapp.messages.actors import sweep_and_requeue
 
     world, fake = world_and_graph
     body = {"to": world.contact.wa_id, "type": "text", "text": {"body": "hola"}}
@@ -356,7 +356,7 @@ def test_a_send_stored_while_the_broker_is_down_answers_202_and_is_sent_once_by_
 
     broker_down["down"] = False
     Message.objects.filter(pk=message_id).update(enqueued_at=_long_ago(settings))
-    swept = sweep_messages()
+    swept = sweep_and_requeue()
     assert (swept.unknown, len(swept.messages)) == (0, 1)
     worker.drain()
     assert Message.objects.get(pk=message_id).status == "sent"
@@ -366,7 +366,7 @@ def test_a_send_stored_while_the_broker_is_down_answers_202_and_is_sent_once_by_
 def test_a_broadcast_stored_while_the_broker_is_down_answers_202_and_the_sweep_sends_it(
     alice_client, world_and_graph, broker_down, worker, settings
 ):
-    from whatsapp.messages.actors import sweep_messages
+    from whatsapp.messages.actors import sweep_and_requeue
     from whatsapp.models import Broadcast
 
     world, fake = world_and_graph
@@ -380,7 +380,7 @@ def test_a_broadcast_stored_while_the_broker_is_down_answers_202_and_the_sweep_s
 
     broker_down["down"] = False
     Broadcast.objects.filter(pk=response.json()["data"]["id"]).update(updated_at=_long_ago(settings))
-    sweep_messages()
+    sweep_and_requeue()
     worker.drain()
     sent = Message.objects.filter(broadcast_id=response.json()["data"]["id"])
     assert [m.status for m in sent] == ["sent"]

@@ -9,7 +9,7 @@ from django.utils import timezone
 from tests.factories import make_template, make_whatsapp_account
 from tests.whatsapp.test_messages_api import SEND_URL, error_of, meta_accepted
 from whatsapp.messages import services as message_services
-from whatsapp.messages.actors import sweep_messages
+from whatsapp.messages.actors import sweep_and_requeue
 from whatsapp.models import Broadcast, BroadcastBatch, LimitedRecipient, Message, WhatsAppPhoneNumber
 
 URL = "/api/meta/whatsapp/broadcasts"
@@ -126,7 +126,7 @@ def test_fan_out_resumes_after_a_crash_and_sends_each_recipient_once(
     assert sent == [f"57300111{i:04d}" for i in range(2, 5)]
     # The two orphaned messages are picked up by the sweep once their job is given up for lost.
     Message.objects.filter(status="queued").update(enqueued_at=timezone.now() - timedelta(days=1))
-    assert len(sweep_messages().messages) == 2
+    assert len(sweep_and_requeue().messages) == 2
     worker.drain()
     sent = sorted(json.loads(c.request.body)["to"] for c in meta.calls)
     assert sent == [f"57300111{i:04d}" for i in range(5)]

@@ -14,7 +14,7 @@ from tests.conftest import graph_url, load_payload, meta_error
 from tests.factories import PHONE_ID, make_template, make_whatsapp_account
 from tests.webhooks.conftest import deliver
 from whatsapp.messages import services as message_services
-from whatsapp.messages.actors import send_message, sweep_messages
+from whatsapp.messages.actors import send_message, sweep_and_requeue
 from whatsapp.models import Contact, Message
 
 URL = "/api/meta/whatsapp/messages"
@@ -25,7 +25,7 @@ WA_ID = "573001112233"
 
 def _swept() -> tuple[int, int]:
     """The message sweep as the scheduler runs it: (sends settled as unknown, jobs queued again)."""
-    swept = sweep_messages()
+    swept = sweep_and_requeue()
     return swept.unknown, len(swept.messages)
 
 

@@ -21,13 +21,18 @@ def broadcast_fanout(broadcast_id: str) -> None:
     services.broadcast_fanout(broadcast_id=broadcast_id)
 
 
-@periodic(seconds=settings.MESSAGE_SWEEP_SECONDS)
-@actor(queue_name="whatsapp_messages", max_retries=0)
-def sweep_messages() -> services.Swept:
-    """Settle sends cut mid-flight; queue again the jobs the broker lost."""
+def sweep_and_requeue() -> services.Swept:
+    """Settle sends cut mid-flight; queue again the jobs the broker lost. What it did, for
+    tests and the shell (an actor's return value would be dropped)."""
     swept = services.messages_sweep()
     for message_id in swept.messages:
         send_message.send(message_id)
     for broadcast_id in swept.broadcasts:
         broadcast_fanout.send(broadcast_id)
     return swept
+
+
+@periodic(seconds=settings.MESSAGE_SWEEP_SECONDS)
+@actor(queue_name="whatsapp_messages", max_retries=0)
+def sweep_messages() -> None:
+    sweep_and_requeue()
