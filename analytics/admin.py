@@ -12,21 +12,11 @@ from accounts.models import MetaAccount
 from analytics import selectors, services
 from analytics.models import AnalyticsSettings, DailyMetric, MetaInsight, RefusedMetric
 from analytics.recording import account_timezone
+from botopia_meta.admin import MirrorAdmin
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 760, 240, 36
 SERIES = (("sent", "#2b6cb0"), ("delivered", "#2f855a"), ("read", "#b7791f"), ("failed", "#c53030"))
 TICK_EVERY_DAYS = 7
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 def _chart(points: dict[str, list[dict]]) -> dict:
@@ -66,7 +56,7 @@ def _chart(points: dict[str, list[dict]]) -> dict:
 
 
 @admin.register(DailyMetric)
-class DailyMetricAdmin(ReadOnlyAdmin):
+class DailyMetricAdmin(MirrorAdmin):
     list_display = ("day", "account", "platform", "asset_id", "metric", "dim_key", "count")
     list_filter = ("platform", "metric", "day")
     search_fields = ("asset_id", "template", "broadcast")
@@ -119,7 +109,7 @@ class DailyMetricAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MetaInsight)
-class MetaInsightAdmin(ReadOnlyAdmin):
+class MetaInsightAdmin(MirrorAdmin):
     list_display = ("date", "account", "platform", "asset_id", "metric", "dim_key", "value", "fetched_at")
     list_filter = ("platform", "metric")
     search_fields = ("asset_id", "metric")

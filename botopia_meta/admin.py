@@ -19,34 +19,29 @@ def key_prefix(key: str | None) -> str:
     return f"{key[:KEY_PREFIX_LENGTH]}…" if key else "—"
 
 
-class MirrorAdmin(admin.ModelAdmin):
+class ReadOnly:
+    """Look, never add, change or delete by hand (admins and inlines alike)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MirrorAdmin(ReadOnly, admin.ModelAdmin):
     """Our copy of something that lives at Meta (or a record of what Meta sent). Staff look,
     and change Meta only through actions that call Meta; a hand edit would change our copy
     alone, and the next sync would overwrite it."""
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class MirrorInline(admin.TabularInline):
+class MirrorInline(ReadOnly, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 admin.site.unregister(TokenProxy)
