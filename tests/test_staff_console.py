@@ -221,3 +221,15 @@ def test_a_failed_send_raises_one_notification_per_number_per_hour(alice_client,
     notification = Notification.objects.get(kind="message_failed")
     assert notification.related_id == PHONE_ID
     assert "131026" in notification.body
+
+
+def test_the_event_pages_show_a_body_rejected_for_its_nesting(staff_client):
+    body = b'{"object": "page", "entry": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    assert deliver(Client(), body).status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.REJECTED
+    listing = staff_client.get(reverse("admin:webhooks_webhookevent_changelist"))
+    assert listing.status_code == 200
+    assert "not JSON" in listing.content.decode()
+    page = staff_client.get(reverse("admin:webhooks_webhookevent_change", args=[event.pk]))
+    assert page.status_code == 200
