@@ -15,6 +15,13 @@ SEND_TYPES = (
     "location", "contacts",
 )  # fmt: skip
 TEXT_MAX = 4096
+# Meta's interactive kinds (Cloud API messages reference) and the action each must carry.
+INTERACTIVE_ACTIONS = {
+    "button": "buttons", "list": "sections", "cta_url": "parameters", "flow": "parameters",
+    "location_request_message": "name", "product": "product_retailer_id", "product_list": "sections",
+    "catalog_message": "name", "order_details": "parameters", "order_status": "parameters",
+    "carousel": "cards", "voice_call": "parameters", "address_message": "parameters",
+}  # fmt: skip
 
 
 def ensure_seeded() -> None:
@@ -256,6 +263,36 @@ def _check_template(payload: dict, waba_id: str) -> Template:
     return template
 
 
+def _check_kind(kind: str, value: dict | list) -> None:
+    """The few checks Meta makes on each new type before it accepts a send (its answer to a
+    body it would refuse): the interactive kind and its action, a location's coordinates, a
+    contact's formatted name, a media id or link."""
+    if kind == "interactive" and isinstance(value, dict):
+        action_key = INTERACTIVE_ACTIONS.get(str(value.get("type")))
+        if action_key is None:
+            raise MetaError(
+                f"(#100) Param interactive['type'] must be one of {{{', '.join(INTERACTIVE_ACTIONS)}}}",
+                code=100,
+            )
+        if not isinstance(value.get("action"), dict) or action_key not in value["action"]:
+            raise MetaError(
+                f"(#100) The parameter interactive['action']['{action_key}'] is required.", code=100
+            )
+    elif kind == "location" and isinstance(value, dict):
+        if value.get("latitude") is None or value.get("longitude") is None:
+            raise MetaError("(#100) The parameter location['latitude'] is required.", code=100)
+    elif kind == "contacts":
+        for contact in value:
+            if not isinstance(contact, dict) or not (contact.get("name") or {}).get("formatted_name"):
+                raise MetaError(
+                    "(#100) The parameter contacts[0]['name']['formatted_name'] is required.", code=100
+                )
+    elif kind in ("image", "video", "audio", "document", "sticker") and not (
+        isinstance(value, dict) and (value.get("id") or value.get("link"))
+    ):
+        raise MetaError(f"(#100) Param {kind} must contain one of id or link.", code=100)
+
+
 def messages_send(ctx: Ctx, node: str) -> dict:
     payload = ctx.data
     if payload.get("messaging_product") != "whatsapp":
@@ -263,6 +300,9 @@ def messages_send(ctx: Ctx, node: str) -> dict:
     if payload.get("status") == "read":
         if not payload.get("message_id"):
             raise MetaError("(#100) The parameter message_id is required.", code=100)
+        indicator = payload.get("typing_indicator")
+        if indicator is not None and (not isinstance(indicator, dict) or indicator.get("type") != "text"):
+            raise MetaError("(#100) Param typing_indicator['type'] must be one of {text}.", code=100)
         return {"success": True}
     to = re.sub(r"[\s()+-]", "", str(payload.get("to") or ""))
     if not to.isdigit() or not 7 <= len(to) <= 15:
@@ -272,12 +312,16 @@ def messages_send(ctx: Ctx, node: str) -> dict:
     kind = payload.get("type") or "text"
     if kind not in SEND_TYPES:
         raise MetaError(f"(#100) Param type must be one of {{{', '.join(SEND_TYPES)}}}", code=100)
-    if not isinstance(payload.get(kind), dict):
+    if not isinstance(payload.get(kind), list if kind == "contacts" else dict) or not payload[kind]:
         raise MetaError(
             "(#131008) Required parameter is missing",
             code=131008,
             user_msg=f"Parameter '{kind}' is required.",
         )
+    _check_kind(kind, payload[kind])
+    context = payload.get("context")
+    if context is not None and not (isinstance(context, dict) and context.get("message_id")):
+        raise MetaError("(#100) The parameter context['message_id'] is required.", code=100)
     category = "service"
     if kind == "text":
         body = payload["text"].get("body")

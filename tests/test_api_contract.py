@@ -141,7 +141,15 @@ def test_it_has_one_send_variant_per_message_type_and_one_per_template_component
         "video",
         "interactive",
         "reaction",
+        "sticker",
+        "location",
+        "contacts",
     }
+    assert components["ContactsMessageSendRequest"]["properties"]["contacts"]["items"] == {
+        "$ref": "#/components/schemas/ContactCard"
+    }
+    assert "cta_url" in components["InteractiveContent"]["properties"]["type"]["enum"]
+    assert "context" in components["TextMessageSendRequest"]["properties"]
     text = components["TextMessageSendRequest"]
     assert text["required"] == ["to", "type", "text"] and text["properties"]["type"]["enum"] == ["text"]
     variants = {ref["$ref"].rsplit("/", 1)[1] for ref in components["TemplateComponent"]["anyOf"]}

@@ -31,6 +31,9 @@ def _described(name: str, description: str) -> dict:
 
 
 STRING_LIST = {"type": "array", "items": {"type": "string"}}
+# Data Meta defines and passes on (a Flow's data, an order): any object.
+FREE_OBJECT = {"type": "object", "properties": {}, "additionalProperties": True}
+AMOUNT = {"type": "object", "properties": {"value": {"type": "integer"}, "offset": {"type": "integer"}}}
 HTTPS_URL = {"type": "string", "format": "uri", "pattern": "^https://", "maxLength": 2048}
 
 # --- message content: one object per send type -------------------------------------------
@@ -46,8 +49,8 @@ SCHEMAS: dict[str, dict] = {
     },
     "MediaContent": {
         "type": "object",
-        "description": "Image, document, audio or video: exactly one of `link` or `id`. Audio takes no "
-        "caption; only documents take a filename.",
+        "description": "Image, document, audio, video or sticker: exactly one of `link` or `id`. Audio "
+        "and stickers take no caption; only documents take a filename.",
         "properties": {
             "link": HTTPS_URL,
             "id": {"type": "string", "description": "A media id uploaded to Meta."},
@@ -89,19 +92,51 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["rows"],
     },
+    "InteractiveHeader": {
+        "type": "object",
+        "description": "text (at most 60 characters) or a media header (button, cta_url, flow; list "
+        "and product_list take text only; order_details an image).",
+        "properties": {
+            "type": {"type": "string", "enum": ["text", "image", "video", "document"]},
+            "text": {"type": "string", "maxLength": 60},
+            "image": _ref("MediaContent"),
+            "video": _ref("MediaContent"),
+            "document": _ref("MediaContent"),
+        },
+        "required": ["type"],
+    },
     "InteractiveContent": {
         "type": "object",
-        "description": "Reply buttons (`button`: 1-3 buttons) or a list (`list`: 1-10 rows in all).",
+        "description": "Meta's interactive object, every kind of its messages reference: `button` "
+        "(1-3 reply buttons), `list` (1-10 sections, 10 rows in all), `cta_url`, `flow`, "
+        "`location_request_message`, `product`, `product_list` (1-10 sections, 30 products), "
+        "`catalog_message`, `order_details`, `order_status`, `carousel` (2-10 cards), `voice_call`, "
+        "`address_message`. Meta's names, passed to Meta unchanged.",
         "properties": {
-            "type": {"type": "string", "enum": ["button", "list"]},
-            "header": {
-                "type": "object",
-                "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}},
+            "type": {
+                "type": "string",
+                "enum": [
+                    "button",
+                    "list",
+                    "cta_url",
+                    "flow",
+                    "location_request_message",
+                    "product",
+                    "product_list",
+                    "catalog_message",
+                    "order_details",
+                    "order_status",
+                    "carousel",
+                    "voice_call",
+                    "address_message",
+                ],
             },
+            "header": _ref("InteractiveHeader"),
             "body": {
                 "type": "object",
-                "properties": {"text": {"type": "string", "maxLength": 1024}},
+                "properties": {"text": {"type": "string", "maxLength": 4096}},
                 "required": ["text"],
+                "description": "At most 1024 characters (4096 for a list).",
             },
             "footer": {"type": "object", "properties": {"text": {"type": "string", "maxLength": 60}}},
             "action": {
@@ -109,11 +144,187 @@ SCHEMAS: dict[str, dict] = {
                 "properties": {
                     "buttons": {"type": "array", "items": _ref("InteractiveReplyButton"), "maxItems": 3},
                     "button": {"type": "string", "maxLength": 20, "description": "The list's button label."},
-                    "sections": {"type": "array", "items": _ref("InteractiveListSection"), "maxItems": 10},
+                    "sections": {
+                        "type": "array",
+                        "maxItems": 10,
+                        "items": {
+                            "anyOf": [
+                                _ref("InteractiveListSection"),
+                                {
+                                    "type": "object",
+                                    "description": "A product_list section.",
+                                    "properties": {
+                                        "title": {"type": "string", "maxLength": 24},
+                                        "product_items": {
+                                            "type": "array",
+                                            "maxItems": 30,
+                                            "items": {
+                                                "type": "object",
+                                                "properties": {"product_retailer_id": {"type": "string"}},
+                                                "required": ["product_retailer_id"],
+                                            },
+                                        },
+                                    },
+                                    "required": ["product_items"],
+                                },
+                            ]
+                        },
+                    },
+                    "name": {
+                        "type": "string",
+                        "description": "cta_url, flow, send_location, catalog_message, review_and_pay, "
+                        "review_order, voice_call or address_message.",
+                    },
+                    "parameters": {
+                        "type": "object",
+                        "description": "The kind's parameters as Meta names them (cta_url: display_text, "
+                        "url; flow: flow_message_version, flow_id or flow_name, flow_cta, flow_token, "
+                        "flow_action, flow_action_payload, mode; ...).",
+                        "properties": {
+                            **{
+                                k: {"type": "string"}
+                                for k in (
+                                    "display_text",
+                                    "url",
+                                    "flow_message_version",
+                                    "flow_token",
+                                    "flow_id",
+                                    "flow_name",
+                                    "flow_cta",
+                                    "flow_action",
+                                    "mode",
+                                    "thumbnail_product_retailer_id",
+                                    "reference_id",
+                                    "type",
+                                    "currency",
+                                    "payment_type",
+                                    "country",
+                                )
+                            },
+                            "flow_action_payload": {
+                                "type": "object",
+                                "properties": {"screen": {"type": "string"}, "data": FREE_OBJECT},
+                            },
+                            "total_amount": AMOUNT,
+                            "order": FREE_OBJECT,
+                            "ttl_minutes": {"type": "integer"},
+                        },
+                        "additionalProperties": True,
+                    },
+                    "catalog_id": {"type": "string"},
+                    "product_retailer_id": {"type": "string"},
+                    "cards": {
+                        "type": "array",
+                        "minItems": 2,
+                        "maxItems": 10,
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "card_index": {"type": "integer"},
+                                "type": {"type": "string", "enum": ["cta_url"]},
+                                "header": _ref("InteractiveHeader"),
+                                "body": {"type": "object", "properties": {"text": {"type": "string"}}},
+                                "action": FREE_OBJECT,
+                            },
+                        },
+                    },
                 },
             },
         },
-        "required": ["type", "body", "action"],
+        "required": ["type", "action"],
+    },
+    "LocationContent": {
+        "type": "object",
+        "description": "A location pin.",
+        "properties": {
+            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+            "name": {"type": "string"},
+            "address": {"type": "string"},
+        },
+        "required": ["latitude", "longitude"],
+    },
+    "ContactCard": {
+        "type": "object",
+        "description": "Meta's contact card: name.formatted_name and one more name part required.",
+        "properties": {
+            "name": {
+                "type": "object",
+                "properties": {
+                    k: {"type": "string"}
+                    for k in ("formatted_name", "first_name", "last_name", "middle_name", "suffix", "prefix")
+                },
+                "required": ["formatted_name"],
+            },
+            "phones": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {k: {"type": "string"} for k in ("phone", "type", "wa_id")},
+                },
+            },
+            "emails": {
+                "type": "array",
+                "items": {"type": "object", "properties": {k: {"type": "string"} for k in ("email", "type")}},
+            },
+            "urls": {
+                "type": "array",
+                "items": {"type": "object", "properties": {k: {"type": "string"} for k in ("url", "type")}},
+            },
+            "addresses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        k: {"type": "string"}
+                        for k in ("street", "city", "state", "zip", "country", "country_code", "type")
+                    },
+                },
+            },
+            "org": {
+                "type": "object",
+                "properties": {k: {"type": "string"} for k in ("company", "department", "title")},
+            },
+            "birthday": {"type": "string", "format": "date"},
+        },
+        "required": ["name"],
+    },
+    "TemplateSendComponent": {
+        "type": "object",
+        "description": "Meta's send component, checked against the template: header, body, button "
+        "(with sub_type and index), carousel (cards) or limited_time_offer.",
+        "properties": {
+            "type": {
+                "type": "string",
+                "enum": ["header", "body", "button", "carousel", "limited_time_offer"],
+            },
+            "sub_type": {
+                "type": "string",
+                "enum": ["url", "quick_reply", "copy_code", "flow", "catalog", "mpm", "spm", "voice_call"],
+            },
+            "index": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "parameters": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "description": "Meta's parameter: {type: text, text} | currency | date_time | image | "
+                    "video | document | location | payload | coupon_code | action | limited_time_offer.",
+                    "properties": {"type": {"type": "string"}, "text": {"type": "string"}},
+                    "additionalProperties": True,
+                },
+            },
+            "cards": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "card_index": {"type": "integer"},
+                        "components": {"type": "array", "items": {"type": "object", "properties": {}}},
+                    },
+                },
+            },
+        },
+        "required": ["type"],
     },
     "ReactionContent": {
         "type": "object",
@@ -174,6 +385,11 @@ SCHEMAS: dict[str, dict] = {
             "name": {"type": "string"},
             "language": _ref("TemplateLanguage"),
             "parameters": _ref("TemplateParameters"),
+            "components": {
+                "type": "array",
+                "items": _ref("TemplateSendComponent"),
+                "description": "Meta's own components shape, instead of `parameters`.",
+            },
         },
         "required": ["name", "language"],
     },
@@ -359,7 +575,14 @@ SCHEMAS: dict[str, dict] = {
 PROPERTIES: dict[tuple[str, str], dict] = {
     **{
         ("MessageSendRequest", kind): _described("MediaContent", f"Required when type is {kind}.")
-        for kind in ("image", "document", "audio", "video")
+        for kind in ("image", "document", "audio", "video", "sticker")
+    },
+    ("MessageSendRequest", "location"): _described("LocationContent", "Required when type is location."),
+    ("MessageSendRequest", "contacts"): {
+        "type": "array",
+        "items": _ref("ContactCard"),
+        "minItems": 1,
+        "description": "Required when type is contacts.",
     },
     ("MessageSendRequest", "text"): _described("TextContent", "Required when type is text."),
     ("MessageSendRequest", "template"): _described("TemplateSend", "Required when type is template."),
@@ -390,7 +613,10 @@ PROPERTIES: dict[tuple[str, str], dict] = {
 }
 
 # One variant per message type: the send body, as a whole, for each `type`.
-SEND_TYPES = ("text", "template", "image", "document", "audio", "video", "interactive", "reaction")
+SEND_TYPES = (
+    "text", "template", "image", "document", "audio", "video", "sticker", "location", "contacts",
+    "interactive", "reaction",
+)  # fmt: skip
 
 # --- per operation --------------------------------------------------------------------------
 SUMMARIES: dict[str, str] = {

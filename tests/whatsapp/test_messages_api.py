@@ -238,7 +238,8 @@ def test_it_refuses_a_template_that_is_not_approved(alice_client, alice_number, 
         ({"to": TO, "type": "image", "image": {}}, "image"),
         ({"to": TO, "type": "audio", "audio": {"id": "1", "caption": "no"}}, "audio.caption"),
         ({"to": TO, "type": "text"}, "text"),
-        ({"to": TO, "type": "sticker"}, "type"),
+        ({"to": TO, "type": "postcard"}, "type"),
+        ({"to": TO, "type": "sticker"}, "sticker"),
     ],
 )
 def test_it_rejects_bad_input_naming_the_field(alice_client, open_window, meta, body, field):

@@ -11,13 +11,31 @@ from typing import Any, TypeGuard
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 PARAMETER_FORMATS = ("POSITIONAL", "NAMED")
-COMPONENT_TYPES = ("HEADER", "BODY", "FOOTER", "BUTTONS")
-HEADER_FORMATS = ("TEXT", "IMAGE", "VIDEO", "DOCUMENT", "LOCATION")
+COMPONENT_TYPES = ("HEADER", "BODY", "FOOTER", "BUTTONS", "CAROUSEL", "LIMITED_TIME_OFFER")
+# PRODUCT: the header of a single-product (SPM) template.
+HEADER_FORMATS = ("TEXT", "IMAGE", "VIDEO", "DOCUMENT", "LOCATION", "PRODUCT")
 MEDIA_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
-BUTTON_TYPES = ("QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE", "OTP", "FLOW")
+BUTTON_TYPES = (
+    "QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE", "OTP", "FLOW", "CATALOG", "MPM", "SPM", "VOICE_CALL",
+)  # fmt: skip
 OTP_TYPES = ("COPY_CODE", "ONE_TAP", "ZERO_TAP")
+FLOW_ACTIONS = ("NAVIGATE", "DATA_EXCHANGE")
 # Per-template limits of each button kind (Meta: ≤10 buttons, ≤2 URL, ≤1 phone, ≤1 copy code).
-BUTTON_LIMITS = {"URL": 2, "PHONE_NUMBER": 1, "COPY_CODE": 1, "OTP": 1, "FLOW": 1}
+BUTTON_LIMITS = {
+    "URL": 2, "PHONE_NUMBER": 1, "COPY_CODE": 1, "OTP": 1, "FLOW": 1, "CATALOG": 1, "MPM": 1, "SPM": 1,
+    "VOICE_CALL": 1,
+}  # fmt: skip
+# Buttons that make a template a catalog / multi-product / single-product one: alone, or with
+# quick replies at most (Meta's catalog, MPM and SPM templates).
+COMMERCE_BUTTONS = ("CATALOG", "MPM", "SPM")
+SUPPORTED_APPS_MAX = 5
+CODE_EXPIRATION_MINUTES = (1, 90)
+CAROUSEL_CARDS = (2, 10)
+CAROUSEL_BODY_MAX = 160
+CAROUSEL_BUTTON_TYPES = ("QUICK_REPLY", "URL", "PHONE_NUMBER", "SPM")
+CAROUSEL_HEADER_FORMATS = ("IMAGE", "VIDEO", "PRODUCT")
+OFFER_TEXT_MAX = 16
+PACKAGE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 
 NAME_MAX = 512
 HEADER_TEXT_MAX = 60
@@ -235,8 +253,7 @@ def _check_button(errors: Errors, key: str, button: Any, category: str) -> str |
     if category != "AUTHENTICATION" and kind == "OTP":
         _add(errors, f"{key}.type", "OTP buttons belong to AUTHENTICATION templates only.")
     if kind == "OTP":
-        if str(button.get("otp_type") or "").upper() not in OTP_TYPES:
-            _add(errors, f"{key}.otp_type", f"Must be one of {', '.join(OTP_TYPES)}.")
+        _check_otp(errors, key, button)
         return kind
     text = button.get("text")
     if kind != "COPY_CODE":
@@ -266,9 +283,56 @@ def _check_button(errors: Errors, key: str, button: Any, category: str) -> str |
         example = button.get("example")
         if not _non_empty_str(example if isinstance(example, str) else None):
             _add(errors, f"{key}.example", 'A COPY_CODE button needs an example code: "SAVE20".')
-    elif kind == "FLOW" and not any(button.get(f) for f in ("flow_id", "flow_name", "flow_json")):
-        _add(errors, f"{key}.flow_id", "A FLOW button needs flow_id, flow_name or flow_json.")
+    elif kind == "FLOW":
+        if not any(button.get(f) for f in ("flow_id", "flow_name", "flow_json")):
+            _add(errors, f"{key}.flow_id", "A FLOW button needs flow_id, flow_name or flow_json.")
+        action = button.get("flow_action")
+        if action is not None and str(action).upper() not in FLOW_ACTIONS:
+            _add(errors, f"{key}.flow_action", f"Must be one of {', '.join(FLOW_ACTIONS)}.")
+        if button.get("navigate_screen") is not None and not _non_empty_str(button.get("navigate_screen")):
+            _add(errors, f"{key}.navigate_screen", "The screen the flow opens on, e.g. WELCOME_SCREEN.")
     return kind
+
+
+def _check_otp(errors: Errors, key: str, button: dict) -> None:
+    """Authentication's one button: copy code, one tap (autofill in the app named by
+    supported_apps) or zero tap (the code reaches the app without a tap)."""
+    otp_type = str(button.get("otp_type") or "").upper()
+    if otp_type not in OTP_TYPES:
+        _add(errors, f"{key}.otp_type", f"Must be one of {', '.join(OTP_TYPES)}.")
+        return
+    for label in ("text", "autofill_text"):
+        value = button.get(label)
+        if value is not None and (not _non_empty_str(value) or len(value) > BUTTON_TEXT_MAX):
+            _add(errors, f"{key}.{label}", f"At most {BUTTON_TEXT_MAX} characters, not empty.")
+    if otp_type == "COPY_CODE":
+        return
+    apps = button.get("supported_apps")
+    if apps is None and button.get("package_name"):  # Meta's older single-app form
+        apps = [{"package_name": button.get("package_name"), "signature_hash": button.get("signature_hash")}]
+    if not isinstance(apps, list) or not 1 <= len(apps) <= SUPPORTED_APPS_MAX:
+        _add(
+            errors,
+            f"{key}.supported_apps",
+            f"A {otp_type} button names 1 to {SUPPORTED_APPS_MAX} Android apps: "
+            '[{"package_name": "com.example.app", "signature_hash": "K8a/AINcGX7"}].',
+        )
+    else:
+        for index, app in enumerate(apps):
+            app_key = f"{key}.supported_apps[{index}]"
+            app = app if isinstance(app, dict) else {}
+            package = app.get("package_name")
+            if not _non_empty_str(package) or len(package) > 224 or not PACKAGE_RE.match(package):
+                _add(errors, f"{app_key}.package_name", "An Android package name, e.g. com.example.app.")
+            signature = app.get("signature_hash")
+            if not _non_empty_str(signature) or len(signature) != 11:
+                _add(errors, f"{app_key}.signature_hash", "The app's 11-character signing key hash.")
+    if otp_type == "ZERO_TAP" and button.get("zero_tap_terms_accepted") is not True:
+        _add(
+            errors,
+            f"{key}.zero_tap_terms_accepted",
+            "Zero tap needs zero_tap_terms_accepted: true (Meta's terms for zero-tap delivery).",
+        )
 
 
 def _check_buttons(errors: Errors, key: str, component: dict, category: str) -> None:
@@ -286,6 +350,9 @@ def _check_buttons(errors: Errors, key: str, component: dict, category: str) -> 
     for kind, limit in BUTTON_LIMITS.items():
         if counts.get(kind, 0) > limit:
             _add(errors, f"{key}.buttons", f"At most {limit} {kind} button(s) (got {counts[kind]}).")
+    commerce = [kind for kind in COMMERCE_BUTTONS if counts.get(kind)]
+    if commerce and sum(counts.values()) > 1:
+        _add(errors, f"{key}.buttons", f"A {commerce[0]} button is the template's only button.")
 
 
 def template_errors(
@@ -339,14 +406,154 @@ def template_errors(
             _check_body(errors, key, component, parameter_format, category)
         elif kind == "FOOTER":
             _check_footer(errors, key, component, category)
-        else:
+        elif kind == "BUTTONS":
             _check_buttons(errors, key, component, category)
+        elif kind == "CAROUSEL":
+            _check_carousel(errors, key, component, parameter_format, category)
+        else:
+            _check_offer(errors, key, component, category)
     if "BODY" not in seen:
         _add(errors, "components", "A BODY component is required.")
+    _check_kinds(errors, components, seen, category)
     for key, text in _strings(components, "components"):
         if BROKEN_TEXT_RE.search(text):
             _add(errors, key, "Contains a control character or a broken character (U+FFFD): retype it.")
     return errors
+
+
+def _buttons_of(component: Any) -> list[dict]:
+    buttons = component.get("buttons") if isinstance(component, dict) else None
+    return [b for b in buttons if isinstance(b, dict)] if isinstance(buttons, list) else []
+
+
+def _check_kinds(errors: Errors, components: list, seen: dict[str, int], category: str) -> None:
+    """Rules across components: what authentication, carousel, limited-time offer, multi-product
+    and single-product templates must (not) have."""
+    buttons = _buttons_of(components[seen["BUTTONS"]]) if "BUTTONS" in seen else []
+    types = [str(b.get("type") or "").upper() for b in buttons]
+    header = components[seen["HEADER"]] if "HEADER" in seen else {}
+    header_format = str(header.get("format") or "").upper() if isinstance(header, dict) else ""
+    if category == "AUTHENTICATION":
+        if types.count("OTP") != 1:
+            _add(errors, "components", "An AUTHENTICATION template needs BUTTONS with one OTP button.")
+        body = components[seen["BODY"]] if "BODY" in seen else {}
+        flag = body.get("add_security_recommendation") if isinstance(body, dict) else None
+        if flag is not None and not isinstance(flag, bool):
+            _add(errors, f"components[{seen['BODY']}].add_security_recommendation", "Must be true or false.")
+        footer = components[seen["FOOTER"]] if "FOOTER" in seen else {}
+        minutes = footer.get("code_expiration_minutes") if isinstance(footer, dict) else None
+        low, high = CODE_EXPIRATION_MINUTES
+        if minutes is not None and (
+            isinstance(minutes, bool) or not isinstance(minutes, int) or not low <= minutes <= high
+        ):
+            _add(
+                errors, f"components[{seen['FOOTER']}].code_expiration_minutes", f"Minutes, {low} to {high}."
+            )
+    if "CAROUSEL" in seen:
+        for other in ("HEADER", "FOOTER", "BUTTONS", "LIMITED_TIME_OFFER"):
+            if other in seen:
+                _add(
+                    errors,
+                    f"components[{seen[other]}].type",
+                    f"A carousel template has no top-level {other}.",
+                )
+        if category not in ("MARKETING", "UTILITY"):
+            _add(errors, "category", "Carousel templates are MARKETING or UTILITY.")
+    if "LIMITED_TIME_OFFER" in seen:
+        if category != "MARKETING":
+            _add(errors, "category", "Limited-time offer templates are MARKETING.")
+        if "FOOTER" in seen:
+            _add(errors, f"components[{seen['FOOTER']}].type", "A limited-time offer template has no footer.")
+    if "MPM" in types and header_format != "TEXT":
+        _add(errors, "components", "A multi-product (MPM) template needs a TEXT header.")
+    if "SPM" in types and header_format != "PRODUCT":
+        _add(errors, "components", "A single-product (SPM) template needs a PRODUCT header.")
+    if header_format == "PRODUCT" and "SPM" not in types:
+        _add(errors, f"components[{seen['HEADER']}].format", "A PRODUCT header goes with an SPM button.")
+
+
+def _check_offer(errors: Errors, key: str, component: dict, category: str) -> None:
+    offer = component.get("limited_time_offer")
+    if not isinstance(offer, dict):
+        _add(
+            errors,
+            f"{key}.limited_time_offer",
+            'Required: {"text": "Expiring offer!", "has_expiration": true}.',
+        )
+        return
+    text = offer.get("text")
+    if not _non_empty_str(text) or len(text) > OFFER_TEXT_MAX:
+        _add(
+            errors,
+            f"{key}.limited_time_offer.text",
+            f"The offer's headline, 1 to {OFFER_TEXT_MAX} characters.",
+        )
+    if "has_expiration" in offer and not isinstance(offer["has_expiration"], bool):
+        _add(errors, f"{key}.limited_time_offer.has_expiration", "Must be true or false.")
+
+
+def _check_carousel(errors: Errors, key: str, component: dict, parameter_format: str, category: str) -> None:
+    """Media card carousel: 2 to 10 cards, each with an IMAGE or VIDEO (or PRODUCT) header, an
+    optional body of at most 160 characters and 1 or 2 buttons; every card alike."""
+    cards = component.get("cards")
+    low, high = CAROUSEL_CARDS
+    if not isinstance(cards, list) or not low <= len(cards) <= high:
+        _add(errors, f"{key}.cards", f"A carousel has {low} to {high} cards.")
+        return
+    shapes = set()
+    for index, card in enumerate(cards):
+        card_key = f"{key}.cards[{index}]"
+        parts = card.get("components") if isinstance(card, dict) else None
+        if not isinstance(parts, list) or not parts:
+            _add(errors, f"{card_key}.components", "Each card has components: HEADER, BODY, BUTTONS.")
+            continue
+        found: dict[str, tuple[int, dict]] = {}
+        for part_index, part in enumerate(parts):
+            part_key = f"{card_key}.components[{part_index}]"
+            kind = str(part.get("type") or "").upper() if isinstance(part, dict) else ""
+            if kind not in ("HEADER", "BODY", "BUTTONS") or kind in found:
+                _add(errors, f"{part_key}.type", "A card takes one HEADER, one BODY and one BUTTONS.")
+                continue
+            found[kind] = (part_index, part)
+            if kind == "HEADER":
+                _check_header(errors, part_key, part, parameter_format)
+                if str(part.get("format") or "").upper() not in CAROUSEL_HEADER_FORMATS:
+                    _add(
+                        errors, f"{part_key}.format", f"Must be one of {', '.join(CAROUSEL_HEADER_FORMATS)}."
+                    )
+            elif kind == "BODY":
+                _check_body(errors, part_key, part, parameter_format, category)
+                if len(str(part.get("text") or "")) > CAROUSEL_BODY_MAX:
+                    _add(
+                        errors,
+                        f"{part_key}.text",
+                        f"A card's body has at most {CAROUSEL_BODY_MAX} characters.",
+                    )
+            else:
+                _check_buttons(errors, part_key, part, category)
+                card_buttons = _buttons_of(part)
+                if not 1 <= len(card_buttons) <= 2:
+                    _add(errors, f"{part_key}.buttons", "A card has 1 or 2 buttons.")
+                for button_index, button in enumerate(card_buttons):
+                    if str(button.get("type") or "").upper() not in CAROUSEL_BUTTON_TYPES:
+                        _add(
+                            errors,
+                            f"{part_key}.buttons[{button_index}].type",
+                            f"A card's buttons are {', '.join(CAROUSEL_BUTTON_TYPES)}.",
+                        )
+        for required in ("HEADER", "BUTTONS"):
+            if required not in found:
+                _add(errors, f"{card_key}.components", f"Each card needs a {required}.")
+        header = found.get("HEADER", (0, {}))[1]
+        buttons = _buttons_of(found.get("BUTTONS", (0, {}))[1])
+        shapes.add(
+            (
+                str(header.get("format") or "").upper(),
+                tuple(str(b.get("type") or "").upper() for b in buttons),
+            )
+        )
+    if len(shapes) > 1:
+        _add(errors, f"{key}.cards", "Every card has the same header format and the same buttons, in order.")
 
 
 def _strings(value: Any, key: str) -> list[tuple[str, str]]:

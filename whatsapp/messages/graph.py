@@ -12,8 +12,12 @@ def message_send(client: GraphClient, phone_number_id: str, payload: dict) -> di
     return client.post(f"{phone_number_id}/messages", json=payload, idempotent=False, retries=0).json_object
 
 
-def message_mark_read(client: GraphClient, phone_number_id: str, wamid: str) -> dict:
-    return client.post(
-        f"{phone_number_id}/messages",
-        json={"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
-    ).json_object
+def message_mark_read(
+    client: GraphClient, phone_number_id: str, wamid: str, *, typing_indicator: dict | None = None
+) -> dict:
+    """Blue ticks for the customer; with `typing_indicator` ({"type": "text"}) Meta also shows
+    "typing…" until we answer (or about 25 seconds)."""
+    body: dict = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+    if typing_indicator is not None:
+        body["typing_indicator"] = typing_indicator
+    return client.post(f"{phone_number_id}/messages", json=body).json_object

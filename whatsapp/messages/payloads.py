@@ -5,19 +5,23 @@ field, in the contract's error shape."""
 import re
 from typing import Any
 
-from botopia_meta.exceptions import ValidationFailed
-from botopia_meta.safe_urls import meta_fetched_url_reason
+from whatsapp.messages.interactive import check_interactive
+from whatsapp.messages.shapes import Anything, Bool, List, Media, Num, Obj, Shape, Str, const, invalid
 from whatsapp.messages.substitution import SubstitutionError, build_components
+from whatsapp.messages.template_components import check_components
 from whatsapp.models import Message, WhatsAppPhoneNumber, WhatsAppTemplate
 
-MEDIA_TYPES = ("image", "document", "audio", "video")
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 # The one list of what can be sent: the send serializer's choices, and the check below.
-SEND_TYPES = ("text", "template", *MEDIA_TYPES, "interactive", "reaction")
+SEND_TYPES = ("text", "template", *MEDIA_TYPES, "location", "contacts", "interactive", "reaction")
+# Types whose Meta object is a list (stored as {"<type>": [...]}, as inbound ones are).
+LIST_TYPES = ("contacts",)
+# The top level of a send body besides the `<type>` objects: Meta's own fields (with Meta's
+# only values, so a body copied from Meta's reference works) and ours.
+META_FIELDS = {"messaging_product": "whatsapp", "recipient_type": "individual"}
+OUR_FIELDS = ("to", "type", "phone_number_id", "reply_to", "context")
 PHONE = re.compile(r"^\+?[1-9]\d{6,14}$")
-
-
-def invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, details={field: [message]})
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def normalize_wa_id(to: Any) -> str:
@@ -28,102 +32,156 @@ def normalize_wa_id(to: Any) -> str:
     return raw.lstrip("+")
 
 
-def _media(kind: str, value: Any) -> dict:
-    if not isinstance(value, dict):
-        raise invalid(kind, "Must be an object with `link` or `id`.")
-    link, media_id = value.get("link"), value.get("id")
-    if bool(link) == bool(media_id):
-        raise invalid(kind, "Give exactly one of `link` (https URL) or `id` (an uploaded media id).")
-    if link and (reason := meta_fetched_url_reason(link)):
-        raise invalid(f"{kind}.link", reason)
-    out: dict = {"link": link} if link else {"id": str(media_id)}
-    caption = value.get("caption")
-    if caption:
-        if kind == "audio":
-            raise invalid(f"{kind}.caption", "Audio takes no caption.")
-        if not isinstance(caption, str) or len(caption) > 1024:
-            raise invalid(f"{kind}.caption", "A string of at most 1024 characters.")
-        out["caption"] = caption
-    if value.get("filename"):
-        if kind != "document":
-            raise invalid(f"{kind}.filename", "Only documents take a filename.")
-        out["filename"] = str(value["filename"])[:240]
-    return out
+def check_top_level(data: Any) -> None:
+    """Nothing a user sends is silently dropped: an unknown top-level field, or an object for
+    another type than `type`, is a 400 naming it."""
+    if not isinstance(data, dict):
+        return
+    kind = data.get("type")
+    for key, value in data.items():
+        if key in META_FIELDS:
+            if value != META_FIELDS[key]:
+                raise invalid(key, f"Must be {META_FIELDS[key]!r} (Meta's only value here), or left out.")
+        elif key in SEND_TYPES:
+            if key != kind and kind in SEND_TYPES:
+                raise invalid(key, f"Only the `{kind}` object goes with type {kind!r}: remove `{key}`.")
+        elif key == "biz_opaque_callback_data":
+            raise invalid(key, "Botopia sets this field itself, to match Meta's statuses to the message.")
+        elif key not in OUR_FIELDS:
+            raise invalid(
+                key,
+                "Unknown field. A send takes: to, type, the object named by type, context, "
+                "phoneNumberId, messaging_product, recipient_type.",
+            )
+
+
+CONTEXT = Obj({"message_id": Str(max=255)}, required=("message_id",), what="`context`")
+
+
+def reply_wamid(body: dict) -> str | None:
+    """The wamid a reply quotes: Meta's `context.message_id`, or our `replyTo` alias."""
+    context, alias = body.get("context"), body.get("reply_to")
+    if context is not None:
+        CONTEXT.check(context, "context")
+        if alias and alias != context["message_id"]:
+            raise invalid("reply_to", "Differs from context.message_id: give one of them.")
+        return str(context["message_id"])
+    return str(alias) if alias else None
 
 
 def _text(value: Any) -> dict:
-    body = value.get("body") if isinstance(value, dict) else None
-    if not isinstance(body, str) or not body.strip():
-        raise invalid("text.body", "Required: the message text.")
-    if len(body) > 4096:
-        raise invalid("text.body", "At most 4096 characters.")
-    return {"body": body, "preview_url": bool(value.get("preview_url", False))}
+    Obj({"body": Str(max=4096), "preview_url": Bool()}, required=("body",), what="`text`").check(
+        value, "text"
+    )
+    return {"body": value["body"], "preview_url": value.get("preview_url", False)}
 
 
-def _interactive(value: Any) -> dict:
-    if not isinstance(value, dict):
-        raise invalid("interactive", "Must be an object.")
-    kind = value.get("type")
-    body = (value.get("body") or {}).get("text") if isinstance(value.get("body"), dict) else None
-    if not isinstance(body, str) or not body.strip() or len(body) > 1024:
-        raise invalid("interactive.body.text", "Required, at most 1024 characters.")
-    action = value.get("action")
-    if not isinstance(action, dict):
-        raise invalid("interactive.action", "Required.")
-    if kind == "button":
-        buttons = action.get("buttons")
-        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
-            raise invalid("interactive.action.buttons", "Give 1 to 3 reply buttons.")
-        ids = set()
-        for i, button in enumerate(buttons):
-            reply = button.get("reply") if isinstance(button, dict) else None
-            if button.get("type") != "reply" or not isinstance(reply, dict):
-                raise invalid(
-                    f"interactive.action.buttons[{i}]", 'Must be {"type": "reply", "reply": {...}}.'
-                )
-            if not reply.get("id") or not reply.get("title") or len(str(reply["title"])) > 20:
-                raise invalid(
-                    f"interactive.action.buttons[{i}].reply", "Needs an id and a title of 1-20 characters."
-                )
-            if reply["id"] in ids:
-                raise invalid(f"interactive.action.buttons[{i}].reply.id", "Button ids must be unique.")
-            ids.add(reply["id"])
-    elif kind == "list":
-        sections = action.get("sections")
-        if not action.get("button") or len(str(action["button"])) > 20:
-            raise invalid("interactive.action.button", "Required, at most 20 characters.")
-        if not isinstance(sections, list) or not 1 <= len(sections) <= 10:
-            raise invalid("interactive.action.sections", "Give 1 to 10 sections.")
-        rows = [row for s in sections if isinstance(s, dict) for row in (s.get("rows") or [])]
-        if not 1 <= len(rows) <= 10 or any(
-            not isinstance(r, dict) or not r.get("id") or not r.get("title") for r in rows
-        ):
-            raise invalid("interactive.action.sections", "1 to 10 rows in all, each with an id and a title.")
-    else:
-        raise invalid("interactive.type", "Must be `button` or `list`.")
-    return value
+LOCATION = Obj(
+    {
+        "latitude": Num(lo=-90, hi=90, strings=True),
+        "longitude": Num(lo=-180, hi=180, strings=True),
+        "name": Str(max=1000),
+        "address": Str(max=1000),
+    },
+    required=("latitude", "longitude"),
+    what="`location`",
+)
+
+
+def _contact_name(value: dict, path: str) -> None:
+    parts = ("first_name", "last_name", "middle_name", "suffix", "prefix")
+    if not any(value.get(p) for p in parts):
+        raise invalid(path, f"Besides formatted_name, give at least one of {', '.join(parts)}.")
+
+
+def _typed(what: str, **fields: Shape) -> Obj:
+    return Obj({**fields, "type": Str(max=40)}, what=what)
+
+
+CONTACT = Obj(
+    {
+        "addresses": List(
+            _typed(
+                "An address",
+                street=Str(max=500),
+                city=Str(max=200),
+                state=Str(max=200),
+                zip=Str(max=40),
+                country=Str(max=200),
+                country_code=Str(max=8),
+            ),
+        ),
+        "birthday": Str(pattern=DATE, hint="YYYY-MM-DD."),
+        "emails": List(_typed("An email", email=Str(max=320))),
+        "name": Obj(
+            {
+                "formatted_name": Str(max=500),
+                "first_name": Str(max=200),
+                "last_name": Str(max=200),
+                "middle_name": Str(max=200),
+                "suffix": Str(max=50),
+                "prefix": Str(max=50),
+            },
+            required=("formatted_name",),
+            rules=(_contact_name,),
+            what="`name`",
+        ),
+        "org": Obj(
+            {"company": Str(max=200), "department": Str(max=200), "title": Str(max=200)}, what="`org`"
+        ),
+        "phones": List(_typed("A phone", phone=Str(max=40), wa_id=Str(max=32))),
+        "urls": List(_typed("A URL", url=Str(max=2000))),
+    },
+    required=("name",),
+    what="A contact",
+)
+CONTACTS = List(CONTACT, max=257)
+
+MEDIA = {
+    "image": Media(caption=True),
+    "video": Media(caption=True),
+    "document": Media(caption=True, filename=True),
+    "audio": Media(),
+    "sticker": Media(),
+}
+
+REACTION = Obj(
+    {"message_id": Str(max=255), "emoji": Anything(types=(str,))}, required=("message_id",), what="`reaction`"
+)
 
 
 def _reaction(value: Any) -> dict:
-    if not isinstance(value, dict) or not value.get("message_id"):
-        raise invalid("reaction.message_id", "Required: the wamid of the message to react to.")
+    REACTION.check(value, "reaction")
     emoji = value.get("emoji", "")
-    if not isinstance(emoji, str) or len(emoji) > 10:
+    if len(emoji) > 10:
         raise invalid("reaction.emoji", "One emoji, or empty to remove the reaction.")
-    return {"message_id": str(value["message_id"]), "emoji": emoji}
+    return {"message_id": value["message_id"], "emoji": emoji}
 
 
 def template_payload(name: str, language: str) -> dict:
     return {"name": name, "language": {"code": language}}
 
 
+TEMPLATE_FIELDS = ("name", "language", "parameters", "components")
+LANGUAGE = Obj({"code": Str(max=16), "policy": const("deterministic")}, required=("code",), what="`language`")
+
+
 def template_content(
     number: WhatsAppPhoneNumber, value: Any, *, check_only: bool = False
 ) -> tuple[dict, WhatsAppTemplate]:
+    """Our `parameters` shape, or Meta's own `components` checked against the mirror."""
     if not isinstance(value, dict) or not value.get("name"):
         raise invalid("template.name", "Required.")
+    for key in value:
+        if key not in TEMPLATE_FIELDS:
+            raise invalid(
+                f"template.{key}", f"Unknown field. A template takes: {', '.join(TEMPLATE_FIELDS)}."
+            )
+    if value.get("parameters") is not None and value.get("components") is not None:
+        raise invalid("template.components", "Give `parameters` (ours) or `components` (Meta's), not both.")
     language = value.get("language")
     if isinstance(language, dict):
+        LANGUAGE.check(language, "template.language")
         language = language.get("code")
     if not language:
         raise invalid("template.language", "Required, e.g. en_US.")
@@ -140,6 +198,16 @@ def template_content(
         )
     payload = template_payload(template.name, template.language)
     if check_only:
+        return payload, template
+    if value.get("components") is not None:
+        check_components(
+            components=template.components,
+            parameter_format=template.parameter_format,
+            given=value["components"],
+            path="template.components",
+        )
+        if value["components"]:
+            payload["components"] = value["components"]
         return payload, template
     try:
         components = build_components(
@@ -168,10 +236,17 @@ def message_content(
     if type == "text":
         return _text(value), None
     if type == "interactive":
-        return _interactive(value), None
+        return check_interactive(value), None
     if type == "reaction":
         return _reaction(value), None
-    return _media(type, value), None
+    if type == "location":
+        LOCATION.check(value, "location")
+        return value, None
+    if type == "contacts":
+        CONTACTS.check(value, "contacts")
+        return {"contacts": value}, None
+    MEDIA[type].check(value, type)
+    return value, None
 
 
 def send_payload(message: Message) -> dict:
@@ -182,7 +257,7 @@ def send_payload(message: Message) -> dict:
         "recipient_type": "individual",
         "to": message.contact_wa_id,
         "type": message.type,
-        message.type: content,
+        message.type: content[message.type] if message.type in LIST_TYPES else content,
         # Lets a status webhook find this message even when the send's answer was lost.
         "biz_opaque_callback_data": str(message.pk),
     }

@@ -1,19 +1,38 @@
 from datetime import datetime
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from botopia_meta.api.serializers import PaginationSerializer
 from whatsapp.messages import selectors, services
-from whatsapp.messages.payloads import SEND_TYPES
+from whatsapp.messages.payloads import META_FIELDS, SEND_TYPES, check_top_level, reply_wamid
+from whatsapp.messages.shapes import invalid
 from whatsapp.models import Broadcast, Contact, Message
 
 
+class MessageContextSerializer(serializers.Serializer):
+    message_id = serializers.CharField(
+        max_length=255, help_text="The wamid quoted: a message of this number."
+    )
+
+
 class MessageSendSerializer(serializers.Serializer):
+    """Meta's send body (a body from Meta's Cloud API reference works unchanged) plus our
+    `phoneNumberId`. Unknown top-level fields are refused by payloads.check_top_level."""
+
     to = serializers.CharField(max_length=32)
     type = serializers.ChoiceField(choices=SEND_TYPES)
     phone_number_id = serializers.CharField(required=False, max_length=64)
-    reply_to = serializers.CharField(required=False, max_length=255, help_text="wamid to quote")
+    messaging_product = serializers.ChoiceField(
+        choices=[META_FIELDS["messaging_product"]], required=False, help_text="Meta's; optional."
+    )
+    recipient_type = serializers.ChoiceField(
+        choices=[META_FIELDS["recipient_type"]], required=False, help_text="Meta's; optional."
+    )
+    reply_to = serializers.CharField(
+        required=False, max_length=255, help_text="wamid to quote (alias of context.message_id)"
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # One optional object per message type, named after it (`text`, `image`, ...): its
@@ -21,7 +40,40 @@ class MessageSendSerializer(serializers.Serializer):
         fields = super().get_fields()
         for kind in SEND_TYPES:
             fields[kind] = serializers.JSONField(required=False)
+        # Meta's `context` (a reply), added here: a declared `context` would hide the
+        # serializer's own `.context`.
+        fields["context"] = MessageContextSerializer(
+            required=False, help_text="A reply: the message it quotes."
+        )
         return fields
+
+    def to_internal_value(self, data: Any) -> dict:
+        check_top_level(data)
+        if isinstance(data, dict) and data.get("context") is not None:
+            reply_wamid(data)  # Meta's context, checked naming its field (context.message_id)
+        return super().to_internal_value(data)
+
+
+class TypingIndicatorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["text"])
+
+
+class MessageReadSerializer(serializers.Serializer):
+    """`typingIndicator` (Meta's own `typing_indicator` works too): shown with the read receipt."""
+
+    typing_indicator = TypingIndicatorSerializer(
+        required=False, help_text='{"type": "text"}: the customer sees "typing…" until the answer.'
+    )
+
+    def to_internal_value(self, data: Any) -> dict:
+        for key in data if isinstance(data, dict) else ():
+            if key not in self.fields:
+                raise invalid(key, "Unknown field. Mark-read takes: typingIndicator.")
+        indicator = data.get("typing_indicator") if isinstance(data, dict) else None
+        for key in indicator if isinstance(indicator, dict) else ():
+            if key != "type":
+                raise invalid(f"typing_indicator.{key}", "Unknown field. A typing indicator takes: type.")
+        return super().to_internal_value(data)
 
 
 class MessageErrorSerializer(serializers.Serializer):

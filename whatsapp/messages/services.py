@@ -86,7 +86,10 @@ def message_create(
             raise OutsideServiceWindow()
     if context_wamid:
         if not Message.objects.filter(wamid=context_wamid, phone_number=number).exists():
-            raise NotFound("No such message to reply to.")  # only this number's own can be quoted
+            # Only this number's own messages can be quoted; someone else's is the same 404
+            # as a missing one, naming the field.
+            reason = "No message of this number has this wamid."
+            raise NotFound(reason, details={"context.message_id": [reason]})
         content = {**content, "_context": {"message_id": context_wamid}}
     try:
         with transaction.atomic():
@@ -326,14 +329,16 @@ def messages_sweep(*, now: datetime | None = None) -> Swept:
     )
 
 
-def message_mark_read(*, message: Message) -> Message:
+def message_mark_read(*, message: Message, typing_indicator: dict | None = None) -> Message:
     if message.direction != Message.Direction.INBOUND or not message.wamid:
         raise invalid("id", "Only a received message can be marked as read.")
     number = message.phone_number
     account = account_for_work(account_id=number.waba.account_id) if number is not None else None
     if number is None or account is None:
         raise NotFound("No such message.")
-    graph.message_mark_read(graph_for(account), number.phone_number_id, message.wamid)
+    graph.message_mark_read(
+        graph_for(account), number.phone_number_id, message.wamid, typing_indicator=typing_indicator
+    )
     if message.read_at is None:
         message.read_at = timezone.now()
         Message.objects.filter(pk=message.pk).update(read_at=message.read_at)

@@ -46,7 +46,7 @@ def placeholders(text: str, parameter_format: str) -> list[str]:
     return seen
 
 
-def _text_value(value: Any, field: str) -> str:
+def text_value(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise SubstitutionError(field, "Must be a string.")
     text = str(value)
@@ -71,14 +71,13 @@ def _text_parameters(names: list[str], given: Any, parameter_format: str, field:
         if extra:
             raise SubstitutionError(field, f"Unexpected parameter(s): {', '.join(extra)}.")
         return [
-            {"type": "text", "parameter_name": n, "text": _text_value(given[n], f"{field}.{n}")}
-            for n in names
+            {"type": "text", "parameter_name": n, "text": text_value(given[n], f"{field}.{n}")} for n in names
         ]
     if not isinstance(given, list):
         raise SubstitutionError(field, f"Give a list of {len(names)} value(s).")
     if len(given) != len(names):
         raise SubstitutionError(field, f"Expected {len(names)} parameter(s), got {len(given)}.")
-    return [{"type": "text", "text": _text_value(v, f"{field}[{i}]")} for i, v in enumerate(given)]
+    return [{"type": "text", "text": text_value(v, f"{field}[{i}]")} for i, v in enumerate(given)]
 
 
 def _media_parameter(fmt: str, given: Any) -> dict:
@@ -171,7 +170,7 @@ def _buttons(buttons: list[dict], parameters: dict, used: set[str]) -> list[dict
             raise SubstitutionError(f"buttons[{i}]", "This button takes no parameter: use null.")
     out = []
     for index, sub_type in needing:
-        value = _text_value(given[index], f"buttons[{index}]")
+        value = text_value(given[index], f"buttons[{index}]")
         param = (
             {"type": "coupon_code", "coupon_code": value}
             if sub_type == "copy_code"

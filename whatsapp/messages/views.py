@@ -12,12 +12,14 @@ from botopia_meta.exceptions import AccountNotConnected, NotFound
 from botopia_meta.text import clean_text
 from whatsapp.account.selectors import phone_number_for_account, require_own_ids
 from whatsapp.messages import selectors, services
+from whatsapp.messages.payloads import reply_wamid
 from whatsapp.messages.serializers import (
     BroadcastCreateSerializer,
     BroadcastSerializer,
     ContactSerializer,
     MessageListSerializer,
     MessageQuerySerializer,
+    MessageReadSerializer,
     MessageSendSerializer,
     MessageSerializer,
 )
@@ -78,7 +80,7 @@ class MessageListView(APIView):
             type=body["type"],
             body=body,
             idempotency_key=key,
-            context_wamid=body.get("reply_to"),
+            context_wamid=reply_wamid(body),
         )
         return Response(MessageSerializer(message).data, status=202)
 
@@ -94,18 +96,23 @@ class MessageDetailView(APIView):
 class MessageReadView(APIView):
     @extend_schema(
         operation_id="whatsapp_messages_mark_read",
-        request=None,
+        request=MessageReadSerializer,
         responses={200: MessageSerializer},
-        summary="Mark a received message as read at Meta (blue ticks for the customer).",
+        summary="Mark a received message as read at Meta (blue ticks), optionally with a typing indicator.",
     )
     def post(self, request: AuthedRequest, message_id: str) -> Response:
+        body = validated(MessageReadSerializer, request.data or {})
         message = selectors.message_get(user=request.user, message_id=message_id)
         if message.phone_number is None:  # never: message_get reaches messages through their number
             raise NotFound("No such message.")
         active_account(
             user=request.user, account_id=message.phone_number.waba.account_id, permissions=[MESSAGING]
         )
-        return Response(MessageSerializer(services.message_mark_read(message=message)).data)
+        indicator = body.get("typing_indicator")
+        marked = services.message_mark_read(
+            message=message, typing_indicator=dict(indicator) if indicator else None
+        )
+        return Response(MessageSerializer(marked).data)
 
 
 class ContactView(APIView):
