@@ -116,6 +116,18 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
                 "", {"to": BOB_CONTACT, "type": "text", "text": {"body": "hi"}, "replyTo": a.inbound.wamid}
             ),
         ),
+        (
+            "context",  # Meta's way of quoting: Alice's message is not Bob's to quote
+            lambda a: _send(
+                "",
+                {
+                    "to": BOB_CONTACT,
+                    "type": "text",
+                    "text": {"body": "hi"},
+                    "context": {"message_id": a.inbound.wamid},
+                },
+            ),
+        ),
     ],
     ("GET", f"{W}/messages/<id:message_id>"): [("message_id", lambda a: _get(a.inbound.pk))],
     ("POST", f"{W}/messages/<id:message_id>/read"): [("message_id", lambda a: _send(a.inbound.pk, {}))],

@@ -145,6 +145,28 @@ def test_a_send_is_sent_delivered_then_read_by_webhook_and_counted(connected, wo
     assert totals["deliveryRate"] == 1.0
 
 
+def test_new_send_types_are_sent_delivered_then_read_by_webhook(connected, worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.whatsapp.send_examples import ALL
+    from whatsapp.models import Contact
+
+    for number in WhatsAppPhoneNumber.objects.all():  # the customer wrote a moment ago
+        Contact.objects.create(
+            phone_number=number, wa_id="15551234564", last_inbound_at=timezone.now() - timedelta(minutes=5)
+        )
+    ids = []
+    for name in ("location", "contacts", "sticker-link", "interactive-cta_url", "interactive-flow"):
+        body = {"to": "+1 555 123 4564", "messaging_product": "whatsapp", **ALL[name]}
+        response = connected.post("/api/meta/whatsapp/messages", body, format="json")
+        assert response.status_code == 202, response.content
+        ids.append(response.json()["data"]["id"])
+    worker.drain()
+    assert [Message.objects.get(pk=pk).status for pk in ids] == ["read"] * len(ids)
+
+
 def test_a_send_to_a_number_ending_in_000_fails_by_webhook(connected, worker):
     data = send(connected, "+1 555 123 4000")
     worker.drain()

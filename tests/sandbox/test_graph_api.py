@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sandbox import demo
 from sandbox.models import Message, Template
+from tests.whatsapp.send_examples import ALL as SEND_EXAMPLES
 
 pytestmark = pytest.mark.usefixtures("sandbox_on")
 V = "/sandbox/graph/v26.0"
@@ -157,6 +158,50 @@ def test_sends_meta_refuses(client, token, change, code):
     get(client, f"{demo.WABA_ID}/message_templates", token)  # the demo templates exist once listed
     body = {"messaging_product": "whatsapp", "to": "15550001234", "type": "template", **change}
     error(post_json(client, f"{phone}/messages", token, body), code)
+
+
+@pytest.mark.parametrize("name", list(SEND_EXAMPLES))
+def test_every_send_type_of_metas_reference_is_answered_and_followed_by_statuses(
+    client, token, name, monkeypatch
+):
+    scheduled: list = []
+    monkeypatch.setattr("sandbox.events.schedule", scheduled.extend)
+    phone = next(iter(demo.PHONE_NUMBERS))
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "15550001234"}
+    answer = post_json(client, f"{phone}/messages", token, {**body, **SEND_EXAMPLES[name]}).json()
+    wamid = answer["messages"][0]["id"]
+    assert Message.objects.get(wamid=wamid).type == SEND_EXAMPLES[name]["type"]
+    statuses = [event["entry"][0]["changes"][0]["value"]["statuses"][0] for _, event in scheduled]
+    assert [(s["id"], s["status"]) for s in statuses] == [
+        (wamid, "sent"),
+        (wamid, "delivered"),
+        (wamid, "read"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"type": "interactive", "interactive": {"type": "poll", "action": {}}},
+        {"type": "interactive", "interactive": {"type": "cta_url", "action": {"name": "cta_url"}}},
+        {"type": "location", "location": {"name": "nowhere"}},
+        {"type": "contacts", "contacts": [{"phones": []}]},
+        {"type": "sticker", "sticker": {"caption": "x"}},
+        {"type": "text", "text": {"body": "hi"}, "context": {}},
+    ],
+)
+def test_sends_of_new_types_meta_refuses(client, token, change):
+    phone = next(iter(demo.PHONE_NUMBERS))
+    body = {"messaging_product": "whatsapp", "to": "15550001234", **change}
+    error(post_json(client, f"{phone}/messages", token, body), 100)
+
+
+def test_the_read_call_takes_a_typing_indicator(client, token):
+    phone = next(iter(demo.PHONE_NUMBERS))
+    read = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}
+    answer = post_json(client, f"{phone}/messages", token, {**read, "typing_indicator": {"type": "text"}})
+    assert answer.json() == {"success": True}
+    error(post_json(client, f"{phone}/messages", token, {**read, "typing_indicator": {"type": "audio"}}), 100)
 
 
 # --- Facebook and Instagram ---------------------------------------------------------------
