@@ -612,6 +612,12 @@ PROPERTIES: dict[tuple[str, str], dict] = {
     ("FacebookScheduledPostList", "pagination"): _ref("Pagination"),
 }
 
+# Request bodies whose unknown fields are refused (400 naming them), not ignored.
+CLOSED = (
+    "MessageReadRequest", "TypingIndicatorRequest", "MessageContextRequest", "TextContent", "MediaContent",
+    "LocationContent", "ContactCard", "ReactionContent", "InteractiveReplyButton", "InteractiveHeader",
+)  # fmt: skip
+
 # One variant per message type: the send body, as a whole, for each `type`.
 SEND_TYPES = (
     "text", "template", "image", "document", "audio", "video", "sticker", "location", "contacts",
@@ -825,6 +831,8 @@ def _send_variants(components: dict) -> None:
                 kind: base["properties"][kind],
             },
             "required": ["to", "type", kind],
+            # Nothing a user sends is silently dropped: any other field is refused.
+            "additionalProperties": False,
         }
         variants.append(_ref(name))
     base["oneOf"] = variants
@@ -848,6 +856,9 @@ def apply(result: dict) -> dict:
             continue
         properties[prop] = schema
     _send_variants(components)
+    for name in CLOSED:
+        if name in components:
+            components[name]["additionalProperties"] = False
     # ErrorEnvelope.details: field → messages for a validation error, else named values.
     details = components.get("ErrorEnvelope", {}).get("properties", {}).get("error", {}).get("properties", {})
     if "details" in details:

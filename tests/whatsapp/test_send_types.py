@@ -500,3 +500,13 @@ def test_a_bad_body_is_refused_naming_its_field(alice_client, open_window, meta,
     error = error_of(response, 400, "VALIDATION_ERROR")
     assert list(error["details"]) == [to_camel(field)], error
     assert not Message.objects.exists() and not meta.calls
+
+
+def test_a_broadcasts_template_takes_no_parameters_of_its_own(alice_client, rich_template, meta):
+    template = {"name": "rich", "language": "en_US", "components": RICH_COMPONENTS}
+    body = {"template": template, "recipients": [{"to": TO}]}
+    error = error_of(
+        alice_client.post("/api/meta/whatsapp/broadcasts", body, format="json"), 400, "VALIDATION_ERROR"
+    )
+    assert list(error["details"]) == ["template.components"], error
+    assert not meta.calls

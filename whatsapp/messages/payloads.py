@@ -173,6 +173,8 @@ def template_content(
     if not isinstance(value, dict) or not value.get("name"):
         raise invalid("template.name", "Required.")
     for key in value:
+        if check_only and key in ("parameters", "components"):
+            raise invalid(f"template.{key}", "A broadcast's parameters go with each recipient.")
         if key not in TEMPLATE_FIELDS:
             raise invalid(
                 f"template.{key}", f"Unknown field. A template takes: {', '.join(TEMPLATE_FIELDS)}."
