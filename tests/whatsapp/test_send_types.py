@@ -447,6 +447,8 @@ BAD_BODIES = [
         "interactive.action.parameters.flow_action_payload.screen",
     ),
     (_params("flow", mode="test"), "interactive.action.parameters.mode"),
+    (_params("flow", flow_cta="x" * 21), "interactive.action.parameters.flow_cta"),
+    (_params("flow", flow_action_payload=None), "interactive.action.parameters.flow_action_payload"),
     (_interactive("location_request_message", footer={"text": "x"}), "interactive.footer"),
     (_action("location_request_message", name="send_address"), "interactive.action.name"),
     (_interactive("product", header={"type": "text", "text": "x"}), "interactive.header"),

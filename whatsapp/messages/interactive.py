@@ -191,12 +191,17 @@ def _flow_identity(value: dict, path: str) -> None:
     if bool(value.get("flow_id")) == bool(value.get("flow_name")):
         raise invalid(at(path, "flow_id"), "Give exactly one of `flow_id` or `flow_name`.")
     payload = value.get("flow_action_payload")
-    if (
-        value.get("flow_action", "navigate") == "navigate"
-        and payload is not None
-        and not payload.get("screen")
-    ):
-        raise invalid(at(at(path, "flow_action_payload"), "screen"), "Required when flow_action is navigate.")
+    if value.get("flow_action", "navigate") == "navigate":
+        if payload is None:
+            raise invalid(
+                at(path, "flow_action_payload"), "Required when flow_action is navigate (the default)."
+            )
+        if not payload.get("screen"):
+            raise invalid(
+                at(at(path, "flow_action_payload"), "screen"), "Required when flow_action is navigate."
+            )
+        if "data" in payload and not payload["data"]:
+            raise invalid(at(at(path, "flow_action_payload"), "data"), "When given, a non-empty object.")
     if value.get("flow_action") == "data_exchange" and payload is not None:
         raise invalid(at(path, "flow_action_payload"), "Only a navigate flow takes a flow_action_payload.")
 
@@ -207,7 +212,7 @@ FLOW_PARAMETERS = Obj(
         "flow_token": Str(max=1024),
         "flow_id": Str(max=64),
         "flow_name": Str(max=200),
-        "flow_cta": Str(max=30),
+        "flow_cta": Str(max=20),
         "flow_action": Str(choices=("navigate", "data_exchange")),
         "flow_action_payload": Obj(
             {"screen": Str(max=200), "data": Anything()}, what="`flow_action_payload`"
@@ -288,7 +293,7 @@ ORDER_STATUS_PARAMETERS = Obj(
         "order": Obj(
             {
                 "status": Str(
-                    choices=("pending", "processing", "partially_shipped", "shipped", "completed", "canceled")
+                    choices=("pending", "processing", "partially-shipped", "shipped", "completed", "canceled")
                 ),
                 "description": Str(max=120),
             },

@@ -178,7 +178,7 @@ def _button(given: dict, path: str, buttons: list[dict]) -> int:
         _text_param(item, item_path, types=("text",), named=None)
     elif expected == "quick_reply":
         Obj(
-            {"type": const("payload"), "payload": Str(max=256)}, required=("type", "payload"), what="It"
+            {"type": const("payload"), "payload": Str(max=1000)}, required=("type", "payload"), what="It"
         ).check(item, item_path)
     elif expected == "copy_code":
         Obj(
