@@ -364,3 +364,19 @@ def test_retention_removes_old_files_and_marks_them_expired(
     assert any("removed 1 file(s) older than 90 days" in r.getMessage() for r in caplog.records)
     settings.WHATSAPP_MEDIA_RETENTION_DAYS = 0
     assert services.media_prune() == 1  # the recent one now
+
+
+@pytest.mark.parametrize(
+    ("expected", "matches"),
+    [
+        (hashlib.sha256(JPEG).hexdigest(), True),
+        (hashlib.sha256(JPEG).hexdigest().upper(), True),
+        (base64.b64encode(hashlib.sha256(JPEG).digest()).decode(), True),
+        (base64.urlsafe_b64encode(hashlib.sha256(JPEG).digest()).decode().rstrip("="), True),
+        (hashlib.sha256(b"x").hexdigest(), False),
+        ("not base64 at all!", False),
+        ("ñandú", False),
+    ],
+)
+def test_metas_checksum_is_read_in_hex_or_base64(expected, matches):
+    assert services._digest_matches(expected, hashlib.sha256(JPEG).hexdigest()) is matches

@@ -165,11 +165,14 @@ def _digest_matches(expected: str, hex_digest: str) -> bool:
     """Meta gives the sha256 in hex (media lookup) or base64 (webhooks): either may match."""
     expected = expected.strip()
     if not expected:
-        return True
+        return True  # Meta gave none: nothing to check against
+    if not expected.isascii():
+        return False
     if hmac.compare_digest(expected.lower(), hex_digest):
         return True
+    standard = expected.replace("-", "+").replace("_", "/")  # either base64 alphabet
     try:
-        raw = base64.b64decode(expected + "=" * (-len(expected) % 4), validate=False)
+        raw = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
     except (binascii.Error, ValueError):
         return False
     return hmac.compare_digest(raw, bytes.fromhex(hex_digest))
@@ -225,8 +228,10 @@ def media_download(*, media_pk: str) -> None:
             gone = exc.http_status in (404, 410)
             _settle(media, Status.EXPIRED if gone else Status.FAILED, GONE if gone else exc.message)
             return
-        expected = [str(s) for s in (info.get("sha256"), media.sha256) if s]
-        if expected and not any(_digest_matches(s, fetched.sha256) for s in expected):
+        # The lookup's checksum describes the very file at that URL; the webhook's, when the
+        # lookup gave none.
+        expected = str(info.get("sha256") or media.sha256 or "")
+        if not _digest_matches(expected, fetched.sha256):
             logger.warning("Media %s: sha256 mismatch (got %s)", media.pk, fetched.sha256)
             _settle(media, Status.FAILED, "The downloaded file does not match Meta's sha256: discarded.")
             return
