@@ -75,7 +75,7 @@ class MediaUploadView(APIView):
             number = _number(account, body["phone_number_id"])
         upload = body["file"]
         kind = body.get("type")
-        declared = upload.content_type or ""
+        declared = clean_text(upload.content_type or "")
         if kind and "/" in kind:  # Meta's `type`: the mime type
             declared, kind = kind, None
         uploaded = services.media_upload(
@@ -112,7 +112,9 @@ class MediaFileView(APIView):
 
     @extend_schema(
         operation_id="whatsapp_media_get",
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        responses={
+            (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file, with its own type")
+        },
         summary="An inbound message's media file, to its owner only (404 while not stored).",
     )
     def get(self, request: AuthedRequest, media_id: str) -> FileResponse:
