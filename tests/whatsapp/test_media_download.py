@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+import requests
 from django.test import Client
 from django.utils import timezone
 
@@ -200,6 +201,19 @@ def test_a_transient_failure_is_retried_then_stored(worker, number, meta):
     assert message.content["media"]["status"] == "stored"
     assert lookup.call_count == 1 and download.call_count == 1  # each failed once, then worked
     assert WhatsAppMedia.objects.get().attempts == 3
+
+
+def test_a_timeout_from_metas_cdn_is_retried(worker, number, meta):
+    meta.get(graph_url(MEDIA_ID), json=lookup_body())
+    meta.get(CDN, body=requests.exceptions.ReadTimeout("read timed out"))
+    meta.get(CDN, body=JPEG, content_type="image/jpeg")
+
+    message = receive(worker)
+
+    assert message.content["media"]["status"] == "stored"
+    # Each attempt looks the media up again: Meta's URL lives minutes.
+    hosts = [c.request.url.split("/")[2] for c in meta.calls]
+    assert hosts == ["graph.facebook.com", "lookaside.fbsbx.com"] * 2
 
 
 def test_retries_are_bounded_then_the_media_is_failed(worker, number, meta, settings):
