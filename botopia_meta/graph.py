@@ -16,7 +16,8 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
+from urllib.parse import urljoin, urlsplit
 
 import django.dispatch
 import requests
@@ -26,7 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
-from botopia_meta import metrics, text
+from botopia_meta import metrics, safe_urls, text
 
 logger = logging.getLogger("botopia_meta.graph")
 
@@ -167,6 +168,15 @@ class GraphUnavailable(GraphError):
 
 class GraphTimeout(GraphUnavailable):
     pass
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file fetched by `GraphClient.download`: its size, hex SHA-256 and declared type."""
+
+    size: int
+    sha256: str
+    content_type: str
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -408,6 +418,65 @@ class GraphClient:
     @sensitive_variables()
     def delete(self, path: str, params: dict | None = None, *, retries: int | None = None) -> GraphResponse:
         return self._request("DELETE", path, params=params, retries=retries)
+
+    @sensitive_variables()
+    def download(self, url: str, into: IO[bytes], *, max_bytes: int, max_redirects: int = 3) -> Download:
+        """Stream a file from a URL Meta handed us (a WhatsApp media URL) into `into`, with
+        the token as a Bearer header, as Meta requires. Only Meta's media hosts (or
+        META_GRAPH_URL's own origin: the sandbox) ever see the token, redirects included.
+        Never more than `max_bytes` is read. Errors as GraphError: 5xx, 429 and timeouts are
+        transient; 404/410 (the media is gone) and the rest are not."""
+        token = self._access_token or app_access_token()
+        headers = {"Authorization": f"Bearer {token}", "User-Agent": "botopia-meta"}
+        timeout = (settings.META_GRAPH_CONNECT_TIMEOUT, settings.META_GRAPH_READ_TIMEOUT)
+        for _ in range(max_redirects + 1):
+            host = urlsplit(url).hostname or "?"
+            reason = safe_urls.meta_media_url_reason(url, graph_url=settings.META_GRAPH_URL)
+            if reason:
+                raise GraphError(f"Refused to download media from {host}: {reason}", sent=False)
+            try:
+                response = _session.get(
+                    url, headers=headers, timeout=timeout, stream=True, allow_redirects=False
+                )
+                try:
+                    if response.is_redirect and response.headers.get("Location"):
+                        url = urljoin(url, response.headers["Location"])
+                        continue
+                    return self._read_download(response, host, into, max_bytes)
+                finally:
+                    response.close()
+            except requests.exceptions.RequestException as exc:
+                error = self._transport_error(exc)
+                if error is None:
+                    raise
+                logger.warning("Media download from %s failed: %s", host, type(error).__name__)
+                raise error from None  # requests' messages carry the URL
+        raise GraphError(f"Media download from {host} redirected more than {max_redirects} times.")
+
+    @staticmethod
+    def _read_download(response: requests.Response, host: str, into: IO[bytes], max_bytes: int) -> Download:
+        status = response.status_code
+        if status >= 400:
+            logger.warning("Media download from %s -> HTTP %s", host, status)
+            message = f"The media host answered HTTP {status}."
+            if status >= 500:
+                raise GraphUnavailable(message, http_status=status)
+            if status == 429:
+                raise GraphRateLimited(message, http_status=status)
+            raise GraphError(message, http_status=status)
+        too_large = GraphError(f"The media is larger than {max_bytes} bytes.", http_status=status)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise too_large
+        digest, size = hashlib.sha256(), 0
+        for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_large
+            digest.update(chunk)
+            into.write(chunk)
+        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        return Download(size=size, sha256=digest.hexdigest(), content_type=content_type)
 
     def page(self, path: str, params: dict | None = None) -> tuple[list[dict], dict]:
         """One page of a cursor-paged edge: (items, {"before": ..., "after": ...})."""

@@ -99,3 +99,35 @@ def check_public_url(url: str) -> tuple[str | None, str | None]:
     if not all(_is_public(address) for address in addresses):
         return "Must point to a public address (not private, loopback, link-local or reserved).", None
     return None, sorted(addresses)[0]
+
+
+# Where Meta serves media it hands us a URL for (WhatsApp's `GET /{media-id}` answers a
+# lookaside.fbsbx.com URL): the only hosts our token may be sent to as a Bearer header, with
+# META_GRAPH_URL's own origin (the sandbox, a local stand-in).
+META_MEDIA_HOSTS = ("fbsbx.com", "fbcdn.net", "whatsapp.net", "facebook.com")
+
+
+def meta_media_url_reason(url: str, *, graph_url: str) -> str | None:
+    """Why `url` is not a media URL of Meta's (or of `graph_url`'s origin), or None. Form only,
+    no DNS: these are names Meta owns."""
+    if not isinstance(url, str) or len(url) > 4096:
+        return "Must be a URL of at most 4096 characters."
+    try:
+        parts, graph = urlsplit(url.strip()), urlsplit(graph_url)
+        port, graph_port = parts.port, graph.port
+    except ValueError:
+        return "Is not a valid URL."
+    host = (parts.hostname or "").lower()
+    if parts.username or parts.password:
+        return "Must not contain credentials."
+    if (parts.scheme.lower(), host, port) == (
+        graph.scheme.lower(),
+        (graph.hostname or "").lower(),
+        graph_port,
+    ):
+        return None
+    if parts.scheme.lower() != "https":
+        return "Must be an https:// URL."
+    if port not in (None, 443) or not any(host == h or host.endswith("." + h) for h in META_MEDIA_HOSTS):
+        return f"The host {host!r} is not one of Meta's media hosts."
+    return None

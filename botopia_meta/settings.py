@@ -324,6 +324,35 @@ WEBHOOK_RESWEEP_AFTER_SECONDS = env.int("WEBHOOK_RESWEEP_AFTER_SECONDS", default
 WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int("WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=600)
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 ANALYTICS_KEY_RETENTION_DAYS = env.int("ANALYTICS_KEY_RETENTION_DAYS", default=30)
+# WhatsApp media (whatsapp/media/). Inbound media is downloaded and stored in the
+# `whatsapp_media` storage: the filesystem under MEDIA_ROOT/whatsapp by default, any Django
+# storage backend (django-storages' S3, GCS, Azure...) by setting
+# WHATSAPP_MEDIA_STORAGE_BACKEND and its OPTIONS as JSON. Files are only served through
+# GET /api/meta/whatsapp/media/<id> (to their owner), never from MEDIA_ROOT directly.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+WHATSAPP_MEDIA_STORAGE_BACKEND = env.str(
+    "WHATSAPP_MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+)
+WHATSAPP_MEDIA_STORAGE_OPTIONS = env.json("WHATSAPP_MEDIA_STORAGE_OPTIONS", default={})
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "whatsapp_media": {
+        "BACKEND": WHATSAPP_MEDIA_STORAGE_BACKEND,
+        "OPTIONS": WHATSAPP_MEDIA_STORAGE_OPTIONS
+        or (
+            {"location": str(MEDIA_ROOT / "whatsapp")}
+            if WHATSAPP_MEDIA_STORAGE_BACKEND.endswith("FileSystemStorage")
+            else {}
+        ),
+    },
+}
+# Stored media older than this is deleted (daily job) and marked `expired` on its message.
+WHATSAPP_MEDIA_RETENTION_DAYS = env.int("WHATSAPP_MEDIA_RETENTION_DAYS", default=90)
+# Retries of a download after a transient failure (Meta 5xx, timeouts) before it is `failed`.
+WHATSAPP_MEDIA_DOWNLOAD_RETRIES = env.int("WHATSAPP_MEDIA_DOWNLOAD_RETRIES", default=5)
+# The largest file downloaded (Meta's largest kind, documents, is 100 MB).
+WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
 # Instagram publishing: how often and how many times a media container is polled.
 IG_CONTAINER_POLL_MS = env.int("IG_CONTAINER_POLL_MS", default=5_000)
 IG_CONTAINER_MAX_POLLS = env.int("IG_CONTAINER_MAX_POLLS", default=120)

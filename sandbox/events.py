@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from sandbox import demo
+from sandbox.media import IMAGE, VOICE, Asset
 from sandbox.models import Message, Subscription, Template
 from webhooks.services import WEBHOOK_PATH
 
@@ -128,15 +129,26 @@ def status_payload(
 
 
 def inbound_payload(
-    *, phone_number_id: str, wamid: str, sender: str, name: str, text: str, at: float, context: str = ""
+    *,
+    phone_number_id: str,
+    wamid: str,
+    sender: str,
+    name: str,
+    text: str,
+    at: float,
+    context: str = "",
+    media: Asset | None = None,
 ) -> dict:
-    message: dict = {
-        "from": sender,
-        "id": wamid,
-        "timestamp": str(int(at)),
-        "type": "text",
-        "text": {"body": text},
-    }
+    """A customer's message: `text`, or with `media` an image or voice note (captioned
+    `text` where Meta allows a caption)."""
+    message: dict = {"from": sender, "id": wamid, "timestamp": str(int(at))}
+    if media is None:
+        message.update(type="text", text={"body": text})
+    else:
+        body = media.webhook_object()
+        if media.kind == "image":
+            body["caption"] = text
+        message.update({"type": media.kind, media.kind: body})
     if context:
         message["context"] = {"from": _metadata(phone_number_id)["display_phone_number"], "id": context}
     value = {
@@ -195,10 +207,17 @@ def message_lifecycle(message: Message, *, category: str = _SERVICE) -> list[tup
                     text=demo.REPLY_TEXT,
                     at=now + delay / 1000,
                     context=message.wamid,
+                    media=reply_media(),
                 ),
             )
         )
     return events
+
+
+def reply_media() -> Asset | None:
+    """A replying customer sometimes answers with a photo or a voice note (a third of the
+    time each), whose media the sandbox serves offline."""
+    return (None, IMAGE, VOICE)[secrets.randbelow(3)]
 
 
 def schedule(events: list[tuple[int, dict]]) -> None:

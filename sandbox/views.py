@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 
 import sandbox
-from sandbox import demo, insights, oauth, pages, social, whatsapp
+from sandbox import demo, insights, media, oauth, pages, social, whatsapp
 from sandbox.context import Ctx
 from sandbox.meta import MetaError, answer, error_answer, no_object, unknown_path
 from sandbox.models import Comment, IgMedia, Post, Template, Token
@@ -44,6 +44,8 @@ ROUTES: dict[tuple[str, str, str], tuple[Endpoint, str]] = {
     ("waba", "subscribed_apps", "DELETE"): (whatsapp.subscribed_apps_remove, TOKEN),
     ("phone", "", "GET"): (whatsapp.phone_get, TOKEN),
     ("phone", "messages", "POST"): (whatsapp.messages_send, TOKEN),
+    ("phone", "media", "POST"): (media.upload, TOKEN),
+    ("wamedia", "", "GET"): (media.lookup, TOKEN),
     ("phone", "whatsapp_business_profile", "GET"): (whatsapp.profile_get, TOKEN),
     ("phone", "whatsapp_business_profile", "POST"): (whatsapp.profile_update, TOKEN),
     ("template", "", "GET"): (whatsapp.template_get, TOKEN),
@@ -99,6 +101,8 @@ def node_kind(node: str) -> str | None:
         return "phone"
     if node in social.PEOPLE_BY_ID:
         return "person"
+    if node in media.ASSETS:
+        return "wamedia"
     if not re.fullmatch(r"\d+(_\d+)?", node):
         return None
     if Comment.objects.filter(comment_id=node).exists():
@@ -159,6 +163,20 @@ def _authenticate(ctx: Ctx, request: HttpRequest, needs: str) -> None:
                 "Invalid appsecret_proof provided in the API argument", code=100, type="GraphMethodException"
             )
     ctx.token = row
+
+
+def media_download(request: HttpRequest) -> HttpResponse:
+    """A WhatsApp media file behind a lookup's URL (Meta's is on lookaside.fbsbx.com)."""
+    if not sandbox.enabled():
+        raise Http404("The Meta sandbox is off.")
+
+    def authenticate(request: HttpRequest) -> None:
+        _authenticate(Ctx(request=request, data={}, path=media.DOWNLOAD_PATH), request, TOKEN)
+
+    try:
+        return media.download(request, authenticate)
+    except MetaError as exc:
+        return error_answer(exc)
 
 
 @csrf_exempt

@@ -62,7 +62,7 @@ class FakeGraph:
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
         body = request.body
         if isinstance(body, bytes):
-            body = body.decode()
+            body = body.decode(errors="replace")  # a multipart upload carries binary
         if body and body.lstrip().startswith("{"):
             params.update(json.loads(body))
         elif body:

@@ -28,6 +28,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"botopia-test-{os.getpid()}.sqlite3")
     }
+# Downloaded WhatsApp media goes to a throwaway directory, never the checkout's media/.
+import tempfile as _tempfile  # noqa: E402
+
+MEDIA_ROOT = Path(_tempfile.mkdtemp(prefix="botopia-test-media-"))  # noqa: F405
+STORAGES["whatsapp_media"]["OPTIONS"] = {"location": str(MEDIA_ROOT / "whatsapp")}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_RATE_LIMIT_USER = "1000/m"
 API_RATE_LIMIT_ANON = "1000/m"

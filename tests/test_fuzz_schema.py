@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -108,6 +109,7 @@ def _real_ids(world, path: str) -> dict[str, str]:
         "igAccountId": world.ig_account.ig_account_id,
         "assetId": world.waba.waba_id,
         "broadcastId": str(world.broadcast.pk),
+        "mediaId": str(world.media.pk),
         "to": world.contact.wa_id,
     }
     if "/instagram/" in path:
@@ -223,6 +225,10 @@ def _valid_requests(world) -> dict[tuple[str, str], dict]:
         },
         ("POST", "/api/meta/facebook/posts/{postId}/cancel"): {
             "path_parameters": {"postId": str(world.post.pk)}
+        },
+        ("POST", "/api/meta/whatsapp/media"): {
+            "body": {"file": b"\x89PNG\r\n\x1a\n" + bytes(64), "type": "image"},
+            "media_type": "multipart/form-data",
         },
         ("POST", "/api/meta/instagram/publishes/{publishId}/cancel"): {
             "path_parameters": {"publishId": str(world.publish.pk)}
@@ -373,8 +379,32 @@ def test_hostile_text_and_nesting(fuzz, method, path):
     if "requestBody" not in operation:
         return
     body = valid.get("body", {})
+    if "application/json" not in operation["requestBody"]["content"]:
+        _hostile_form(client, url, body, ids, fake)
+        return
     for index, keep_ids in enumerate((True, False)):
         call(json.dumps(_poisoned(body, ids, keep_ids=keep_ids)), key=f"hostile-{index}")
     for deep in (json.dumps({**body, "deep": json.loads(_nested(100))}), _nested(10_000)):
         status, answer = call(deep, key="deep")
         assert (status, answer["error"]["code"]) == (400, "MALFORMED_JSON"), answer
+
+
+def _hostile_form(client, url: str, body: dict, ids: dict[str, str], fake) -> None:
+    """A multipart upload: NUL in every form field, in the file's name and type, and in an
+    unknown field (a lone surrogate cannot travel in a form); no 5xx, the envelope on errors."""
+    statuses = []
+    for keep_ids, extra in ((True, {}), (False, {}), (True, {"extra\x00": "\x00"})):
+        form = {
+            key: SimpleUploadedFile("a\x00b.png", value, content_type="image/png\x00")
+            if isinstance(value, bytes)
+            else _poisoned(value, ids, keep_ids=keep_ids, key=key).replace("\ud800", "")
+            for key, value in body.items()
+        }
+        refusals = fake.refusals
+        response = client.post(url, {**form, **extra})
+        refused = fake.refusals > refusals
+        ok = response.status_code < 500 or (response.status_code in (502, 503) and refused)
+        assert ok, response.content
+        _check_envelope(response, refused)
+        statuses.append(response.status_code)
+    assert statuses[0] < 300, statuses  # the kept type and a cleaned name still upload

@@ -131,6 +131,11 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", f"{W}/messages/<id:message_id>"): [("message_id", lambda a: _get(a.inbound.pk))],
     ("POST", f"{W}/messages/<id:message_id>/read"): [("message_id", lambda a: _send(a.inbound.pk, {}))],
+    # media: the upload names its number in the query (checked before the multipart body is read)
+    ("POST", f"{W}/media"): [
+        ("phoneNumberId", lambda a: ("", {"phoneNumberId": a.phone.phone_number_id}, {}, {}))
+    ],
+    ("GET", f"{W}/media/<id:media_id>"): [("media_id", lambda a: _get(a.media.pk))],
     ("GET", f"{W}/contacts/<id:wa_id>"): [
         ("wa_id", lambda a: _get(a.contact.wa_id)),
         # Bob's own contact, looked up under Alice's number.
@@ -386,6 +391,10 @@ def test_bob_cannot_reach_alices_data(worlds, bob_client, meta, method, route, l
     before = _snapshot()
 
     call = getattr(bob_client, method.lower())
+    if query and method != "GET":
+        from urllib.parse import urlencode
+
+        path += "?" + urlencode({k: str(v) for k, v in query.items()})
     if method == "GET":
         response = call(path, {k: str(v) for k, v in query.items()}, **headers)
     else:

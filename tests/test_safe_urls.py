@@ -152,3 +152,32 @@ def test_an_instagram_publish_url_is_accepted_without_a_lookup(alice, alice_clie
     }
     response = alice_client.post("/api/meta/instagram/media", body, format="json")
     assert response.status_code in (201, 202), response.content
+
+
+@pytest.mark.parametrize(
+    ("url", "graph", "allowed"),
+    [
+        (
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
+            "https://graph.facebook.com",
+            True,
+        ),
+        ("https://scontent.xx.fbcdn.net/v/t1.png", "https://graph.facebook.com", True),
+        ("https://mmg.whatsapp.net/d/f/a.enc", "https://graph.facebook.com", True),
+        (
+            "http://localhost:8000/sandbox/graph/whatsapp_business/attachments/?mid=1",
+            "http://localhost:8000/sandbox/graph",
+            True,
+        ),
+        ("http://localhost:8001/x", "http://localhost:8000/sandbox/graph", False),  # another port
+        ("http://lookaside.fbsbx.com/a", "https://graph.facebook.com", False),  # not https
+        ("https://lookaside.fbsbx.com:8443/a", "https://graph.facebook.com", False),
+        ("https://fbsbx.com.attacker.example/a", "https://graph.facebook.com", False),
+        ("https://evilfbsbx.com/a", "https://graph.facebook.com", False),
+        ("https://user:pw@lookaside.fbsbx.com/a", "https://graph.facebook.com", False),
+        ("https://169.254.169.254/latest", "https://graph.facebook.com", False),
+        ("", "https://graph.facebook.com", False),
+    ],
+)
+def test_only_metas_media_hosts_or_the_graph_urls_own_origin_get_our_token(url, graph, allowed):
+    assert (safe_urls.meta_media_url_reason(url, graph_url=graph) is None) is allowed

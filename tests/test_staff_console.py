@@ -26,6 +26,7 @@ from whatsapp.models import (
     Message,
     MessageStatusEvent,
     WhatsAppBusinessAccount,
+    WhatsAppMedia,
     WhatsAppPhoneNumber,
     WhatsAppTemplate,
 )
@@ -36,6 +37,7 @@ MIRRORS = [
     WhatsAppTemplate,
     WhatsAppBusinessAccount,
     WhatsAppPhoneNumber,
+    WhatsAppMedia,
     FacebookPage,
     InstagramAccount,
     WebhookEvent,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -33,6 +34,7 @@ from whatsapp.models import (
     Contact,
     Message,
     WhatsAppBusinessAccount,
+    WhatsAppMedia,
     WhatsAppPhoneNumber,
     WhatsAppTemplate,
 )
@@ -55,6 +57,7 @@ class World:
     inbound: Message
     outbound: Message
     broadcast: Broadcast
+    media: WhatsAppMedia
     page: fb.FacebookPage
     post: fb.Post
     fb_comment: fb.Comment
@@ -127,6 +130,10 @@ def build_world(user, base: int) -> World:
         broadcast=broadcast,
         user_id=user.pk,
     )
+    media = WhatsAppMedia.objects.create(
+        phone_number=phone, media_id=f"{b}8001", kind="image", mime_type="image/png", size=8, status="stored"
+    )
+    media.file.save(f"world/{media.pk}.png", ContentFile(b"\x89PNG\r\n\x1a\n"))
     page = make_page(
         account,
         page_id=f"{b}4001",
@@ -218,6 +225,7 @@ def build_world(user, base: int) -> World:
         inbound=inbound,
         outbound=outbound,
         broadcast=broadcast,
+        media=media,
         page=page,
         post=post,
         fb_comment=fb_comment,

@@ -144,4 +144,5 @@ class WhatsAppTemplateAdmin(MirrorAdmin):
             self.message_user(request, f"Not deleted: {'; '.join(failed)}", messages.ERROR)
 
 
+from whatsapp.media import admin as media_admin  # noqa: E402, F401
 from whatsapp.messages import admin as messages_admin  # noqa: E402, F401

@@ -1,3 +1,4 @@
+from django.core.files.storage import Storage, storages
 from django.db import models
 
 from accounts.models import MetaAccount
@@ -285,3 +286,49 @@ class LimitedRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.business_key} {self.wa_id}"
+
+
+def whatsapp_media_storage() -> Storage:
+    """The `whatsapp_media` storage (settings.STORAGES): a callable, so a settings change (or a
+    test's) is seen without a migration."""
+    return storages["whatsapp_media"]
+
+
+class WhatsAppMedia(TimestampedModel):
+    """A media file (image, video, audio, document, sticker) of an inbound message: Meta's id,
+    then our stored copy, served to its owner at /api/meta/whatsapp/media/<id>. Its state is
+    mirrored on the message as `content["media"]` (whatsapp.media.services)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # waiting for (or in) its download
+        STORED = "stored"
+        FAILED = "failed"  # not downloadable (checksum, size, refused): `error` says why
+        EXPIRED = "expired"  # gone at Meta before we got it, or removed by retention
+
+    phone_number = models.ForeignKey(WhatsAppPhoneNumber, on_delete=models.CASCADE, related_name="media")
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="media_file"
+    )
+    media_id = models.CharField(max_length=128)  # Meta's
+    kind = models.CharField(max_length=16)  # image, video, audio, document, sticker
+    mime_type = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=128, blank=True)  # as the webhook gave it (base64 or hex)
+    size = models.BigIntegerField(null=True, blank=True)
+    filename = models.CharField(max_length=255, blank=True)  # a document's, as the sender named it
+    file = models.FileField(storage=whatsapp_media_storage, max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=512, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "WhatsApp media"
+        verbose_name_plural = "WhatsApp media"
+        indexes = [
+            models.Index(fields=["status", "enqueued_at"], name="wa_media_pending"),
+            models.Index(fields=["status", "stored_at"], name="wa_media_retention"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.media_id}"

@@ -62,8 +62,9 @@ def metric(name: str) -> int:
     ],
 )
 def test_it_stores_each_inbound_message_once_and_opens_the_window(
-    worker, number, alice_client, fixture, kind, content_check
+    worker, number, alice_client, meta, fixture, kind, content_check
 ):
+    # (The image's download meets `meta`, which answers nothing here: tests/whatsapp/test_media_download.py.)
     payload = load_payload(fixture)
     deliver(Client(), payload)
     worker.drain()

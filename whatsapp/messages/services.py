@@ -21,6 +21,7 @@ from analytics.recording import deferred, record, record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.tasks import enqueue_on_commit
+from whatsapp.media.services import media_track_inbound
 from whatsapp.messages import graph, staff_signals
 from whatsapp.messages.limits import messaging_limit_reserve
 from whatsapp.messages.payloads import (
@@ -539,7 +540,7 @@ def message_apply_inbound(
         content = {**content, "_clamped_timestamp": str(message.get("timestamp"))}  # the flag
     try:
         with transaction.atomic():
-            Message.objects.create(
+            stored = Message.objects.create(
                 direction=Message.Direction.INBOUND,
                 phone_number=number,
                 contact_wa_id=wa_id,
@@ -549,6 +550,7 @@ def message_apply_inbound(
                 status=Message.Status.RECEIVED,
                 status_updated_at=at,
             )
+            media_track_inbound(message=stored)
     except IntegrityError:
         return False  # a redelivery: already stored
     contact, _ = Contact.objects.select_for_update().get_or_create(phone_number=number, wa_id=wa_id)
