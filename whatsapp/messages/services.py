@@ -340,6 +340,32 @@ def message_mark_read(*, message: Message) -> Message:
     return message
 
 
+def conversation_mark_read(*, contact: Contact) -> int:
+    """Read a whole conversation (the inbox's "mark read"): Meta gets one read receipt, for its
+    newest unread inbound message (Meta marks the earlier ones read with it), through
+    `message_mark_read`; here every unread inbound message up to that one is marked read.
+    → messages marked (0, and no call to Meta, when nothing was unread)."""
+    unread = Message.objects.filter(
+        phone_number_id=contact.phone_number_id,
+        contact_wa_id=contact.wa_id,
+        direction=Message.Direction.INBOUND,
+        read_at__isnull=True,
+    )
+    newest = (
+        unread.filter(wamid__isnull=False)
+        .exclude(wamid="")
+        .select_related("phone_number__waba")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if newest is None:
+        return 0
+    message_mark_read(message=newest)
+    return 1 + unread.filter(created_at__lte=newest.created_at).exclude(pk=newest.pk).update(
+        read_at=newest.read_at
+    )
+
+
 # --- broadcasts -----------------------------------------------------------------------------
 
 MAX_RECIPIENTS = 100_000
