@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import MetaAccount
 from facebook.models import FacebookPage
-from tests.conftest import graph_url, load_payload
+from tests.conftest import graph_url, load_payload, meta_error
 from tests.facebook.test_inbox import make_conversation
 from tests.factories import PHONE_ID, make_page, make_whatsapp_account
 from tests.webhooks.conftest import deliver
@@ -230,3 +230,28 @@ def test_a_disconnected_accounts_whatsapp_threads_leave_the_inbox(alice_client, 
     MetaAccount.objects.update(status=MetaAccount.Status.REVOKED)
     assert alice_client.get(LIST).json()["data"]["conversations"] == []
     assert alice_client.get(f"{LIST}/{Contact.objects.get().pk}/messages").status_code == 404
+
+
+def test_a_read_receipt_meta_refuses_still_reads_the_conversation_here(alice_client, alice_number, meta):
+    inbound(alice_number, wamid="wamid.OLD", text="Hola", minutes_ago=60 * 24 * 40)
+    contact = Contact.objects.get()
+    meta.post(SEND_URL, json=meta_error(100, "(#100) Invalid parameter"), status=400)
+
+    response = alice_client.post(f"{LIST}/{contact.pk}/read")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["unreadCount"] == 0
+    assert len(meta_sends(meta)) == 1
+
+
+def test_meta_down_on_read_leaves_the_conversation_unread(alice_client, alice_number, meta, settings):
+    settings.META_GRAPH_MAX_RETRIES = 0
+    inbound(alice_number, wamid="wamid.NEW", text="Hola")
+    contact = Contact.objects.get()
+    meta.post(SEND_URL, json=meta_error(2, "Service temporarily unavailable"), status=503)
+
+    response = alice_client.post(f"{LIST}/{contact.pk}/read")
+
+    assert response.status_code >= 500
+    assert Message.objects.get().read_at is None
+    assert alice_client.get(LIST).json()["data"]["conversations"][0]["unreadCount"] == 1
