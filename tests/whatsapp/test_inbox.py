@@ -65,7 +65,10 @@ def meta_sends(meta) -> list[dict]:
 def test_a_whatsapp_thread_appears_in_the_inbox_with_its_unread_count(alice_client, alice_number, worker):
     page = make_page(alice_number.waba.account, status=FacebookPage.Status.CONNECTED)
     messenger = make_conversation(page, hours_ago=1)
+    # One delivery after the other: a thread is in the order we stored its messages (as
+    # GET /whatsapp/messages lists them), and concurrent workers could store two at once.
     receive("messages__text", seconds_ago=60)
+    worker.drain()
     receive("messages__image")
     worker.drain()
 

@@ -101,11 +101,9 @@ def broadcast_status(broadcast: Broadcast, progress: dict[str, int]) -> str:
 # One conversation per contact and number: the Contact row (its id is the conversation's id).
 
 
-def _thread(contact_ref: str = "") -> QuerySet[Message]:
-    """The messages between a contact row (outer query) and its number."""
-    return Message.objects.filter(
-        phone_number=OuterRef(f"{contact_ref}phone_number"), contact_wa_id=OuterRef(f"{contact_ref}wa_id")
-    )
+def _thread() -> QuerySet[Message]:
+    """The messages between the outer query's contact and its number."""
+    return Message.objects.filter(phone_number=OuterRef("phone_number"), contact_wa_id=OuterRef("wa_id"))
 
 
 def conversation_list(
