@@ -66,8 +66,8 @@ class WebhookItem:
 
 
 # --- Cross-platform inbox ---------------------------------------------------------------------
-# Each platform with comments or conversations registers one source (facebook, instagram, and
-# later whatsapp); the /api/meta/comments and /api/meta/conversations views merge them. Every
+# Each platform with comments or conversations registers one source (facebook, instagram,
+# whatsapp); the /api/meta/comments and /api/meta/conversations views merge them. Every
 # method is scoped to `user` and answers rows already shaped for the API (dicts).
 #   comment_list(*, user, filters, upto) -> (total, [row, ...] newest first, at most `upto`)
 #   comment_act(*, user, comment_id, action, message=None) -> row | None (None: not this source's)

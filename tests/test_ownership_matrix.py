@@ -223,18 +223,22 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("GET", "api/meta/conversations"): [
         ("pageId", lambda a: _get("", pageId=a.page.page_id)),
         ("igAccountId", lambda a: _get("", igAccountId=a.ig_account.ig_account_id)),
+        ("phoneNumberId", lambda a: _get("", phoneNumberId=a.phone.phone_number_id)),
     ],
     ("GET", "api/meta/conversations/<id:conversation_id>/messages"): [
         ("conversation_id (facebook)", lambda a: _get(a.fb_conversation.pk)),
         ("conversation_id (instagram)", lambda a: _get(a.ig_conversation.pk)),
+        ("conversation_id (whatsapp)", lambda a: _get(a.contact.pk)),
     ],
     ("POST", "api/meta/conversations/<id:conversation_id>/messages"): [
         ("conversation_id (facebook)", lambda a: _send(a.fb_conversation.pk, {"text": "hi"})),
         ("conversation_id (instagram)", lambda a: _send(a.ig_conversation.pk, {"text": "hi"})),
+        ("conversation_id (whatsapp)", lambda a: _send(a.contact.pk, {"text": "hi"})),
     ],
     ("POST", "api/meta/conversations/<id:conversation_id>/read"): [
         ("conversation_id (facebook)", lambda a: _send(a.fb_conversation.pk, {})),
         ("conversation_id (instagram)", lambda a: _send(a.ig_conversation.pk, {})),
+        ("conversation_id (whatsapp)", lambda a: _send(a.contact.pk, {})),
     ],
     # webhooks and notifications
     ("GET", "api/meta/webhook"): [("accountId", lambda a: _get("", accountId=a.account.pk))],

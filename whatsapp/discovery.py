@@ -1,15 +1,22 @@
 """WhatsApp's discovery step: the WABAs the token was granted (debug_token's granular
-scopes name them) and their phone numbers. Registers with botopia_meta.registry on import.
+scopes name them), their phone numbers and each number's business profile. Registers with
+botopia_meta.registry on import.
 
-The two reads live here rather than in whatsapp/account/graph.py so that discovery stands alone."""
+The WABA and number reads live here (discovery asks for fewer fields than the account screen);
+the business profile is read by the account screen's own function, so both store the same shape."""
 
+import logging
 from typing import Any
 
 from accounts.discovery import DiscoveryRun, meta_id, retire_missing, sync_rows, text
 from accounts.models import MetaAccount
 from botopia_meta.graph import GraphError, GraphTokenExpired
 from botopia_meta.registry import register_discovery
+from whatsapp.account.graph import business_profile_get
+from whatsapp.account.services import profile_from_meta
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
+
+logger = logging.getLogger(__name__)
 
 WABA_SCOPES = ("whatsapp_business_management", "whatsapp_business_messaging")
 WABA_FIELDS = "id,name,currency,timezone_id,message_template_namespace,owner_business_info"
@@ -51,6 +58,27 @@ def _phone_values(number: dict) -> dict[str, Any]:
     return values
 
 
+def _read_profiles(run: DiscoveryRun, numbers: dict[str, dict[str, dict]]) -> int:
+    """Each number's business profile into its values (so the account screen is complete right
+    after connecting). Optional: a number whose profile Meta refuses, or cannot answer after
+    the client's retries, keeps the profile it has (refresh reads it again). → numbers unread."""
+    unread = 0
+    for values_by_number in numbers.values():
+        for number_id, values in values_by_number.items():
+            try:
+                values["business_profile"] = profile_from_meta(business_profile_get(run.graph, number_id))
+            except GraphTokenExpired:
+                raise
+            except GraphError as exc:
+                unread += 1
+                logger.warning(
+                    "Discovery could not read the business profile of number %s: code=%s",
+                    number_id,
+                    exc.code,
+                )
+    return unread
+
+
 def discover_whatsapp(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, int]:
     wabas: dict[str, dict] = {}
     numbers: dict[str, dict[str, dict]] = {}
@@ -71,6 +99,7 @@ def discover_whatsapp(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, i
             # One WABA refusing a read is no proof it is gone: keep its rows as they are.
             wabas.pop(waba_id, None)
             unreadable.append(waba_id)
+    profiles_unread = _read_profiles(run, numbers)
     rows = sync_rows(
         WhatsAppBusinessAccount, scope={"account": account}, key="waba_id", items=wabas, keep=unreadable
     )
@@ -85,6 +114,7 @@ def discover_whatsapp(account: MetaAccount, *, run: DiscoveryRun) -> dict[str, i
     return {
         "whatsapp_business_accounts": len(wabas),
         "phone_numbers": sum(len(n) for n in numbers.values()),
+        "business_profiles_unread": profiles_unread,
     }
 
 

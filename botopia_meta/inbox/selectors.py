@@ -28,9 +28,11 @@ def conversations_owned(spec: InboxSpec, *, user: User) -> QuerySet:
     return owned(spec.conversation_model, spec.asset, user)
 
 
-def require_own_assets(*, user: User, page_id: str | None, ig_account_id: str | None) -> None:
-    """A page or Instagram account filter naming someone else's asset is a 404, as a lookup
-    of it would be (an empty list would hide the mistake)."""
+def require_own_assets(
+    *, user: User, page_id: str | None, ig_account_id: str | None, phone_number_id: str | None = None
+) -> None:
+    """A page, Instagram account or WhatsApp number filter naming someone else's asset is a
+    404, as a lookup of it would be (an empty list would hide the mistake)."""
     accounts = MetaAccount.objects.filter(owned_by(user))
     if (
         page_id
@@ -46,6 +48,15 @@ def require_own_assets(*, user: User, page_id: str | None, ig_account_id: str | 
         ).exists()
     ):
         raise NotFound("No such Instagram account among your connected accounts.")
+    if (
+        phone_number_id
+        and not accounts.filter(
+            whatsapp_accounts__deleted_at__isnull=True,
+            whatsapp_accounts__phone_numbers__phone_number_id=phone_number_id,
+            whatsapp_accounts__phone_numbers__deleted_at__isnull=True,
+        ).exists()
+    ):
+        raise NotFound("No such WhatsApp phone number among your connected accounts.")
 
 
 def connected_for_webhook(spec: InboxSpec, asset_id: str) -> list[Any]:

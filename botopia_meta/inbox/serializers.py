@@ -54,6 +54,7 @@ class InboxConversationQuerySerializer(PageQuerySerializer):
     platform = _platform_field()
     page_id = serializers.RegexField(r"^\d{1,32}$", required=False)
     ig_account_id = serializers.RegexField(r"^\d{1,32}$", required=False)
+    phone_number_id = serializers.RegexField(r"^\d{1,64}$", required=False)
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
     contact = serializers.CharField(required=False, max_length=255)
 
@@ -63,7 +64,8 @@ class InboxConversationSerializer(serializers.Serializer):
     platform = serializers.CharField()
     page_id = serializers.CharField(allow_null=True)
     ig_account_id = serializers.CharField(allow_null=True)
-    contact_id = serializers.CharField()
+    phone_number_id = serializers.CharField(allow_null=True, help_text="WhatsApp: the business number")
+    contact_id = serializers.CharField(help_text="WhatsApp: the customer's wa_id")
     contact_name = serializers.CharField(allow_null=True)
     last_message_at = serializers.DateTimeField(allow_null=True)
     last_message_text = serializers.CharField(allow_null=True)

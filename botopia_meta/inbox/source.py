@@ -126,7 +126,7 @@ class InboxSource:
 
     def conversation_list(self, *, user: User, filters: dict, upto: int) -> tuple[int, list[dict]]:
         spec = self.spec
-        if filters.get(spec.other_key):
+        if filters.get(spec.other_key) or filters.get("phone_number_id"):
             return 0, []
         qs = conversations_owned(spec, user=user).filter(last_message_at__isnull=False)
         if filters.get(spec.asset_id_field):
@@ -165,6 +165,7 @@ class InboxSource:
             "id": values["pk"],
             "platform": self.spec.platform,
             **self.spec.asset_row(values["asset"]),
+            "phone_number_id": None,  # WhatsApp's asset (whatsapp/inbox.py)
             "contact_id": values["contact_id"],
             "contact_name": values["contact_name"] or None,
             "last_message_at": values["last_message_at"],

@@ -1,7 +1,7 @@
 """The cross-platform inbox: /api/meta/comments and /api/meta/conversations.
 
 They merge every platform registered in botopia_meta.registry.INBOX_SOURCES (facebook,
-instagram, later whatsapp) without importing the other platform apps. Merged pagination asks
+instagram, whatsapp) without importing the other platform apps. Merged pagination asks
 each source for its newest `offset + limit` rows, so its cost grows with the offset, not with
 the size of the inbox."""
 
@@ -35,6 +35,8 @@ from botopia_meta.inbox.serializers import (
 from botopia_meta.registry import INBOX_SOURCES
 from botopia_meta.safe_urls import require_meta_fetched_url
 
+ASSET_FILTERS = ("page_id", "ig_account_id", "phone_number_id")
+
 
 def _sources(platform: str | None) -> list[Any]:
     return [source for name, source in INBOX_SOURCES.items() if platform in (None, name)]
@@ -49,12 +51,17 @@ def _merged_list(
     method: str,
     sort_key: str,
 ) -> Response:
-    """One page of every registered source's rows, newest first. A page and an Instagram
-    account named together match nothing (a row belongs to one platform)."""
-    require_own_assets(user=request.user, page_id=filters["page_id"], ig_account_id=filters["ig_account_id"])
+    """One page of every registered source's rows, newest first. Two assets named together
+    (a page and an Instagram account, say) match nothing (a row belongs to one platform)."""
+    require_own_assets(
+        user=request.user,
+        page_id=filters["page_id"],
+        ig_account_id=filters["ig_account_id"],
+        phone_number_id=filters.get("phone_number_id"),
+    )
     limit, offset = query["limit"], query["offset"]
     total, rows = 0, []
-    if not (filters["page_id"] and filters["ig_account_id"]):
+    if sum(bool(filters.get(key)) for key in ASSET_FILTERS) <= 1:
         for source in _sources(filters.get("platform")):
             count, items = getattr(source, method)(user=request.user, filters=filters, upto=offset + limit)
             total += count
@@ -151,7 +158,8 @@ class ConversationListView(APIView):
     def get(self, request: AuthedRequest) -> Response:
         query = validated(InboxConversationQuerySerializer, request.query_params)
         filters = {
-            key: query.get(key) for key in ("platform", "page_id", "ig_account_id", "unread", "contact")
+            key: query.get(key)
+            for key in ("platform", "page_id", "ig_account_id", "phone_number_id", "unread", "contact")
         }
         return _merged_list(
             request,

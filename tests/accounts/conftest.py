@@ -113,8 +113,27 @@ def meta_phone_number(phone_id: str) -> dict:
     }
 
 
+def meta_business_profile(phone_id: str) -> dict:
+    """GET /{phone-number-id}/whatsapp_business_profile as Meta answers it."""
+    return {
+        "data": [
+            {
+                "about": f"Fresh bread daily ({phone_id})",
+                "address": "Calle 10 #5-20, Bogotá",
+                "description": "Botopia Store, since 2019",
+                "email": "hola@botopia.example",
+                "profile_picture_url": "https://pps.whatsapp.net/v/t61/profile.jpg",
+                "websites": ["https://botopia.example/"],
+                "vertical": "RETAIL",
+                "messaging_product": "whatsapp",
+            }
+        ]
+    }
+
+
 def fake_assets(meta, *, pages: list[str] = ("4001", "4002"), phones: list[str] = ("3001",)) -> None:
-    """WABA 2001 with its numbers; pages (4001 linked to IG 5001); IG 5001."""
+    """WABA 2001 with its numbers and their business profiles; pages (4001 linked to IG 5001);
+    IG 5001."""
     meta.get(
         graph_url("2001"),
         json={
@@ -132,6 +151,8 @@ def fake_assets(meta, *, pages: list[str] = ("4001", "4002"), phones: list[str] 
             "paging": {"cursors": {"before": "QVFIUa", "after": "QVFIUb"}},
         },
     )
+    for phone in phones:
+        meta.get(graph_url(f"{phone}/whatsapp_business_profile"), json=meta_business_profile(phone))
     all_pages = {
         "4001": {
             "id": "4001",

@@ -203,3 +203,86 @@ def test_it_skips_assets_whose_ids_are_not_graph_ids(alice, meta, worker):
     assert list(FacebookPage.objects.values_list("page_id", flat=True)) == ["4001"]
     assert list(WhatsAppBusinessAccount.objects.values_list("waba_id", flat=True)) == ["2001"]
     assert not any("../me" in c.request.url for c in meta.calls)
+
+
+ACCOUNT = "/api/meta/whatsapp/account"
+
+
+def test_the_account_screen_shows_the_business_profile_right_after_connecting(alice_client, meta, worker):
+    fake_oauth_connect(meta)
+    fake_assets(meta)
+
+    connected = alice_client.post("/api/meta/auth/connect", {"code": "AQDcode123"}, format="json")
+    assert connected.status_code == 201
+    worker.drain()
+
+    account = alice_client.get(ACCOUNT).json()["data"]
+    assert account["phoneNumberId"] == "3001"
+    assert account["lastRefreshedAt"] is None  # nobody pressed "refresh"
+    assert account["businessProfile"] == {
+        "about": "Fresh bread daily (3001)",
+        "address": "Calle 10 #5-20, Bogotá",
+        "description": "Botopia Store, since 2019",
+        "email": "hola@botopia.example",
+        "websites": ["https://botopia.example/"],
+        "profilePictureUrl": "https://pps.whatsapp.net/v/t61/profile.jpg",
+        "vertical": "RETAIL",
+    }
+    profile_reads = [
+        c.request
+        for c in meta.calls
+        if c.request.url.split("?")[0].endswith("3001/whatsapp_business_profile")
+    ]
+    assert len(profile_reads) == 1
+    assert "fields=about" in profile_reads[0].url
+
+
+def test_a_refused_business_profile_read_does_not_fail_the_connect(alice_client, meta, worker, settings):
+    settings.META_GRAPH_MAX_RETRIES = 0
+    fake_oauth_connect(meta)
+    fake_assets(meta, phones=["3001", "3002"])
+    meta.replace(
+        "GET",
+        graph_url("3001/whatsapp_business_profile"),
+        json=meta_error(100, "(#100) Tried accessing nonexisting field (whatsapp_business_profile)"),
+        status=400,
+    )
+    meta.replace(
+        "GET",
+        graph_url("3002/whatsapp_business_profile"),
+        json=meta_error(2, "Service temporarily unavailable"),
+        status=503,
+    )
+
+    connected = alice_client.post("/api/meta/auth/connect", {"code": "AQDcode123"}, format="json")
+    assert connected.status_code == 201
+    worker.drain()
+
+    # Everything else was discovered; the numbers are there with an empty profile for now.
+    assert counts() == (1, 2, 2, 1)
+    numbers = {n.phone_number_id: n for n in WhatsAppPhoneNumber.objects.all()}
+    assert numbers["3001"].business_profile == numbers["3002"].business_profile == {}
+    account = MetaAccount.objects.get()
+    assert account.last_discovered_at is not None
+    status = alice_client.get("/api/meta/auth/status").json()["data"]
+    assert status["platforms"]["whatsapp"] is True
+
+
+def test_rediscovery_keeps_a_profile_it_cannot_read_again(alice, meta, worker, settings):
+    settings.META_GRAPH_MAX_RETRIES = 0
+    account = make_account(alice)
+    fake_assets(meta)
+    discover_assets.send(str(account.pk))
+    worker.drain()
+    assert WhatsAppPhoneNumber.objects.get().business_profile["about"] == "Fresh bread daily (3001)"
+
+    meta.replace(
+        "GET",
+        graph_url("3001/whatsapp_business_profile"),
+        json=meta_error(2, "Service temporarily unavailable"),
+        status=503,
+    )
+    discover_assets.send(str(account.pk))
+    worker.drain()
+
+    assert WhatsAppPhoneNumber.objects.get().business_profile["about"] == "Fresh bread daily (3001)"

@@ -191,6 +191,31 @@ def test_a_number_ending_in_7_replies_after_reading(connected, worker, monkeypat
     assert sent.status == "read"
 
 
+def test_the_reply_is_a_whatsapp_conversation_answered_and_read_from_the_inbox(connected, worker):
+    send(connected, "+1 555 123 4567")
+    worker.drain()
+
+    (thread,) = connected.get("/api/meta/conversations?platform=whatsapp").json()["data"]["conversations"]
+    assert (thread["contactId"], thread["unreadCount"], thread["canReply"]) == ("15551234567", 1, True)
+    assert thread["lastMessageText"] == demo.REPLY_TEXT
+    url = f"/api/meta/conversations/{thread['id']}"
+    answer = connected.post(f"{url}/messages", {"text": "Thanks!"}, format="json")
+    assert answer.status_code == 202, answer.content
+    assert connected.post(f"{url}/read").json()["data"]["unreadCount"] == 0
+    worker.drain()
+
+    # Oldest first: our template, the customer's reply, our answer (which the sandbox's
+    # customer reads and answers again, unread).
+    thread_messages = connected.get(f"{url}/messages").json()["data"]["messages"][::-1]
+    assert [(m["direction"], m["text"]) for m in thread_messages[:3]] == [
+        ("outbound", "order_update (en_US)"),
+        ("inbound", demo.REPLY_TEXT),
+        ("outbound", "Thanks!"),
+    ]
+    assert thread_messages[2]["status"] in ("sent", "delivered", "read")
+    assert Message.objects.get(wamid=thread_messages[1]["mid"]).read_at is not None
+
+
 def test_sandbox_responses_and_our_own_are_marked(connected, sandbox):
     assert connected.get("/api/meta/auth/status")["X-Botopia-Sandbox"] == "true"
     answer = requests.get(f"{sandbox.url}/sandbox/graph/v26.0/{demo.WABA_ID}", timeout=5)

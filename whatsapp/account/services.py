@@ -57,7 +57,7 @@ def waba_refresh(*, waba: WhatsAppBusinessAccount) -> WhatsAppBusinessAccount:
         seen = []
         for item in items:
             number = phone_number_apply_meta(waba=waba, item=item)
-            number.business_profile = _profile_from_meta(profiles[number.phone_number_id])
+            number.business_profile = profile_from_meta(profiles[number.phone_number_id])
             number.save(update_fields=["business_profile", "updated_at"])
             seen.append(number.phone_number_id)
         for gone in WhatsAppPhoneNumber.objects.filter(waba=waba).exclude(phone_number_id__in=seen):
@@ -72,7 +72,8 @@ def account_refresh(*, account: MetaAccount, waba_id: str | None = None) -> list
     return [waba_refresh(waba=waba) for waba in wabas.order_by("created_at")]
 
 
-def _profile_from_meta(data: dict) -> dict:
+def profile_from_meta(data: dict) -> dict:
+    """Meta's whatsapp_business_profile item as the mirror keeps it (refresh, update, discovery)."""
     profile = {key: data.get(key) for key in PROFILE_KEYS if key in data}
     if "profile_picture_url" in data:
         profile["profile_picture_url"] = data["profile_picture_url"]
@@ -92,7 +93,7 @@ def business_profile_update(*, number: WhatsAppPhoneNumber, fields: dict) -> Wha
     client = graph.waba_client(number.waba)
     graph.business_profile_update(client, number.phone_number_id, changes)
     try:
-        profile = _profile_from_meta(graph.business_profile_get(client, number.phone_number_id))
+        profile = profile_from_meta(graph.business_profile_get(client, number.phone_number_id))
     except GraphError:  # the update went through; show what we sent rather than fail the request
         logger.warning("Could not re-read the business profile of %s after updating it", number.pk)
         profile = {**number.business_profile, **{k: v for k, v in changes.items() if k in PROFILE_KEYS}}

@@ -1,7 +1,8 @@
 """Admin for messages, status events, contacts and broadcasts (no secrets live on these rows).
 
 Messages and status events are records of what was sent and what Meta reported: read-only.
-A message's page links the webhook events that mention its wamid, and those link back."""
+A message's page shows its content readable per type (whatsapp/messages/readable.py) above
+the raw JSON, and links the webhook events that mention its wamid, and those link back."""
 
 import re
 from datetime import timedelta
@@ -15,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from botopia_meta.admin import MirrorAdmin
+from whatsapp.messages.readable import Part, content_parts, content_text
 from whatsapp.models import Broadcast, Contact, Message, MessageStatusEvent
 
 PHONE_CHARS = re.compile(r"^[\d\s+().\-]+$")
@@ -28,6 +30,13 @@ def phone_digits(term: str) -> str | None:
         return None
     digits = re.sub(r"\D", "", term)
     return digits if len(digits) >= 5 else None
+
+
+def part_html(part: Part) -> str:
+    """One labelled line, escaped; a downloaded media file links to our own endpoint."""
+    if part.url:
+        return format_html('<strong>{}</strong>: <a href="{}">{}</a>', part.label, part.url, part.text)
+    return format_html("<strong>{}</strong>: {}", part.label, part.text)
 
 
 def seconds(value) -> str:
@@ -78,6 +87,7 @@ class MessageAdmin(PhoneSearchMixin, MirrorAdmin):
         "recipient",
         "from_number",
         "type",
+        "says",
         "status",
         "error_code",
         "error_title_short",
@@ -91,12 +101,25 @@ class MessageAdmin(PhoneSearchMixin, MirrorAdmin):
     )
     list_select_related = ["phone_number"]
     date_hierarchy = "created_at"
-    readonly_fields = ["webhook_events"]
+    readonly_fields = ["readable_content", "webhook_events"]
     show_full_result_count = False
 
     def get_fields(self, request: HttpRequest, obj: Message | None = None) -> tuple[str, ...]:
         fields = [f.name for f in Message._meta.fields if f.name != "id"]
-        return ("id", *fields, "webhook_events")
+        at = fields.index("content")
+        return ("id", *fields[:at], "readable_content", *fields[at:], "webhook_events")
+
+    @admin.display(description="Says")
+    def says(self, message: Message) -> str:
+        text = content_text(message.type, message.content)
+        return f"{text[:60]}…" if len(text) > 60 else text or "—"
+
+    @admin.display(description="Content, readable")
+    def readable_content(self, message: Message) -> str:
+        parts = content_parts(message.type, message.content)
+        if not parts:
+            return "— (nothing readable for this type: see the raw content)"
+        return format_html_join(mark_safe("<br>"), "{}", ((part_html(part),) for part in parts))
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, message: Message) -> str:

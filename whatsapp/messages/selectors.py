@@ -1,11 +1,14 @@
-"""Reads of messages and contacts, always starting from the requesting user's own accounts."""
+"""Reads of messages, contacts and conversations, always starting from the requesting user's
+own accounts."""
 
 from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.db.models import Count, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
+from accounts.selectors import active_for
 from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.exceptions import NotFound
 from whatsapp.account.selectors import waba_owned_by
@@ -92,3 +95,64 @@ def broadcast_status(broadcast: Broadcast, progress: dict[str, int]) -> str:
     if broadcast.status == Broadcast.Status.SENDING and not (progress["queued"] or progress["sending"]):
         return Broadcast.Status.COMPLETED
     return broadcast.status
+
+
+# --- conversations (the unified inbox) ------------------------------------------------------
+# One conversation per contact and number: the Contact row (its id is the conversation's id).
+
+
+def _thread() -> QuerySet[Message]:
+    """The messages between the outer query's contact and its number."""
+    return Message.objects.filter(phone_number=OuterRef("phone_number"), contact_wa_id=OuterRef("wa_id"))
+
+
+def conversation_list(
+    *, user: User, unread: bool | None = None, contact: str | None = None
+) -> QuerySet[Contact]:
+    """Conversations under the caller's connected accounts and live numbers (the inbox lists
+    what can be answered), each annotated with its last message and unread count (inbound
+    messages not yet marked read), newest first. A contact with no message is no conversation."""
+    last = _thread().order_by("-created_at", "-pk")
+    unread_count = (
+        _thread()
+        .filter(direction=Message.Direction.INBOUND, read_at__isnull=True)
+        .order_by()
+        .values("contact_wa_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    conversations = (
+        Contact.objects.filter(
+            active_for(user, via=f"{VIA}__account"),
+            phone_number__waba__deleted_at__isnull=True,
+            phone_number__deleted_at__isnull=True,
+        )
+        .annotate(
+            last_message_at=Subquery(last.values("created_at")[:1]),
+            last_message_type=Subquery(last.values("type")[:1]),
+            last_message_content=Subquery(last.values("content")[:1]),
+            unread_count=Coalesce(Subquery(unread_count, output_field=IntegerField()), Value(0)),
+        )
+        .filter(last_message_at__isnull=False)
+        .select_related("phone_number")
+    )
+    if unread is not None:
+        conversations = (
+            conversations.filter(unread_count__gt=0) if unread else conversations.filter(unread_count=0)
+        )
+    if contact:
+        conversations = conversations.filter(Q(wa_id=contact.lstrip("+")) | Q(name__icontains=contact))
+    return conversations.order_by("-last_message_at", "-pk")
+
+
+def conversation_get(*, user: User, conversation_id: UUID | str) -> Contact | None:
+    """The caller's conversation (annotated as in the list), or None: someone else's is
+    indistinguishable from a missing one."""
+    conversations = conversation_list(user=user).select_related("phone_number__waba__account")
+    return conversations.filter(pk=conversation_id).first()
+
+
+def conversation_messages(*, contact: Contact) -> QuerySet[Message]:
+    return Message.objects.filter(
+        phone_number_id=contact.phone_number_id, contact_wa_id=contact.wa_id
+    ).order_by("-created_at", "-pk")

@@ -19,7 +19,7 @@ from accounts.selectors import account_for_work
 from accounts.tokens import graph_for
 from analytics.recording import deferred, record, record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
-from botopia_meta.graph import GraphError
+from botopia_meta.graph import GraphError, GraphInvalidParameter
 from botopia_meta.tasks import enqueue_on_commit
 from whatsapp.media.services import media_track_inbound
 from whatsapp.messages import graph, staff_signals
@@ -344,6 +344,39 @@ def message_mark_read(*, message: Message, typing_indicator: dict | None = None)
         message.read_at = timezone.now()
         Message.objects.filter(pk=message.pk).update(read_at=message.read_at)
     return message
+
+
+def conversation_mark_read(*, contact: Contact) -> int:
+    """Read a whole conversation (the inbox's "mark read"): Meta gets one read receipt, for its
+    newest unread inbound message (Meta marks the earlier ones read with it), through
+    `message_mark_read`; here every unread inbound message up to that one is marked read.
+    A message Meta refuses to mark (code 100: too old, unknown to it) is still read here, or
+    the conversation would stay unread for ever; any other error changes nothing.
+    → messages marked (0, and no call to Meta, when nothing was unread)."""
+    unread = Message.objects.filter(
+        phone_number_id=contact.phone_number_id,
+        contact_wa_id=contact.wa_id,
+        direction=Message.Direction.INBOUND,
+        read_at__isnull=True,
+    )
+    newest = (
+        unread.filter(wamid__isnull=False)
+        .exclude(wamid="")
+        .select_related("phone_number__waba")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if newest is None:
+        return 0
+    try:
+        message_mark_read(message=newest)
+    except GraphInvalidParameter as exc:
+        logger.warning("Meta refused the read receipt of %s (code=%s): read here only", newest.pk, exc.code)
+        newest.read_at = timezone.now()
+        Message.objects.filter(pk=newest.pk).update(read_at=newest.read_at)
+    return 1 + unread.filter(created_at__lte=newest.created_at).exclude(pk=newest.pk).update(
+        read_at=newest.read_at
+    )
 
 
 # --- broadcasts -----------------------------------------------------------------------------
