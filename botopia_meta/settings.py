@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_dramatiq",
     "botopia_meta",
+    "orgs",
     "accounts",
     "whatsapp",
     "facebook",
