@@ -286,6 +286,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "botopia_meta.api.throttling.AnonymousRateLimit",
         "rest_framework.permissions.IsAuthenticated",
+        "orgs.permissions.OrganizationPermission",  # the organization and the role (orgs/permissions.py)
     ],
     "DEFAULT_RENDERER_CLASSES": ["botopia_meta.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["botopia_meta.api.parsers.CamelCaseJSONParser"],
