@@ -91,3 +91,25 @@ def test_without_a_default_a_request_acts_on_the_earliest_joined(two_orgs, alice
 def test_an_anonymous_caller_is_still_401_whatever_the_header(two_orgs, anon_client):
     _, team = two_orgs
     error_of(anon_client.get(URL, HTTP_X_ORGANIZATION_ID=str(team.pk)), 401, "AUTHENTICATION_REQUIRED")
+
+
+@pytest.mark.urls("tests.orgs.org_urls")
+def test_the_organization_in_the_url_wins_over_the_header(two_orgs, alice_client):
+    own, team = two_orgs
+    url = f"/api/test/orgs/{team.pk}/members"
+    response = alice_client.get(url, HTTP_X_ORGANIZATION_ID=str(own.org.pk))
+    assert response.json()["data"] == {"org": str(team.pk), "role": "agent"}
+    # Members may be listed by an agent; invitations are for members.manage.
+    refused = alice_client.get(f"/api/test/orgs/{team.pk}/invitations")
+    assert error_of(refused, 403, "PERMISSION_DENIED")["details"] == {
+        "permission": "members.manage",
+        "role": "agent",
+    }
+    assert alice_client.get(f"/api/test/orgs/{own.org.pk}/invitations").json()["data"]["role"] == "owner"
+
+
+@pytest.mark.urls("tests.orgs.org_urls")
+def test_a_foreign_or_malformed_organization_in_the_url_is_404(two_orgs, alice_client, charlie):
+    other = make_org("Elsewhere", owner=charlie)
+    for org_id in (other.pk, "nope"):
+        error_of(alice_client.get(f"/api/test/orgs/{org_id}/members"), 404, "NOT_FOUND")
