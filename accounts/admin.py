@@ -43,7 +43,8 @@ class MetaAccountAdmin(MirrorAdmin):
     tokens and re-discover assets, both of which ask Meta."""
 
     list_display = (
-        "user",
+        "organization",
+        "connected_by",
         "meta_user_name",
         "meta_user_id",
         "token_type",
@@ -53,7 +54,7 @@ class MetaAccountAdmin(MirrorAdmin):
         "connected_at",
     )
     list_filter = (AttentionFilter, "status", "token_type", "needs_reauth")
-    search_fields = ("user__username", "meta_user_name", "meta_user_id")
+    search_fields = ("organization__name", "connected_by__username", "meta_user_name", "meta_user_id")
     # Tokens are never shown: only their masked previews.
     exclude = ("access_token", "refresh_token")
     readonly_fields = (
@@ -69,7 +70,7 @@ class MetaAccountAdmin(MirrorAdmin):
     actions = ("refresh_tokens", "rediscover_assets")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return MetaAccount.all_objects.select_related("user")
+        return MetaAccount.all_objects.select_related("organization", "connected_by")
 
     @admin.display(description="Token")
     def token_preview(self, obj: MetaAccount) -> str:

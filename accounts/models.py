@@ -8,7 +8,8 @@ from botopia_meta.models import SoftDeleteModel, TimestampedModel
 
 
 class MetaAccount(SoftDeleteModel):
-    """A Botopia user's connection to Meta: one Meta user (or system user) and its token."""
+    """An organization's connection to Meta: one Meta user (or system user) and its token,
+    connected by one of its members (`connected_by`, kept for the record)."""
 
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -19,7 +20,16 @@ class MetaAccount(SoftDeleteModel):
         USER = "user"
         SYSTEM_USER = "system_user"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meta_accounts")
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="meta_accounts"
+    )
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="meta_accounts",
+    )
     meta_app_id = models.CharField(max_length=64)
     meta_user_id = models.CharField(max_length=64)
     meta_user_name = models.CharField(max_length=255, blank=True)
@@ -40,13 +50,13 @@ class MetaAccount(SoftDeleteModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "meta_app_id", "meta_user_id"], name="uniq_meta_account_per_user"
+                fields=["organization", "meta_app_id", "meta_user_id"], name="uniq_meta_account_per_org"
             )
         ]
-        indexes = [models.Index(fields=["user", "status", "-connected_at"])]
+        indexes = [models.Index(fields=["organization", "status", "-connected_at"])]
 
     def __str__(self) -> str:
-        return f"{self.meta_user_name or self.meta_user_id} ({self.user})"
+        return f"{self.meta_user_name or self.meta_user_id} ({self.organization})"
 
     @property
     def token_preview(self) -> str | None:
@@ -100,3 +110,20 @@ class Notification(TimestampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NotificationRead(models.Model):
+    """Read state is per member: a row says `user` has read `notification`."""
+
+    id = models.BigAutoField(primary_key=True)
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "user"], name="uniq_notification_read")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.notification}"

@@ -68,13 +68,14 @@ class WebhookItem:
 # --- Cross-platform inbox ---------------------------------------------------------------------
 # Each platform with comments or conversations registers one source (facebook, instagram,
 # whatsapp); the /api/meta/comments and /api/meta/conversations views merge them. Every
-# method is scoped to `user` and answers rows already shaped for the API (dicts).
-#   comment_list(*, user, filters, upto) -> (total, [row, ...] newest first, at most `upto`)
-#   comment_act(*, user, comment_id, action, message=None) -> row | None (None: not this source's)
-#   conversation_list(*, user, filters, upto) -> (total, [row, ...])
-#   conversation_messages(*, user, conversation_id, limit, offset) -> (total, [row, ...]) | None
-#   conversation_send(*, user, conversation_id, text, image_url) -> row | None
-#   conversation_read(*, user, conversation_id) -> row | None
+# method is scoped to the request's organization `org` and answers rows already shaped for the
+# API (dicts); `sender_id` is the member who sends (recorded where the platform keeps it).
+#   comment_list(*, org, filters, upto) -> (total, [row, ...] newest first, at most `upto`)
+#   comment_act(*, org, comment_id, action, message=None) -> row | None (None: not this source's)
+#   conversation_list(*, org, filters, upto) -> (total, [row, ...])
+#   conversation_messages(*, org, conversation_id, limit, offset) -> (total, [row, ...]) | None
+#   conversation_send(*, org, sender_id, conversation_id, text, image_url) -> row | None
+#   conversation_read(*, org, conversation_id) -> row | None
 INBOX_SOURCES: dict[str, Any] = {}
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from botopia_meta.db_timeouts import postgres_options, process_kind
@@ -108,6 +109,8 @@ META_GRAPH_CIRCUIT_SECONDS = env.int("META_GRAPH_CIRCUIT_SECONDS", default=30)
 CORS_ALLOWED_ORIGINS = env_list(
     env.ENVIRON, "CORS_ALLOWED_ORIGINS", ["http://localhost:3000"] if DEBUG else []
 )
+# The dashboard names the organization it acts on in a header of its own (orgs.context).
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-organization-id")
 CSRF_TRUSTED_ORIGINS = env_list(env.ENVIRON, "CSRF_TRUSTED_ORIGINS", [])
 if not DEBUG:
     # Known values (development defaults, examples) and a weak SECRET_KEY stop start-up.
@@ -135,6 +138,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_dramatiq",
     "botopia_meta",
+    "orgs",
     "accounts",
     "whatsapp",
     "facebook",
@@ -285,6 +289,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "botopia_meta.api.throttling.AnonymousRateLimit",
         "rest_framework.permissions.IsAuthenticated",
+        "orgs.permissions.OrganizationPermission",  # the organization and the role (orgs/permissions.py)
     ],
     "DEFAULT_RENDERER_CLASSES": ["botopia_meta.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["botopia_meta.api.parsers.CamelCaseJSONParser"],
@@ -359,7 +364,12 @@ IG_CONTAINER_MAX_POLLS = env.int("IG_CONTAINER_MAX_POLLS", default=120)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Botopia Meta API",
-    "DESCRIPTION": "Meta Business (WhatsApp, Facebook Pages, Instagram) for the Botopia dashboard.",
+    "DESCRIPTION": (
+        "Meta Business (WhatsApp, Facebook Pages, Instagram) for the Botopia dashboard. Every "
+        "/api/meta/ call acts on one organization: the `X-Organization-Id` header, else the "
+        "caller's default one; the caller's role there must hold the operation's permission "
+        "(403 PERMISSION_DENIED names it)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

@@ -1,6 +1,9 @@
 """Ownership matrix: for every /api/ endpoint taking an id (in the path, the query or the
-body), Bob, who has everything connected himself, sends Alice's id. The answer must be a 404
-in the envelope, and nothing may change: no row written, no call to Meta, nothing queued.
+body), Bob, who has everything connected in his own organization, sends an id of Alice's
+organization. The answer must be a 404 in the envelope, and nothing may change: no row written,
+no call to Meta, nothing queued. It runs twice: Bob as a member of another organization (his
+own), and Bob as a removed member of Alice's (an admin there until just now), naming it in
+X-Organization-Id.
 
 The list of endpoints comes from the URLconf: an /api/ route (or a method of one) that is
 neither in MATRIX nor in NO_ID fails `test_every_api_endpoint_is_in_the_matrix`, and an id-like
@@ -16,7 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
 from botopia_meta.api.schema_contract import path_parameter_name
-from tests.factories import BODY
+from orgs.models import Membership
+from tests.factories import BODY, add_member
 from tests.world import World, build_world
 
 # Routes (as the URLconf spells them) and methods that take no id of a user's data.
@@ -285,7 +289,7 @@ NOT_OWNED_IDS = {
     # caller owns (comments arrive for posts made anywhere), so there is nothing to look up.
     "postId",
 }
-PROJECT_APPS = {"accounts", "whatsapp", "facebook", "instagram", "webhooks", "analytics"}
+PROJECT_APPS = {"orgs", "accounts", "whatsapp", "facebook", "instagram", "webhooks", "analytics"}
 
 
 def _walk(patterns, prefix: str = ""):
@@ -382,10 +386,23 @@ def worlds(alice, bob):
     return build_world(alice, base=1), build_world(bob, base=7)
 
 
+@pytest.fixture(params=["member of another organization", "removed member"])
+def intruder_headers(request, worlds, bob) -> dict:
+    alice_world, _ = worlds
+    if request.param == "removed member":
+        add_member(alice_world.org, bob, "admin", default=True)
+        Membership.objects.filter(user=bob, organization=alice_world.org).delete()
+        return {"HTTP_X_ORGANIZATION_ID": str(alice_world.org.pk)}
+    return {}
+
+
 @pytest.mark.parametrize(("method", "route", "label", "build"), CASES)
-def test_bob_cannot_reach_alices_data(worlds, bob_client, meta, method, route, label, build):
+def test_bob_cannot_reach_alices_data(
+    worlds, bob_client, intruder_headers, meta, method, route, label, build
+):
     alice_world, _ = worlds
     path_id, query, body, headers = build(alice_world)
+    headers = {**headers, **intruder_headers}
     path = "/" + route
     if path_id != "":
         import re

@@ -4,12 +4,12 @@ import hmac
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from accounts.models import MetaAccount, Notification
 from accounts.selectors import owned_by
 from botopia_meta.exceptions import NotFound
+from orgs.models import Organization
 from webhooks.models import WebhookConfig
 
 
@@ -36,16 +36,16 @@ def webhook_config_get(*, account: MetaAccount) -> WebhookConfig:
     return config
 
 
-def notification_list(*, user: User, unread: bool | None = None) -> QuerySet[Notification]:
-    notifications = Notification.objects.filter(owned_by(user, via="account")).order_by("-created_at", "-id")
+def notification_list(*, org: Organization, unread: bool | None = None) -> QuerySet[Notification]:
+    notifications = Notification.objects.filter(owned_by(org, via="account")).order_by("-created_at", "-id")
     if unread is not None:
         notifications = notifications.filter(read=not unread)
     return notifications
 
 
-def notification_get(*, user: User, notification_id: str) -> Notification:
+def notification_get(*, org: Organization, notification_id: str) -> Notification:
     """The caller's own notification; anybody else's (or a malformed id) is 404."""
     try:
-        return notification_list(user=user).get(pk=UUID(str(notification_id)))
+        return notification_list(org=org).get(pk=UUID(str(notification_id)))
     except (ValueError, Notification.DoesNotExist):
         raise NotFound("No such notification.") from None

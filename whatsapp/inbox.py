@@ -9,11 +9,10 @@ conversation sends Meta a read receipt through the same mark-read service."""
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import User
-
 from accounts.permissions import WHATSAPP_MESSAGING
 from accounts.selectors import require_permissions
 from botopia_meta.registry import register_inbox_source
+from orgs.models import Organization
 from whatsapp.messages import readable, selectors, services
 from whatsapp.models import Contact, Message
 
@@ -76,22 +75,22 @@ def message_row(message: Message, *, conversation_id: UUID) -> dict[str, Any]:
 
 
 class WhatsAppInboxSource:
-    """The inbox source protocol (botopia_meta/registry.py), every method scoped to `user`."""
+    """The inbox source protocol (botopia_meta/registry.py), every method scoped to `org`."""
 
     @staticmethod
-    def comment_list(*, user: User, filters: dict, upto: int) -> tuple[int, list[dict]]:
+    def comment_list(*, org: Organization, filters: dict, upto: int) -> tuple[int, list[dict]]:
         return 0, []
 
     @staticmethod
-    def comment_act(*, user: User, comment_id: Any, action: str, message: str | None = None) -> None:
+    def comment_act(*, org: Organization, comment_id: Any, action: str, message: str | None = None) -> None:
         return None
 
     @staticmethod
-    def conversation_list(*, user: User, filters: dict, upto: int) -> tuple[int, list[dict]]:
+    def conversation_list(*, org: Organization, filters: dict, upto: int) -> tuple[int, list[dict]]:
         if any(filters.get(key) for key in OTHER_ASSETS):
             return 0, []
         conversations = selectors.conversation_list(
-            user=user, unread=filters.get("unread"), contact=filters.get("contact")
+            org=org, unread=filters.get("unread"), contact=filters.get("contact")
         )
         if filters.get("phone_number_id"):
             conversations = conversations.filter(phone_number__phone_number_id=filters["phone_number_id"])
@@ -99,9 +98,9 @@ class WhatsAppInboxSource:
 
     @staticmethod
     def conversation_messages(
-        *, user: User, conversation_id: Any, limit: int, offset: int
+        *, org: Organization, conversation_id: Any, limit: int, offset: int
     ) -> tuple[int, list[dict]] | None:
-        contact = selectors.conversation_get(user=user, conversation_id=conversation_id)
+        contact = selectors.conversation_get(org=org, conversation_id=conversation_id)
         if contact is None:
             return None
         messages = selectors.conversation_messages(contact=contact)
@@ -109,15 +108,17 @@ class WhatsAppInboxSource:
         return messages.count(), rows
 
     @staticmethod
-    def conversation_send(*, user: User, conversation_id: Any, text: str, image_url: str) -> dict | None:
-        contact = selectors.conversation_get(user=user, conversation_id=conversation_id)
+    def conversation_send(
+        *, org: Organization, sender_id: int, conversation_id: Any, text: str, image_url: str
+    ) -> dict | None:
+        contact = selectors.conversation_get(org=org, conversation_id=conversation_id)
         if contact is None:
             return None
         number = contact.phone_number
         require_permissions(number.waba.account, *WHATSAPP_MESSAGING)
         kind, value = ("image", {"link": image_url}) if image_url else ("text", {"body": text})
         message, _ = services.message_create(
-            user_id=user.id,
+            user_id=sender_id,
             number=number,
             to=contact.wa_id,
             type=kind,
@@ -126,13 +127,13 @@ class WhatsAppInboxSource:
         return message_row(message, conversation_id=contact.pk)
 
     @staticmethod
-    def conversation_read(*, user: User, conversation_id: Any) -> dict | None:
-        contact = selectors.conversation_get(user=user, conversation_id=conversation_id)
+    def conversation_read(*, org: Organization, conversation_id: Any) -> dict | None:
+        contact = selectors.conversation_get(org=org, conversation_id=conversation_id)
         if contact is None:
             return None
         require_permissions(contact.phone_number.waba.account, *WHATSAPP_MESSAGING)
         services.conversation_mark_read(contact=contact)
-        read = selectors.conversation_get(user=user, conversation_id=conversation_id)
+        read = selectors.conversation_get(org=org, conversation_id=conversation_id)
         return conversation_row(read or contact)
 
 

@@ -59,7 +59,7 @@ class MediaUploadView(APIView):
         summary="Upload a file to Meta (checked against Meta's type and size limits first): its media id.",
     )
     def post(self, request: AuthedRequest) -> Response:
-        account = active_account(user=request.user, permissions=[MESSAGING])
+        account = active_account(org=request.org, permissions=[MESSAGING])
         # The number named in the query is checked before the body is read.
         phone_number_id = request.query_params.get("phone_number_id")
         number = _number(account, phone_number_id)
@@ -118,7 +118,7 @@ class MediaFileView(APIView):
         summary="An inbound message's media file, to its owner only (404 while not stored).",
     )
     def get(self, request: AuthedRequest, media_id: str) -> FileResponse:
-        media = selectors.media_get(user=request.user, media_id=media_id)
+        media = selectors.media_get(org=request.org, media_id=media_id)
         if media.status != WhatsAppMedia.Status.STORED or not media.file.name:
             raise NotFound(f"The media is not stored ({media.status}).", details={"status": media.status})
         try:
