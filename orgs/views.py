@@ -1,0 +1,206 @@
+"""Organizations, members, invitations and the audit log (/api/orgs, /api/invitations).
+
+Each org-scoped view starts from the caller's membership in the URL's organization
+(`selectors.membership_for`: 404 for a non-member, a removed member included)."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from botopia_meta.api.views import AuthedRequest, paginated_response, validated
+from orgs import selectors, services
+from orgs.exceptions import RoleForbidden
+from orgs.models import Membership, Role
+from orgs.serializers import (
+    AuditEntrySerializer,
+    AuditListSerializer,
+    AuditQuerySerializer,
+    InvitationCreatedSerializer,
+    InvitationListSerializer,
+    InvitationSerializer,
+    InvitationWriteSerializer,
+    MemberListSerializer,
+    MemberSerializer,
+    OrganizationListSerializer,
+    OrganizationSerializer,
+    OrganizationWriteSerializer,
+    RoleSerializer,
+)
+
+# The permissions these views need, by role: the same rule orgs.permissions' table declares for
+# these URL names, checked again here so the views stay safe wherever they are mounted.
+_MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
+_ROLES_WITH = {
+    "members.read": frozenset(Role),
+    "members.manage": _MANAGERS,
+    "org.manage": _MANAGERS,
+    "org.delete": frozenset({Role.OWNER}),
+    "audit.read": _MANAGERS,
+}
+
+
+def _membership(request: AuthedRequest, org_id: str, permission: str) -> Membership:
+    membership = selectors.membership_for(request.user, org_id)
+    if membership.role not in _ROLES_WITH[permission]:
+        raise RoleForbidden(
+            f"Your role ({membership.role}) does not allow {permission}.",
+            permission=permission,
+            role=membership.role,
+        )
+    return membership
+
+
+def _deleted(name: str, flag: str):
+    return inline_serializer(name, {"id": serializers.CharField(), flag: serializers.BooleanField()})
+
+
+class OrganizationListView(APIView):
+    @extend_schema(operation_id="orgs_list", responses=OrganizationListSerializer)
+    def get(self, request: AuthedRequest) -> Response:
+        memberships = selectors.memberships_of(user=request.user)
+        return Response(OrganizationListSerializer({"organizations": memberships}).data)
+
+    @extend_schema(
+        operation_id="orgs_create",
+        request=OrganizationWriteSerializer,
+        responses={201: OrganizationSerializer},
+        summary="Create an organization; the caller is its owner (and it is their default if they had none).",
+    )
+    def post(self, request: AuthedRequest) -> Response:
+        data = validated(OrganizationWriteSerializer, request.data)
+        membership = services.organization_create(user=request.user, name=data["name"])
+        return Response(OrganizationSerializer(membership).data, status=201)
+
+
+class OrganizationDetailView(APIView):
+    @extend_schema(
+        operation_id="orgs_rename", request=OrganizationWriteSerializer, responses=OrganizationSerializer
+    )
+    def patch(self, request: AuthedRequest, org_id: str) -> Response:
+        membership = _membership(request, org_id, "org.manage")
+        data = validated(OrganizationWriteSerializer, request.data)
+        services.organization_rename(actor=membership, name=data["name"])
+        return Response(OrganizationSerializer(membership).data)
+
+    @extend_schema(
+        operation_id="orgs_delete",
+        responses=_deleted("OrganizationDeleted", "deleted"),
+        summary="Delete the organization (owners): its Meta accounts are disconnected.",
+    )
+    def delete(self, request: AuthedRequest, org_id: str) -> Response:
+        membership = _membership(request, org_id, "org.delete")
+        services.organization_delete(actor=membership)
+        return Response({"id": str(membership.organization_id), "deleted": True})
+
+
+class OrganizationDefaultView(APIView):
+    @extend_schema(
+        operation_id="orgs_make_default",
+        request=None,
+        responses=OrganizationSerializer,
+        summary="Make this the organization requests act on without X-Organization-Id.",
+    )
+    def post(self, request: AuthedRequest, org_id: str) -> Response:
+        membership = _membership(request, org_id, "members.read")
+        return Response(OrganizationSerializer(services.membership_make_default(membership=membership)).data)
+
+
+class MemberListView(APIView):
+    @extend_schema(operation_id="orgs_members_list", responses=MemberListSerializer)
+    def get(self, request: AuthedRequest, org_id: str) -> Response:
+        membership = _membership(request, org_id, "members.read")
+        members = selectors.member_list(organization=membership.organization)
+        return paginated_response(request, members, key="members", serializer_class=MemberSerializer)
+
+
+class MemberDetailView(APIView):
+    @extend_schema(operation_id="orgs_members_update", request=RoleSerializer, responses=MemberSerializer)
+    def patch(self, request: AuthedRequest, org_id: str, user_id: str) -> Response:
+        actor = _membership(request, org_id, "members.manage")
+        member = selectors.member_get(organization=actor.organization, user_id=user_id)
+        data = validated(RoleSerializer, request.data)
+        member = services.member_role_change(actor=actor, member=member, role=data["role"])
+        return Response(MemberSerializer(member).data)
+
+    @extend_schema(
+        operation_id="orgs_members_remove",
+        responses=_deleted("MemberRemoved", "removed"),
+        summary="Remove a member; any member may remove themself (leave).",
+    )
+    def delete(self, request: AuthedRequest, org_id: str, user_id: str) -> Response:
+        leaving = user_id == str(request.user.pk)
+        actor = _membership(request, org_id, "members.read" if leaving else "members.manage")
+        member = selectors.member_get(organization=actor.organization, user_id=user_id)
+        services.member_remove(actor=actor, member=member)
+        return Response({"id": str(member.user_id), "removed": True})
+
+
+class InvitationListView(APIView):
+    @extend_schema(operation_id="orgs_invitations_list", responses=InvitationListSerializer)
+    def get(self, request: AuthedRequest, org_id: str) -> Response:
+        membership = _membership(request, org_id, "members.manage")
+        invitations = selectors.invitations_pending(organization=membership.organization).select_related(
+            "invited_by"
+        )
+        return paginated_response(
+            request, invitations, key="invitations", serializer_class=InvitationSerializer
+        )
+
+    @extend_schema(
+        operation_id="orgs_invitations_create",
+        request=InvitationWriteSerializer,
+        responses={201: InvitationCreatedSerializer},
+        summary="Invite by email; the accept URL is answered (and emailed when email is configured).",
+    )
+    def post(self, request: AuthedRequest, org_id: str) -> Response:
+        membership = _membership(request, org_id, "members.manage")
+        data = validated(InvitationWriteSerializer, request.data)
+        sent = services.invitation_create(actor=membership, email=data["email"], role=data["role"])
+        return Response(InvitationCreatedSerializer(sent).data, status=201)
+
+
+class InvitationDetailView(APIView):
+    @extend_schema(operation_id="orgs_invitations_revoke", responses=_deleted("InvitationRevoked", "revoked"))
+    def delete(self, request: AuthedRequest, org_id: str, invitation_id: str) -> Response:
+        membership = _membership(request, org_id, "members.manage")
+        invitation = selectors.invitation_get(
+            organization=membership.organization, invitation_id=invitation_id
+        )
+        services.invitation_revoke(actor=membership, invitation=invitation)
+        return Response({"id": str(invitation.pk), "revoked": True})
+
+
+class InvitationAcceptView(APIView):
+    # Guessing tokens is bounded by the strict rate (API_RATE_LIMIT_LOGIN per user).
+    throttle_scope = "invitation"
+
+    @extend_schema(
+        operation_id="invitations_accept",
+        request=None,
+        responses={201: OrganizationSerializer},
+        summary="Join an organization with the invitation's role (the caller's email must match).",
+    )
+    def post(self, request: AuthedRequest, token: str) -> Response:
+        membership = services.invitation_accept(user=request.user, token=token)
+        return Response(OrganizationSerializer(membership).data, status=201)
+
+
+class AuditListView(APIView):
+    @extend_schema(
+        operation_id="orgs_audit_list",
+        parameters=[AuditQuerySerializer],
+        responses=AuditListSerializer,
+        summary="Changes members made, newest first (owners and admins).",
+    )
+    def get(self, request: AuthedRequest, org_id: str) -> Response:
+        membership = _membership(request, org_id, "audit.read")
+        query = validated(AuditQuerySerializer, request.query_params)
+        entries = selectors.audit_list(
+            organization=membership.organization,
+            actor_id=query.get("actor"),
+            action=query.get("action"),
+            date_from=query.get("from"),
+            date_to=query.get("to"),
+        )
+        return paginated_response(request, entries, key="entries", serializer_class=AuditEntrySerializer)
