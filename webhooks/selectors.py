@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from accounts.models import MetaAccount, Notification
+from accounts.notifications import with_read_state
 from accounts.selectors import owned_by
 from botopia_meta.exceptions import NotFound
 from webhooks.models import WebhookConfig
@@ -37,7 +38,10 @@ def webhook_config_get(*, account: MetaAccount) -> WebhookConfig:
 
 
 def notification_list(*, user: User, unread: bool | None = None) -> QuerySet[Notification]:
+    """The notifications of the caller's organization, each with `read`: whether the caller
+    (not another member) read it."""
     notifications = Notification.objects.filter(owned_by(user, via="account")).order_by("-created_at", "-id")
+    notifications = with_read_state(notifications, user=user)
     if unread is not None:
         notifications = notifications.filter(read=not unread)
     return notifications

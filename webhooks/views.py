@@ -4,6 +4,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import active_account
 from botopia_meta.api.views import AuthedRequest, paginated_response, validated
+from orgs.audit import Action, record
 from webhooks import selectors, services
 from webhooks.serializers import (
     AccountQuerySerializer,
@@ -46,6 +47,9 @@ class WebhookConfigureView(APIView):
             fields=data["fields"],
             forward_url=data.get("forward_url"),
         )
+        record(
+            request, Action.WEBHOOK_CONFIGURE, config, fields=config.fields, forward_url=config.forward_url
+        )
         return Response(
             WebhookConfigureResultSerializer(
                 {
@@ -82,5 +86,5 @@ class NotificationReadView(APIView):
     @extend_schema(request=None, responses=NotificationSerializer, summary="Mark a notification read")
     def post(self, request: AuthedRequest, notification_id: str) -> Response:
         notification = selectors.notification_get(user=request.user, notification_id=notification_id)
-        notification = services.notification_mark_read(notification=notification)
+        notification = services.notification_mark_read(notification=notification, user=request.user)
         return Response(NotificationSerializer(notification).data)
