@@ -242,16 +242,29 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> SentInvita
 
 def invitation_revoke(*, actor: Membership, invitation: Invitation) -> None:
     _require_owner_for(actor, role=invitation.role, what="revoke an invitation of")
+    _revoke(invitation, by=actor.user)
+
+
+def invitation_revoke_by_staff(*, staff: User, invitation: Invitation) -> bool:
+    """From the staff console; False when it was no longer pending."""
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        return False
+    _revoke(invitation, by=staff, by_staff=True)
+    return True
+
+
+def _revoke(invitation: Invitation, *, by: User, **details: bool) -> None:
     with transaction.atomic():
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at", "updated_at"])
         record(
-            actor.user,
+            by,
             Action.INVITATION_REVOKE,
             invitation,
             organization=invitation.organization,
             email=invitation.email,
             role=invitation.role,
+            **details,
         )
 
 

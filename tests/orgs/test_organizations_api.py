@@ -1,8 +1,12 @@
 """GET/POST /api/orgs, PATCH/DELETE /api/orgs/:id, POST /api/orgs/:id/default."""
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 
+from accounts.models import MetaAccount
 from orgs.models import AuditEntry, Membership, Organization
+from tests.conftest import graph_url, meta_error
 from tests.orgs.conftest import client_for, data, error, join, person
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +134,41 @@ def test_a_new_user_has_no_organization_until_they_create_one(db):
     newcomer = person("newcomer")
     client = client_for(newcomer)
     assert data(client.get("/api/orgs")) == {"organizations": []}
+
+
+def test_deleting_disconnects_the_organizations_meta_accounts(team, meta):
+    account = MetaAccount.objects.create(
+        organization=team.org,
+        connected_by=team.adam,
+        meta_app_id=settings.META_APP_ID,
+        meta_user_id="70007",
+        access_token="EAAGorgDeleteToken0123456789",
+        connected_at=timezone.now(),
+    )
+    meta.delete(graph_url("me/permissions"), json={"success": True})
+
+    data(team.client["olivia"].delete(f"/api/orgs/{team.org.pk}"))
+
+    account.refresh_from_db()
+    assert (account.status, account.access_token) == (MetaAccount.Status.REVOKED, "")
+    assert [c.request.method for c in meta.calls] == ["DELETE"]
+
+
+def test_if_meta_fails_the_organization_is_not_deleted(team, meta):
+    MetaAccount.objects.create(
+        organization=team.org,
+        connected_by=team.adam,
+        meta_app_id=settings.META_APP_ID,
+        meta_user_id="70007",
+        access_token="EAAGorgDeleteToken0123456789",
+        connected_at=timezone.now(),
+    )
+    meta.delete(
+        graph_url("me/permissions"), status=500, json=meta_error(2, "Service temporarily unavailable")
+    )
+
+    response = team.client["olivia"].delete(f"/api/orgs/{team.org.pk}")
+
+    assert response.status_code >= 500
+    assert Organization.objects.filter(pk=team.org.pk).exists()
+    assert not AuditEntry.objects.filter(action="organization.delete").exists()
