@@ -56,7 +56,11 @@ def _deleted(name: str, flag: str):
 
 
 class OrganizationListView(APIView):
-    @extend_schema(operation_id="orgs_list", responses=OrganizationListSerializer)
+    @extend_schema(
+        operation_id="orgs_list",
+        responses=OrganizationListSerializer,
+        summary="The caller's organizations, their role in each and which is their default",
+    )
     def get(self, request: AuthedRequest) -> Response:
         memberships = selectors.memberships_of(user=request.user)
         return Response(OrganizationListSerializer({"organizations": memberships}).data)
@@ -75,7 +79,10 @@ class OrganizationListView(APIView):
 
 class OrganizationDetailView(APIView):
     @extend_schema(
-        operation_id="orgs_rename", request=OrganizationWriteSerializer, responses=OrganizationSerializer
+        operation_id="orgs_rename",
+        request=OrganizationWriteSerializer,
+        responses=OrganizationSerializer,
+        summary="Rename the organization (owners and admins)",
     )
     def patch(self, request: AuthedRequest, org_id: str) -> Response:
         membership = _membership(request, org_id, "org.manage")
@@ -85,7 +92,7 @@ class OrganizationDetailView(APIView):
 
     @extend_schema(
         operation_id="orgs_delete",
-        responses=_deleted("OrganizationDeleted", "deleted"),
+        responses={200: _deleted("OrganizationDeleted", "deleted")},
         summary="Delete the organization (owners): its Meta accounts are disconnected.",
     )
     def delete(self, request: AuthedRequest, org_id: str) -> Response:
@@ -107,7 +114,11 @@ class OrganizationDefaultView(APIView):
 
 
 class MemberListView(APIView):
-    @extend_schema(operation_id="orgs_members_list", responses=MemberListSerializer)
+    @extend_schema(
+        operation_id="orgs_members_list",
+        responses=MemberListSerializer,
+        summary="The members and their roles",
+    )
     def get(self, request: AuthedRequest, org_id: str) -> Response:
         membership = _membership(request, org_id, "members.read")
         members = selectors.member_list(organization=membership.organization)
@@ -115,7 +126,12 @@ class MemberListView(APIView):
 
 
 class MemberDetailView(APIView):
-    @extend_schema(operation_id="orgs_members_update", request=RoleSerializer, responses=MemberSerializer)
+    @extend_schema(
+        operation_id="orgs_members_update",
+        request=RoleSerializer,
+        responses=MemberSerializer,
+        summary="Change a member's role (only owners touch owners; the last owner stays)",
+    )
     def patch(self, request: AuthedRequest, org_id: str, user_id: str) -> Response:
         actor = _membership(request, org_id, "members.manage")
         member = selectors.member_get(organization=actor.organization, user_id=user_id)
@@ -125,7 +141,7 @@ class MemberDetailView(APIView):
 
     @extend_schema(
         operation_id="orgs_members_remove",
-        responses=_deleted("MemberRemoved", "removed"),
+        responses={200: _deleted("MemberRemoved", "removed")},
         summary="Remove a member; any member may remove themself (leave).",
     )
     def delete(self, request: AuthedRequest, org_id: str, user_id: str) -> Response:
@@ -137,7 +153,11 @@ class MemberDetailView(APIView):
 
 
 class InvitationListView(APIView):
-    @extend_schema(operation_id="orgs_invitations_list", responses=InvitationListSerializer)
+    @extend_schema(
+        operation_id="orgs_invitations_list",
+        responses=InvitationListSerializer,
+        summary="Pending invitations, newest first",
+    )
     def get(self, request: AuthedRequest, org_id: str) -> Response:
         membership = _membership(request, org_id, "members.manage")
         invitations = selectors.invitations_pending(organization=membership.organization).select_related(
@@ -161,7 +181,11 @@ class InvitationListView(APIView):
 
 
 class InvitationDetailView(APIView):
-    @extend_schema(operation_id="orgs_invitations_revoke", responses=_deleted("InvitationRevoked", "revoked"))
+    @extend_schema(
+        operation_id="orgs_invitations_revoke",
+        responses={200: _deleted("InvitationRevoked", "revoked")},
+        summary="Revoke a pending invitation: its link stops working",
+    )
     def delete(self, request: AuthedRequest, org_id: str, invitation_id: str) -> Response:
         membership = _membership(request, org_id, "members.manage")
         invitation = selectors.invitation_get(
