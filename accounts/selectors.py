@@ -1,11 +1,11 @@
-"""Reads scoped to the requesting user. Everything user-facing starts here."""
+"""Reads scoped to the organization a request acts on (orgs.context). Everything user-facing
+starts here."""
 
 import contextlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -13,40 +13,43 @@ from accounts.models import MetaAccount
 from botopia_meta.exceptions import AccountNotConnected, MissingMetaPermission, NotFound
 from botopia_meta.fields import is_undecryptable
 from botopia_meta.graph import GraphTokenExpired
+from orgs.models import Organization
 
 # Ownership is decided here and nowhere else. Two meanings, one function each; every
 # user-facing query filters through one of them, `via` being the lookup path from the queried
 # model to its MetaAccount ("waba__account" for a template, "" for MetaAccount itself).
+# Ownership is by organization: the request's (request.org, orgs.context); what a member may
+# do there is their role's business (orgs.permissions), checked before the view runs.
 
 
-def owned_by(user: User, *, via: str = "") -> Q:
-    """Rows under the caller's accounts that are not deleted, whatever their status: what the
-    caller may read (an expired account's history stays visible until it is removed)."""
+def owned_by(org: Organization, *, via: str = "") -> Q:
+    """Rows under the organization's accounts that are not deleted, whatever their status: what
+    its members may read (an expired account's history stays visible until it is removed)."""
     prefix = f"{via}__" if via else ""
-    return Q(**{f"{prefix}user": user, f"{prefix}deleted_at__isnull": True})
+    return Q(**{f"{prefix}organization": org, f"{prefix}deleted_at__isnull": True})
 
 
-def active_for(user: User, *, via: str = "") -> Q:
-    """Rows under the caller's connected (active) accounts: what the caller may act on, and
-    what the inbox lists (a disconnected account's conversations can't be answered)."""
+def active_for(org: Organization, *, via: str = "") -> Q:
+    """Rows under the organization's connected (active) accounts: what its members may act on,
+    and what the inbox lists (a disconnected account's conversations can't be answered)."""
     prefix = f"{via}__" if via else ""
-    return owned_by(user, via=via) & Q(**{f"{prefix}status": MetaAccount.Status.ACTIVE})
+    return owned_by(org, via=via) & Q(**{f"{prefix}status": MetaAccount.Status.ACTIVE})
 
 
-def account_list(*, user: User) -> QuerySet[MetaAccount]:
-    return MetaAccount.objects.filter(owned_by(user))
+def account_list(*, org: Organization) -> QuerySet[MetaAccount]:
+    return MetaAccount.objects.filter(owned_by(org))
 
 
-def account_get(*, user: User, account_id: UUID | str) -> MetaAccount:
-    """The user's own account by id; anybody else's (or a malformed id) is 404."""
+def account_get(*, org: Organization, account_id: UUID | str) -> MetaAccount:
+    """The organization's account by id; another's (or a malformed id) is 404."""
     try:
-        return account_list(user=user).get(pk=UUID(str(account_id)))
+        return account_list(org=org).get(pk=UUID(str(account_id)))
     except (ValueError, MetaAccount.DoesNotExist):
         raise NotFound("No such Meta account.") from None
 
 
 def active_account(
-    *, user: User, account_id: UUID | str | None = None, permissions: Iterable[str] = ()
+    *, org: Organization, account_id: UUID | str | None = None, permissions: Iterable[str] = ()
 ) -> MetaAccount:
     """The account an endpoint acts on: the given one, or the most recently connected active one.
 
@@ -55,12 +58,12 @@ def active_account(
     """
     account: MetaAccount | None
     if account_id is not None:
-        account = account_get(user=user, account_id=account_id)
+        account = account_get(org=org, account_id=account_id)
         if account.status != MetaAccount.Status.ACTIVE:
             raise AccountNotConnected(f"This Meta account is {account.status}: reconnect it.")
     else:
         account = (
-            account_list(user=user)
+            account_list(org=org)
             .filter(status=MetaAccount.Status.ACTIVE)
             .order_by("-connected_at", "-created_at")
             .first()
@@ -87,10 +90,10 @@ PLATFORM_ASSETS = {
 }
 
 
-def account_current(*, user: User) -> MetaAccount | None:
+def account_current(*, org: Organization) -> MetaAccount | None:
     """The account the status screen shows: the most recently connected active one, else the
     most recent expired one (so the screen can ask for a re-login)."""
-    accounts = account_list(user=user).order_by("-connected_at", "-created_at")
+    accounts = account_list(org=org).order_by("-connected_at", "-created_at")
     return (
         accounts.filter(status=MetaAccount.Status.ACTIVE).first()
         or accounts.filter(status=MetaAccount.Status.EXPIRED).first()
@@ -105,8 +108,8 @@ def account_platforms(*, account: MetaAccount | None) -> dict[str, bool]:
     return platforms
 
 
-def account_status(*, user: User, account_id: UUID | str | None = None) -> dict:
-    account = account_get(user=user, account_id=account_id) if account_id else account_current(user=user)
+def account_status(*, org: Organization, account_id: UUID | str | None = None) -> dict:
+    account = account_get(org=org, account_id=account_id) if account_id else account_current(org=org)
     if account is None:
         return {
             "connected": False,

@@ -20,6 +20,7 @@ from botopia_meta.exceptions import AccountNotConnected
 from botopia_meta.graph import GraphError, GraphTokenExpired
 from botopia_meta.registry import DISCOVERY_STEPS
 from botopia_meta.tasks import enqueue_on_commit
+from orgs.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def _checked_token_info(token: str) -> meta.TokenInfo:
 
 def _store(
     *,
+    org: Organization,
     user: User,
     token: str,
     info: meta.TokenInfo,
@@ -76,11 +78,14 @@ def _store(
     )
     with transaction.atomic():
         # all_objects: connecting again brings back a soft-deleted row rather than clashing with it.
+        # One row per (organization, app, Meta user): two organizations connecting the same
+        # Meta user (and so the same WABAs and pages) each get their own account.
         account, created = MetaAccount.all_objects.update_or_create(
-            user=user,
+            organization=org,
             meta_app_id=str(settings.META_APP_ID),
             meta_user_id=meta_user_id,
             defaults={
+                "connected_by": user,
                 "meta_user_name": str(profile.get("name") or "")[:255],
                 "token_type": token_type,
                 "access_token": token,
@@ -106,8 +111,11 @@ def _enqueue(actor_name: str, *args: str) -> None:
     enqueue_on_commit(getattr(actors, actor_name), *args)
 
 
-def account_connect_oauth(*, user: User, code: str, redirect_uri: str | None) -> tuple[MetaAccount, bool]:
-    """Exchange an OAuth / Embedded Signup code for a long-lived token and store the account.
+def account_connect_oauth(
+    *, org: Organization, user: User, code: str, redirect_uri: str | None
+) -> tuple[MetaAccount, bool]:
+    """Exchange an OAuth / Embedded Signup code for a long-lived token and store the account in
+    `org`, connected by `user`.
 
     Returns (account, created). Meta refusing the code raises MetaAuthFailed; nothing is stored.
     """
@@ -126,6 +134,7 @@ def account_connect_oauth(*, user: User, code: str, redirect_uri: str | None) ->
         raise MetaAuthFailed("Meta refused this login code.", details=exc.details()) from None
     expires_at = info.expires_at if info.expires_at is not None else grant.expires_at
     return _store(
+        org=org,
         user=user,
         token=grant.access_token,
         info=info,
@@ -135,8 +144,9 @@ def account_connect_oauth(*, user: User, code: str, redirect_uri: str | None) ->
     )
 
 
-def account_connect_token(*, user: User, access_token: str) -> tuple[MetaAccount, bool]:
-    """Validate a system-user ("permanent") token with debug_token and store the account."""
+def account_connect_token(*, org: Organization, user: User, access_token: str) -> tuple[MetaAccount, bool]:
+    """Validate a system-user ("permanent") token with debug_token and store the account in
+    `org`, connected by `user`."""
     info = _checked_token_info(access_token)
     try:
         profile = meta.me(access_token)
@@ -145,6 +155,7 @@ def account_connect_token(*, user: User, access_token: str) -> tuple[MetaAccount
             raise
         raise MetaAuthFailed("Meta refused this token.", details=exc.details()) from None
     return _store(
+        org=org,
         user=user,
         token=access_token,
         info=info,
@@ -335,6 +346,7 @@ def account_discover(*, account: MetaAccount) -> dict[str, Any]:
 
 def account_connect(
     *,
+    org: Organization,
     user: User,
     code: str | None = None,
     redirect_uri: str | None = None,
@@ -342,5 +354,5 @@ def account_connect(
 ) -> tuple[MetaAccount, bool]:
     """Connect with an OAuth code, or with a system-user token. Returns (account, created)."""
     if access_token:
-        return account_connect_token(user=user, access_token=access_token)
-    return account_connect_oauth(user=user, code=code or "", redirect_uri=redirect_uri)
+        return account_connect_token(org=org, user=user, access_token=access_token)
+    return account_connect_oauth(org=org, user=user, code=code or "", redirect_uri=redirect_uri)

@@ -27,6 +27,7 @@ class ConnectView(APIView):
     def post(self, request: AuthedRequest) -> Response:
         data = validated(ConnectSerializer, request.data)
         account, created = services.account_connect(
+            org=request.org,
             user=request.user,
             code=data.get("code"),
             redirect_uri=data.get("redirect_uri") or None,
@@ -41,7 +42,7 @@ class StatusView(APIView):
     @extend_schema(parameters=[StatusQuerySerializer], responses=StatusSerializer)
     def get(self, request: AuthedRequest) -> Response:
         query = validated(StatusQuerySerializer, request.query_params)
-        status = selectors.account_status(user=request.user, account_id=query.get("account_id"))
+        status = selectors.account_status(org=request.org, account_id=query.get("account_id"))
         return Response(StatusSerializer(status).data)
 
 
@@ -49,7 +50,7 @@ class RefreshTokenView(APIView):
     @extend_schema(request=AccountIdSerializer, responses=RefreshResponseSerializer)
     def post(self, request: AuthedRequest) -> Response:
         data = validated(AccountIdSerializer, request.data)
-        account = selectors.account_get(user=request.user, account_id=data["account_id"])
+        account = selectors.account_get(org=request.org, account_id=data["account_id"])
         account = services.account_token_refresh(account=account)
         return Response(RefreshResponseSerializer({"expires_at": account.token_expiry}).data)
 
@@ -58,7 +59,7 @@ class DisconnectView(APIView):
     @extend_schema(request=AccountIdSerializer, responses=DisconnectResponseSerializer)
     def post(self, request: AuthedRequest) -> Response:
         data = validated(AccountIdSerializer, request.data)
-        account = selectors.account_get(user=request.user, account_id=data["account_id"])
+        account = selectors.account_get(org=request.org, account_id=data["account_id"])
         account = services.account_disconnect(account=account)
         record(request, Action.ACCOUNT_DISCONNECT, account)
         return Response(

@@ -69,7 +69,9 @@ class DailyMetricAdmin(MirrorAdmin):
         return [chart, *super().get_urls()]
 
     def chart_view(self, request: HttpRequest) -> HttpResponse:
-        accounts = MetaAccount.all_objects.select_related("user").order_by("user__username", "meta_user_name")
+        accounts = MetaAccount.all_objects.select_related("organization").order_by(
+            "organization__name", "meta_user_name"
+        )
         wanted = request.GET.get("account")
         account = accounts.filter(pk=wanted).first() if wanted else None
         account = account or accounts.first()

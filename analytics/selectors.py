@@ -18,6 +18,7 @@ from accounts.selectors import account_get, account_list
 from analytics.models import DailyMetric, HourlyMetric, MetaInsight, Platform
 from analytics.recording import account_timezone, hour_bucket
 from botopia_meta.exceptions import AccountNotConnected, NotFound
+from orgs.models import Organization
 from whatsapp.models import WhatsAppPhoneNumber, WhatsAppTemplate
 
 MAX_RANGE_DAYS = 400
@@ -72,13 +73,13 @@ def _account_has_broadcast(numbers: QuerySet, broadcast_id: str) -> bool:
     return numbers.filter(broadcasts__pk=pk).exists()
 
 
-def analytics_account(*, user: User, account_id: str | None = None) -> MetaAccount:
+def analytics_account(*, org: Organization, account_id: str | None = None) -> MetaAccount:
     """The account whose numbers are shown: the given one (404 if not the caller's), else the
     most recently connected active one, else the most recent one at all (an expired account
     still has a history, and the overview must be able to say it needs reauth)."""
     if account_id:
-        return account_get(user=user, account_id=account_id)
-    accounts = account_list(user=user).order_by("-connected_at", "-created_at")
+        return account_get(org=org, account_id=account_id)
+    accounts = account_list(org=org).order_by("-connected_at", "-created_at")
     account = accounts.filter(status=MetaAccount.Status.ACTIVE).first() or accounts.first()
     if account is None:
         raise AccountNotConnected()

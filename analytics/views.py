@@ -38,7 +38,7 @@ DEFAULT_METRICS = ["sent", "delivered", "read", "failed", "received", "replied"]
 def _account_and_range(
     request: AuthedRequest, query: dict, granularity: str = "day"
 ) -> tuple[MetaAccount, date, date]:
-    account = selectors.analytics_account(user=request.user, account_id=query.get("account_id"))
+    account = selectors.analytics_account(org=request.org, account_id=query.get("account_id"))
     start, end = resolve_range(
         account_timezone(account.pk), query.get("start_date"), query.get("end_date"), granularity=granularity
     )
@@ -152,7 +152,7 @@ class SettingsView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         query = validated(SettingsQuery, request.query_params)
-        account = selectors.analytics_account(user=request.user, account_id=query.get("account_id"))
+        account = selectors.analytics_account(org=request.org, account_id=query.get("account_id"))
         return Response({"account_id": account.pk, "timezone": str(account_timezone(account.pk))})
 
     @extend_schema(
@@ -163,7 +163,7 @@ class SettingsView(APIView):
     )
     def put(self, request: AuthedRequest) -> Response:
         data = validated(SettingsInput, request.data)
-        account = selectors.analytics_account(user=request.user, account_id=data.get("account_id"))
+        account = selectors.analytics_account(org=request.org, account_id=data.get("account_id"))
         row = services.analytics_settings_update(account=account, timezone_name=data["timezone"])
         record(request, Action.ANALYTICS_SETTINGS_UPDATE, row, timezone=row.timezone)
         return Response({"account_id": account.pk, "timezone": row.timezone})

@@ -94,12 +94,16 @@ def main() -> None:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import MetaAccount
+    from orgs.models import Membership, Organization
     from whatsapp.models import Message, WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
     tag = uuid.uuid4().hex[:8]
     user = get_user_model().objects.create_user(username=f"bench-{tag}", password="bench-password-123")
+    org = Organization.objects.create(name=f"bench-{tag}")
+    Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
     account = MetaAccount.objects.create(
-        user=user,
+        organization=org,
+        connected_by=user,
         meta_app_id="1",
         meta_user_id=f"bench-{tag}",
         access_token="EAAG-bench-token-0123456789",

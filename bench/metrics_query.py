@@ -48,10 +48,14 @@ METRICS_PARAM = "sent,delivered,read,failed,received,replied"
 
 def make_account(username: str):
     from accounts.models import MetaAccount
+    from orgs.models import Membership, Organization
 
     user = get_user_model().objects.create_user(username=username, password="bench-password-123")
+    org = Organization.objects.create(name=username)
+    Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
     account = MetaAccount.objects.create(
-        user=user,
+        organization=org,
+        connected_by=user,
         meta_app_id="1",
         meta_user_id=username,
         access_token="EAAG-bench",

@@ -77,11 +77,18 @@ STATUSES = ("sent", "delivered", "read")
 SEED = """
 from django.contrib.auth import get_user_model
 from accounts.models import MetaAccount
+from orgs.models import Membership, Organization
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
 user, _ = get_user_model().objects.get_or_create(username="bench-intake")
+membership = Membership.objects.filter(user=user).select_related("organization").first()
+if membership is None:
+    org = Organization.objects.create(name="bench-intake")
+    membership = Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
 account, _ = MetaAccount.objects.get_or_create(
-    user=user, meta_user_id="bench-intake",
-    defaults={"meta_app_id": "111111111111111", "access_token": "EAAG-bench-intake-token"},
+    organization=membership.organization, meta_user_id="bench-intake",
+    defaults={
+        "meta_app_id": "111111111111111", "access_token": "EAAG-bench-intake-token", "connected_by": user
+    },
 )
 waba, _ = WhatsAppBusinessAccount.objects.get_or_create(account=account, waba_id="310000000000001")
 WhatsAppPhoneNumber.objects.get_or_create(waba=waba, phone_number_id="320000000000001")

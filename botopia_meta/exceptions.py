@@ -63,3 +63,22 @@ class MissingMetaPermission(ApiError):
             message or f"The connected Meta account lacks: {', '.join(missing)}. Reconnect and grant it.",
             details={"missing": missing},
         )
+
+
+class NoOrganization(Conflict):
+    code = "NO_ORGANIZATION"
+    default_message = "You are not a member of any organization: create one or accept an invitation."
+
+
+class RolePermissionDenied(ApiError):
+    """The caller's role in the organization does not allow this action."""
+
+    status_code = 403
+    code = "PERMISSION_DENIED"
+    default_message = "Your role in this organization does not allow this action."
+
+    def __init__(self, permission: str, role: str | None, message: str | None = None):
+        super().__init__(
+            message or f"Your role ({role or 'none'}) does not allow {permission}.",
+            details={"permission": permission, "role": role},
+        )

@@ -303,6 +303,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "botopia_meta.api.throttling.AnonymousRateLimit",
         "rest_framework.permissions.IsAuthenticated",
+        "orgs.permissions.OrganizationPermission",  # the organization and the role (orgs/permissions.py)
     ],
     "DEFAULT_RENDERER_CLASSES": ["botopia_meta.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["botopia_meta.api.parsers.CamelCaseJSONParser"],
@@ -348,7 +349,12 @@ IG_CONTAINER_MAX_POLLS = env.int("IG_CONTAINER_MAX_POLLS", default=120)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Botopia Meta API",
-    "DESCRIPTION": "Meta Business (WhatsApp, Facebook Pages, Instagram) for the Botopia dashboard.",
+    "DESCRIPTION": (
+        "Meta Business (WhatsApp, Facebook Pages, Instagram) for the Botopia dashboard. Every "
+        "/api/meta/ call acts on one organization: the `X-Organization-Id` header, else the "
+        "caller's default one; the caller's role there must hold the operation's permission "
+        "(403 PERMISSION_DENIED names it)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

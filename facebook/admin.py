@@ -10,10 +10,10 @@ from facebook.models import Comment, Conversation, ConversationMessage, Facebook
 class FacebookPageAdmin(MirrorAdmin):
     list_display = ["name", "page_id", "account", "status", "token_preview", "created_at", "deleted_at"]
     list_filter = ["status"]
-    search_fields = ["name", "page_id", "account__user__username"]
+    search_fields = ["name", "page_id", "account__organization__name"]
     exclude = ["access_token"]  # never shown: the preview below is enough to tell tokens apart
     readonly_fields = ["token_preview", "page_id", "account", "tasks", "created_at", "updated_at"]
-    list_select_related = ["account__user"]
+    list_select_related = ["account__organization"]
 
     def get_queryset(self, request):
         return FacebookPage.all_objects.all()

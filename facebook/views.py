@@ -25,7 +25,7 @@ from facebook.serializers import (
 class PageListView(APIView):
     @extend_schema(operation_id="facebook_pages_list", responses=FacebookPageListSerializer)
     def get(self, request: AuthedRequest) -> Response:
-        pages = selectors.page_list(user=request.user)
+        pages = selectors.page_list(org=request.org)
         return Response({"pages": FacebookPageSerializer(pages, many=True).data})
 
 
@@ -38,17 +38,17 @@ class PageSyncView(APIView):
     def post(self, request: AuthedRequest) -> Response:
         data = validated(FacebookPageSyncSerializer, request.data)
         account = active_account(
-            user=request.user, account_id=data.get("account_id"), permissions=["pages_show_list"]
+            org=request.org, account_id=data.get("account_id"), permissions=["pages_show_list"]
         )
         services.page_sync(account=account)
-        pages = selectors.page_list(user=request.user).filter(account=account)
+        pages = selectors.page_list(org=request.org).filter(account=account)
         return Response({"pages": FacebookPageSerializer(pages, many=True).data})
 
 
 class PageConnectView(APIView):
     @extend_schema(operation_id="facebook_page_connect", request=None, responses=FacebookPageStatusSerializer)
     def post(self, request: AuthedRequest, page_id: str) -> Response:
-        page = selectors.page_get(user=request.user, page_id=page_id)
+        page = selectors.page_get(org=request.org, page_id=page_id)
         require_permissions(page.account, "pages_manage_metadata")
         page = services.page_connect(page=page)
         return Response(FacebookPageStatusSerializer(page).data)
@@ -59,7 +59,7 @@ class PageDisconnectView(APIView):
         operation_id="facebook_page_disconnect", request=None, responses=FacebookPageStatusSerializer
     )
     def post(self, request: AuthedRequest, page_id: str) -> Response:
-        page = selectors.page_get(user=request.user, page_id=page_id)
+        page = selectors.page_get(org=request.org, page_id=page_id)
         page = services.page_disconnect(page=page)
         return Response(FacebookPageStatusSerializer(page).data)
 
@@ -73,9 +73,9 @@ class PostListCreateView(APIView):
     def get(self, request: AuthedRequest) -> Response:
         query = validated(FacebookPostQuerySerializer, request.query_params)
         if query.get("page_id"):
-            page = selectors.page_get(user=request.user, page_id=query["page_id"])
+            page = selectors.page_get(org=request.org, page_id=query["page_id"])
         else:
-            page = selectors.page_default(user=request.user)
+            page = selectors.page_default(org=request.org)
         require_permissions(page.account, "pages_read_engagement")
         posts, cursors = services.post_list(
             page=page, limit=query["limit"], before=query.get("before"), after=query.get("after")
@@ -92,7 +92,7 @@ class PostListCreateView(APIView):
         for field in ("link", "photo_url"):  # fetched by Meta only
             if data[field]:
                 data[field] = require_meta_fetched_url(data[field], field=field)
-        page = selectors.page_get(user=request.user, page_id=data["page_id"])
+        page = selectors.page_get(org=request.org, page_id=data["page_id"])
         require_permissions(page.account, "pages_manage_posts")
         post = services.post_create(
             page=page,
@@ -115,7 +115,7 @@ class ScheduledPostListView(APIView):
         query = validated(FacebookScheduledPostQuerySerializer, request.query_params)
         return paginated_response(
             request,
-            selectors.scheduled_post_list(user=request.user, page_id=query.get("page_id")),
+            selectors.scheduled_post_list(org=request.org, page_id=query.get("page_id")),
             key="posts",
             serializer_class=FacebookScheduledPostSerializer,
         )
@@ -126,6 +126,6 @@ class ScheduledPostCancelView(APIView):
         operation_id="facebook_scheduled_post_cancel", request=None, responses=FacebookScheduledPostSerializer
     )
     def post(self, request: AuthedRequest, post_pk: str) -> Response:
-        post = selectors.post_get(user=request.user, post_pk=post_pk)
+        post = selectors.post_get(org=request.org, post_pk=post_pk)
         require_permissions(post.page.account, "pages_manage_posts")
         return Response(FacebookScheduledPostSerializer(services.post_cancel(post=post)).data)

@@ -9,8 +9,8 @@ from instagram.models import Comment, Conversation, ConversationMessage, Instagr
 class InstagramAccountAdmin(MirrorAdmin):
     list_display = ["username", "ig_account_id", "page_id", "account", "status", "created_at", "deleted_at"]
     list_filter = ["status"]
-    search_fields = ["username", "ig_account_id", "account__user__username"]
-    list_select_related = ["account__user"]
+    search_fields = ["username", "ig_account_id", "account__organization__name"]
+    list_select_related = ["account__organization"]
 
     def get_queryset(self, request):
         return InstagramAccount.all_objects.all()

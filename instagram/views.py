@@ -23,7 +23,7 @@ from instagram.serializers import (
 class AccountListView(APIView):
     @extend_schema(operation_id="instagram_accounts_list", responses=InstagramAccountListSerializer)
     def get(self, request: AuthedRequest) -> Response:
-        accounts = selectors.ig_account_list(user=request.user)
+        accounts = selectors.ig_account_list(org=request.org)
         return Response({"accounts": InstagramAccountSerializer(accounts, many=True).data})
 
 
@@ -32,7 +32,7 @@ class AccountConnectView(APIView):
         operation_id="instagram_account_connect", request=None, responses=InstagramAccountStatusSerializer
     )
     def post(self, request: AuthedRequest, account_id: str) -> Response:
-        ig = selectors.ig_account_get(user=request.user, account_id=account_id)
+        ig = selectors.ig_account_get(org=request.org, account_id=account_id)
         require_permissions(ig.account, "instagram_basic", "pages_manage_metadata")
         return Response(InstagramAccountStatusSerializer(services.ig_account_connect(ig=ig)).data)
 
@@ -42,7 +42,7 @@ class AccountDisconnectView(APIView):
         operation_id="instagram_account_disconnect", request=None, responses=InstagramAccountStatusSerializer
     )
     def post(self, request: AuthedRequest, account_id: str) -> Response:
-        ig = selectors.ig_account_get(user=request.user, account_id=account_id)
+        ig = selectors.ig_account_get(org=request.org, account_id=account_id)
         return Response(InstagramAccountStatusSerializer(services.ig_account_disconnect(ig=ig)).data)
 
 
@@ -55,9 +55,9 @@ class MediaView(APIView):
     def get(self, request: AuthedRequest) -> Response:
         query = validated(InstagramMediaQuerySerializer, request.query_params)
         if query.get("account_id"):
-            ig = selectors.ig_account_get(user=request.user, account_id=query["account_id"])
+            ig = selectors.ig_account_get(org=request.org, account_id=query["account_id"])
         else:
-            ig = selectors.ig_account_default(user=request.user)
+            ig = selectors.ig_account_default(org=request.org)
         require_permissions(ig.account, "instagram_basic")
         media, cursors = services.media_list(
             ig=ig, limit=query["limit"], before=query.get("before"), after=query.get("after")
@@ -71,7 +71,7 @@ class MediaView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         data = validated(InstagramPublishCreateSerializer, request.data)
-        ig = selectors.ig_account_get(user=request.user, account_id=data["account_id"])
+        ig = selectors.ig_account_get(org=request.org, account_id=data["account_id"])
         require_permissions(ig.account, "instagram_basic", "instagram_content_publish")
         publish = services.publish_create(
             ig=ig,
@@ -93,11 +93,11 @@ class PublishListView(APIView):
         responses=InstagramPublishListSerializer,
     )
     def get(self, request: AuthedRequest) -> Response:
-        publishes = selectors.publish_list(user=request.user)
+        publishes = selectors.publish_list(org=request.org)
         if request.query_params.get("status"):
             publishes = publishes.filter(status=request.query_params["status"])
         if request.query_params.get("account_id"):
-            ig = selectors.ig_account_get(user=request.user, account_id=request.query_params["account_id"])
+            ig = selectors.ig_account_get(org=request.org, account_id=request.query_params["account_id"])
             publishes = publishes.filter(ig_account=ig)
         return paginated_response(
             request,
@@ -108,7 +108,7 @@ class PublishListView(APIView):
 
 
 def _publish_get(request: AuthedRequest, publish_pk) -> MediaPublish:
-    publish = selectors.publish_list(user=request.user).filter(pk=publish_pk).first()
+    publish = selectors.publish_list(org=request.org).filter(pk=publish_pk).first()
     if publish is None:
         raise NotFound("No such publish.")
     return publish

@@ -3,18 +3,6 @@
 from botopia_meta.exceptions import ApiError, Conflict
 
 
-class RoleForbidden(ApiError):
-    """The caller's role may not do this to this member (an admin touching an owner, anyone
-    raising their own role). Same code as a refused permission: the frontend shows one message."""
-
-    status_code = 403
-    code = "PERMISSION_DENIED"
-    default_message = "Your role does not allow this."
-
-    def __init__(self, message: str, *, permission: str, role: str, **details: str):
-        super().__init__(message, details={"permission": permission, "role": role, **details})
-
-
 class LastOwner(Conflict):
     code = "LAST_OWNER"
     default_message = "An organization needs an owner: make another member owner first."

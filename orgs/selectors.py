@@ -1,9 +1,7 @@
-"""Reads of organizations, members, invitations and the audit log, scoped to the caller's
-memberships: an organization the caller is not a member of (or a deleted one) is the same 404
-as one that does not exist."""
+"""Reads of organizations, members, invitations and the audit log. Which organization a request
+acts on, and whether the caller is a member, is decided by orgs.context (404 otherwise)."""
 
 from datetime import UTC, date, datetime, time, timedelta
-from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -21,20 +19,6 @@ def memberships_of(*, user: User) -> QuerySet[Membership]:
         .select_related("organization")
         .order_by("created_at", "pk")
     )
-
-
-def membership_for(user: User, org_id: UUID | str) -> Membership:
-    """The caller's membership in organization `org_id`; 404 when they are not a member (a
-    removed member included), when it was deleted, or when the id is malformed."""
-    membership = memberships_of(user=user).filter(organization_id=uuid_or_404(org_id, "organization")).first()
-    if membership is None:
-        raise NotFound("No such organization.")
-    return membership
-
-
-def default_membership(*, user: User) -> Membership | None:
-    """The membership a request without X-Organization-Id acts on."""
-    return memberships_of(user=user).filter(is_default=True).first()
 
 
 def member_list(*, organization: Organization) -> QuerySet[Membership]:

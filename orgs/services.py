@@ -18,7 +18,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from botopia_meta.exceptions import NotFound
+from botopia_meta.exceptions import NotFound, RolePermissionDenied
 from orgs import selectors
 from orgs.audit import Action, record
 from orgs.exceptions import (
@@ -27,7 +27,6 @@ from orgs.exceptions import (
     InvitationExpired,
     InvitationUsed,
     LastOwner,
-    RoleForbidden,
 )
 from orgs.models import Invitation, Membership, Organization, Role
 
@@ -51,9 +50,7 @@ def _lock_owners(organization: Organization) -> int:
 
 def _require_owner_for(actor: Membership, *, role: str, what: str) -> None:
     if role == Role.OWNER and actor.role != Role.OWNER:
-        raise RoleForbidden(
-            f"Only an owner can {what} an owner.", permission="members.manage_owners", role=actor.role
-        )
+        raise RolePermissionDenied("members.manage_owners", actor.role, f"Only an owner can {what} an owner.")
 
 
 def _next_default(user_id: int) -> None:
@@ -132,7 +129,7 @@ def member_role_change(*, actor: Membership, member: Membership, role: str) -> M
     if role == member.role:
         return member
     if member.user_id == actor.user_id and RANK[Role(role)] > RANK[Role(member.role)]:
-        raise RoleForbidden("Nobody can raise their own role.", permission="members.manage", role=actor.role)
+        raise RolePermissionDenied("members.manage", actor.role, "Nobody can raise their own role.")
     _require_owner_for(actor, role=member.role, what="change")
     _require_owner_for(actor, role=role, what="make someone")
     with transaction.atomic():

@@ -1,7 +1,8 @@
 """Organizations, members, invitations and the audit log (/api/orgs, /api/invitations).
 
-Each org-scoped view starts from the caller's membership in the URL's organization
-(`selectors.membership_for`: 404 for a non-member, a removed member included)."""
+Each org-scoped view starts from `request.membership`: the caller's membership of the URL's
+organization (`org_id`), resolved by orgs.context and checked against the permission
+orgs.permissions.ENDPOINTS declares (a non-member, a removed one included, got 404)."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -9,9 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from botopia_meta.api.views import AuthedRequest, paginated_response, validated
+from botopia_meta.exceptions import RolePermissionDenied
 from orgs import selectors, services
-from orgs.exceptions import RoleForbidden
-from orgs.models import Membership, Role
+from orgs.models import Membership
+from orgs.permissions import role_allows
 from orgs.serializers import (
     AuditEntrySerializer,
     AuditListSerializer,
@@ -28,26 +30,14 @@ from orgs.serializers import (
     RoleSerializer,
 )
 
-# The permissions these views need, by role: the same rule orgs.permissions' table declares for
-# these URL names, checked again here so the views stay safe wherever they are mounted.
-_MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
-_ROLES_WITH = {
-    "members.read": frozenset(Role),
-    "members.manage": _MANAGERS,
-    "org.manage": _MANAGERS,
-    "org.delete": frozenset({Role.OWNER}),
-    "audit.read": _MANAGERS,
-}
 
-
-def _membership(request: AuthedRequest, org_id: str, permission: str) -> Membership:
-    membership = selectors.membership_for(request.user, org_id)
-    if membership.role not in _ROLES_WITH[permission]:
-        raise RoleForbidden(
-            f"Your role ({membership.role}) does not allow {permission}.",
-            permission=permission,
-            role=membership.role,
-        )
+def _membership(request: AuthedRequest, permission: str | None = None) -> Membership:
+    """The caller's membership of the URL's organization, resolved and checked against
+    orgs.permissions.ENDPOINTS before the view ran (a non-member got 404); `permission`: one
+    more this call needs (a member leaving needs none, removing someone else members.manage)."""
+    membership = request.membership
+    if permission is not None and not role_allows(membership.role, permission):
+        raise RolePermissionDenied(permission, membership.role)
     return membership
 
 
@@ -85,7 +75,7 @@ class OrganizationDetailView(APIView):
         summary="Rename the organization (owners and admins)",
     )
     def patch(self, request: AuthedRequest, org_id: str) -> Response:
-        membership = _membership(request, org_id, "org.manage")
+        membership = _membership(request)
         data = validated(OrganizationWriteSerializer, request.data)
         services.organization_rename(actor=membership, name=data["name"])
         return Response(OrganizationSerializer(membership).data)
@@ -96,7 +86,7 @@ class OrganizationDetailView(APIView):
         summary="Delete the organization (owners): its Meta accounts are disconnected.",
     )
     def delete(self, request: AuthedRequest, org_id: str) -> Response:
-        membership = _membership(request, org_id, "org.delete")
+        membership = _membership(request)
         services.organization_delete(actor=membership)
         return Response({"id": str(membership.organization_id), "deleted": True})
 
@@ -109,7 +99,7 @@ class OrganizationDefaultView(APIView):
         summary="Make this the organization requests act on without X-Organization-Id.",
     )
     def post(self, request: AuthedRequest, org_id: str) -> Response:
-        membership = _membership(request, org_id, "members.read")
+        membership = _membership(request)
         return Response(OrganizationSerializer(services.membership_make_default(membership=membership)).data)
 
 
@@ -120,7 +110,7 @@ class MemberListView(APIView):
         summary="The members and their roles",
     )
     def get(self, request: AuthedRequest, org_id: str) -> Response:
-        membership = _membership(request, org_id, "members.read")
+        membership = _membership(request)
         members = selectors.member_list(organization=membership.organization)
         return paginated_response(request, members, key="members", serializer_class=MemberSerializer)
 
@@ -133,7 +123,7 @@ class MemberDetailView(APIView):
         summary="Change a member's role (only owners touch owners; the last owner stays)",
     )
     def patch(self, request: AuthedRequest, org_id: str, user_id: str) -> Response:
-        actor = _membership(request, org_id, "members.manage")
+        actor = _membership(request)
         member = selectors.member_get(organization=actor.organization, user_id=user_id)
         data = validated(RoleSerializer, request.data)
         member = services.member_role_change(actor=actor, member=member, role=data["role"])
@@ -146,7 +136,7 @@ class MemberDetailView(APIView):
     )
     def delete(self, request: AuthedRequest, org_id: str, user_id: str) -> Response:
         leaving = user_id == str(request.user.pk)
-        actor = _membership(request, org_id, "members.read" if leaving else "members.manage")
+        actor = _membership(request, None if leaving else "members.manage")
         member = selectors.member_get(organization=actor.organization, user_id=user_id)
         services.member_remove(actor=actor, member=member)
         return Response({"id": str(member.user_id), "removed": True})
@@ -159,7 +149,7 @@ class InvitationListView(APIView):
         summary="Pending invitations, newest first",
     )
     def get(self, request: AuthedRequest, org_id: str) -> Response:
-        membership = _membership(request, org_id, "members.manage")
+        membership = _membership(request)
         invitations = selectors.invitations_pending(organization=membership.organization).select_related(
             "invited_by"
         )
@@ -174,7 +164,7 @@ class InvitationListView(APIView):
         summary="Invite by email; the accept URL is answered (and emailed when email is configured).",
     )
     def post(self, request: AuthedRequest, org_id: str) -> Response:
-        membership = _membership(request, org_id, "members.manage")
+        membership = _membership(request)
         data = validated(InvitationWriteSerializer, request.data)
         sent = services.invitation_create(actor=membership, email=data["email"], role=data["role"])
         return Response(InvitationCreatedSerializer(sent).data, status=201)
@@ -187,7 +177,7 @@ class InvitationDetailView(APIView):
         summary="Revoke a pending invitation: its link stops working",
     )
     def delete(self, request: AuthedRequest, org_id: str, invitation_id: str) -> Response:
-        membership = _membership(request, org_id, "members.manage")
+        membership = _membership(request)
         invitation = selectors.invitation_get(
             organization=membership.organization, invitation_id=invitation_id
         )
@@ -218,7 +208,7 @@ class AuditListView(APIView):
         summary="Changes members made, newest first (owners and admins).",
     )
     def get(self, request: AuthedRequest, org_id: str) -> Response:
-        membership = _membership(request, org_id, "audit.read")
+        membership = _membership(request)
         query = validated(AuditQuerySerializer, request.query_params)
         entries = selectors.audit_list(
             organization=membership.organization,

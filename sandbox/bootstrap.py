@@ -18,6 +18,7 @@ from facebook.models import FacebookPage
 from facebook.services import page_connect
 from instagram.models import InstagramAccount
 from instagram.services import ig_account_connect
+from orgs.context import default_membership
 from sandbox import demo, insights
 from webhooks.services import OBJECT_FIELDS, webhook_configure
 from whatsapp.message_templates.services import templates_sync_wabas
@@ -39,10 +40,12 @@ def wait_until_up(base_url: str, timeout: float = 30) -> bool:
 
 
 def connect_demo_user(*, username: str = "demo") -> dict:
-    """Connect `username` to the demo business and bring its WhatsApp, page and IG sides up to date.
+    """Connect `username`'s default organization (the demo user's "Demo business", see
+    ensure_demo_user) to the demo business and bring its WhatsApp, page and IG sides up to date.
     Re-runnable: connecting again updates the same account."""
     user = get_user_model().objects.get(username=username)
-    account, _ = account_connect_oauth(user=user, code=DEMO_CODE, redirect_uri=None)
+    org = default_membership(user=user).organization
+    account, _ = account_connect_oauth(org=org, user=user, code=DEMO_CODE, redirect_uri=None)
     account_discover(account=account)
     wabas = list(account.whatsapp_accounts.all())
     synced = templates_sync_wabas(wabas=wabas)
@@ -78,7 +81,8 @@ def run(*, base_url: str, out) -> None:
         logger.exception("Sandbox set-up failed")
         out.write("Sandbox set-up failed (see the log above); the server keeps running.")
         return
-    token = ApiToken.objects.get(user=result["account"].user).key
+    token = ApiToken.objects.get(user=result["account"].connected_by).key
+    agent = ApiToken.objects.filter(user__username="agent").first()
     out.write(
         "\n"
         "============================ META SANDBOX ============================\n"
@@ -88,7 +92,9 @@ def run(*, base_url: str, out) -> None:
         f"{', '.join(result['numbers'])}; templates {result['templates']}; webhooks {result['webhook']}.\n"
         f"Page {demo.PAGE_ID} and Instagram @{demo.IG_USERNAME} connected; "
         f"{result['insights']} insight values for the last {insights.HISTORY_DAYS} days.\n"
-        f"  Admin:    {base_url}/admin/  (demo / demo)\n"
+        f"  Admin:    {base_url}/admin/  (demo / demo, owner of {result['account'].organization})\n"
+        f"  Agent:    agent / agent (token {agent.key if agent else '-'}): try a role that may not\n"
+        "            create templates or broadcasts (403 PERMISSION_DENIED)\n"
         f"  API docs: {base_url}/api/docs/\n"
         f'  Try:      curl -H "Authorization: Token {token}" {base_url}/api/meta/whatsapp/templates\n'
         "  Walkthrough: README.md, 'Try it in 2 minutes'.\n"

@@ -1,5 +1,6 @@
-"""Rows the tests start from, as connecting and discovery would have stored them: users, a
-Meta account, a WABA with its number and templates, a Facebook page, an Instagram account.
+"""Rows the tests start from, as connecting and discovery would have stored them: users (each
+the owner of a personal organization, their default), organizations and members, a Meta
+account, a WABA with its number and templates, a Facebook page, an Instagram account.
 
 One set of defaults for the whole suite; a test passes only the fields it is about. The
 default ids are the ones Meta's bodies under tests/fixtures/meta/ carry, so a fixture
@@ -14,6 +15,7 @@ from django.utils import timezone
 from accounts.models import MetaAccount
 from facebook.models import FacebookPage
 from instagram.models import InstagramAccount
+from orgs.models import Membership, Organization, Role
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
 WABA_ID = "310000000000001"
@@ -54,12 +56,39 @@ BODY = {
 }
 
 
-def make_user(username: str):
-    return get_user_model().objects.create_user(username=username, password=f"{username}-password-123")
+def make_user(username: str, *, organization: bool = True):
+    """A user; with `organization`, the owner of a personal organization (their default), as
+    the migration made for every user who existed before organizations."""
+    user = get_user_model().objects.create_user(username=username, password=f"{username}-password-123")
+    if organization:
+        make_org(f"{username}'s business", owner=user)
+    return user
+
+
+def make_org(name: str = "Acme", *, owner=None, **fields) -> Organization:
+    """An organization; with `owner`, that user is its owner (their default if they have none)."""
+    org = Organization.objects.create(name=name, **fields)
+    if owner is not None:
+        add_member(org, owner, Role.OWNER)
+    return org
+
+
+def add_member(org: Organization, user, role: str = Role.AGENT, *, default: bool | None = None) -> Membership:
+    """`user` joins `org` as `role`; it becomes their default when they have none (or `default`)."""
+    if default is None:
+        default = not Membership.objects.filter(user=user, is_default=True).exists()
+    elif default:
+        Membership.objects.filter(user=user, is_default=True).update(is_default=False)
+    return Membership.objects.create(user=user, organization=org, role=role, is_default=default)
+
+
+def default_org(user) -> Organization:
+    return Membership.objects.select_related("organization").get(user=user, is_default=True).organization
 
 
 def make_account(user, **fields) -> MetaAccount:
-    """A connected, validated account holding every permission we ask for."""
+    """A connected, validated account holding every permission we ask for, in `user`'s default
+    organization (or `organization=`), connected by `user`."""
     now = timezone.now()
     values = {
         "meta_app_id": settings.META_APP_ID,
@@ -72,11 +101,14 @@ def make_account(user, **fields) -> MetaAccount:
         "last_validated_at": now,
         **fields,
     }
-    return MetaAccount.objects.create(user=user, **values)
+    if "organization" not in values:
+        values["organization"] = default_org(user)
+    return MetaAccount.objects.create(connected_by=user, **values)
 
 
 def make_waba(account: MetaAccount, *, waba_id: str = WABA_ID, **fields) -> WhatsAppBusinessAccount:
-    values = {"name": f"{account.user.username} shop", **fields}
+    owner = account.connected_by.username if account.connected_by else account.organization.name
+    values = {"name": f"{owner} shop", **fields}
     return WhatsAppBusinessAccount.objects.create(account=account, waba_id=waba_id, **values)
 
 

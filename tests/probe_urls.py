@@ -5,17 +5,25 @@ from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.urls import path
 from rest_framework import serializers
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from botopia_meta.api.throttling import AnonymousRateLimit
 from botopia_meta.api.views import paginated_response
 from botopia_meta.graph import GraphClient
 from botopia_meta.urls import handler404, handler500  # noqa: F401
 from botopia_meta.urls import urlpatterns as real_urlpatterns
 
 
-class EchoView(APIView):
+class ProbeView(APIView):
+    """The default permissions but the organization check: probes touch no organization's data,
+    so they are outside orgs.permissions.ENDPOINTS (which fails closed on undeclared views)."""
+
+    permission_classes = [AnonymousRateLimit, IsAuthenticated]
+
+
+class EchoView(ProbeView):
     def get(self, request):
         return Response({"seen_query_keys": sorted(request.query_params)})
 
@@ -30,12 +38,12 @@ class StaffOnlyView(APIView):
         return Response({})
 
 
-class MetaProxyView(APIView):
+class MetaProxyView(ProbeView):
     def get(self, request):
         return Response(GraphClient("EAAGuser-token-abcdef123456").get("me").data)
 
 
-class BoomView(APIView):
+class BoomView(ProbeView):
     def get(self, request):
         raise RuntimeError("secret internals that must not leak")
 
@@ -44,7 +52,7 @@ class UserSerializer(serializers.Serializer):
     user_name = serializers.CharField(source="username")
 
 
-class UserListView(APIView):
+class UserListView(ProbeView):
     def get(self, request):
         queryset = get_user_model().objects.order_by("username")
         return paginated_response(request, queryset, key="users", serializer_class=UserSerializer)

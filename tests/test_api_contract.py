@@ -111,7 +111,10 @@ def test_it_lists_the_codes_particular_to_an_operation(schema):
     edit = schema["paths"]["/api/meta/whatsapp/templates/{templateId}"]["put"]
     assert "TEMPLATE_EDIT_REFUSED" in edit["x-error-codes"] and "NOT_FOUND" in edit["x-error-codes"]
     assert "META_TOKEN_EXPIRED" in edit["responses"]["401"]["description"]
+    # Every organization-scoped operation: the role check and the organization's resolution.
+    assert {"PERMISSION_DENIED", "NO_ORGANIZATION", "NOT_FOUND"} <= set(send["x-error-codes"])
     token = schema["paths"]["/api/auth/token"]["post"]
+    assert "PERMISSION_DENIED" not in token["x-error-codes"]
     assert "INVALID_CREDENTIALS" in token["x-error-codes"]
     assert "AUTHENTICATION_REQUIRED" not in token["x-error-codes"]
 

@@ -1,6 +1,9 @@
 """Ownership matrix: for every /api/ endpoint taking an id (in the path, the query or the
-body), Bob, who has everything connected himself, sends Alice's id. The answer must be a 404
-in the envelope, and nothing may change: no row written, no call to Meta, nothing queued.
+body), Bob, who has everything connected in his own organization, sends an id of Alice's
+organization. The answer must be a 404 in the envelope, and nothing may change: no row written,
+no call to Meta, nothing queued. It runs twice: Bob as a member of another organization (his
+own), and Bob as a removed member of Alice's (an admin there until just now), naming it in
+X-Organization-Id.
 
 The list of endpoints comes from the URLconf: an /api/ route (or a method of one) that is
 neither in MATRIX nor in NO_ID fails `test_every_api_endpoint_is_in_the_matrix`, and an id-like
@@ -13,13 +16,14 @@ from datetime import timedelta
 import dramatiq
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from botopia_meta.api.schema_contract import path_parameter_name
-from orgs.models import Invitation
-from tests.factories import BODY
+from orgs.models import Invitation, Membership
+from tests.factories import BODY, add_member
 from tests.world import World, build_world
 
 # Routes (as the URLconf spells them) and methods that take no id of a user's data.
@@ -67,6 +71,17 @@ def _invitation(world: World) -> str:
         },
     )
     return str(invitation.pk)
+
+
+def _member(world: World) -> str:
+    """A viewer of the world's organization (made on first use): a member any manager may change."""
+    user, _ = get_user_model().objects.get_or_create(
+        username=f"matrix-member-{world.account.organization_id}"
+    )
+    Membership.objects.get_or_create(
+        user=user, organization_id=world.account.organization_id, defaults={"role": "viewer"}
+    )
+    return str(user.pk)
 
 
 W = "api/meta/whatsapp"
@@ -283,15 +298,14 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("POST", "api/orgs/<id:org_id>/default"): [("org_id", lambda a: _send(_org(a), {}))],
     ("GET", "api/orgs/<id:org_id>/members"): [("org_id", lambda a: _get(_org(a)))],
     ("PATCH", "api/orgs/<id:org_id>/members/<id:user_id>"): [
-        (name, lambda a: _send((_org(a), a.account.connected_by_id), {"role": "viewer"}))
-        for name in ("org_id", "user_id")
+        (name, lambda a: _send((_org(a), _member(a)), {"role": "viewer"})) for name in ("org_id", "user_id")
     ],
     ("DELETE", "api/orgs/<id:org_id>/members/<id:user_id>"): [
-        (name, lambda a: _send((_org(a), a.account.connected_by_id), {})) for name in ("org_id", "user_id")
+        (name, lambda a: _send((_org(a), _member(a)), {})) for name in ("org_id", "user_id")
     ],
     ("GET", "api/orgs/<id:org_id>/invitations"): [("org_id", lambda a: _get(_org(a)))],
     ("POST", "api/orgs/<id:org_id>/invitations"): [
-        ("org_id", lambda a: _send(_org(a), {"email": "bob@example.com", "role": "owner"}))
+        ("org_id", lambda a: _send(_org(a), {"email": "bob@example.com", "role": "agent"}))
     ],
     ("DELETE", "api/orgs/<id:org_id>/invitations/<id:invitation_id>"): [
         (name, lambda a: _send((_org(a), _invitation(a)), {})) for name in ("org_id", "invitation_id")
@@ -308,7 +322,7 @@ NOT_OWNED_IDS = {
     # caller owns (comments arrive for posts made anywhere), so there is nothing to look up.
     "postId",
 }
-PROJECT_APPS = {"accounts", "whatsapp", "facebook", "instagram", "webhooks", "analytics", "orgs"}
+PROJECT_APPS = {"orgs", "accounts", "whatsapp", "facebook", "instagram", "webhooks", "analytics"}
 
 
 def _walk(patterns, prefix: str = ""):
@@ -405,10 +419,23 @@ def worlds(alice, bob):
     return build_world(alice, base=1), build_world(bob, base=7)
 
 
+@pytest.fixture(params=["member of another organization", "removed member"])
+def intruder_headers(request, worlds, bob) -> dict:
+    alice_world, _ = worlds
+    if request.param == "removed member":
+        add_member(alice_world.org, bob, "admin", default=True)
+        Membership.objects.filter(user=bob, organization=alice_world.org).delete()
+        return {"HTTP_X_ORGANIZATION_ID": str(alice_world.org.pk)}
+    return {}
+
+
 @pytest.mark.parametrize(("method", "route", "label", "build"), CASES)
-def test_bob_cannot_reach_alices_data(worlds, bob_client, meta, method, route, label, build):
+def test_bob_cannot_reach_alices_data(
+    worlds, bob_client, intruder_headers, meta, method, route, label, build
+):
     alice_world, _ = worlds
     path_id, query, body, headers = build(alice_world)
+    headers = {**headers, **intruder_headers}
     path = "/" + route
     if path_id != "":
         import re

@@ -1,7 +1,8 @@
-"""A user with everything connected, built with the ORM: a Meta account with a WABA, numbers,
-templates, contacts, messages and a broadcast; pages with posts, comments and conversations;
-Instagram accounts with publishes, comments and conversations; notifications, a webhook
-config and analytics settings. Each user gets its own Meta ids (`base` keeps them apart).
+"""An organization with everything connected (by default the user's personal one), built with
+the ORM: a Meta account with a WABA, numbers, templates, contacts, messages and a broadcast;
+pages with posts, comments and conversations; Instagram accounts with publishes, comments and
+conversations; notifications, a webhook config and analytics settings. Each world gets its own
+Meta ids (`base` keeps them apart).
 
 Used by the schema fuzzing, the ownership matrix and the secrets test, with `fake_graph` answering
 Meta; `build_system_world` is the smaller one the multi-process system test starts from."""
@@ -17,6 +18,7 @@ from accounts.models import MetaAccount, Notification
 from analytics.models import AnalyticsSettings
 from facebook import models as fb
 from instagram import models as ig
+from orgs.models import Organization
 from tests.factories import (
     PERMISSIONS,
     make_account,
@@ -45,8 +47,9 @@ SYSTEM_PHONE_NUMBER_ID = "320000000000077"
 
 @dataclass
 class World:
-    """What one user owns, by attribute (model instances) and the ids the API takes."""
+    """What one organization owns, by attribute (model instances) and the ids the API takes."""
 
+    org: Organization
     account: MetaAccount
     waba: WhatsAppBusinessAccount
     phone: WhatsAppPhoneNumber
@@ -68,8 +71,9 @@ class World:
     secrets: list[str] = field(default_factory=list)
 
 
-def build_world(user, base: int) -> World:
-    """`base` (1..9) prefixes every Meta id so two users' ids never collide."""
+def build_world(user, base: int, *, organization: Organization | None = None) -> World:
+    """`base` (1..9) prefixes every Meta id so two worlds' ids never collide. The account is in
+    `organization` (default: the user's default one), connected by `user`."""
     now = timezone.now()
     b = str(base)
     token = f"EAAGworld{b}UserToken0123456789abcdef"
@@ -78,6 +82,7 @@ def build_world(user, base: int) -> World:
         user,
         meta_user_id=f"{b}0001",
         access_token=token,
+        **({"organization": organization} if organization is not None else {}),
         granular_scopes=[{"scope": p, "target_ids": [f"{b}2001", f"{b}4001"]} for p in PERMISSIONS],
     )
     waba = make_waba(
@@ -210,6 +215,7 @@ def build_world(user, base: int) -> World:
     )
     AnalyticsSettings.objects.create(account=account, timezone="UTC")
     return World(
+        org=account.organization,
         account=account,
         waba=waba,
         phone=phone,

@@ -27,7 +27,7 @@ class WebhookConfigView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         query = validated(AccountQuerySerializer, request.query_params)
-        account = active_account(user=request.user, account_id=query.get("account_id"))
+        account = active_account(org=request.org, account_id=query.get("account_id"))
         config = selectors.webhook_config_get(account=account)
         return Response(WebhookConfigSerializer(config).data)
 
@@ -40,7 +40,7 @@ class WebhookConfigureView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         data = validated(WebhookConfigureInputSerializer, request.data)
-        account = active_account(user=request.user, account_id=data.get("account_id"))
+        account = active_account(org=request.org, account_id=data.get("account_id"))
         config, new_secret = services.webhook_configure(
             account=account,
             verify_token=data["verify_token"],
@@ -76,7 +76,9 @@ class NotificationListView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         query = validated(NotificationQuerySerializer, request.query_params)
-        notifications = selectors.notification_list(user=request.user, unread=query.get("unread"))
+        notifications = selectors.notification_list(
+            org=request.org, user=request.user, unread=query.get("unread")
+        )
         return paginated_response(
             request, notifications, key="notifications", serializer_class=NotificationSerializer
         )
@@ -85,6 +87,8 @@ class NotificationListView(APIView):
 class NotificationReadView(APIView):
     @extend_schema(request=None, responses=NotificationSerializer, summary="Mark a notification read")
     def post(self, request: AuthedRequest, notification_id: str) -> Response:
-        notification = selectors.notification_get(user=request.user, notification_id=notification_id)
+        notification = selectors.notification_get(
+            org=request.org, user=request.user, notification_id=notification_id
+        )
         notification = services.notification_mark_read(notification=notification, user=request.user)
         return Response(NotificationSerializer(notification).data)

@@ -44,18 +44,18 @@ class WhatsAppBusinessAccountAdmin(MirrorAdmin):
         "deleted_at",
     ]
     list_filter = ["status", "account_review_status", "subscribed"]
-    search_fields = ["waba_id", "name", "account__user__username"]
+    search_fields = ["waba_id", "name", "account__organization__name"]
     readonly_fields = ["token_preview", "capabilities", "last_refreshed_at", "created_at", "updated_at"]
     exclude = ["account"]
     inlines = [PhoneNumberInline]
     actions = ["refresh_from_meta", "sync_templates_from_meta"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return WhatsAppBusinessAccount.all_objects.select_related("account__user")
+        return WhatsAppBusinessAccount.all_objects.select_related("account__organization")
 
-    @admin.display(description="Owner")
+    @admin.display(description="Organization")
     def account_owner(self, waba: WhatsAppBusinessAccount) -> str:
-        return str(waba.account.user)
+        return str(waba.account.organization)
 
     @admin.display(description="Token")
     def token_preview(self, waba: WhatsAppBusinessAccount) -> str:

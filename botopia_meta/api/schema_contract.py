@@ -483,6 +483,7 @@ ERROR_STATUS = {
     "NOT_ACCEPTABLE": 406,
     "CONFLICT": 409,
     "ACCOUNT_NOT_CONNECTED": 409,
+    "NO_ORGANIZATION": 409,
     "OUTSIDE_SERVICE_WINDOW": 409,
     "TEMPLATE_EDIT_REFUSED": 409,
     "PAGE_NOT_AVAILABLE": 409,
@@ -505,6 +506,8 @@ META_CALL = [
     "META_API_ERROR",
     "META_UNAVAILABLE",
 ]
+# Paths whose operations act on the request's organization (X-Organization-Id or the default).
+ORGANIZATION_SCOPED = "/api/meta/"
 # Operations that call Meta while answering, and the codes particular to one operation.
 SPECIFIC_ERRORS: dict[str, list[str]] = {
     "auth_token_create": ["INVALID_CREDENTIALS"],
@@ -576,6 +579,10 @@ def _error_codes(operation: dict, path: str, method: str) -> list[str]:
         codes += ["VALIDATION_ERROR", "MALFORMED_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"]
     if any(p.get("in") == "query" for p in operation.get("parameters", [])):
         codes.append("VALIDATION_ERROR")
+    if path.startswith(ORGANIZATION_SCOPED):
+        # orgs.context and orgs.permissions: a foreign or malformed X-Organization-Id, no
+        # organization at all, a role without the operation's permission.
+        codes += ["NOT_FOUND", "NO_ORGANIZATION", "PERMISSION_DENIED"]
     if "{" in path or any(
         p.get("in") == "query" and p["name"].endswith("Id") for p in operation.get("parameters", [])
     ):

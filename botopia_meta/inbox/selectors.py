@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from accounts.models import MetaAccount
@@ -10,28 +9,29 @@ from accounts.selectors import active_for, owned_by
 from botopia_meta.exceptions import NotFound
 from botopia_meta.inbox.models import CommentBase, ConversationBase
 from botopia_meta.inbox.spec import InboxSpec
+from orgs.models import Organization
 
 
-def owned(model: type[CommentBase] | type[ConversationBase], asset: str, user: User) -> QuerySet:
+def owned(model: type[CommentBase] | type[ConversationBase], asset: str, org: Organization) -> QuerySet:
     """Rows of `model` under the caller's live assets of active accounts (the inbox lists what
     can be answered)."""
     return model.objects.filter(
-        active_for(user, via=f"{asset}__account"), **{f"{asset}__deleted_at__isnull": True}
+        active_for(org, via=f"{asset}__account"), **{f"{asset}__deleted_at__isnull": True}
     ).select_related(asset, f"{asset}__account")
 
 
-def comments_owned(spec: InboxSpec, *, user: User) -> QuerySet:
-    return owned(spec.comment_model, spec.asset, user)
+def comments_owned(spec: InboxSpec, *, org: Organization) -> QuerySet:
+    return owned(spec.comment_model, spec.asset, org)
 
 
-def conversations_owned(spec: InboxSpec, *, user: User) -> QuerySet:
-    return owned(spec.conversation_model, spec.asset, user)
+def conversations_owned(spec: InboxSpec, *, org: Organization) -> QuerySet:
+    return owned(spec.conversation_model, spec.asset, org)
 
 
-def require_own_assets(*, user: User, page_id: str | None, ig_account_id: str | None) -> None:
+def require_own_assets(*, org: Organization, page_id: str | None, ig_account_id: str | None) -> None:
     """A page or Instagram account filter naming someone else's asset is a 404, as a lookup
     of it would be (an empty list would hide the mistake)."""
-    accounts = MetaAccount.objects.filter(owned_by(user))
+    accounts = MetaAccount.objects.filter(owned_by(org))
     if (
         page_id
         and not accounts.filter(

@@ -3,7 +3,6 @@ Instagram: the per-platform differences live in an `InboxSpec`."""
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -13,6 +12,7 @@ from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.inbox import comments, messaging
 from botopia_meta.inbox.selectors import comments_owned, conversations_owned
 from botopia_meta.inbox.spec import InboxSpec
+from orgs.models import Organization
 
 
 class InboxSource:
@@ -38,9 +38,9 @@ class InboxSource:
     def _account(self, row: Any) -> MetaAccount:
         return getattr(row, self.spec.asset).account
 
-    def _filtered_comments(self, user: User, filters: dict) -> QuerySet:
+    def _filtered_comments(self, org: Organization, filters: dict) -> QuerySet:
         spec = self.spec
-        qs = comments_owned(spec, user=user)
+        qs = comments_owned(spec, org=org)
         if filters.get(spec.asset_id_field):
             qs = qs.filter(**{spec.asset_path: filters[spec.asset_id_field]})
         if filters.get("post_id"):
@@ -80,10 +80,10 @@ class InboxSource:
             }
         )
 
-    def comment_list(self, *, user: User, filters: dict, upto: int) -> tuple[int, list[dict]]:
+    def comment_list(self, *, org: Organization, filters: dict, upto: int) -> tuple[int, list[dict]]:
         if filters.get(self.spec.other_key):
             return 0, []
-        qs = self._filtered_comments(user, filters)
+        qs = self._filtered_comments(org, filters)
         # values(): a list never builds model instances (nor decrypts the asset's token per row).
         rows = qs.order_by("-created_time", "-pk").values(
             *self.comment_columns, asset=F(self.spec.asset_path)
@@ -91,10 +91,10 @@ class InboxSource:
         return qs.count(), [self._comment_values_row(values) for values in rows]
 
     def comment_act(
-        self, *, user: User, comment_id: Any, action: str, message: str | None = None
+        self, *, org: Organization, comment_id: Any, action: str, message: str | None = None
     ) -> dict | None:
         spec = self.spec
-        comment = comments_owned(self.spec, user=user).filter(pk=comment_id).first()
+        comment = comments_owned(self.spec, org=org).filter(pk=comment_id).first()
         if comment is None:
             return None
         require_permissions(self._account(comment), spec.comment_permission)
@@ -124,11 +124,11 @@ class InboxSource:
             }
         )
 
-    def conversation_list(self, *, user: User, filters: dict, upto: int) -> tuple[int, list[dict]]:
+    def conversation_list(self, *, org: Organization, filters: dict, upto: int) -> tuple[int, list[dict]]:
         spec = self.spec
         if filters.get(spec.other_key):
             return 0, []
-        qs = conversations_owned(spec, user=user).filter(last_message_at__isnull=False)
+        qs = conversations_owned(spec, org=org).filter(last_message_at__isnull=False)
         if filters.get(spec.asset_id_field):
             qs = qs.filter(**{spec.asset_path: filters[spec.asset_id_field]})
         if filters.get("unread") is not None:
@@ -189,22 +189,22 @@ class InboxSource:
             "error": message.error or None,
         }
 
-    def _conversation(self, user: User, conversation_id: Any) -> Any:
-        return conversations_owned(self.spec, user=user).filter(pk=conversation_id).first()
+    def _conversation(self, org: Organization, conversation_id: Any) -> Any:
+        return conversations_owned(self.spec, org=org).filter(pk=conversation_id).first()
 
     def conversation_messages(
-        self, *, user: User, conversation_id: Any, limit: int, offset: int
+        self, *, org: Organization, conversation_id: Any, limit: int, offset: int
     ) -> tuple[int, list[dict]] | None:
-        conversation = self._conversation(user, conversation_id)
+        conversation = self._conversation(org, conversation_id)
         if conversation is None:
             return None
         qs = conversation.messages.order_by("-sent_at", "-pk")
         return qs.count(), [self.message_row(m) for m in qs[offset : offset + limit]]
 
     def conversation_send(
-        self, *, user: User, conversation_id: Any, text: str, image_url: str
+        self, *, org: Organization, conversation_id: Any, text: str, image_url: str
     ) -> dict | None:
-        conversation = self._conversation(user, conversation_id)
+        conversation = self._conversation(org, conversation_id)
         if conversation is None:
             return None
         require_permissions(self._account(conversation), self.spec.message_permission)
@@ -213,8 +213,8 @@ class InboxSource:
         )
         return self.message_row(message)
 
-    def conversation_read(self, *, user: User, conversation_id: Any) -> dict | None:
-        conversation = self._conversation(user, conversation_id)
+    def conversation_read(self, *, org: Organization, conversation_id: Any) -> dict | None:
+        conversation = self._conversation(org, conversation_id)
         if conversation is None:
             return None
         messaging.conversation_mark_read(self.spec, conversation=conversation)

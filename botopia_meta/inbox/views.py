@@ -51,12 +51,12 @@ def _merged_list(
 ) -> Response:
     """One page of every registered source's rows, newest first. A page and an Instagram
     account named together match nothing (a row belongs to one platform)."""
-    require_own_assets(user=request.user, page_id=filters["page_id"], ig_account_id=filters["ig_account_id"])
+    require_own_assets(org=request.org, page_id=filters["page_id"], ig_account_id=filters["ig_account_id"])
     limit, offset = query["limit"], query["offset"]
     total, rows = 0, []
     if not (filters["page_id"] and filters["ig_account_id"]):
         for source in _sources(filters.get("platform")):
-            count, items = getattr(source, method)(user=request.user, filters=filters, upto=offset + limit)
+            count, items = getattr(source, method)(org=request.org, filters=filters, upto=offset + limit)
             total += count
             rows.extend(items)
     epoch = datetime.min.replace(tzinfo=UTC)
@@ -106,7 +106,7 @@ class CommentReplyView(APIView):
         data = validated(InboxCommentReplySerializer, request.data)
         row = _first_answer(
             "comment_act",
-            user=request.user,
+            org=request.org,
             comment_id=uuid_or_404(comment_id),
             action="reply",
             message=data["message"],
@@ -120,7 +120,7 @@ class CommentHideView(APIView):
     @extend_schema(operation_id="inbox_comment_hide", request=None, responses=InboxCommentSerializer)
     def post(self, request: AuthedRequest, comment_id: str) -> Response:
         row = _first_answer(
-            "comment_act", user=request.user, comment_id=uuid_or_404(comment_id), action=self.action_name
+            "comment_act", org=request.org, comment_id=uuid_or_404(comment_id), action=self.action_name
         )
         return Response(row)
 
@@ -137,7 +137,7 @@ class CommentDetailView(APIView):
     @extend_schema(operation_id="inbox_comment_delete", request=None, responses={200: InboxCommentSerializer})
     def delete(self, request: AuthedRequest, comment_id: str) -> Response:
         row = _first_answer(
-            "comment_act", user=request.user, comment_id=uuid_or_404(comment_id), action="delete"
+            "comment_act", org=request.org, comment_id=uuid_or_404(comment_id), action="delete"
         )
         return Response(row)
 
@@ -174,7 +174,7 @@ class ConversationMessagesView(APIView):
         limit, offset = query["limit"], query["offset"]
         total, rows = _first_answer(
             "conversation_messages",
-            user=request.user,
+            org=request.org,
             conversation_id=uuid_or_404(conversation_id),
             limit=limit,
             offset=offset,
@@ -192,7 +192,7 @@ class ConversationMessagesView(APIView):
             data["image_url"] = require_meta_fetched_url(data["image_url"], field="image_url")
         row = _first_answer(
             "conversation_send",
-            user=request.user,
+            org=request.org,
             conversation_id=uuid_or_404(conversation_id),
             text=data["text"].strip(),
             image_url=data["image_url"],
@@ -206,6 +206,6 @@ class ConversationReadView(APIView):
     )
     def post(self, request: AuthedRequest, conversation_id: str) -> Response:
         row = _first_answer(
-            "conversation_read", user=request.user, conversation_id=uuid_or_404(conversation_id)
+            "conversation_read", org=request.org, conversation_id=uuid_or_404(conversation_id)
         )
         return Response(row)

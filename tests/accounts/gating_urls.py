@@ -14,7 +14,7 @@ from botopia_meta.urls import urlpatterns as real_urlpatterns
 class SendProbeView(APIView):
     def post(self, request):
         account = active_account(
-            user=request.user,
+            org=request.org,
             account_id=request.data.get("account_id"),
             permissions=["whatsapp_business_messaging", "pages_manage_posts", "instagram_content_publish"],
         )
@@ -22,4 +22,4 @@ class SendProbeView(APIView):
         return Response({"account_id": account.pk})
 
 
-urlpatterns = [path("api/test/gated", SendProbeView.as_view()), *real_urlpatterns]
+urlpatterns = [path("api/test/gated", SendProbeView.as_view(), name="test-gated"), *real_urlpatterns]

@@ -37,7 +37,7 @@ def test_it_connects_with_an_oauth_code_and_keeps_a_long_lived_token(alice, alic
 
     assert response.status_code == 201, response.content
     data = response.json()["data"]
-    account = MetaAccount.objects.get(user=alice)
+    account = MetaAccount.objects.get(connected_by=alice)
     assert data == {"accountId": str(account.pk), "status": "connected", "permissions": GRANTED}
     assert account.access_token == LONG_TOKEN  # the long-lived one, not the 2-hour one
     assert account.meta_user_id == "10001"
@@ -65,7 +65,7 @@ def test_it_connects_with_a_system_user_token_that_never_expires(alice, alice_cl
 
     assert response.status_code == 201, response.content
     assert response.json()["data"]["permissions"] == scopes
-    account = MetaAccount.objects.get(user=alice)
+    account = MetaAccount.objects.get(connected_by=alice)
     assert account.token_type == MetaAccount.TokenType.SYSTEM_USER
     assert account.token_expiry is None
     assert account.meta_user_id == "777"
@@ -81,7 +81,7 @@ def test_it_updates_the_account_when_the_same_meta_user_connects_again(alice, al
 
     assert second.status_code == 200
     assert second.json()["data"]["accountId"] == first["accountId"]
-    account = MetaAccount.objects.get(user=alice)
+    account = MetaAccount.objects.get(connected_by=alice)
     assert account.status == MetaAccount.Status.ACTIVE
     assert account.needs_reauth is False
 
@@ -93,7 +93,7 @@ def test_it_keeps_separate_accounts_for_separate_meta_users(alice, alice_client,
     fake_debug_token(meta, SYSTEM_TOKEN, token_type="SYSTEM_USER", expires_at=0, user_id="777")
     fake_me(meta, user_id="777")
     alice_client.post(URL, {"accessToken": SYSTEM_TOKEN}, format="json")
-    assert MetaAccount.objects.filter(user=alice).count() == 2
+    assert MetaAccount.objects.filter(connected_by=alice).count() == 2
 
 
 def test_it_refuses_a_code_meta_rejects_and_stores_nothing(alice_client, meta):
@@ -190,7 +190,7 @@ def test_it_requires_a_botopia_login(anon_client, meta):
 def test_it_stores_no_token_in_plaintext(alice, alice_client, meta):
     fake_oauth_connect(meta)
     alice_client.post(URL, {"code": "AQDcode123"}, format="json")
-    account = MetaAccount.objects.get(user=alice)
+    account = MetaAccount.objects.get(connected_by=alice)
     stored = raw_column("accounts_metaaccount", "access_token", account.pk)
     assert LONG_TOKEN not in stored and "EAAG" not in stored
     assert LONG_TOKEN.encode() not in alice_client.get("/api/meta/auth/status").content
@@ -211,7 +211,7 @@ def test_it_skips_the_long_lived_exchange_for_a_token_that_does_not_expire(alice
     response = alice_client.post(URL, {"code": "AQDembedded"}, format="json")
 
     assert response.status_code == 201, response.content
-    account = MetaAccount.objects.get(user=alice)
+    account = MetaAccount.objects.get(connected_by=alice)
     assert account.access_token == SYSTEM_TOKEN
     assert account.token_expiry is None
     assert account.permissions == ["whatsapp_business_management"]
@@ -223,5 +223,5 @@ def test_it_reads_expiry_from_debug_token(alice, alice_client, meta):
     fake_debug_token(meta, SYSTEM_TOKEN, token_type="USER", expires_at=expires_at)
     fake_me(meta)
     alice_client.post(URL, {"accessToken": SYSTEM_TOKEN}, format="json")
-    account = MetaAccount.objects.get(user=alice)
+    account = MetaAccount.objects.get(connected_by=alice)
     assert account.token_expiry == datetime.fromtimestamp(expires_at, tz=UTC)

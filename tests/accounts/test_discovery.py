@@ -26,7 +26,7 @@ def test_it_discovers_assets_after_connecting(alice, alice_client, meta, worker)
     assert response.status_code == 201
     worker.drain()
 
-    account = MetaAccount.objects.get(user=alice)
+    account = MetaAccount.objects.get(connected_by=alice)
     waba = WhatsAppBusinessAccount.objects.get(account=account)
     assert (waba.waba_id, waba.name, waba.currency, waba.message_template_namespace) == (
         "2001",

@@ -9,6 +9,15 @@ from tests.conftest import graph_url
 
 pytestmark = pytest.mark.urls("tests.accounts.gating_urls")
 
+
+@pytest.fixture(autouse=True)
+def _probe_permission(monkeypatch):
+    """The probe sends messages: it takes the permission the real send endpoint declares."""
+    from orgs.permissions import ENDPOINTS
+
+    monkeypatch.setitem(ENDPOINTS, "test-gated", {"POST": "messages.send"})
+
+
 ALL = ["whatsapp_business_messaging", "pages_manage_posts", "instagram_content_publish"]
 
 

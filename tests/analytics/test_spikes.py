@@ -71,6 +71,6 @@ def test_it_runs_from_the_hourly_actor_for_each_active_account(alice, bob, worke
         detect_all_spikes.send()
         worker.drain()
 
-    assert list(Notification.objects.values_list("account__user__username", "kind")) == [
+    assert list(Notification.objects.values_list("account__connected_by__username", "kind")) == [
         ("alice", "failure_spike")
     ]

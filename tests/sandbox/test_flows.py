@@ -68,7 +68,7 @@ def send(client, to: str, **extra) -> dict:
 def test_it_connects_to_the_demo_business_and_discovers_its_assets(alice, alice_client, worker):
     data = connect(alice_client, worker)
 
-    account = MetaAccount.objects.get(user=alice)
+    account = MetaAccount.objects.get(connected_by=alice)
     assert data == {"accountId": str(account.pk), "status": "connected", "permissions": demo.PERMISSIONS}
     assert account.meta_user_id == demo.USER_ID
     assert account.access_token.startswith("EAAGsbx")  # the long-lived token the sandbox issued

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.models import Notification, NotificationRead
 from accounts.notifications import notify
-from orgs.models import Membership
-from tests.factories import make_account, make_user
+from orgs.models import Role
+from tests.factories import add_member, make_account, make_user
 from tests.orgs.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -98,10 +98,8 @@ def test_it_requires_authentication(anon_client):
 def test_read_state_is_per_member(alice, alice_client, alice_notifications):
     """Another member of the organization sees the same notifications, unread until they
     read them themselves."""
-    colleague = make_user("colleague")
-    Membership.objects.create(
-        user=colleague, organization=alice_notifications[0].account.organization, role="agent"
-    )
+    colleague = make_user("colleague", organization=False)
+    add_member(alice_notifications[0].account.organization, colleague, Role.AGENT)
     colleague_client = client_for(colleague)
     target = alice_notifications[0]
 

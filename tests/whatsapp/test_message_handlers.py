@@ -126,7 +126,9 @@ def test_a_status_of_a_message_stored_under_a_departed_sharers_number_is_skipped
     # Alice and Bob share the WABA; Alice's row holds the message, then Alice leaves.
     make_whatsapp_account(bob, waba_id=WABA_ID, phone_id=PHONE_ID)
     mine = outbound(number, wamid=WAMID, status="sent")
-    MetaAccount.objects.filter(user=number.waba.account.user).update(status=MetaAccount.Status.REVOKED)
+    MetaAccount.objects.filter(organization=number.waba.account.organization).update(
+        status=MetaAccount.Status.REVOKED
+    )
     deliver(Client(), load_payload("statuses__delivered"))
     worker.drain()
     assert WebhookEvent.objects.get().status == "processed"  # not failed

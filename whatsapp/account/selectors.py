@@ -5,25 +5,25 @@ jobs read WABAs still at work (`waba_at_work`)."""
 from collections.abc import Iterator
 from uuid import UUID
 
-from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from accounts.models import MetaAccount
 from accounts.selectors import owned_by
 from botopia_meta.exceptions import AccountNotConnected, NotFound
+from orgs.models import Organization
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
 
 ACTIVE = MetaAccount.Status.ACTIVE
 
 
-def waba_owned_by(user: User, *, via: str = "") -> Q:
+def waba_owned_by(org: Organization, *, via: str = "") -> Q:
     """Rows under the caller's live WABAs: `accounts.selectors.owned_by` (the caller's Meta
     accounts, not deleted) plus the WABA's own soft delete, which a join through `via` (the
     lookup path to the WABA: "waba" for a number, "phone_number__waba" for a message; "" for
     the WABA itself, whose manager already hides deleted rows) does not see."""
     if not via:
-        return owned_by(user, via="account")
-    return owned_by(user, via=f"{via}__account") & Q(**{f"{via}__deleted_at__isnull": True})
+        return owned_by(org, via="account")
+    return owned_by(org, via=f"{via}__account") & Q(**{f"{via}__deleted_at__isnull": True})
 
 
 def waba_at_work(*, via: str = "") -> Q:
@@ -83,18 +83,20 @@ def waba_for_account(*, account: MetaAccount, waba_id: str | None = None) -> Wha
     return waba
 
 
-def require_own_ids(*, user: User, waba_id: str | None = None, phone_number_id: str | None = None) -> None:
+def require_own_ids(
+    *, org: Organization, waba_id: str | None = None, phone_number_id: str | None = None
+) -> None:
     """A filter naming a WABA or number the caller doesn't have is a 404, like a lookup: an
     empty list would answer a different question than the one asked."""
-    wabas = WhatsAppBusinessAccount.objects.filter(waba_owned_by(user))
+    wabas = WhatsAppBusinessAccount.objects.filter(waba_owned_by(org))
     if waba_id and not wabas.filter(waba_id=waba_id).exists():
         raise NotFound("No such WhatsApp Business account.")
-    if phone_number_id and not phone_number_list(user=user).filter(phone_number_id=phone_number_id).exists():
+    if phone_number_id and not phone_number_list(org=org).filter(phone_number_id=phone_number_id).exists():
         raise NotFound("No such phone number.")
 
 
-def phone_number_list(*, user: User, waba_id: str | None = None) -> QuerySet[WhatsAppPhoneNumber]:
-    numbers = WhatsAppPhoneNumber.objects.filter(waba_owned_by(user, via="waba")).select_related("waba")
+def phone_number_list(*, org: Organization, waba_id: str | None = None) -> QuerySet[WhatsAppPhoneNumber]:
+    numbers = WhatsAppPhoneNumber.objects.filter(waba_owned_by(org, via="waba")).select_related("waba")
     if waba_id:
         numbers = numbers.filter(waba__waba_id=waba_id)
     return numbers.order_by("created_at", "phone_number_id")

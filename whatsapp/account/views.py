@@ -32,7 +32,7 @@ class AccountView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         query = validated(AccountQuerySerializer, request.query_params)
-        account = active_account(user=request.user, account_id=query.get("account_id"))
+        account = active_account(org=request.org, account_id=query.get("account_id"))
         waba, number = selectors.phone_number_for_account(
             account=account, phone_number_id=query.get("phone_number_id")
         )
@@ -48,8 +48,8 @@ class PhoneNumberListView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         query = validated(PhoneNumberQuerySerializer, request.query_params)
-        selectors.require_own_ids(user=request.user, waba_id=query.get("waba_id"))
-        numbers = selectors.phone_number_list(user=request.user, waba_id=query.get("waba_id"))
+        selectors.require_own_ids(org=request.org, waba_id=query.get("waba_id"))
+        numbers = selectors.phone_number_list(org=request.org, waba_id=query.get("waba_id"))
         return paginated_response(
             request, numbers, key="phone_numbers", serializer_class=PhoneNumberSerializer
         )
@@ -64,9 +64,7 @@ class AccountRefreshView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         body = validated(AccountRefreshSerializer, request.data)
-        account = active_account(
-            user=request.user, account_id=body.get("account_id"), permissions=[MANAGEMENT]
-        )
+        account = active_account(org=request.org, account_id=body.get("account_id"), permissions=[MANAGEMENT])
         # Both ids are resolved before anything is refreshed: someone else's is a 404 with no
         # call to Meta, not a refresh of the caller's own first WABA.
         if body.get("waba_id"):
@@ -88,7 +86,7 @@ class BusinessProfileView(APIView):
     )
     def patch(self, request: AuthedRequest) -> Response:
         body = validated(BusinessProfileUpdateSerializer, request.data)
-        account = active_account(user=request.user, permissions=[MANAGEMENT])
+        account = active_account(org=request.org, permissions=[MANAGEMENT])
         waba, number = selectors.phone_number_for_account(
             account=account, phone_number_id=body.pop("phone_number_id", None)
         )

@@ -1,12 +1,12 @@
-"""Reads of message templates, always starting from the requesting user's own Meta accounts."""
+"""Reads of message templates, always starting from the request's organization's Meta accounts."""
 
 from uuid import UUID
 
-from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.exceptions import NotFound, ValidationFailed
+from orgs.models import Organization
 from whatsapp.account.selectors import waba_owned_by
 from whatsapp.models import WhatsAppTemplate
 
@@ -29,14 +29,14 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
 
 def template_list(
     *,
-    user: User,
+    org: Organization,
     status: str | None = None,
     category: str | None = None,
     search: str | None = None,
     language: str | None = None,
     waba_id: str | None = None,
 ) -> QuerySet[WhatsAppTemplate]:
-    templates = WhatsAppTemplate.objects.filter(waba_owned_by(user, via="waba"))
+    templates = WhatsAppTemplate.objects.filter(waba_owned_by(org, via="waba"))
     if status:
         statuses: set[str] = set()
         for value in status.split(","):
@@ -66,10 +66,10 @@ def template_list(
     return templates.order_by("-updated_at", "name", "language")
 
 
-def template_get(*, user: User, template_id: UUID | str) -> WhatsAppTemplate:
+def template_get(*, org: Organization, template_id: UUID | str) -> WhatsAppTemplate:
     pk = uuid_or_404(template_id, "template")
     template = (
-        WhatsAppTemplate.objects.filter(waba_owned_by(user, via="waba"), pk=pk)
+        WhatsAppTemplate.objects.filter(waba_owned_by(org, via="waba"), pk=pk)
         .select_related("waba__account")
         .first()
     )

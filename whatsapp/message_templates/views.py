@@ -32,9 +32,9 @@ class TemplateListView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         query = validated(TemplateQuerySerializer, request.query_params)
-        require_own_ids(user=request.user, waba_id=query.get("waba_id"))
+        require_own_ids(org=request.org, waba_id=query.get("waba_id"))
         templates = selectors.template_list(
-            user=request.user,
+            org=request.org,
             status=query.get("status"),
             category=query.get("category"),
             search=query.get("search"),
@@ -51,7 +51,7 @@ class TemplateListView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         body = validated(TemplateWriteSerializer, request.data)
-        account = active_account(user=request.user, permissions=[MANAGEMENT])
+        account = active_account(org=request.org, permissions=[MANAGEMENT])
         waba = waba_for_account(account=account, waba_id=body.get("waba_id"))
         template = services.template_create(
             waba=waba,
@@ -69,7 +69,7 @@ class TemplateDetailView(APIView):
     @extend_schema(operation_id="whatsapp_templates_get", responses={200: TemplateSerializer})
     def get(self, request: AuthedRequest, template_id: str) -> Response:
         return Response(
-            TemplateSerializer(selectors.template_get(user=request.user, template_id=template_id)).data
+            TemplateSerializer(selectors.template_get(org=request.org, template_id=template_id)).data
         )
 
     @extend_schema(
@@ -79,9 +79,9 @@ class TemplateDetailView(APIView):
         summary="Edit at Meta (Meta's edit rules apply; Meta reviews the edit again).",
     )
     def put(self, request: AuthedRequest, template_id: str) -> Response:
-        template = selectors.template_get(user=request.user, template_id=template_id)
+        template = selectors.template_get(org=request.org, template_id=template_id)
         body = validated(TemplateEditSerializer, request.data)
-        active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
+        active_account(org=request.org, account_id=template.waba.account_id, permissions=[MANAGEMENT])
         template = services.template_update(
             template=template,
             components=body.get("components") or [],
@@ -95,8 +95,8 @@ class TemplateDetailView(APIView):
 
     @extend_schema(operation_id="whatsapp_templates_delete", responses={200: TemplateDeletedSerializer})
     def delete(self, request: AuthedRequest, template_id: str) -> Response:
-        template = selectors.template_get(user=request.user, template_id=template_id)
-        active_account(user=request.user, account_id=template.waba.account_id, permissions=[MANAGEMENT])
+        template = selectors.template_get(org=request.org, template_id=template_id)
+        active_account(org=request.org, account_id=template.waba.account_id, permissions=[MANAGEMENT])
         services.template_delete(template=template)
         record(request, Action.TEMPLATE_DELETE, template, name=template.name, language=template.language)
         return Response({"id": template.id, "deleted": True})
@@ -111,7 +111,7 @@ class TemplateSyncView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         body = validated(TemplateSyncRequestSerializer, request.data)
-        account = active_account(user=request.user, permissions=[MANAGEMENT])
+        account = active_account(org=request.org, permissions=[MANAGEMENT])
         if body.get("waba_id"):
             wabas = [waba_for_account(account=account, waba_id=body["waba_id"])]
         else:

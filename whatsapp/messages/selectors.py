@@ -1,13 +1,13 @@
-"""Reads of messages and contacts, always starting from the requesting user's own accounts."""
+"""Reads of messages and contacts, always starting from the request's organization's accounts."""
 
 from datetime import datetime
 from uuid import UUID
 
-from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet
 
 from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.exceptions import NotFound
+from orgs.models import Organization
 from whatsapp.account.selectors import waba_owned_by
 from whatsapp.models import Broadcast, Contact, Message
 
@@ -16,7 +16,7 @@ VIA = "phone_number__waba"  # messages, contacts and broadcasts all hang off a n
 
 def message_list(
     *,
-    user: User,
+    org: Organization,
     direction: str | None = None,
     status: str | None = None,
     contact: str | None = None,
@@ -25,7 +25,7 @@ def message_list(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> QuerySet[Message]:
-    messages = Message.objects.filter(waba_owned_by(user, via=VIA))
+    messages = Message.objects.filter(waba_owned_by(org, via=VIA))
     if direction:
         messages = messages.filter(direction=direction)
     if status:
@@ -43,16 +43,16 @@ def message_list(
     return messages.select_related("phone_number").order_by("-created_at", "-id")
 
 
-def message_get(*, user: User, message_id: UUID | str) -> Message:
+def message_get(*, org: Organization, message_id: UUID | str) -> Message:
     pk = uuid_or_404(message_id, "message")
-    message = message_list(user=user).select_related("phone_number__waba").filter(pk=pk).first()
+    message = message_list(org=org).select_related("phone_number__waba").filter(pk=pk).first()
     if message is None:
         raise NotFound("No such message.")
     return message
 
 
-def contact_get(*, user: User, wa_id: str, phone_number_id: str | None = None) -> Contact:
-    contacts = Contact.objects.filter(waba_owned_by(user, via=VIA), wa_id=wa_id.lstrip("+")).select_related(
+def contact_get(*, org: Organization, wa_id: str, phone_number_id: str | None = None) -> Contact:
+    contacts = Contact.objects.filter(waba_owned_by(org, via=VIA), wa_id=wa_id.lstrip("+")).select_related(
         "phone_number"
     )
     if phone_number_id:
@@ -63,10 +63,10 @@ def contact_get(*, user: User, wa_id: str, phone_number_id: str | None = None) -
     return contact
 
 
-def broadcast_get(*, user: User, broadcast_id: UUID | str) -> Broadcast:
+def broadcast_get(*, org: Organization, broadcast_id: UUID | str) -> Broadcast:
     pk = uuid_or_404(broadcast_id, "broadcast")
     broadcast = (
-        Broadcast.objects.filter(waba_owned_by(user, via=VIA), pk=pk).select_related("phone_number").first()
+        Broadcast.objects.filter(waba_owned_by(org, via=VIA), pk=pk).select_related("phone_number").first()
     )
     if broadcast is None:
         raise NotFound("No such broadcast.")

@@ -45,11 +45,11 @@ class MessageListView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         query = validated(MessageQuerySerializer, request.query_params)
-        require_own_ids(user=request.user, phone_number_id=query.get("phone_number_id"))
+        require_own_ids(org=request.org, phone_number_id=query.get("phone_number_id"))
         if query.get("broadcast_id"):
-            selectors.broadcast_get(user=request.user, broadcast_id=query["broadcast_id"])
+            selectors.broadcast_get(org=request.org, broadcast_id=query["broadcast_id"])
         messages = selectors.message_list(
-            user=request.user,
+            org=request.org,
             direction=query.get("direction"),
             status=query.get("status"),
             contact=query.get("contact"),
@@ -69,7 +69,7 @@ class MessageListView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         body = validated(MessageSendSerializer, request.data)
-        account = active_account(user=request.user, permissions=[MESSAGING])
+        account = active_account(org=request.org, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
         key = clean_text(request.headers.get("Idempotency-Key") or "").strip()[:255] or None
         message, _ = services.message_create(
@@ -87,9 +87,7 @@ class MessageListView(APIView):
 class MessageDetailView(APIView):
     @extend_schema(operation_id="whatsapp_messages_get", responses={200: MessageSerializer})
     def get(self, request: AuthedRequest, message_id: str) -> Response:
-        return Response(
-            MessageSerializer(selectors.message_get(user=request.user, message_id=message_id)).data
-        )
+        return Response(MessageSerializer(selectors.message_get(org=request.org, message_id=message_id)).data)
 
 
 class MessageReadView(APIView):
@@ -100,11 +98,11 @@ class MessageReadView(APIView):
         summary="Mark a received message as read at Meta (blue ticks for the customer).",
     )
     def post(self, request: AuthedRequest, message_id: str) -> Response:
-        message = selectors.message_get(user=request.user, message_id=message_id)
+        message = selectors.message_get(org=request.org, message_id=message_id)
         if message.phone_number is None:  # never: message_get reaches messages through their number
             raise NotFound("No such message.")
         active_account(
-            user=request.user, account_id=message.phone_number.waba.account_id, permissions=[MESSAGING]
+            org=request.org, account_id=message.phone_number.waba.account_id, permissions=[MESSAGING]
         )
         return Response(MessageSerializer(services.message_mark_read(message=message)).data)
 
@@ -118,7 +116,7 @@ class ContactView(APIView):
     )
     def get(self, request: AuthedRequest, wa_id: str) -> Response:
         contact = selectors.contact_get(
-            user=request.user, wa_id=wa_id, phone_number_id=request.query_params.get("phone_number_id")
+            org=request.org, wa_id=wa_id, phone_number_id=request.query_params.get("phone_number_id")
         )
         return Response(ContactSerializer(contact).data)
 
@@ -134,7 +132,7 @@ class BroadcastCreateView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         body = validated(BroadcastCreateSerializer, request.data)
-        account = active_account(user=request.user, permissions=[MESSAGING])
+        account = active_account(org=request.org, permissions=[MESSAGING])
         number = _number(account, body.get("phone_number_id"))
         broadcast = services.broadcast_create(
             user_id=request.user.id, number=number, template=body["template"], recipients=body["recipients"]
@@ -153,7 +151,7 @@ class BroadcastDetailView(APIView):
     @extend_schema(operation_id="whatsapp_broadcasts_get", responses={200: BroadcastSerializer})
     def get(self, request: AuthedRequest, broadcast_id: str) -> Response:
         return Response(
-            BroadcastSerializer(selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)).data
+            BroadcastSerializer(selectors.broadcast_get(org=request.org, broadcast_id=broadcast_id)).data
         )
 
 
@@ -165,7 +163,7 @@ class BroadcastCancelView(APIView):
         summary="Stop the messages not sent yet.",
     )
     def post(self, request: AuthedRequest, broadcast_id: str) -> Response:
-        broadcast = selectors.broadcast_get(user=request.user, broadcast_id=broadcast_id)
+        broadcast = selectors.broadcast_get(org=request.org, broadcast_id=broadcast_id)
         broadcast = services.broadcast_cancel(broadcast=broadcast)
         record(request, Action.BROADCAST_CANCEL, broadcast, template=broadcast.template_name)
         return Response(BroadcastSerializer(broadcast).data)

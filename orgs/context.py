@@ -1,0 +1,54 @@
+"""Which organization a request acts on, and as which member.
+
+In order: the `org_id` of the URL (the members API, /api/orgs/<org_id>/…), else the
+`X-Organization-Id` header, else the caller's default membership (is_default; without one,
+the earliest joined). A malformed id, an organization the caller is not a member of (a removed
+member included) or a deleted one is 404 NOT_FOUND, as for any foreign object; a caller who is
+a member of none gets 409 NO_ORGANIZATION.
+
+`orgs.permissions.OrganizationPermission` calls `resolve` for every /api/ view that needs an
+organization and sets `request.org` and `request.membership`.
+"""
+
+from uuid import UUID
+
+from django.contrib.auth.models import User
+
+from botopia_meta.exceptions import NoOrganization, NotFound
+from orgs.models import Membership
+
+HEADER = "X-Organization-Id"
+
+
+def _memberships(user: User):
+    return Membership.objects.filter(user=user, organization__deleted_at__isnull=True).select_related(
+        "organization"
+    )
+
+
+def membership_for(*, user: User, org_id: object) -> Membership:
+    """The caller's membership of organization `org_id`: 404 when malformed, foreign or deleted."""
+    try:
+        pk = UUID(str(org_id))
+    except ValueError:
+        raise NotFound("No such organization.") from None
+    membership = _memberships(user).filter(organization_id=pk).first()
+    if membership is None:
+        raise NotFound("No such organization.")
+    return membership
+
+
+def default_membership(*, user: User) -> Membership:
+    """The membership a request without a header acts on: 409 NO_ORGANIZATION when none."""
+    membership = _memberships(user).order_by("-is_default", "created_at", "pk").first()
+    if membership is None:
+        raise NoOrganization()
+    return membership
+
+
+def resolve(*, user: User, url_org_id: object | None, header: str | None) -> Membership:
+    if url_org_id is not None:
+        return membership_for(user=user, org_id=url_org_id)
+    if header is not None:
+        return membership_for(user=user, org_id=header.strip())
+    return default_membership(user=user)
