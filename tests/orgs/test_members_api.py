@@ -142,3 +142,16 @@ def test_any_member_may_leave_and_their_default_moves(team):
     assert AuditEntry.objects.get(action="member.leave").actor == team.vera
     orgs = data(team.client["vera"].get("/api/orgs"))["organizations"]
     assert orgs == [{"id": str(other.pk), "name": "Other", "role": "agent", "isDefault": True}]
+
+
+def test_a_removed_member_gets_404_on_every_endpoint_of_the_organization(team):
+    """Through the Meta endpoints too: the organization in the header is no longer theirs."""
+    header = {"HTTP_X_ORGANIZATION_ID": str(team.org.pk)}
+    assert team.client["agnes"].get("/api/meta/notifications", **header).status_code == 200
+
+    data(team.client["adam"].delete(f"/api/orgs/{team.org.pk}/members/{team.agnes.pk}"))
+
+    for url in ("/api/meta/notifications", "/api/meta/whatsapp/templates", "/api/meta/auth/status"):
+        assert error(team.client["agnes"].get(url, **header), 404)["code"] == "NOT_FOUND"
+    # Without the header: no organization left at all.
+    assert error(team.client["agnes"].get("/api/meta/notifications"), 409)["code"] == "NO_ORGANIZATION"
