@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from botopia_meta.db_timeouts import postgres_options, process_kind
@@ -125,6 +126,8 @@ META_GRAPH_CIRCUIT_SECONDS = env.int("META_GRAPH_CIRCUIT_SECONDS", default=30)
 CORS_ALLOWED_ORIGINS = env_list(
     env.ENVIRON, "CORS_ALLOWED_ORIGINS", ["http://localhost:3000"] if DEBUG else []
 )
+# The dashboard names the organization it acts on in a header of its own (orgs.context).
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-organization-id")
 CSRF_TRUSTED_ORIGINS = env_list(env.ENVIRON, "CSRF_TRUSTED_ORIGINS", [])
 if not DEBUG:
     # Known values (development defaults, examples) and a weak SECRET_KEY stop start-up.

@@ -113,3 +113,14 @@ def test_a_foreign_or_malformed_organization_in_the_url_is_404(two_orgs, alice_c
     other = make_org("Elsewhere", owner=charlie)
     for org_id in (other.pk, "nope"):
         error_of(alice_client.get(f"/api/test/orgs/{org_id}/members"), 404, "NOT_FOUND")
+
+
+def test_a_browser_on_an_allowed_origin_may_send_the_header(db, client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.botopia.io"]
+    preflight = client.options(
+        URL,
+        HTTP_ORIGIN="https://app.botopia.io",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, x-organization-id",
+    )
+    assert "x-organization-id" in preflight.headers["Access-Control-Allow-Headers"]

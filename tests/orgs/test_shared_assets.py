@@ -9,8 +9,16 @@ from botopia_meta.registry import WEBHOOK_HANDLERS
 from facebook.models import Comment
 from tests.accounts.conftest import fake_oauth_connect
 from tests.conftest import _client_for, load_payload, payload_item
-from tests.factories import add_member, make_account, make_org, make_page, make_template, make_waba
-from whatsapp.models import WhatsAppTemplate
+from tests.factories import (
+    add_member,
+    make_account,
+    make_number,
+    make_org,
+    make_page,
+    make_template,
+    make_waba,
+)
+from whatsapp.models import Message, WhatsAppTemplate
 
 CONNECT = "/api/meta/auth/connect"
 
@@ -72,3 +80,35 @@ def test_a_page_comment_is_stored_for_each_organization_and_each_lists_its_own(s
     for user, page in ((alice, pages[0]), (bob, pages[1])):
         comments = _client_for(user).get("/api/meta/comments").json()["data"]["comments"]
         assert [c["id"] for c in comments] == [str(Comment.objects.get(page=page).pk)]
+
+
+# WhatsApp's `messages` field still follows the rule from before organizations: the oldest live
+# number row with the phone_number_id takes every inbound message and status
+# (whatsapp.account.selectors.phone_number_for_webhook). Across organizations that loses the
+# second one's statuses and inbound messages. Left to the WhatsApp webhook pipeline's rework
+# (statuses, wainbox): these say what "applied to each organization" means there.
+SHARED_NUMBER = "the oldest number row takes WhatsApp messages and statuses (phone_number_for_webhook)"
+
+
+@pytest.mark.xfail(strict=True, reason=SHARED_NUMBER)
+def test_a_status_reaches_the_organization_whose_message_it_is(shops):
+    numbers = [make_number(make_waba(account)) for account in shops]
+    sent = Message.objects.create(
+        direction=Message.Direction.OUTBOUND,
+        phone_number=numbers[1],
+        contact_wa_id="5215512345678",
+        type="text",
+        status=Message.Status.SENT,
+        wamid="wamid.HBgNNTIxNTUxMjM0NTY3OBUCABEYEjQ1RkE2QTdFQjMwQjQ5QjNGQQA=",
+    )
+    handle(payload_item(load_payload("statuses__delivered")))
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.DELIVERED
+    assert not Message.objects.filter(phone_number=numbers[0]).exists()  # no orphan in the other
+
+
+@pytest.mark.xfail(strict=True, reason=SHARED_NUMBER)
+def test_an_inbound_message_reaches_each_organization_with_the_number(shops):
+    numbers = [make_number(make_waba(account)) for account in shops]
+    handle(payload_item(load_payload("messages__text")))
+    assert [Message.objects.filter(phone_number=n, direction="inbound").count() for n in numbers] == [1, 1]

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             self.stdout.write("DEBUG is off: no demo user (it would have a known password).")
             return
-        lines = []
+        lines, tokens = [], []
         with transaction.atomic():
             organization = demo_organization()
             for username, role, staff in LOGINS:
@@ -40,11 +40,12 @@ class Command(BaseCommand):
                         is_default=not Membership.objects.filter(user=user, is_default=True).exists(),
                     )
                 token, _ = Token.objects.get_or_create(user=user)
+                tokens.append(token.key)
                 lines.append(f"Demo login: {username} / {username} ({role} of {DEMO_ORGANIZATION})")
                 lines.append(f"  API token: {token.key}")
         self.stdout.write(
             "\n".join(lines) + "\n(admin at /admin/ as demo)\n"
-            f'  curl -H "Authorization: Token {token.key}" {settings.PUBLIC_BASE_URL}/api/meta/auth/status'
+            f'  curl -H "Authorization: Token {tokens[0]}" {settings.PUBLIC_BASE_URL}/api/meta/auth/status'
         )
 
 
