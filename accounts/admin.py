@@ -1,14 +1,14 @@
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.exceptions import MetaTokenExpired
-from accounts.models import MetaAccount, Notification
+from accounts.models import MetaAccount, Notification, NotificationRead
 from accounts.services import account_token_refresh
-from botopia_meta.admin import MirrorAdmin
+from botopia_meta.admin import MirrorAdmin, MirrorInline
 from botopia_meta.exceptions import ApiError
 from botopia_meta.graph import GraphError
 
@@ -101,9 +101,25 @@ class MetaAccountAdmin(MirrorAdmin):
         self.message_user(request, f"Queued asset discovery for {len(active)} active account(s).")
 
 
+class NotificationReadInline(MirrorInline):
+    """Who read it: read state is per member."""
+
+    model = NotificationRead
+    fields = ("user", "read_at")
+    show_change_link = False
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("title", "account", "kind", "severity", "read", "created_at")
-    list_filter = ("kind", "severity", "read")
+    list_display = ("title", "account", "kind", "severity", "readers", "created_at")
+    list_filter = ("kind", "severity")
+    inlines = (NotificationReadInline,)
     search_fields = ("title", "account__meta_user_name")
     raw_id_fields = ("account",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
+        return super().get_queryset(request).annotate(reader_count=Count("reads"))
+
+    @admin.display(description="Read by", ordering="reader_count")
+    def readers(self, notification: Notification) -> int:
+        return notification.reader_count  # type: ignore[attr-defined]  # annotated above

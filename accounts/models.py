@@ -82,7 +82,9 @@ class MetaAccount(SoftDeleteModel):
 
 
 class Notification(TimestampedModel):
-    """What the dashboard's "recent activity" shows: created by webhook handlers and apps."""
+    """What the dashboard's "recent activity" shows: created by webhook handlers and apps. It
+    belongs to the account's organization; whether it was read is per member (NotificationRead,
+    accounts.notifications.with_read_state)."""
 
     class Severity(models.TextChoices):
         INFO = "info"
@@ -97,13 +99,12 @@ class Notification(TimestampedModel):
     body = models.TextField(blank=True)
     related_type = models.CharField(max_length=64, blank=True)
     related_id = models.CharField(max_length=128, blank=True)
-    read = models.BooleanField(default=False)
     # Same key twice (a webhook replay) creates one notification.
     dedupe_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (NULL: no dedupe)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["account", "read", "-created_at"])]
+        indexes = [models.Index(fields=["account", "-created_at"])]
         constraints = [
             models.UniqueConstraint(fields=["account", "dedupe_key"], name="uniq_notification_dedupe")
         ]

@@ -1,8 +1,11 @@
-"""Creating notifications: the one entry point for every app (webhook handlers, actors)."""
+"""Creating notifications: the one entry point for every app (webhook handlers, actors); and
+their read state, which is per member: a NotificationRead row says one user read one."""
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 
-from accounts.models import MetaAccount, Notification
+from accounts.models import MetaAccount, Notification, NotificationRead
 
 Severity = Notification.Severity
 
@@ -36,3 +39,10 @@ def notify(
         if dedupe_key is None:
             raise
         return None
+
+
+def with_read_state(notifications: QuerySet[Notification], *, user: User) -> QuerySet[Notification]:
+    """Each notification with `read`: whether `user` read it (filterable: `.filter(read=False)`)."""
+    return notifications.annotate(
+        read=Exists(NotificationRead.objects.filter(notification=OuterRef("pk"), user=user))
+    )

@@ -13,6 +13,7 @@ from accounts.serializers import (
     StatusSerializer,
 )
 from botopia_meta.api.views import AuthedRequest, validated
+from orgs.audit import Action, record
 
 
 class ConnectView(APIView):
@@ -32,6 +33,7 @@ class ConnectView(APIView):
             redirect_uri=data.get("redirect_uri") or None,
             access_token=data.get("access_token"),
         )
+        record(request, Action.ACCOUNT_CONNECT, account, created=created)
         body = {"account_id": account.pk, "status": "connected", "permissions": account.permissions}
         return Response(ConnectResponseSerializer(body).data, status=201 if created else 200)
 
@@ -59,6 +61,7 @@ class DisconnectView(APIView):
         data = validated(AccountIdSerializer, request.data)
         account = selectors.account_get(org=request.org, account_id=data["account_id"])
         account = services.account_disconnect(account=account)
+        record(request, Action.ACCOUNT_DISCONNECT, account)
         return Response(
             DisconnectResponseSerializer({"account_id": account.pk, "status": account.status}).data
         )

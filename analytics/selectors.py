@@ -8,10 +8,12 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import MetaAccount, Notification
+from accounts.notifications import with_read_state
 from accounts.selectors import account_get, account_list
 from analytics.models import DailyMetric, HourlyMetric, MetaInsight, Platform
 from analytics.recording import account_timezone, hour_bucket
@@ -221,7 +223,7 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=length), start - timedelta(days=1)
 
 
-def overview(*, account: MetaAccount, start: date, end: date) -> dict:
+def overview(*, account: MetaAccount, start: date, end: date, reader: User) -> dict:
     tz = account_timezone(account.pk)
     prev_start, prev_end = previous_period(start, end)
     current: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -285,7 +287,11 @@ def overview(*, account: MetaAccount, start: date, end: date) -> dict:
             **social,
         },
         "health": account_health(account=account),
-        "notifications": list(Notification.objects.filter(account=account).order_by("-created_at")[:10]),
+        "notifications": list(
+            with_read_state(Notification.objects.filter(account=account), user=reader).order_by(
+                "-created_at"
+            )[:10]
+        ),
     }
 
 

@@ -180,7 +180,7 @@ class RecentNotificationSerializer(serializers.Serializer):
     severity = serializers.CharField()
     title = serializers.CharField()
     body = serializers.CharField()
-    read = serializers.BooleanField()
+    read = serializers.BooleanField(help_text="Whether the caller read it.")
     created_at = serializers.DateTimeField()
 
 

@@ -30,6 +30,7 @@ from analytics.serializers import (
 )
 from botopia_meta.api.renderers import EnvelopeJSONRenderer
 from botopia_meta.api.views import AuthedRequest, paginated_response, validated
+from orgs.audit import Action, record
 
 DEFAULT_METRICS = ["sent", "delivered", "read", "failed", "received", "replied"]
 
@@ -84,7 +85,7 @@ class OverviewView(APIView):
     def get(self, request: AuthedRequest) -> Response:
         query = validated(RangeQuery, request.query_params)
         account, start, end = _account_and_range(request, query)
-        data = selectors.overview(account=account, start=start, end=end)
+        data = selectors.overview(account=account, start=start, end=end, reader=request.user)
         data["notifications"] = RecentNotificationSerializer(data["notifications"], many=True).data
         return Response(data)
 
@@ -164,4 +165,5 @@ class SettingsView(APIView):
         data = validated(SettingsInput, request.data)
         account = selectors.analytics_account(org=request.org, account_id=data.get("account_id"))
         row = services.analytics_settings_update(account=account, timezone_name=data["timezone"])
+        record(request, Action.ANALYTICS_SETTINGS_UPDATE, row, timezone=row.timezone)
         return Response({"account_id": account.pk, "timezone": row.timezone})

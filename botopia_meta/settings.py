@@ -56,6 +56,23 @@ FIELD_ENCRYPTION_KEYS = _required(
 check_fernet_keys(FIELD_ENCRYPTION_KEYS)
 # The public base URL Meta calls back (webhook subscriptions name it).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The dashboard's address: links we send people (an invitation's accept URL) point there.
+FRONTEND_URL = env.str("FRONTEND_URL", default=PUBLIC_BASE_URL).rstrip("/")
+# Outgoing email (invitations). Email is "configured" when EMAIL_HOST or EMAIL_BACKEND is set;
+# otherwise the dummy backend drops every message and invitations are shared by their URL only.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.dummy.EmailBackend",
+)
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool(env.ENVIRON, "EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; an invitation waits for it
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Botopia <no-reply@botopia.local>")
 
 # Meta sandbox (the sandbox/ app): a fake Graph API served by this process under
 # /sandbox/graph/, for demos and frontend work without a Meta app. "auto" (what `make run`

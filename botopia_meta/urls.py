@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("api/auth/token", TokenView.as_view(), name="auth-token"),
+    path("api/", include("orgs.urls")),
     path("api/meta/", include("accounts.urls")),
     path("api/meta/whatsapp/", include("whatsapp.urls")),
     path("api/meta/facebook/", include("facebook.urls")),

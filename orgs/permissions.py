@@ -146,7 +146,8 @@ ENDPOINTS: dict[str, dict[str, str | None]] = {
     "org": {"PATCH": "org.manage", "DELETE": "org.delete"},
     "org-default": {"POST": "members.read"},
     "org-members": {"GET": "members.read"},
-    "org-member": {"PATCH": "members.manage", "DELETE": "members.manage"},
+    # DELETE: any member may leave; removing someone else needs members.manage (checked by the view)
+    "org-member": {"PATCH": "members.manage", "DELETE": "members.read"},
     "org-invitations": {"GET": "members.manage", "POST": "members.manage"},
     "org-invitation": {"DELETE": "members.manage"},
     "invitation-accept": {"POST": None},

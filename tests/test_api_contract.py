@@ -21,6 +21,7 @@ PLATFORM_TAGS = {
     "Notifications",
     "Webhooks",
     "Analytics",
+    "Organizations",
 }
 
 

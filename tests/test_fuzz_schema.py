@@ -14,15 +14,18 @@ import json
 import os
 import re
 import socket
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -35,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from orgs.models import Invitation, Membership, Organization
 from tests.factories import BODY
 from tests.fake_graph import FakeGraph
 from tests.world import build_world
@@ -89,6 +93,40 @@ def fuzz(alice, meta, no_connection_closing):
     return world, fake, schema, auth
 
 
+INVITATION_TOKEN = "fuzz-invitation-token-0123456789abcdefghijklm"
+
+
+def _org_rows(world) -> dict[str, str]:
+    """In Alice's organization, a colleague and a pending invitation; elsewhere, an invitation
+    for Alice (her email, INVITATION_TOKEN), so the members and invitations endpoints can succeed."""
+    user = world.account.connected_by
+    org_id = world.account.organization_id
+    if not user.email:
+        user.email = f"{user.username}@example.com"
+        user.save(update_fields=["email"])
+    colleague, _ = get_user_model().objects.get_or_create(username="fuzz-colleague")
+    Membership.objects.get_or_create(user=colleague, organization_id=org_id, defaults={"role": "agent"})
+    expires = timezone.now() + timedelta(days=7)
+    pending, _ = Invitation.objects.get_or_create(
+        organization_id=org_id,
+        email="invitee@example.com",
+        defaults={
+            "role": "agent",
+            "token_hash": Invitation.hash_token("fuzz-pending"),
+            "expires_at": expires,
+        },
+    )
+    if not Invitation.objects.filter(token_hash=Invitation.hash_token(INVITATION_TOKEN)).exists():
+        Invitation.objects.create(
+            organization=Organization.objects.create(name="Fuzz elsewhere"),
+            email=user.email,
+            role="viewer",
+            token_hash=Invitation.hash_token(INVITATION_TOKEN),
+            expires_at=expires,
+        )
+    return {"orgId": str(org_id), "colleagueId": str(colleague.pk), "invitationId": str(pending.pk)}
+
+
 def _real_ids(world, path: str) -> dict[str, str]:
     """Alice's ids, by the parameter (or body field) name the API uses for them."""
     comment = world.ig_comment if "hide" in path else world.fb_comment
@@ -111,7 +149,12 @@ def _real_ids(world, path: str) -> dict[str, str]:
         "broadcastId": str(world.broadcast.pk),
         "mediaId": str(world.media.pk),
         "to": world.contact.wa_id,
+        "userId": str(world.account.connected_by_id),
+        "token": INVITATION_TOKEN,
     }
+    if "/api/orgs" in path or "/api/invitations" in path:
+        rows = _org_rows(world)
+        ids.update(orgId=rows["orgId"], invitationId=rows["invitationId"])
     if "/instagram/" in path:
         ids["accountId"] = world.ig_account.ig_account_id
     return ids
@@ -233,6 +276,25 @@ def _valid_requests(world) -> dict[tuple[str, str], dict]:
         ("POST", "/api/meta/instagram/publishes/{publishId}/cancel"): {
             "path_parameters": {"publishId": str(world.publish.pk)}
         },
+        **_valid_org_requests(world),
+    }
+
+
+def _valid_org_requests(world) -> dict[tuple[str, str], dict]:
+    if not hasattr(world, "_org_rows"):
+        world._org_rows = _org_rows(world)
+    org, colleague = {"orgId": world._org_rows["orgId"]}, world._org_rows["colleagueId"]
+    return {
+        ("PATCH", "/api/orgs/{orgId}/members/{userId}"): {
+            "path_parameters": {**org, "userId": colleague},
+            "body": {"role": "viewer"},
+        },
+        ("DELETE", "/api/orgs/{orgId}/members/{userId}"): {"path_parameters": {**org, "userId": colleague}},
+        ("POST", "/api/orgs/{orgId}/invitations"): {
+            "path_parameters": org,
+            "body": {"email": "new-hire@example.com", "role": "agent"},
+        },
+        ("POST", "/api/invitations/{token}/accept"): {"path_parameters": {"token": INVITATION_TOKEN}},
     }
 
 

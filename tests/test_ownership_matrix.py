@@ -11,15 +11,18 @@ parameter of the OpenAPI schema that no case covers fails `test_every_id_paramet
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 import dramatiq
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from botopia_meta.api.schema_contract import path_parameter_name
-from orgs.models import Membership
+from orgs.models import Invitation, Membership
 from tests.factories import BODY, add_member
 from tests.world import World, build_world
 
@@ -34,10 +37,13 @@ NO_ID: dict[str, set[str]] = {
     "api/meta/notifications": {"GET"},  # filters: unread, limit, offset
     # Meta's deliveries: authenticated by the app secret's signature, not by a user.
     "api/meta/webhook/events": {"GET", "POST"},
+    "api/orgs": {"GET", "POST"},  # the caller's own organizations; a name
+    # The token is the credential (someone else's is refused for its email: tests/orgs).
+    "api/invitations/<id:token>/accept": {"POST"},
 }
 
 # A case: (what it sends, request builder from Alice's world) -> (path, query, body, headers).
-Request = tuple[str, dict, dict | None, dict]
+Request = tuple[str | tuple, dict, dict | None, dict]  # path id(s), query, body, headers
 Case = tuple[str, Callable[[World], Request]]
 
 
@@ -47,6 +53,35 @@ def _get(path: str, **query) -> Request:
 
 def _send(path: str, body: dict, **headers) -> Request:
     return path, {}, body, headers
+
+
+def _org(world: World) -> str:
+    return str(world.account.organization_id)
+
+
+def _invitation(world: World) -> str:
+    """A pending invitation of the world's organization (made on first use)."""
+    invitation, _ = Invitation.objects.get_or_create(
+        organization_id=world.account.organization_id,
+        email="invitee@example.com",
+        defaults={
+            "role": "agent",
+            "token_hash": Invitation.hash_token(f"matrix-{world.account.organization_id}"),
+            "expires_at": timezone.now() + timedelta(days=7),
+        },
+    )
+    return str(invitation.pk)
+
+
+def _member(world: World) -> str:
+    """A viewer of the world's organization (made on first use): a member any manager may change."""
+    user, _ = get_user_model().objects.get_or_create(
+        username=f"matrix-member-{world.account.organization_id}"
+    )
+    Membership.objects.get_or_create(
+        user=user, organization_id=world.account.organization_id, defaults={"role": "viewer"}
+    )
+    return str(user.pk)
 
 
 W = "api/meta/whatsapp"
@@ -278,6 +313,25 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         ("accountId", lambda a: _send("", {"accountId": a.account.pk, "timezone": "America/Bogota"}))
     ],
     ("GET", "api/meta/analytics/reports"): [("accountId", lambda a: _get("", accountId=a.account.pk))],
+    # organizations (several ids in a path: a tuple, in order)
+    ("PATCH", "api/orgs/<id:org_id>"): [("org_id", lambda a: _send(_org(a), {"name": "Stolen"}))],
+    ("DELETE", "api/orgs/<id:org_id>"): [("org_id", lambda a: _send(_org(a), {}))],
+    ("POST", "api/orgs/<id:org_id>/default"): [("org_id", lambda a: _send(_org(a), {}))],
+    ("GET", "api/orgs/<id:org_id>/members"): [("org_id", lambda a: _get(_org(a)))],
+    ("PATCH", "api/orgs/<id:org_id>/members/<id:user_id>"): [
+        (name, lambda a: _send((_org(a), _member(a)), {"role": "viewer"})) for name in ("org_id", "user_id")
+    ],
+    ("DELETE", "api/orgs/<id:org_id>/members/<id:user_id>"): [
+        (name, lambda a: _send((_org(a), _member(a)), {})) for name in ("org_id", "user_id")
+    ],
+    ("GET", "api/orgs/<id:org_id>/invitations"): [("org_id", lambda a: _get(_org(a)))],
+    ("POST", "api/orgs/<id:org_id>/invitations"): [
+        ("org_id", lambda a: _send(_org(a), {"email": "bob@example.com", "role": "agent"}))
+    ],
+    ("DELETE", "api/orgs/<id:org_id>/invitations/<id:invitation_id>"): [
+        (name, lambda a: _send((_org(a), _invitation(a)), {})) for name in ("org_id", "invitation_id")
+    ],
+    ("GET", "api/orgs/<id:org_id>/audit"): [("org_id", lambda a: _get(_org(a)))],
 }
 
 # Query and body fields of the schema that name something, though not something a user owns.
@@ -407,7 +461,8 @@ def test_bob_cannot_reach_alices_data(
     if path_id != "":
         import re
 
-        path = re.sub(r"<(?:\w+:)?\w+>", str(path_id), path)
+        ids = iter(path_id if isinstance(path_id, tuple) else ())
+        path = re.sub(r"<(?:\w+:)?\w+>", lambda _: str(next(ids, path_id)), path)
     assert "<" not in path, path
     before = _snapshot()
 

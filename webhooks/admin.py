@@ -259,7 +259,7 @@ if not admin.site.is_registered(Notification):
 
     @admin.register(Notification)
     class NotificationAdmin(admin.ModelAdmin):
-        list_display = ["created_at", "account", "kind", "severity", "title", "read"]
-        list_filter = ["severity", "kind", "read"]
+        list_display = ["created_at", "account", "kind", "severity", "title"]
+        list_filter = ["severity", "kind"]
         search_fields = ["title", "body", "=related_id"]
         raw_id_fields = ["account"]

@@ -4,9 +4,11 @@ import hmac
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
 
 from accounts.models import MetaAccount, Notification
+from accounts.notifications import with_read_state
 from accounts.selectors import owned_by
 from botopia_meta.exceptions import NotFound
 from orgs.models import Organization
@@ -36,16 +38,19 @@ def webhook_config_get(*, account: MetaAccount) -> WebhookConfig:
     return config
 
 
-def notification_list(*, org: Organization, unread: bool | None = None) -> QuerySet[Notification]:
+def notification_list(*, org: Organization, user: User, unread: bool | None = None) -> QuerySet[Notification]:
+    """The notifications of the organization, each with `read`: whether `user` (the caller, not
+    another member) read it."""
     notifications = Notification.objects.filter(owned_by(org, via="account")).order_by("-created_at", "-id")
+    notifications = with_read_state(notifications, user=user)
     if unread is not None:
-        notifications = notifications.filter(read=not unread)
+        notifications = notifications.filter(Q(read=not unread))  # the annotation (Q: the stubs can't see it)
     return notifications
 
 
-def notification_get(*, org: Organization, notification_id: str) -> Notification:
-    """The caller's own notification; anybody else's (or a malformed id) is 404."""
+def notification_get(*, org: Organization, user: User, notification_id: str) -> Notification:
+    """A notification of the organization; anybody else's (or a malformed id) is 404."""
     try:
-        return notification_list(org=org).get(pk=UUID(str(notification_id)))
+        return notification_list(org=org, user=user).get(pk=UUID(str(notification_id)))
     except (ValueError, Notification.DoesNotExist):
         raise NotFound("No such notification.") from None

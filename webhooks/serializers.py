@@ -13,6 +13,7 @@ _TOKEN = re.compile(r"[\x21-\x7e]+")
 
 class NotificationSerializer(serializers.ModelSerializer):
     account_id = serializers.UUIDField(read_only=True)
+    read = serializers.BooleanField(read_only=True, help_text="Whether the caller read it.")
 
     class Meta:
         model = Notification

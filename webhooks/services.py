@@ -15,11 +15,12 @@ from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from accounts.models import MetaAccount, Notification
+from accounts.models import MetaAccount, Notification, NotificationRead
 from accounts.tokens import graph_for, page_graph_for
 from botopia_meta import registry
 from botopia_meta.exceptions import ValidationFailed
@@ -385,10 +386,12 @@ def webhook_configure(
     return config, new_secret
 
 
-def notification_mark_read(*, notification: Notification) -> Notification:
-    if not notification.read:
-        notification.read = True
-        notification.save(update_fields=["read", "updated_at"])
+def notification_mark_read(*, notification: Notification, user: User) -> Notification:
+    """`user` has read it (idempotent); the other members' read state is untouched."""
+    NotificationRead.objects.bulk_create(
+        [NotificationRead(notification=notification, user=user)], ignore_conflicts=True
+    )
+    notification.read = True  # type: ignore[attr-defined]  # what with_read_state annotates
     return notification
 
 

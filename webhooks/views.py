@@ -4,6 +4,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import active_account
 from botopia_meta.api.views import AuthedRequest, paginated_response, validated
+from orgs.audit import Action, record
 from webhooks import selectors, services
 from webhooks.serializers import (
     AccountQuerySerializer,
@@ -46,6 +47,9 @@ class WebhookConfigureView(APIView):
             fields=data["fields"],
             forward_url=data.get("forward_url"),
         )
+        record(
+            request, Action.WEBHOOK_CONFIGURE, config, fields=config.fields, forward_url=config.forward_url
+        )
         return Response(
             WebhookConfigureResultSerializer(
                 {
@@ -72,7 +76,9 @@ class NotificationListView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         query = validated(NotificationQuerySerializer, request.query_params)
-        notifications = selectors.notification_list(org=request.org, unread=query.get("unread"))
+        notifications = selectors.notification_list(
+            org=request.org, user=request.user, unread=query.get("unread")
+        )
         return paginated_response(
             request, notifications, key="notifications", serializer_class=NotificationSerializer
         )
@@ -81,6 +87,8 @@ class NotificationListView(APIView):
 class NotificationReadView(APIView):
     @extend_schema(request=None, responses=NotificationSerializer, summary="Mark a notification read")
     def post(self, request: AuthedRequest, notification_id: str) -> Response:
-        notification = selectors.notification_get(org=request.org, notification_id=notification_id)
-        notification = services.notification_mark_read(notification=notification)
+        notification = selectors.notification_get(
+            org=request.org, user=request.user, notification_id=notification_id
+        )
+        notification = services.notification_mark_read(notification=notification, user=request.user)
         return Response(NotificationSerializer(notification).data)

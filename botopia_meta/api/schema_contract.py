@@ -601,6 +601,20 @@ PROPERTIES: dict[tuple[str, str], dict] = {
     ("TemplateEditRequest", "components"): {"type": "array", "items": _ref("TemplateComponent")},
     ("TemplateWriteRequest", "components"): {"type": "array", "items": _ref("TemplateComponent")},
     ("WebhookConfig", "fields"): _ref("WebhookFields"),
+    ("AuditEntry", "details"): {
+        "type": "object",
+        "description": "What changed, by name (names and ids; never a token or a body).",
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "integer"},
+                {"type": "boolean"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "object", "additionalProperties": {"type": "boolean"}},
+            ],
+            "nullable": True,
+        },
+    },
     ("InstagramPublish", "mediaUrls"): {"type": "array", "items": {"type": "string", "format": "uri"}},
     ("InstagramPublish", "error"): _described("MetaErrorDetail", "Why it failed (empty otherwise)."),
     ("InboxMessage", "error"): {"allOf": [_ref("MetaErrorDetail")], "nullable": True},
@@ -680,6 +694,8 @@ TAGS = [
     ("/api/meta/notifications", "Notifications", "What the dashboard's activity feed shows."),
     ("/api/meta/webhook", "Webhooks", "Meta's webhook subscription of the account."),
     ("/api/meta/analytics/", "Analytics", "Figures over time, insights and reports."),
+    ("/api/orgs", "Organizations", "Organizations, their members and roles, invitations, the audit log."),
+    ("/api/invitations/", "Organizations", ""),
 ]
 
 # HTTP status → what each error code means (botopia_meta/api/errors.py and the exceptions).
@@ -693,6 +709,7 @@ ERROR_STATUS = {
     "META_TOKEN_EXPIRED": 401,
     "PERMISSION_DENIED": 403,
     "MISSING_META_PERMISSION": 403,
+    "INVITATION_EMAIL_MISMATCH": 403,
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "NOT_ACCEPTABLE": 406,
@@ -702,6 +719,10 @@ ERROR_STATUS = {
     "OUTSIDE_SERVICE_WINDOW": 409,
     "TEMPLATE_EDIT_REFUSED": 409,
     "PAGE_NOT_AVAILABLE": 409,
+    "LAST_OWNER": 409,
+    "ALREADY_MEMBER": 409,
+    "INVITATION_USED": 409,
+    "INVITATION_EXPIRED": 410,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "RATE_LIMITED": 429,
@@ -765,6 +786,20 @@ SPECIFIC_ERRORS: dict[str, list[str]] = {
     "whatsapp_templates_update": [*META_CALL, "TEMPLATE_EDIT_REFUSED"],
     "whatsapp_templates_delete": META_CALL,
     "whatsapp_templates_sync": META_CALL,
+    "orgs_rename": ["PERMISSION_DENIED"],
+    "orgs_delete": ["PERMISSION_DENIED", "META_API_ERROR", "META_UNAVAILABLE"],
+    "orgs_members_update": ["PERMISSION_DENIED", "LAST_OWNER"],
+    "orgs_members_remove": ["PERMISSION_DENIED", "LAST_OWNER"],
+    "orgs_invitations_list": ["PERMISSION_DENIED"],
+    "orgs_invitations_create": ["PERMISSION_DENIED", "ALREADY_MEMBER"],
+    "orgs_invitations_revoke": ["PERMISSION_DENIED"],
+    "orgs_audit_list": ["PERMISSION_DENIED"],
+    "invitations_accept": [
+        "INVITATION_EMAIL_MISMATCH",
+        "ALREADY_MEMBER",
+        "INVITATION_USED",
+        "INVITATION_EXPIRED",
+    ],
 }
 
 

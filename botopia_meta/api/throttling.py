@@ -1,6 +1,7 @@
 """Our own API's rate limits, counted by django-ratelimit in the shared cache (Redis in
 production): per user when authenticated, per IP otherwise. Views may set
-`throttle_scope = "login"` for the strict limit against password guessing."""
+`throttle_scope = "login"` (password guessing, counted per IP) or `"invitation"` (invitation
+tokens, counted per user) for the strict limit against guessing."""
 
 import logging
 
@@ -12,6 +13,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
 
 logger = logging.getLogger(__name__)
+
+STRICT_SCOPES = ("login", "invitation")
 
 
 def _client_key(group: str, request) -> str:
@@ -26,7 +29,7 @@ class ApiRateThrottle(BaseThrottle):
         if getattr(request, "_counted_by_rate_limit", False):
             return True
         scope = getattr(view, "throttle_scope", None)
-        if scope == "login":
+        if scope in STRICT_SCOPES:
             rate = settings.API_RATE_LIMIT_LOGIN
         elif request.user.is_authenticated:
             rate = settings.API_RATE_LIMIT_USER

@@ -6,9 +6,11 @@ from uuid import uuid4
 import pytest
 from django.utils import timezone
 
-from accounts.models import Notification
+from accounts.models import Notification, NotificationRead
 from accounts.notifications import notify
-from tests.factories import make_account
+from orgs.models import Role
+from tests.factories import add_member, make_account, make_user
+from tests.orgs.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +49,8 @@ def test_it_lists_the_callers_notifications_newest_first(alice_client, alice_not
     assert data["pagination"] == {"total": 3, "limit": 25, "offset": 0, "nextOffset": None}
 
 
-def test_it_filters_unread_and_paginates(alice_client, alice_notifications):
-    alice_notifications[2].read = True
-    alice_notifications[2].save()
+def test_it_filters_unread_and_paginates(alice, alice_client, alice_notifications):
+    NotificationRead.objects.create(notification=alice_notifications[2], user=alice)
     unread = alice_client.get(LIST, {"unread": "true"}).json()["data"]["notifications"]
     assert [n["title"] for n in unread] == ["Quality dropped to YELLOW", "Template approved"]
     read = alice_client.get(LIST, {"unread": "false"}).json()["data"]["notifications"]
@@ -69,13 +70,12 @@ def test_it_answers_400_to_bad_query_parameters(alice_client, alice_notification
     assert set(response.json()["error"]["details"]) == set(query)
 
 
-def test_it_marks_a_notification_read(alice_client, alice_notifications):
+def test_it_marks_a_notification_read(alice, alice_client, alice_notifications):
     target = alice_notifications[0]
     response = alice_client.post(f"{LIST}/{target.pk}/read")
     assert response.status_code == 200
     assert response.json()["data"]["read"] is True
-    target.refresh_from_db()
-    assert target.read is True
+    assert list(NotificationRead.objects.values_list("notification", "user")) == [(target.pk, alice.pk)]
     unread = alice_client.get(LIST, {"unread": "true"}).json()["data"]["notifications"]
     assert str(target.pk) not in {n["id"] for n in unread}
     assert alice_client.post(f"{LIST}/{target.pk}/read").status_code == 200  # idempotent
@@ -86,10 +86,28 @@ def test_it_answers_404_for_someone_elses_or_a_missing_notification(bob_client, 
     response = bob_client.post(f"{LIST}/{make_id(alice_notifications[0])}/read")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
-    assert not Notification.objects.filter(read=True).exists()
+    assert not NotificationRead.objects.exists()
     assert bob_client.get(LIST).json()["data"]["notifications"] == []
 
 
 def test_it_requires_authentication(anon_client):
     assert anon_client.get(LIST).status_code == 401
     assert anon_client.post(f"{LIST}/{uuid4()}/read").status_code == 401
+
+
+def test_read_state_is_per_member(alice, alice_client, alice_notifications):
+    """Another member of the organization sees the same notifications, unread until they
+    read them themselves."""
+    colleague = make_user("colleague", organization=False)
+    add_member(alice_notifications[0].account.organization, colleague, Role.AGENT)
+    colleague_client = client_for(colleague)
+    target = alice_notifications[0]
+
+    assert alice_client.post(f"{LIST}/{target.pk}/read").status_code == 200
+
+    mine = {n["id"]: n["read"] for n in alice_client.get(LIST).json()["data"]["notifications"]}
+    theirs = {n["id"]: n["read"] for n in colleague_client.get(LIST).json()["data"]["notifications"]}
+    assert mine[str(target.pk)] is True and theirs[str(target.pk)] is False
+    assert set(mine) == set(theirs)
+    unread = colleague_client.get(LIST, {"unread": "true"}).json()["data"]["pagination"]["total"]
+    assert unread == 3

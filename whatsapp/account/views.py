@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from accounts.selectors import active_account
 from botopia_meta.api.views import AuthedRequest, paginated_response, validated
 from botopia_meta.exceptions import NotFound
+from orgs.audit import Action, record
 from whatsapp.account import selectors, services
 from whatsapp.account.serializers import (
     AccountQuerySerializer,
@@ -92,4 +93,5 @@ class BusinessProfileView(APIView):
         if number is None:
             raise NotFound("This WhatsApp Business account has no phone number yet.")
         number = services.business_profile_update(number=number, fields=body)
+        record(request, Action.BUSINESS_PROFILE_UPDATE, number, fields=sorted(body))
         return Response(AccountSerializer(account_data(waba, number)).data)

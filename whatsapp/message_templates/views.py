@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import active_account
 from botopia_meta.api.views import AuthedRequest, paginated_response, validated
+from orgs.audit import Action, record
 from whatsapp.account.selectors import require_own_ids, waba_for_account, waba_list
 from whatsapp.message_templates import selectors, services
 from whatsapp.message_templates.serializers import (
@@ -60,6 +61,7 @@ class TemplateListView(APIView):
             components=body.get("components") or [],
             parameter_format=body.get("parameter_format") or None,
         )
+        record(request, Action.TEMPLATE_CREATE, template, name=template.name, language=template.language)
         return Response(TemplateSerializer(template).data, status=201)
 
 
@@ -88,6 +90,7 @@ class TemplateDetailView(APIView):
             language=body.get("language") or None,
             parameter_format=body.get("parameter_format") or None,
         )
+        record(request, Action.TEMPLATE_EDIT, template, name=template.name, language=template.language)
         return Response(TemplateSerializer(template).data)
 
     @extend_schema(operation_id="whatsapp_templates_delete", responses={200: TemplateDeletedSerializer})
@@ -95,6 +98,7 @@ class TemplateDetailView(APIView):
         template = selectors.template_get(org=request.org, template_id=template_id)
         active_account(org=request.org, account_id=template.waba.account_id, permissions=[MANAGEMENT])
         services.template_delete(template=template)
+        record(request, Action.TEMPLATE_DELETE, template, name=template.name, language=template.language)
         return Response({"id": template.id, "deleted": True})
 
 

@@ -10,6 +10,7 @@ from botopia_meta.api.parsers import LargeJSONParser
 from botopia_meta.api.views import AuthedRequest, paginated_response, validated
 from botopia_meta.exceptions import AccountNotConnected, NotFound
 from botopia_meta.text import clean_text
+from orgs.audit import Action, record
 from whatsapp.account.selectors import phone_number_for_account, require_own_ids
 from whatsapp.messages import selectors, services
 from whatsapp.messages.payloads import reply_wamid
@@ -143,6 +144,13 @@ class BroadcastCreateView(APIView):
         broadcast = services.broadcast_create(
             user_id=request.user.id, number=number, template=body["template"], recipients=body["recipients"]
         )
+        record(
+            request,
+            Action.BROADCAST_CREATE,
+            broadcast,
+            template=broadcast.template_name,
+            total=broadcast.total,
+        )
         return Response(BroadcastSerializer(broadcast).data, status=202)
 
 
@@ -163,4 +171,6 @@ class BroadcastCancelView(APIView):
     )
     def post(self, request: AuthedRequest, broadcast_id: str) -> Response:
         broadcast = selectors.broadcast_get(org=request.org, broadcast_id=broadcast_id)
-        return Response(BroadcastSerializer(services.broadcast_cancel(broadcast=broadcast)).data)
+        broadcast = services.broadcast_cancel(broadcast=broadcast)
+        record(request, Action.BROADCAST_CANCEL, broadcast, template=broadcast.template_name)
+        return Response(BroadcastSerializer(broadcast).data)
