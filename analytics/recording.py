@@ -262,7 +262,8 @@ def _flush(calls: list[dict[str, Any]]) -> list[bool]:
     hourly: dict[tuple, int] = {}
     daily: dict[tuple, int] = {}
     counted = [False] * len(calls)
-    with transaction.atomic():
+    # Inside a transaction (deferred's case) no savepoint: an error fails that transaction.
+    with transaction.atomic(savepoint=False):
         pairs = sorted({(pk, key) for pk, key in zip(pks, keys, strict=True) if key is not None}, key=str)
         stored = _insert_keys(pairs, now) if pairs else set()
         for i, call in enumerate(calls):

@@ -149,9 +149,7 @@ def check(messages: int, statuses: int) -> dict:
     events = sql("SELECT count(*) FROM whatsapp_messagestatusevent")[0][0]
     figures = {}
     for table in ("analytics_hourlymetric", "analytics_dailymetric"):
-        rows = sql(
-            f"SELECT metric, dim_key, sum(count) FROM {table} GROUP BY metric, dim_key"  # noqa: S608
-        )
+        rows = sql(f"SELECT metric, dim_key, sum(count) FROM {table} GROUP BY metric, dim_key")
         figures[table] = {f"{metric}|{dim}": int(n) for metric, dim, n in rows}
     want = {f"{m}|{d}": messages for m in PHASES for d in ("", f"template={TEMPLATE}")}
     analytics_ok = all(figures[t] == want for t in figures)
@@ -245,7 +243,10 @@ def main() -> None:
     print(
         f"Storing {args.messages} messages and their statuses, {args.per_delivery} per delivery …", flush=True
     )
-    code = f"import json; from bench.statuses import seed; print(json.dumps(seed({args.messages}, {args.per_delivery})))"
+    code = (
+        "import json; from bench.statuses import seed; "
+        f"print(json.dumps(seed({args.messages}, {args.per_delivery})))"
+    )
     out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,

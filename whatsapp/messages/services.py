@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
@@ -717,6 +717,31 @@ def _status_events_insert(rows: list[tuple[str, str, datetime, dict]]) -> set[tu
         return {(wamid, name) for wamid, name in cursor.fetchall()}
 
 
+def _messages_update(rows: list[Message]) -> None:
+    """Write what statuses changed on these rows in one UPDATE. On PostgreSQL an
+    `UPDATE … FROM (VALUES …)`: bulk_update's CASE per column costs more to build than to run."""
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_update(rows, _STATUS_WRITES)
+        return
+    meta = Message._meta
+    by_name = {f.name: f for f in meta.concrete_fields}
+    fields = [by_name["id"], *(by_name[name] for name in _STATUS_WRITES)]
+    qn = connection.ops.quote_name
+    columns = [qn(cast(str, f.column)) for f in fields]
+    sets = ", ".join(
+        f"{c} = CAST(v.{c} AS {f.db_type(connection)})" for c, f in zip(columns[1:], fields[1:], strict=True)
+    )
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
+    pk = columns[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} AS m SET {sets} FROM (VALUES {values}) AS v({', '.join(columns)}) "  # noqa: S608
+            f"WHERE m.{pk} = CAST(v.{pk} AS {fields[0].db_type(connection)})",
+            params,
+        )
+
+
 def _status_set_apply(number: WhatsAppPhoneNumber, statuses: list[dict], locked: list[Message]) -> list[dict]:
     """Apply statuses, in order, to their locked messages as one set: one INSERT of their
     status events, one UPDATE of the rows, one flush of the counts. The same outcome as one by
@@ -773,7 +798,7 @@ def _status_set_apply(number: WhatsAppPhoneNumber, statuses: list[dict], locked:
     now = timezone.now()
     for message in touched.values():
         message.updated_at = now
-    Message.objects.bulk_update(sorted(touched.values(), key=lambda m: m.pk), _STATUS_WRITES)
+    _messages_update(sorted(touched.values(), key=lambda m: m.pk))
     for message, wamid, name, at, error_code in counted:
         _status_counted(number, message, wamid=wamid, name=name, at=at, error_code=error_code)
     staff_signals.statuses_applied(
@@ -827,7 +852,8 @@ def messages_apply_webhook(
         (m for m in messages if isinstance(m, dict)), key=lambda m: (str(m.get("from")), str(m.get("id")))
     )
     statuses = [s for s in statuses if isinstance(s, dict)]
-    with transaction.atomic(), deferred():
+    # All or nothing with the caller's transaction (the webhook item's): no savepoint of its own.
+    with transaction.atomic(savepoint=False), deferred():
         locked = _lock_messages(number, statuses)
         for message in messages:
             message_apply_inbound(number=number, message=message, profiles=profiles, received_at=received_at)
