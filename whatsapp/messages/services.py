@@ -720,6 +720,8 @@ def _status_events_insert(rows: list[tuple[str, str, datetime, dict]]) -> set[tu
 def _messages_update(rows: list[Message]) -> None:
     """Write what statuses changed on these rows in one UPDATE. On PostgreSQL an
     `UPDATE … FROM (VALUES …)`: bulk_update's CASE per column costs more to build than to run."""
+    if not rows:
+        return  # every status was applied before (a redelivery): nothing to write
     if connection.vendor != "postgresql":
         Message.objects.bulk_update(rows, _STATUS_WRITES)
         return
