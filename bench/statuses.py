@@ -15,6 +15,8 @@ intake function, which queues each on Redis. Then two `rundramatiq` processes (a
 system test runs them) drain the queue; the time counts from the first delivery done to the
 last. Afterwards: every message must be `read` and each of sent/delivered/read counted once
 per message in the hourly and daily analytics; `lost` counts statuses with no status event.
+Besides statuses/s (which a busy machine lowers), the CPU the workers and their PostgreSQL
+backends spent per status over the same window: comparable between runs on a shared machine.
 
 `--profile DIR` runs each worker under `py-spy record --subprocesses -f raw` and writes
 DIR/worker<N>.txt (collapsed stacks); `--top` prints the heaviest frames from them.
@@ -188,7 +190,36 @@ def top(paths: list[Path], limit: int = 25) -> list[tuple[str, float, float]]:
     return [(frame, 100 * n / total, 100 * own[frame] / total) for frame, n in inclusive.most_common(limit)]
 
 
-def start_workers(env: dict, threads: int, profile: Path | None) -> list[subprocess.Popen]:
+def _cpu(pid: int) -> tuple[int, str, float]:
+    """(session id, command name, CPU seconds used) of a process."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[3]), name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(workers: list[subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds used so far by the worker processes (their sessions, py-spy left out) and
+    by the PostgreSQL backends serving this database: with both, a run on a busy machine
+    still says what each status costs."""
+    sessions = {w.pid for w in workers}
+    backends = {pid for (pid,) in sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")}
+    totals = {"workers": 0.0, "db": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            session, name, seconds = _cpu(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+        if session in sessions and name != "py-spy":
+            totals["workers"] += seconds
+        elif int(entry.name) in backends:
+            totals["db"] += seconds
+    return totals
+
+
+def start_workers(env: dict, threads: int, profile: Path | None, gil: bool = False) -> list[subprocess.Popen]:
     workers = []
     for index in range(2):
         command = [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", str(threads)]
@@ -196,7 +227,7 @@ def start_workers(env: dict, threads: int, profile: Path | None) -> list[subproc
             out = profile / f"worker{index}.txt"
             command = [
                 str(harness.BIN / "py-spy"), "record", "--subprocesses", "--nonblocking",
-                "-f", "raw", "-r", "50", "-o", str(out), "--", *command,
+                "-f", "raw", "-r", "50", *(["--gil"] if gil else []), "-o", str(out), "--", *command,
             ]  # fmt: skip
         workers.append(harness.spawn(command, env, (profile or Path("/tmp")) / f"bench-worker{index}.log"))
     return workers
@@ -221,6 +252,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per rundramatiq process")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--profile", type=Path, help="directory for py-spy's collapsed stacks")
+    parser.add_argument("--gil", action="store_true", help="profile only threads holding the GIL (CPU)")
     parser.add_argument("--top", type=int, default=25, help="frames of the profile to print")
     args = parser.parse_args()
     for name in ("DATABASE_URL", "REDIS_URL"):
@@ -264,10 +296,11 @@ def main() -> None:
 
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    workers = start_workers(env, args.threads, args.profile)
+    workers = start_workers(env, args.threads, args.profile, args.gil)
     started = time.time()
     first_done = None
     done_at_first = 0
+    cpu_first = cpu_last = {"workers": 0.0, "db": 0.0}
     try:
         while time.time() - started < args.timeout:
             left = sql(
@@ -275,10 +308,12 @@ def main() -> None:
             )[0][0]
             if first_done is None and left < pending:
                 first_done, done_at_first = time.time(), pending - left  # workers are up
+                cpu_first = cpu_snapshot(workers)
             if left == 0:
                 break
             time.sleep(0.05)
         finished = time.time()
+        cpu_last = cpu_snapshot(workers)
     finally:
         stop_workers(workers, profiled=args.profile is not None)
     steady = max(finished - (first_done or started), 1e-9)
@@ -286,11 +321,14 @@ def main() -> None:
     per_delivery = seeded["statuses"] / max(seeded["deliveries"], 1)
     statuses_per_s = (drained - done_at_first) * per_delivery / steady
     result = check(seeded["messages"], seeded["statuses"])
+    counted = max((drained - done_at_first) * per_delivery, 1)
+    cpu_ms = {k: round(1000 * (cpu_last[k] - cpu_first[k]) / counted, 3) for k in cpu_last}
     load = os.getloadavg()
     print(
         f"{drained} of {pending} deliveries in {steady:.1f}s after the first was done: "
         f"{(drained - done_at_first) / steady:.0f} deliveries/s, {statuses_per_s:.0f} statuses/s "
-        f"(load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})"
+        f"(load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}); CPU per status: "
+        f"workers {cpu_ms['workers']:.2f} ms, PostgreSQL {cpu_ms['db']:.2f} ms"
     )
     print(
         f"messages {result['message_states']}; analytics {'OK' if result['analytics_ok'] else 'WRONG'} "
@@ -312,6 +350,8 @@ def main() -> None:
         "lost": result["lost"],
         "all_read": result["all_read"],
         "analytics_ok": result["analytics_ok"],
+        "worker_cpu_ms_per_status": cpu_ms["workers"],
+        "db_cpu_ms_per_status": cpu_ms["db"],
         "worker_threads": args.threads,
         "load_avg": [round(x, 2) for x in load],
     }
