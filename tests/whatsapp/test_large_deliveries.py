@@ -173,6 +173,7 @@ def test_another_accounts_event_is_not_stuck_behind_a_big_delivery(transactional
     order = []
     while not queue.empty():
         event_id = dramatiq.Message.decode(queue.get_nowait()).args[0]
+        queue.task_done()  # as a worker would: the next test's worker joins this queue
         webhook_event_process(event_id=event_id)
         order.append(event_id)
         if event_id == str(small.pk):
