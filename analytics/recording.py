@@ -110,16 +110,39 @@ def _stored_key(key: str) -> str:
     return key if len(key) <= 255 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _insert_key(account_pk: Any, key: str, now: datetime) -> bool:
+def _account_pk(account_id: Any) -> Any:
+    return HourlyMetric._meta.get_field("account").target_field.get_db_prep_value(
+        UUID(str(account_id)), connection
+    )
+
+
+def _same_pk(value: Any) -> str:
+    # A UUID as the database hands it back (PostgreSQL: UUID; SQLite: 32 hex digits).
+    return str(value).replace("-", "")
+
+
+# Rows per INSERT: far under PostgreSQL's and SQLite's bound on a statement's parameters.
+_ROWS_PER_STATEMENT = 1000
+
+
+def _insert_keys(pairs: list[tuple[Any, str]], now: datetime) -> set[tuple[str, str]]:
+    """INSERT the (account pk, stored key) pairs, in their order, ON CONFLICT DO NOTHING;
+    → the pairs newly stored (as `(_same_pk(account), key)`)."""
     table = RecordedKey._meta.db_table
     qn = connection.ops.quote_name
+    created = connection.ops.adapt_datetimefield_value(now)
+    stored: set[tuple[str, str]] = set()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (account_id, {qn('key')}, created_at) VALUES (%s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT (account_id, {qn('key')}) DO NOTHING",
-            [account_pk, _stored_key(key), connection.ops.adapt_datetimefield_value(now)],
-        )
-        return cursor.rowcount == 1
+        for start in range(0, len(pairs), _ROWS_PER_STATEMENT):
+            rows = pairs[start : start + _ROWS_PER_STATEMENT]
+            cursor.execute(
+                f"INSERT INTO {table} (account_id, {qn('key')}, created_at) "  # noqa: S608
+                f"VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} "
+                f"ON CONFLICT (account_id, {qn('key')}) DO NOTHING RETURNING account_id, {qn('key')}",
+                [value for account_pk, key in rows for value in (account_pk, key, created)],
+            )
+            stored.update((_same_pk(account_pk), key) for account_pk, key in cursor.fetchall())
+    return stored
 
 
 def _upsert(model: type[models.Model], bucket_column: str, rows: list[tuple]) -> None:
@@ -136,14 +159,17 @@ def _upsert(model: type[models.Model], bucket_column: str, rows: list[tuple]) ->
         "broadcast",
         bucket_column,
     )
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"] * len(rows))
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}, count) VALUES {placeholders} "  # noqa: S608
-        f"ON CONFLICT (account_id, platform, dim_key, metric, {bucket_column}, asset_id) "
-        f"DO UPDATE SET count = {table}.count + EXCLUDED.count"
-    )
+    row_sql = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}, count) "  # noqa: S608
+                f"VALUES {', '.join([row_sql] * len(chunk))} "
+                f"ON CONFLICT (account_id, platform, dim_key, metric, {bucket_column}, asset_id) "
+                f"DO UPDATE SET count = {table}.count + EXCLUDED.count",
+                [value for row in chunk for value in row],
+            )
 
 
 _deferred = threading.local()
@@ -152,25 +178,32 @@ _deferred = threading.local()
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
     """Inside a transaction that counts several things: hold the record() calls and make them
-    at the end of the block, sorted by bucket. Concurrent transactions counting into the same
-    buckets then lock the bucket rows in one order, after their own rows: no deadlock. Nested
-    blocks flush with the outermost; an exception drops the held calls (the transaction rolls
-    back anyway)."""
-    if getattr(_deferred, "calls", None) is not None:
-        yield
+    together at the end of the block (`_flush`: the keys in one statement, the counts summed
+    per bucket and added in bucket order). Concurrent transactions counting into the same
+    buckets then lock the bucket rows in one order, after their own rows: no deadlock.
+
+    Nested blocks flush with the outermost. An exception drops the calls held in the block it
+    leaves (a nested block is a savepoint's: the outer block keeps counting the rest)."""
+    calls = getattr(_deferred, "calls", None)
+    if calls is not None:
+        mark = len(calls)
+        try:
+            yield
+        except BaseException:
+            del calls[mark:]
+            raise
         return
     _deferred.calls = []
     try:
         yield
-        calls = sorted(
-            _deferred.calls,
-            key=lambda c: (hour_bucket(c["at"]), c["metric"], dimension_key(c["dimensions"]), c["key"] or ""),
-        )
-        _deferred.calls = None
-        for call in calls:
-            _record(**call)
+        held, _deferred.calls = _deferred.calls, None
+        _flush(held)
     finally:
         _deferred.calls = None
+
+
+def _deferring() -> bool:
+    return getattr(_deferred, "calls", None) is not None
 
 
 def record(
@@ -209,54 +242,70 @@ def record(
         "dimensions": dimensions,
         "key": key,
     }
-    if getattr(_deferred, "calls", None) is not None:
+    if _deferring():
         _deferred.calls.append(call)
         return True
-    return _record(**call)
+    return _flush([call])[0]
 
 
-def _record(
-    *,
-    account_id: Any,
-    platform: str,
-    metric: str,
-    at: datetime,
-    asset_id: str,
-    count: int,
-    dimensions: dict[str, str] | None,
-    key: str | None,
-) -> bool:
-    account_pk = HourlyMetric._meta.get_field("account").target_field.get_db_prep_value(
-        UUID(str(account_id)), connection
-    )
-    hour = hour_bucket(at)
-    # The day of the hour's start, so rebuilding days from hours gives the same answer
-    # (a time zone with a :30 offset puts that half hour in the day the UTC hour starts).
-    day = hour.astimezone(account_timezone(account_id)).date()
-    dims = {k: str(v) for k, v in (dimensions or {}).items() if v not in (None, "")}
-    dim_key = dimension_key(dims)
-    template, broadcast = dims.get("template", ""), dims.get("broadcast", "")[:64]
-    asset_id = str(asset_id or "")[:64]
-
-    buckets = [("", "", "")]
-    if dim_key:
-        buckets.append((dim_key, template, broadcast))
-    hour_value = connection.ops.adapt_datetimefield_value(hour)
-    day_value = connection.ops.adapt_datefield_value(day)
-    with transaction.atomic():
-        if key is not None and not _insert_key(account_pk, key, timezone.now()):
-            return False
-        _upsert(
-            HourlyMetric,
-            "hour",
-            [(account_pk, platform, asset_id, metric, dk, t, b, hour_value, count) for dk, t, b in buckets],
-        )
-        _upsert(
-            DailyMetric,
-            "day",
-            [(account_pk, platform, asset_id, metric, dk, t, b, day_value, count) for dk, t, b in buckets],
-        )
-    return True
+def _flush(calls: list[dict[str, Any]]) -> list[bool]:
+    """Make record() calls as one set, in one transaction: their keys in one INSERT (a key
+    stored already, or earlier in the set, counts nothing), then their counts summed per
+    bucket and added with one upsert of hourly rows and one of daily rows, each in bucket
+    order. → for each call, whether it counted."""
+    if not calls:
+        return []
+    now = timezone.now()
+    pks = [_account_pk(call["account_id"]) for call in calls]
+    keys = [None if call["key"] is None else _stored_key(call["key"]) for call in calls]
+    zones: dict[str, ZoneInfo] = {}
+    hourly: dict[tuple, int] = {}
+    daily: dict[tuple, int] = {}
+    counted = [False] * len(calls)
+    # Inside a transaction (deferred's case) no savepoint: an error fails that transaction.
+    with transaction.atomic(savepoint=False):
+        pairs = sorted({(pk, key) for pk, key in zip(pks, keys, strict=True) if key is not None}, key=str)
+        stored = _insert_keys(pairs, now) if pairs else set()
+        for i, call in enumerate(calls):
+            if keys[i] is not None:
+                pair = (_same_pk(pks[i]), keys[i])
+                if pair not in stored:
+                    continue
+                stored.discard(pair)  # the same key twice in the set counts once
+            counted[i] = True
+            zone_key = _same_pk(pks[i])
+            if zone_key not in zones:
+                zones[zone_key] = account_timezone(call["account_id"])
+            hour = hour_bucket(call["at"])
+            # The day of the hour's start, so rebuilding days from hours gives the same answer
+            # (a time zone with a :30 offset puts that half hour in the day the UTC hour starts).
+            day = hour.astimezone(zones[zone_key]).date()
+            dims = {k: str(v) for k, v in (call["dimensions"] or {}).items() if v not in (None, "")}
+            dim_key = dimension_key(dims)
+            template, broadcast = dims.get("template", ""), dims.get("broadcast", "")[:64]
+            asset_id = str(call["asset_id"] or "")[:64]
+            buckets = [("", "", "")]
+            if dim_key:
+                buckets.append((dim_key, template, broadcast))
+            for dk, t, b in buckets:
+                # In the order of the rows' unique key: (account, platform, dim_key, metric, bucket, asset).
+                for rows, bucket in ((hourly, hour), (daily, day)):
+                    row = (zone_key, call["platform"], dk, call["metric"], bucket, asset_id, pks[i], t, b)
+                    rows[row] = rows.get(row, 0) + call["count"]
+        for model, column, rows, adapt in (
+            (HourlyMetric, "hour", hourly, connection.ops.adapt_datetimefield_value),
+            (DailyMetric, "day", daily, connection.ops.adapt_datefield_value),
+        ):
+            if rows:
+                _upsert(
+                    model,
+                    column,
+                    [
+                        (pk, platform, asset, metric, dk, t, b, adapt(bucket), n)
+                        for (_, platform, dk, metric, bucket, asset, pk, t, b), n in sorted(rows.items())
+                    ],
+                )
+    return counted
 
 
 def record_message_status(
@@ -284,7 +333,8 @@ def record_message_status(
         steps = [(name, dimensions) for name in STATUS_ORDER[: STATUS_ORDER.index(status) + 1]]
     else:
         raise ValueError(f"unknown message status {status!r}")
-    with transaction.atomic():
+    # Held by deferred(), the calls are made with its set: no savepoint of their own needed.
+    with contextlib.nullcontext() if _deferring() else transaction.atomic():
         for metric, metric_dims in steps:
             if record(
                 account_id=account_id,

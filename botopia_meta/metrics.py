@@ -82,12 +82,26 @@ def count(name: str, *labels: object, amount: int = 1) -> None:
 
 def observe_status_lag(seconds: float) -> None:
     """One status webhook applied `seconds` after Meta's timestamp."""
-    seconds = max(0.0, seconds)
+    observe_status_lags([seconds])
+
+
+def observe_status_lags(lags: list[float]) -> None:
+    """Status webhooks applied these many seconds after Meta's timestamps: one round trip."""
+    buckets: dict[str, int] = {}
+    total_ms = 0
+    for lag in lags:
+        seconds = max(0.0, lag)
+        for bound in LAG_BUCKETS:
+            if seconds <= bound:
+                buckets[str(bound)] = buckets.get(str(bound), 0) + 1
+        total_ms += int(seconds * 1000)
+    if not lags:
+        return
     increments: list[tuple[str, tuple[str, ...], int]] = [
-        ("status_lag_bucket", (str(bound),), 1) for bound in LAG_BUCKETS if seconds <= bound
+        ("status_lag_bucket", (bound,), n) for bound, n in buckets.items()
     ]
-    increments.append(("status_lag_bucket", ("+Inf",), 1))
-    increments.append(("status_lag_sum_ms", (), int(seconds * 1000)))
+    increments.append(("status_lag_bucket", ("+Inf",), len(lags)))
+    increments.append(("status_lag_sum_ms", (), total_ms))
     _add_many(increments)
 
 

@@ -22,10 +22,22 @@ def register_discovery(name: str, step: Callable[..., dict]) -> None:
     DISCOVERY_STEPS[name] = step
 
 
+# A handler whose items can be large (a WhatsApp change with thousands of statuses) may give a
+# splitter: `split(item, size) -> [(part, weight), ...]`, parts of at most `size` sub-items
+# (weight: how many) that its handler applies one after another with the outcome of the
+# whole; an item of `size` or fewer comes back as itself. Lets a big delivery run in chunks.
+WEBHOOK_SPLITTERS: dict[tuple[str, str], Callable[["WebhookItem", int], list[tuple["WebhookItem", int]]]] = {}
+
+
 def register_webhook_handler(
-    object_type: str, field_name: str, handler: Callable[["WebhookItem"], None]
+    object_type: str,
+    field_name: str,
+    handler: Callable[["WebhookItem"], None],
+    split: Callable[["WebhookItem", int], list[tuple["WebhookItem", int]]] | None = None,
 ) -> None:
     WEBHOOK_HANDLERS[(object_type, field_name)] = handler
+    if split is not None:
+        WEBHOOK_SPLITTERS[(object_type, field_name)] = split
 
 
 PAGE_SUBSCRIPTION_USERS: dict[str, Callable[[str], bool]] = {}

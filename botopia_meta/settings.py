@@ -345,6 +345,11 @@ WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 WEBHOOK_RESWEEP_AFTER_SECONDS = env.int("WEBHOOK_RESWEEP_AFTER_SECONDS", default=300)
 WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int("WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=600)
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
+# A delivery of more items than WEBHOOK_CHUNK_ITEMS (statuses and messages count one each) is
+# processed in chunks of at most that many, each its own transaction with its progress; after
+# WEBHOOK_SLICE_SECONDS of chunks the rest goes back on the queue, behind other accounts' events.
+WEBHOOK_CHUNK_ITEMS = env.int("WEBHOOK_CHUNK_ITEMS", default=500)
+WEBHOOK_SLICE_SECONDS = env.float("WEBHOOK_SLICE_SECONDS", default=2.0)
 ANALYTICS_KEY_RETENTION_DAYS = env.int("ANALYTICS_KEY_RETENTION_DAYS", default=30)
 # WhatsApp media (whatsapp/media/). Inbound media is downloaded and stored in the
 # `whatsapp_media` storage: the filesystem under MEDIA_ROOT/whatsapp by default, any Django

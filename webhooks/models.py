@@ -34,6 +34,9 @@ class WebhookEvent(TimestampedModel):
     # [{"index": "0.1", "field", "outcome": applied|ignored|failed, "reason"}]
     item_results = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # A large delivery runs in chunks (webhooks.processing.chunks), each committed with this
+    # count: a retry or a continuation resumes at the next chunk.
+    chunks_done = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     swept_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)

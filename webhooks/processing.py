@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from botopia_meta import text
+from botopia_meta import registry, text
 from botopia_meta.registry import WebhookItem
 
 logger = logging.getLogger(__name__)
@@ -110,3 +110,22 @@ def summarise(payload: dict[str, Any]) -> tuple[str, int]:
         if slot.field:
             fields.add(slot.field)
     return ",".join(sorted(fields))[:255], count
+
+
+def chunks(slots: list[Slot], size: int) -> list[list[Slot]]:
+    """The delivery's slots in consecutive chunks of at most `size` sub-items (a WhatsApp
+    status or message counts one; an item its handler can't split counts one as a whole), an
+    item larger than `size` cut into parts by its registered splitter. A part keeps its slot's
+    index. A delivery of `size` or fewer is one chunk of its slots as they are."""
+    result: list[list[Slot]] = [[]]
+    weight = 0
+    for slot in slots:
+        split = registry.WEBHOOK_SPLITTERS.get((slot.item.object, slot.item.field)) if slot.item else None
+        parts = split(slot.item, size) if split and slot.item else [(slot.item, 1)]
+        for item, n in parts:
+            if result[-1] and weight + n > size:
+                result.append([])
+                weight = 0
+            result[-1].append(slot if item is slot.item else Slot(slot.index, slot.field, item))
+            weight += n
+    return result

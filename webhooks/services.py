@@ -110,7 +110,9 @@ def _claim(event_id: UUID | str, *, force: bool) -> bool:
         rows = rows.exclude(status=Status.PROCESSING, claimed_at__gte=stale)
     else:
         rows = rows.filter(Q(status=Status.PENDING) | Q(status=Status.PROCESSING, claimed_at__lt=stale))
-    return bool(rows.update(status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1))
+    # A replay (force) starts a chunked delivery from its first chunk again.
+    restart = {"chunks_done": 0} if force else {}
+    return bool(rows.update(status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1, **restart))
 
 
 def _apply(slot: processing.Slot) -> tuple[dict[str, Any], BaseException | None]:
@@ -196,11 +198,11 @@ def _process_claimed(event_id: UUID | str) -> WebhookEvent:
         status = Status.REJECTED if isinstance(exc, processing.NotJson) else Status.IGNORED
         return _finish(event, status=status, reason=str(exc), results=[])
 
-    results, retryable = [], False
-    for slot in processing.slots(event.pk, payload, received_at=event.received_at):
-        result, error = _apply(slot)
-        results.append(result)
-        retryable |= error is not None and is_retryable(error)
+    slots = list(processing.slots(event.pk, payload, received_at=event.received_at))
+    chunks = processing.chunks(slots, settings.WEBHOOK_CHUNK_ITEMS)
+    if len(chunks) > 1:
+        return _process_chunks(event, chunks)
+    results, retryable = _apply_all(chunks[0])
     if retryable and event.attempts < MAX_ATTEMPTS:
         WebhookEvent.objects.filter(pk=event.pk).update(
             status=Status.PENDING, claimed_at=None, item_results=results, item_count=len(results)
@@ -208,6 +210,73 @@ def _process_claimed(event_id: UUID | str) -> WebhookEvent:
         raise RetryLater(f"Transient failure in webhook event {event.pk}")
     status, reason = _settle(results)
     return _finish(event, status=status, reason=reason, results=results)
+
+
+def _apply_all(slots: list[processing.Slot]) -> tuple[list[dict[str, Any]], bool]:
+    """Each slot's outcome, and whether one failed in a way worth running again."""
+    results, retryable = [], False
+    for slot in slots:
+        result, error = _apply(slot)
+        results.append(result)
+        retryable |= error is not None and is_retryable(error)
+    return results, retryable
+
+
+def _process_chunks(event: WebhookEvent, chunks: list[list[processing.Slot]]) -> WebhookEvent:
+    """A large delivery, chunk after chunk from the first not done yet, each committed with
+    its progress (a kill loses at most the chunk in flight; the retry resumes after the last
+    one committed). After WEBHOOK_SLICE_SECONDS the rest is queued again, behind whatever
+    other events came in meanwhile, instead of holding this worker thread."""
+    results: list[dict[str, Any]] = list(event.item_results) if event.chunks_done else []
+    started = time.monotonic()
+    done = event.chunks_done
+    while done < len(chunks):
+        results = _run_chunk(event, chunks[done], done, results)
+        done += 1
+        if done < len(chunks) and time.monotonic() - started >= settings.WEBHOOK_SLICE_SECONDS:
+            WebhookEvent.objects.filter(pk=event.pk).update(
+                status=Status.PENDING, claimed_at=None, attempts=0
+            )
+            _enqueue(event.pk)  # not sent (broker down): the sweeper queues the pending row
+            event.status, event.chunks_done = Status.PENDING, done
+            return event
+    results = _merged(results)
+    status, reason = _settle(results)
+    return _finish(event, status=status, reason=reason, results=results)
+
+
+def _run_chunk(
+    event: WebhookEvent, slots: list[processing.Slot], done: int, results: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One chunk and its progress in one transaction; a transient failure rolls it back and
+    the event is retried from this chunk. → the outcomes so far."""
+    with transaction.atomic():
+        chunk_results, retryable = _apply_all(slots)
+        again = retryable and event.attempts < MAX_ATTEMPTS
+        if again:
+            transaction.set_rollback(True)
+        else:
+            results = [*results, *chunk_results]
+            WebhookEvent.objects.filter(pk=event.pk).update(chunks_done=done + 1, item_results=results)
+    if again:
+        WebhookEvent.objects.filter(pk=event.pk).update(status=Status.PENDING, claimed_at=None)
+        raise RetryLater(f"Transient failure in chunk {done + 1} of webhook event {event.pk}")
+    return results
+
+
+_OUTCOME_RANK = {"ignored": 0, "applied": 1, "failed": 2}
+
+
+def _merged(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One outcome per slot: the parts of a split item (same index) count as the item, failed
+    if one failed, else applied if one applied."""
+    merged: list[dict[str, Any]] = []
+    for result in results:
+        if merged and merged[-1]["index"] == result["index"]:
+            merged[-1] = max(merged[-1], result, key=lambda r: _OUTCOME_RANK.get(r["outcome"], 0))
+        else:
+            merged.append(result)
+    return merged
 
 
 def _finish(event: WebhookEvent, *, status: str, reason: str, results: list[dict]) -> WebhookEvent:

@@ -2,6 +2,8 @@
 find the number, parse the change, hand it to whatsapp.messages.services, which owns a
 message's state. Registers with botopia_meta.registry on import."""
 
+from dataclasses import replace
+
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
 from whatsapp.account.selectors import phone_number_for_webhook
 from whatsapp.messages import services
@@ -36,4 +38,26 @@ def handle_messages(item: WebhookItem) -> None:
     )
 
 
-register_webhook_handler("whatsapp_business_account", "messages", handle_messages)
+def split_messages(item: WebhookItem, size: int) -> list[tuple[WebhookItem, int]]:
+    """A change of more than `size` messages and statuses, as parts of at most `size`: its
+    messages, then its statuses, in their order (what handle_messages does with the whole)."""
+    value = item.value
+    messages, statuses = value.get("messages") or [], value.get("statuses") or []
+    if not (isinstance(messages, list) and isinstance(statuses, list)):
+        return [(item, 1)]
+    if len(messages) + len(statuses) <= size:
+        return [(item, max(1, len(messages) + len(statuses)))]
+    return [
+        (
+            replace(
+                item, value={**value, "messages": [], "statuses": [], key: entries[start : start + size]}
+            ),
+            n,
+        )
+        for key, entries in (("messages", messages), ("statuses", statuses))
+        for start in range(0, len(entries), size)
+        if (n := len(entries[start : start + size]))
+    ]
+
+
+register_webhook_handler("whatsapp_business_account", "messages", handle_messages, split=split_messages)

@@ -7,11 +7,11 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from accounts.tokens import graph_for
 from analytics.recording import deferred, record, record_message_status
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphError, GraphInvalidParameter
-from botopia_meta.tasks import enqueue_on_commit
+from botopia_meta.tasks import enqueue_on_commit, is_retryable
 from whatsapp.media.services import media_track_inbound
 from whatsapp.messages import graph, staff_signals
 from whatsapp.messages.limits import messaging_limit_reserve
@@ -616,11 +616,67 @@ def _callback_uuid(value: object) -> UUID | None:
         return None
 
 
-def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
+def _status_parts(status: dict) -> tuple[Any, str, datetime] | None:
+    """(wamid, status name, Meta's time) of a status we apply; None for one we skip."""
     wamid, name = status.get("id"), status.get("status")
     if not wamid or name not in STATUS_FIELDS:
+        return None
+    return wamid, name, _ts(status.get("timestamp"))
+
+
+def _status_to_message(message: Message, status: dict, *, wamid: Any, name: str, at: datetime) -> int | None:
+    """A status's changes to its message, in memory: the earliest time of each status, the
+    wamid when we had none, Meta's error, pricing and conversation, the derived status.
+    → the error code of a failure."""
+    field = STATUS_FIELDS[name]
+    if getattr(message, field) is None or at < getattr(message, field):
+        setattr(message, field, at)
+    if not message.wamid:
+        message.wamid = wamid
+    error_code = None
+    if name == "failed":
+        error = (status.get("errors") or [{}])[0] or {}
+        error_code = error.get("code")
+        message.error_code = error_code if isinstance(error_code, int) else None
+        message.error_title = str(error.get("title") or error.get("message") or "")[:512]
+    if status.get("pricing"):
+        message.pricing = status["pricing"]
+    if status.get("conversation"):
+        message.conversation = status["conversation"]
+    message.status = derived_status(message)
+    message.status_updated_at = timezone.now()
+    return error_code
+
+
+def _status_counted(
+    number: WhatsAppPhoneNumber, message: Message, *, wamid: Any, name: str, at: datetime, error_code: Any
+) -> None:
+    """After a status is applied to its row: the failure notice, the analytics counts."""
+    if name == "failed":
+        staff_signals.message_failed(
+            account_id=number.waba.account_id,
+            phone_number_id=number.phone_number_id,
+            display_number=number.display_phone_number,
+            code=error_code,
+            title=message.error_title,
+        )
+    record_message_status(
+        account_id=number.waba.account_id,
+        phone_number_id=number.phone_number_id,
+        message_id=wamid,
+        status=name,
+        at=at,
+        dimensions={"template": message.template_name} if message.template_name else None,
+        error_code=error_code,
+    )
+
+
+def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
+    """One status on its own (the set path's fallback, and an orphan's first status)."""
+    parts = _status_parts(status)
+    if parts is None:
         return False
-    at = _ts(status.get("timestamp"))
+    wamid, name, at = parts
     try:
         with transaction.atomic():
             MessageStatusEvent.objects.create(wamid=wamid, status=name, at=at, payload=status)
@@ -648,43 +704,172 @@ def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
             message = Message.objects.select_for_update().filter(wamid=wamid, phone_number=number).first()
             if message is None:
                 return False
-    field = STATUS_FIELDS[name]
-    if getattr(message, field) is None or at < getattr(message, field):
-        setattr(message, field, at)
-    if not message.wamid:
-        message.wamid = wamid
-    error_code = None
-    if name == "failed":
-        error = (status.get("errors") or [{}])[0] or {}
-        error_code = error.get("code")
-        message.error_code = error_code if isinstance(error_code, int) else None
-        message.error_title = str(error.get("title") or error.get("message") or "")[:512]
-    if status.get("pricing"):
-        message.pricing = status["pricing"]
-    if status.get("conversation"):
-        message.conversation = status["conversation"]
-    message.status = derived_status(message)
-    message.status_updated_at = timezone.now()
+    error_code = _status_to_message(message, status, wamid=wamid, name=name, at=at)
     message.save()
     staff_signals.status_applied(at=at, status=name, phone_number_id=number.phone_number_id)
-    if name == "failed":
-        staff_signals.message_failed(
-            account_id=number.waba.account_id,
-            phone_number_id=number.phone_number_id,
-            display_number=number.display_phone_number,
-            code=error_code,
-            title=message.error_title,
-        )
-    record_message_status(
-        account_id=number.waba.account_id,
-        phone_number_id=number.phone_number_id,
-        message_id=wamid,
-        status=name,
-        at=at,
-        dimensions={"template": message.template_name} if message.template_name else None,
-        error_code=error_code,
-    )
+    _status_counted(number, message, wamid=wamid, name=name, at=at, error_code=error_code)
     return True
+
+
+class _NotASet(Exception):
+    """The statuses can't be applied as a set with the outcome of one by one: apply them so."""
+
+
+# What a status changes on a message row (bulk_update sets no auto_now: updated_at is set).
+_STATUS_WRITES = (
+    "status",
+    "status_updated_at",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+    "failed_at",
+    "wamid",
+    "error_code",
+    "error_title",
+    "pricing",
+    "conversation",
+    "updated_at",
+)
+
+
+def _status_events_insert(rows: list[tuple[str, str, datetime, dict]]) -> set[tuple[str, str]]:
+    """One INSERT of (wamid, status, at, payload) ON CONFLICT DO NOTHING; → the pairs stored
+    now (a pair stored already was applied before)."""
+    meta = MessageStatusEvent._meta
+    at_field, payload_field = meta.get_field("at"), meta.get_field("payload")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = []
+    for wamid, name, at, payload in rows:
+        params += [
+            wamid,
+            name,
+            at_field.get_db_prep_save(at, connection),
+            payload_field.get_db_prep_save(payload, connection),
+            now,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {meta.db_table} (wamid, status, at, payload, created_at) "  # noqa: S608
+            f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(rows))} "
+            "ON CONFLICT (wamid, status) DO NOTHING RETURNING wamid, status",
+            params,
+        )
+        return {(wamid, name) for wamid, name in cursor.fetchall()}
+
+
+def _messages_update(rows: list[Message]) -> None:
+    """Write what statuses changed on these rows in one UPDATE. On PostgreSQL an
+    `UPDATE … FROM (VALUES …)`: bulk_update's CASE per column costs more to build than to run."""
+    if not rows:
+        return  # every status was applied before (a redelivery): nothing to write
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_update(rows, _STATUS_WRITES)
+        return
+    meta = Message._meta
+    by_name = {f.name: f for f in meta.concrete_fields}
+    fields = [by_name["id"], *(by_name[name] for name in _STATUS_WRITES)]
+    qn = connection.ops.quote_name
+    columns = [qn(cast(str, f.column)) for f in fields]
+    sets = ", ".join(
+        f"{c} = CAST(v.{c} AS {f.db_type(connection)})" for c, f in zip(columns[1:], fields[1:], strict=True)
+    )
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
+    pk = columns[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} AS m SET {sets} FROM (VALUES {values}) AS v({', '.join(columns)}) "  # noqa: S608
+            f"WHERE m.{pk} = CAST(v.{pk} AS {fields[0].db_type(connection)})",
+            params,
+        )
+
+
+def _status_set_apply(number: WhatsAppPhoneNumber, statuses: list[dict], locked: list[Message]) -> list[dict]:
+    """Apply statuses, in order, to their locked messages as one set: one INSERT of their
+    status events, one UPDATE of the rows, one flush of the counts. The same outcome as one by
+    one. → the tail to apply one by one, from the first status whose message isn't stored
+    (an orphan's row is made there) or whose wamid isn't a string."""
+    by_wamid = {m.wamid: m for m in locked if m.wamid}
+    by_pk = {m.pk: m for m in locked}
+    planned: list[tuple[dict, str, str, datetime, Message]] = []
+    # A row without a wamid gets the first one applied to it; statuses after that one find the
+    # row by it. giver[pk]: the planned status expected to give it; relies_on[k]: planned[k]
+    # found its row that way, so it holds only if that status is applied (not stored before).
+    giver: dict[Any, int] = {}
+    relies_on: dict[int, int] = {}
+    seen: set[tuple[str, str]] = set()
+    tail: list[dict] = []
+    for position, status in enumerate(statuses):
+        parts = _status_parts(status)
+        if parts is None:
+            continue
+        wamid, name, at = parts
+        if not isinstance(wamid, str) or len(wamid) > 255:
+            tail = statuses[position:]
+            break
+        message = by_wamid.get(wamid)
+        if message is None and (pk := _callback_uuid(status.get("biz_opaque_callback_data"))):
+            message = by_pk.get(pk)
+        if message is None:
+            tail = statuses[position:]
+            break
+        if (wamid, name) in seen:
+            continue  # one by one, the second finds its status event stored: it changes nothing
+        seen.add((wamid, name))
+        if not message.wamid:
+            if message.pk not in giver:
+                giver[message.pk] = len(planned)
+                by_wamid[wamid] = message
+            elif by_wamid.get(wamid) is message:
+                relies_on[len(planned)] = giver[message.pk]
+        planned.append((status, wamid, name, at, message))
+    if not planned:
+        return tail
+    stored = _status_events_insert(sorted((w, n, at, s) for s, w, n, at, _ in planned))
+    applied = [i for i, (_, wamid, name, _, _) in enumerate(planned) if (wamid, name) in stored]
+    if any(planned[relies_on[i]][1:3] not in stored for i in applied if i in relies_on):
+        # A status found its row through a wamid that an earlier one, applied before, won't give it.
+        raise _NotASet()
+    touched: dict[Any, Message] = {}
+    counted = []
+    for i in applied:
+        status, wamid, name, at, message = planned[i]
+        error_code = _status_to_message(message, status, wamid=wamid, name=name, at=at)
+        touched[message.pk] = message
+        counted.append((message, wamid, name, at, error_code))
+    now = timezone.now()
+    for message in touched.values():
+        message.updated_at = now
+    _messages_update(sorted(touched.values(), key=lambda m: m.pk))
+    for message, wamid, name, at, error_code in counted:
+        _status_counted(number, message, wamid=wamid, name=name, at=at, error_code=error_code)
+    staff_signals.statuses_applied(
+        applied=[(at, name) for _, _, name, at, _ in counted], phone_number_id=number.phone_number_id
+    )
+    return tail
+
+
+def _statuses_apply(number: WhatsAppPhoneNumber, statuses: list[dict], locked: list[Message]) -> None:
+    """The statuses as a set; if the set fails, one by one, each with its savepoint: one bad
+    status (logged) never keeps the others from being applied. A transient database error
+    (deadlock victim, connection lost) goes up: the whole change runs again."""
+    try:
+        with transaction.atomic(), deferred():
+            rest = _status_set_apply(number, statuses, locked)
+    except Exception as exc:
+        if is_retryable(exc):
+            raise
+        if not isinstance(exc, _NotASet):
+            logger.exception("Statuses of %s applied one by one after the set failed", number.phone_number_id)
+        rest = statuses
+    for status in rest:
+        try:
+            with transaction.atomic(), deferred():
+                message_apply_status(number=number, status=status)
+        except Exception as exc:
+            if is_retryable(exc):
+                raise
+            logger.exception("Status %r of %s not applied", status.get("id"), number.phone_number_id)
 
 
 def messages_apply_webhook(
@@ -702,25 +887,28 @@ def messages_apply_webhook(
     collected (`derived_status`), so any arrival order ends the same."""
     # Concurrent deliveries touch the same rows (a message's statuses arrive in different
     # batches, every status counts into the same analytics buckets): each transaction takes
-    # its row locks in one global order (contacts, then messages by id, then the analytics
-    # buckets at the end), so two of them never wait on each other in a cycle.
+    # its row locks in one global order (messages by id, then contacts, then the status
+    # events by (wamid, status), then the analytics keys and buckets at the end), so two of
+    # them never wait on each other in a cycle.
     messages = sorted(
         (m for m in messages if isinstance(m, dict)), key=lambda m: (str(m.get("from")), str(m.get("id")))
     )
     statuses = [s for s in statuses if isinstance(s, dict)]
-    with transaction.atomic(), deferred():
-        _lock_messages(number, statuses)
+    # All or nothing with the caller's transaction (the webhook item's): no savepoint of its own.
+    with transaction.atomic(savepoint=False), deferred():
+        locked = _lock_messages(number, statuses)
         for message in messages:
             message_apply_inbound(number=number, message=message, profiles=profiles, received_at=received_at)
-        for status in statuses:
-            message_apply_status(number=number, status=status)
+        if statuses:
+            _statuses_apply(number, statuses, locked)
 
 
-def _lock_messages(number: WhatsAppPhoneNumber, statuses: list[dict]) -> None:
-    """Lock, in primary-key order, every stored message the statuses name."""
-    wamids = {str(s["id"]) for s in statuses if s.get("id")}
+def _lock_messages(number: WhatsAppPhoneNumber, statuses: list[dict]) -> list[Message]:
+    """Lock, in primary-key order, every stored message the statuses name (by wamid or by our
+    id in biz_opaque_callback_data), and load what a status changes: one query."""
+    wamids = {s["id"] for s in statuses if isinstance(s.get("id"), str) and s["id"]}
     pks = {pk for s in statuses if (pk := _callback_uuid(s.get("biz_opaque_callback_data")))}
     if not wamids and not pks:
-        return
+        return []
     query = Message.objects.filter(phone_number=number).filter(Q(wamid__in=wamids) | Q(pk__in=pks))
-    list(query.order_by("pk").select_for_update().values_list("pk", flat=True))
+    return list(query.order_by("pk").select_for_update().only(*_STATUS_WRITES, "template_name"))

@@ -3,6 +3,7 @@
 Called from the send and status paths; never raises into them."""
 
 import logging
+from datetime import datetime
 from uuid import UUID
 
 from django.core.cache import cache
@@ -18,9 +19,16 @@ def send_outcome(*, phone_number_id: str, outcome: str) -> None:
 
 
 def status_applied(*, at, status: str, phone_number_id: str) -> None:
-    metrics.observe_status_lag((timezone.now() - at).total_seconds())
-    if status == "failed":
-        metrics.count("whatsapp_sends", phone_number_id, "failed_at_meta")
+    statuses_applied(applied=[(at, status)], phone_number_id=phone_number_id)
+
+
+def statuses_applied(*, applied: list[tuple[datetime, str]], phone_number_id: str) -> None:
+    """Statuses (Meta's time, name) of one number applied now: their lag, failures counted."""
+    now = timezone.now()
+    metrics.observe_status_lags([(now - at).total_seconds() for at, _ in applied])
+    failed = sum(name == "failed" for _, name in applied)
+    if failed:
+        metrics.count("whatsapp_sends", phone_number_id, "failed_at_meta", amount=failed)
 
 
 def message_failed(*, account_id: UUID, phone_number_id: str, display_number: str, code, title: str) -> None:

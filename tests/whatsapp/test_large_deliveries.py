@@ -1,0 +1,186 @@
+"""A delivery of 10,000 statuses: processed in chunks, each committed with its progress, so a
+kill resumes at the next chunk and other accounts' events are not stuck behind it."""
+
+import json
+import uuid
+
+import dramatiq
+import pytest
+from django.db import transaction
+
+from analytics.models import DailyMetric, HourlyMetric
+from tests.factories import make_whatsapp_account
+from webhooks import services as webhook_services
+from webhooks.models import WebhookEvent
+from webhooks.services import webhook_event_process, webhook_event_record
+from whatsapp.messages import services as message_services
+from whatsapp.models import Message, MessageStatusEvent
+
+WABA_ID, PHONE_ID = "310000000000001", "320000000000001"
+MESSAGES = 5000  # two statuses each: 10,000 in one change
+BASE_TS = 1764330000
+
+
+@pytest.fixture
+def number(alice):
+    return make_whatsapp_account(alice, waba_id=WABA_ID, phone_id=PHONE_ID)[2]
+
+
+def body(waba_id: str, phone_id: str, statuses: list[dict]) -> bytes:
+    change = {
+        "field": "messages",
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"phone_number_id": phone_id},
+            "statuses": statuses,
+        },
+    }
+    return json.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": [change]}]}
+    ).encode()
+
+
+def store(raw: bytes) -> WebhookEvent:
+    with transaction.atomic():
+        event = webhook_event_record(raw_body=raw)
+    assert event is not None
+    return event
+
+
+def big_delivery(number) -> tuple[WebhookEvent, list[Message]]:
+    """5,000 messages we sent; their `read` and `sent` statuses in one change, the `read` of
+    every other message before its `sent` (Meta reorders)."""
+    rows = Message.objects.bulk_create(
+        Message(
+            direction="outbound",
+            phone_number=number,
+            contact_wa_id=f"52155{i:08d}",
+            type="template",
+            template_name="order_update",
+            wamid=f"wamid.big{i:06d}",
+            status="queued",
+        )
+        for i in range(MESSAGES)
+    )
+    statuses = []
+    for i, row in enumerate(rows):
+        pair = [
+            {
+                "id": row.wamid,
+                "status": "sent",
+                "timestamp": str(BASE_TS + i),
+                "recipient_id": row.contact_wa_id,
+            },
+            {
+                "id": row.wamid,
+                "status": "read",
+                "timestamp": str(BASE_TS + i + 5),
+                "recipient_id": row.contact_wa_id,
+            },
+        ]
+        statuses += pair[::-1] if i % 2 else pair
+    return store(body(WABA_ID, PHONE_ID, statuses)), rows
+
+
+def totals(model) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for metric, count in model.objects.filter(dim_key="").values_list("metric", "count"):
+        counts[metric] = counts.get(metric, 0) + count
+    return counts
+
+
+def assert_exact(rows: list[Message]) -> None:
+    assert Message.objects.count() == MESSAGES  # no orphan made, none lost
+    assert (
+        Message.objects.filter(status="read", sent_at__isnull=False, read_at__isnull=False).count()
+        == MESSAGES
+    )
+    assert MessageStatusEvent.objects.count() == 2 * MESSAGES
+    want = {"sent": MESSAGES, "delivered": MESSAGES, "read": MESSAGES}  # read implies delivered
+    assert totals(HourlyMetric) == want and totals(DailyMetric) == want
+    by_template = HourlyMetric.objects.filter(metric="read", dim_key="template=order_update")
+    assert sum(by_template.values_list("count", flat=True)) == MESSAGES
+
+
+def test_a_delivery_of_10000_statuses_ends_exactly_in_chunks_queued_one_after_another(
+    worker, number, settings
+):
+    settings.WEBHOOK_SLICE_SECONDS = 0  # one chunk per run: every continuation goes through the queue
+    event, rows = big_delivery(number)
+    worker.drain(timeout=600)
+    event.refresh_from_db()
+    assert event.status == "processed" and event.chunks_done == 20  # 10,000 / 500
+    assert event.item_results == [{"index": "0.0", "field": "messages", "outcome": "applied"}]
+    assert_exact(rows)
+
+
+def test_a_kill_between_chunks_resumes_at_the_next_chunk_without_counting_twice(
+    transactional_db, number, settings, monkeypatch
+):
+    settings.WEBHOOK_SLICE_SECONDS = 600
+    event, rows = big_delivery(number)
+    run_chunk = webhook_services._run_chunk
+
+    def killed_after_chunk_3(event, slots, done, results):
+        results = run_chunk(event, slots, done, results)
+        if done + 1 == 3:
+            raise SystemExit("worker killed")  # after chunk 3 committed, before chunk 4
+        return results
+
+    monkeypatch.setattr(webhook_services, "_run_chunk", killed_after_chunk_3)
+    with pytest.raises(SystemExit):
+        webhook_event_process(event_id=event.pk)
+    event.refresh_from_db()
+    assert event.status == "pending" and event.chunks_done == 3  # handed back for the retry
+    assert MessageStatusEvent.objects.count() == 1500
+    assert totals(HourlyMetric)["sent"] == 750
+
+    applied = []
+    apply = message_services.messages_apply_webhook
+
+    def counting(**kwargs):
+        applied.extend(kwargs["statuses"])
+        apply(**kwargs)
+
+    monkeypatch.setattr(message_services, "messages_apply_webhook", counting)
+    webhook_event_process(event_id=event.pk)  # the retry
+    event.refresh_from_db()
+    assert event.status == "processed" and event.chunks_done == 20
+    assert len(applied) == 2 * MESSAGES - 1500  # chunks 1-3 were not run again
+    assert_exact(rows)
+
+
+def test_another_accounts_event_is_not_stuck_behind_a_big_delivery(transactional_db, number, bob, settings):
+    settings.WEBHOOK_SLICE_SECONDS = 0
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    big, _ = big_delivery(number)
+    _, _, other_number = make_whatsapp_account(bob, waba_id="310000000000002", phone_id="320000000000002")
+    theirs = Message.objects.create(
+        direction="outbound", phone_number=other_number, contact_wa_id="5215599999999", type="text",
+        wamid="wamid.theirs", status="sent",
+    )  # fmt: skip
+    small = store(
+        body(
+            "310000000000002",
+            "320000000000002",
+            [{"id": "wamid.theirs", "status": "delivered", "timestamp": str(BASE_TS)}],
+        )
+    )
+
+    # One worker thread taking the queue in order.
+    queue = broker.queues["webhooks"]
+    order = []
+    while not queue.empty():
+        event_id = dramatiq.Message.decode(queue.get_nowait()).args[0]
+        queue.task_done()  # as a worker would: the next test's worker joins this queue
+        webhook_event_process(event_id=event_id)
+        order.append(event_id)
+        if event_id == str(small.pk):
+            big.refresh_from_db()
+            theirs.refresh_from_db()
+            assert theirs.status == "delivered"
+            assert big.status == "pending" and 0 < big.chunks_done < 20  # still going
+    big.refresh_from_db()
+    assert big.status == "processed" and order.index(str(small.pk)) == 1
+    assert uuid.UUID(order[0]) == big.pk
