@@ -170,3 +170,38 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """The most events in any sliding `window` seconds (calendar seconds can hide a burst
+    across a boundary)."""
+    ordered = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(ordered):
+        while t - ordered[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def report(figures: dict) -> None:
+    """The bench's last line: one JSON object of its figures, so runs can be compared."""
+    import json
+
+    print(json.dumps({**figures, "load_avg": load_average()}, sort_keys=True), flush=True)
+
+
+def py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen | None:
+    """Sample `pid` and its children with py-spy (requirements-dev) for `seconds`; None when
+    py-spy is not installed. The top of the profile: `py-spy record --format raw` lines are
+    collapsed stacks, summarised by bench/profile_top.py."""
+    binary = shutil.which("py-spy") or str(BIN / "py-spy")
+    if not Path(binary).exists():
+        return None
+    command = [binary, "record", "--subprocesses", "--nonblocking", "--format", "raw", "--rate", "200"]
+    command += ["--duration", str(int(seconds)), "--pid", str(pid), "--output", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
