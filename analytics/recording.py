@@ -215,6 +215,35 @@ def record(
     return _record(**call)
 
 
+def _bucket_rows(call: dict, zone: ZoneInfo | None = None) -> tuple[Any, list[tuple], list[tuple]]:
+    """(account pk, hourly rows, daily rows) one record() call adds to: the bucket without
+    dimensions, and the one with them when it has any. `zone`: the account's, if known."""
+    account_id, at, count = call["account_id"], call["at"], call["count"]
+    account_pk = HourlyMetric._meta.get_field("account").target_field.get_db_prep_value(
+        UUID(str(account_id)), connection
+    )
+    hour = hour_bucket(at)
+    # The day of the hour's start, so rebuilding days from hours gives the same answer
+    # (a time zone with a :30 offset puts that half hour in the day the UTC hour starts).
+    day = hour.astimezone(zone or account_timezone(account_id)).date()
+    dims = {k: str(v) for k, v in (call["dimensions"] or {}).items() if v not in (None, "")}
+    dim_key = dimension_key(dims)
+    template, broadcast = dims.get("template", ""), dims.get("broadcast", "")[:64]
+    asset_id = str(call["asset_id"] or "")[:64]
+    platform, metric = call["platform"], call["metric"]
+
+    buckets = [("", "", "")]
+    if dim_key:
+        buckets.append((dim_key, template, broadcast))
+    hour_value = connection.ops.adapt_datetimefield_value(hour)
+    day_value = connection.ops.adapt_datefield_value(day)
+    return (
+        account_pk,
+        [(account_pk, platform, asset_id, metric, dk, t, b, hour_value, count) for dk, t, b in buckets],
+        [(account_pk, platform, asset_id, metric, dk, t, b, day_value, count) for dk, t, b in buckets],
+    )
+
+
 def _record(
     *,
     account_id: Any,
@@ -226,37 +255,115 @@ def _record(
     dimensions: dict[str, str] | None,
     key: str | None,
 ) -> bool:
-    account_pk = HourlyMetric._meta.get_field("account").target_field.get_db_prep_value(
-        UUID(str(account_id)), connection
-    )
-    hour = hour_bucket(at)
-    # The day of the hour's start, so rebuilding days from hours gives the same answer
-    # (a time zone with a :30 offset puts that half hour in the day the UTC hour starts).
-    day = hour.astimezone(account_timezone(account_id)).date()
-    dims = {k: str(v) for k, v in (dimensions or {}).items() if v not in (None, "")}
-    dim_key = dimension_key(dims)
-    template, broadcast = dims.get("template", ""), dims.get("broadcast", "")[:64]
-    asset_id = str(asset_id or "")[:64]
-
-    buckets = [("", "", "")]
-    if dim_key:
-        buckets.append((dim_key, template, broadcast))
-    hour_value = connection.ops.adapt_datetimefield_value(hour)
-    day_value = connection.ops.adapt_datefield_value(day)
+    call = {
+        "account_id": account_id,
+        "platform": platform,
+        "metric": metric,
+        "at": at,
+        "asset_id": asset_id,
+        "count": count,
+        "dimensions": dimensions,
+    }
+    account_pk, hourly, daily = _bucket_rows(call)
     with transaction.atomic():
         if key is not None and not _insert_key(account_pk, key, timezone.now()):
             return False
-        _upsert(
-            HourlyMetric,
-            "hour",
-            [(account_pk, platform, asset_id, metric, dk, t, b, hour_value, count) for dk, t, b in buckets],
-        )
-        _upsert(
-            DailyMetric,
-            "day",
-            [(account_pk, platform, asset_id, metric, dk, t, b, day_value, count) for dk, t, b in buckets],
-        )
+        _upsert(HourlyMetric, "hour", hourly)
+        _upsert(DailyMetric, "day", daily)
     return True
+
+
+def _insert_keys(keys: list[tuple[Any, str]], now: datetime) -> set[tuple[Any, str]]:
+    """Insert (account pk, stored key) pairs in one statement; → the pairs that were new."""
+    if not keys:
+        return set()
+    table = RecordedKey._meta.db_table
+    qn = connection.ops.quote_name
+    placeholders = ", ".join(["(%s, %s, %s)"] * len(keys))
+    created = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (account_id, {qn('key')}, created_at) VALUES {placeholders} "  # noqa: S608
+            f"ON CONFLICT (account_id, {qn('key')}) DO NOTHING RETURNING account_id, {qn('key')}",
+            [value for account_pk, key in keys for value in (account_pk, key, created)],
+        )
+        return {(str(account_pk).replace("-", ""), key) for account_pk, key in cursor.fetchall()}
+
+
+def _summed(rows: list[tuple]) -> list[tuple]:
+    """Rows with the same bucket added together (one upsert may touch a row once), in one
+    order (concurrent writers lock the bucket rows alike)."""
+    sums: dict[tuple, int] = {}
+    for row in rows:
+        sums[row[:-1]] = sums.get(row[:-1], 0) + row[-1]
+    return [(*bucket, total) for bucket, total in sorted(sums.items(), key=lambda item: str(item[0]))]
+
+
+def record_many(calls: list[dict[str, Any]]) -> int:
+    """Several record() calls (their keyword arguments) as one: the keys in one INSERT, the
+    counts summed per bucket and written in one upsert per table, in one transaction. The
+    same counts as calling record() for each (a key already recorded, or repeated in
+    `calls`, counts once). → how many calls counted (inside `deferred()`, all of them)."""
+    for call in calls:
+        _validate(call["platform"], call["metric"], call["at"], call.get("count", 1), call.get("dimensions"))
+    calls = [{"count": 1, "asset_id": "", "dimensions": None, "key": None, **call} for call in calls]
+    calls = [call for call in calls if call["count"]]
+    if getattr(_deferred, "calls", None) is not None:
+        _deferred.calls.extend(calls)
+        return len(calls)
+    zones = {str(account_id): account_timezone(account_id) for account_id in {c["account_id"] for c in calls}}
+    prepared = [(call, *_bucket_rows(call, zones[str(call["account_id"])])) for call in calls]
+    with transaction.atomic():
+        keyed = [(account_pk, _stored_key(call["key"])) for call, account_pk, _, _ in prepared if call["key"]]
+        new = _insert_keys(keyed, timezone.now())
+        hourly, daily, counted = [], [], 0
+        for call, account_pk, hours, days in prepared:
+            if call["key"] is not None:
+                mark = (str(account_pk).replace("-", ""), _stored_key(call["key"]))
+                if mark not in new:
+                    continue
+                new.discard(mark)  # the same key twice in `calls` counts once
+            hourly.extend(hours)
+            daily.extend(days)
+            counted += 1
+        if hourly:
+            _upsert(HourlyMetric, "hour", _summed(hourly))
+            _upsert(DailyMetric, "day", _summed(daily))
+    return counted
+
+
+def message_status_calls(
+    *,
+    account_id: Any,
+    phone_number_id: str,
+    message_id: str,
+    status: str,
+    at: datetime,
+    dimensions: dict[str, str] | None = None,
+    error_code: str | int | None = None,
+) -> list[dict[str, Any]]:
+    """The record() calls (keyword arguments) a WhatsApp message status makes: itself and the
+    statuses it implies, each keyed once per message (see record_message_status)."""
+    steps: list[tuple[str, dict[str, str] | None]]
+    if status == "failed":
+        dims = {**(dimensions or {}), "error_code": str(error_code or "unknown")}
+        steps = [("failed", dims)]
+    elif status in STATUS_ORDER:
+        steps = [(name, dimensions) for name in STATUS_ORDER[: STATUS_ORDER.index(status) + 1]]
+    else:
+        raise ValueError(f"unknown message status {status!r}")
+    return [
+        {
+            "account_id": account_id,
+            "platform": Platform.WHATSAPP,
+            "metric": metric,
+            "at": at,
+            "asset_id": phone_number_id,
+            "dimensions": metric_dims,
+            "key": f"{message_id}:{metric}",
+        }
+        for metric, metric_dims in steps
+    ]
 
 
 def record_message_status(
@@ -275,25 +382,14 @@ def record_message_status(
     of) `delivered` still counts the message as delivered, and the late `delivered` counts
     nothing. `failed` counts under its error code. Returns the metrics newly counted.
     """
-    counted = []
-    steps: list[tuple[str, dict[str, str] | None]]
-    if status == "failed":
-        dims = {**(dimensions or {}), "error_code": str(error_code or "unknown")}
-        steps = [("failed", dims)]
-    elif status in STATUS_ORDER:
-        steps = [(name, dimensions) for name in STATUS_ORDER[: STATUS_ORDER.index(status) + 1]]
-    else:
-        raise ValueError(f"unknown message status {status!r}")
+    calls = message_status_calls(
+        account_id=account_id,
+        phone_number_id=phone_number_id,
+        message_id=message_id,
+        status=status,
+        at=at,
+        dimensions=dimensions,
+        error_code=error_code,
+    )
     with transaction.atomic():
-        for metric, metric_dims in steps:
-            if record(
-                account_id=account_id,
-                platform=Platform.WHATSAPP,
-                metric=metric,
-                at=at,
-                asset_id=phone_number_id,
-                dimensions=metric_dims,
-                key=f"{message_id}:{metric}",
-            ):
-                counted.append(metric)
-    return counted
+        return [call["metric"] for call in calls if record(**call)]
