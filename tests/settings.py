@@ -28,6 +28,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"botopia-test-{os.getpid()}.sqlite3")
     }
+# Queued in the request, so a test drains its worker right after the POST
+# (tests/webhooks/test_intake_queue.py turns the background thread on).
+WEBHOOK_ENQUEUE_IN_BACKGROUND = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_RATE_LIMIT_USER = "1000/m"
 API_RATE_LIMIT_ANON = "1000/m"
