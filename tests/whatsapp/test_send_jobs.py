@@ -143,3 +143,23 @@ def test_without_a_slot_soon_the_rest_of_the_job_waits_and_the_cap_holds(
 @pytest.fixture(autouse=True)
 def _send_batch(monkeypatch):
     monkeypatch.setattr(message_services, "SEND_BATCH", 10)
+
+
+def test_a_send_late_for_its_slot_takes_a_new_one_before_calling_meta(
+    alice_client, alice_template, meta, worker, monkeypatch
+):
+    """Woken late (a busy machine, a slow claim), a send would bunch with later slots' sends."""
+    _answer_every_send(meta)
+    calls = iter(range(1_000_000))
+    real_clock = message_services.pacer.clock
+
+    def clock():  # 100 ms lost between the slot and the call, once
+        return real_clock() + (0.1 if next(calls) >= 2 else 0.0)
+
+    monkeypatch.setattr(message_services.pacer, "clock", clock)
+    take = mock.patch.object(message_services.pacer, "take", wraps=message_services.pacer.take)
+    broadcast_id = _broadcast(alice_client, 1)
+    with take as taken:
+        worker.drain()
+    assert taken.call_count == 2  # its slot, then a fresh one
+    assert Message.objects.get(broadcast_id=broadcast_id).status == "sent" and len(_sent_to(meta)) == 1

@@ -26,6 +26,9 @@ SLOWDOWN_SECONDS = 60
 PAIR_BLOCK_SECONDS = 6  # Meta allows about one message every 6 s to the same user
 HEADROOM = 1.05  # pace at ~95% of the cap
 MAX_WAIT = 1.0  # longer waits are not slept in a worker: the message is re-enqueued with a delay
+# A send leaving later than this after its slot takes a new one: sends late by at most this
+# much fit in the headroom (rate slots span HEADROOM seconds), with room for the call itself.
+LATE_AFTER = 0.03
 
 # KEYS: bucket, slowdown flag, pair block (microseconds, stored raw: Django's Redis cache
 # stores an int as itself). ARGV: now, interval, interval when slowed, max wait (µs).
