@@ -22,9 +22,11 @@ def _recipients(n: int) -> list[dict]:
     return [{"to": f"+57300222{i:04d}", "parameters": {"body": ["a", "b"]}} for i in range(n)]
 
 
-def _answer_every_send(meta, *, refuse: set[str] = frozenset(), flaky: set[str] = frozenset()):
+def _answer_every_send(
+    meta, *, refuse: set[str] = frozenset(), flaky: set[str] = frozenset(), down: set[str] = frozenset()
+):
     """Meta's answers: a fresh wamid per send; `refuse`: 131026 for those recipients;
-    `flaky`: one 500 (code 2, transient) the first time each of them is sent."""
+    `flaky`: one 500 (code 2, transient) the first time each of them is sent; `down`: always."""
     lock, counter, failed_once = threading.Lock(), iter(range(100_000)), set()
 
     def answer(request):
@@ -32,7 +34,7 @@ def _answer_every_send(meta, *, refuse: set[str] = frozenset(), flaky: set[str] 
         with lock:
             if to in refuse:
                 return 400, {}, json.dumps(meta_error(131026, "Message undeliverable"))
-            if to in flaky and to not in failed_once:
+            if to in down or (to in flaky and to not in failed_once):
                 failed_once.add(to)
                 return 500, {}, json.dumps(meta_error(2, "Service temporarily unavailable"))
             return 200, {}, json.dumps(meta_accepted(f"wamid.J{next(counter)}"))
@@ -112,6 +114,21 @@ def test_a_transient_error_retries_the_job_and_no_message_is_sent_twice(
     sent = _sent_to(meta)
     assert len(sent) == 11 and sent.count("573002220004") == 2  # the 500, then the send
     assert set(Message.objects.filter(broadcast_id=broadcast_id).values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_recipient_meta_keeps_failing_fails_alone_after_the_retries(
+    alice_client, alice_template, meta, worker, settings
+):
+    settings.META_GRAPH_MAX_RETRIES = 0
+    settings.META_GRAPH_CIRCUIT_FAILURES = 1000  # the breaker is not what this is about
+    _answer_every_send(meta, down={"573002220002"})
+    broadcast_id = _broadcast(alice_client, 10)
+    worker.drain()
+    statuses = dict(Message.objects.filter(broadcast_id=broadcast_id).values_list("contact_wa_id", "status"))
+    assert statuses.pop("573002220002") == "failed"
+    assert set(statuses.values()) == {"sent"} and len(statuses) == 9
+    sent = _sent_to(meta)
+    assert all(sent.count(to) == 1 for to in statuses)
 
 
 def test_without_a_slot_soon_the_rest_of_the_job_waits_and_the_cap_holds(

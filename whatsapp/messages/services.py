@@ -194,15 +194,25 @@ def messages_deliver(*, message_ids: list[str]) -> None:
     )
     counts: list[dict[str, Any]] = []
     clients: dict[UUID, GraphClient] = {}
+    transient: GraphError | None = None
     try:
         with metrics.batched():
             for index, message in enumerate(messages):
-                if (wait := _deliver(message, clients=clients, counts=counts)) is not None:
+                try:
+                    wait = _deliver(message, clients=clients, counts=counts)
+                except GraphError as exc:
+                    # Meta failed this one for now (it is queued again): the others still go,
+                    # and the job is retried for it alone (the rest are sent by then).
+                    transient = transient or exc
+                    continue
+                if wait is not None:
                     _requeue_rest(messages[index + 1 :], wait)
-                    return
+                    break
     finally:
         if counts:
             record_many(counts)  # the sends happened: counted even if a later one raised
+    if transient is not None:
+        raise transient  # the actor retries with backoff; `messages_give_up` when it stops
 
 
 def _deliver(
