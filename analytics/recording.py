@@ -308,6 +308,54 @@ def _flush(calls: list[dict[str, Any]]) -> list[bool]:
     return counted
 
 
+def record_many(calls: list[dict[str, Any]]) -> int:
+    """Several record() calls (their keyword arguments) as one set: the same counts as calling
+    record() for each (a key already recorded, or repeated in `calls`, counts once), written by
+    one flush. → how many calls counted (inside `deferred()`, all of them)."""
+    for call in calls:
+        _validate(call["platform"], call["metric"], call["at"], call.get("count", 1), call.get("dimensions"))
+    calls = [{"count": 1, "asset_id": "", "dimensions": None, "key": None, **call} for call in calls]
+    calls = [call for call in calls if call["count"]]
+    if _deferring():
+        _deferred.calls.extend(calls)
+        return len(calls)
+    return sum(_flush(calls))
+
+
+def message_status_calls(
+    *,
+    account_id: Any,
+    phone_number_id: str,
+    message_id: str,
+    status: str,
+    at: datetime,
+    dimensions: dict[str, str] | None = None,
+    error_code: str | int | None = None,
+) -> list[dict[str, Any]]:
+    """The record() calls (keyword arguments) a WhatsApp message status makes: itself and the
+    statuses it implies, each keyed once per message (see record_message_status)."""
+    steps: list[tuple[str, dict[str, str] | None]]
+    if status == "failed":
+        dims = {**(dimensions or {}), "error_code": str(error_code or "unknown")}
+        steps = [("failed", dims)]
+    elif status in STATUS_ORDER:
+        steps = [(name, dimensions) for name in STATUS_ORDER[: STATUS_ORDER.index(status) + 1]]
+    else:
+        raise ValueError(f"unknown message status {status!r}")
+    return [
+        {
+            "account_id": account_id,
+            "platform": Platform.WHATSAPP,
+            "metric": metric,
+            "at": at,
+            "asset_id": phone_number_id,
+            "dimensions": metric_dims,
+            "key": f"{message_id}:{metric}",
+        }
+        for metric, metric_dims in steps
+    ]
+
+
 def record_message_status(
     *,
     account_id: Any,
@@ -324,26 +372,15 @@ def record_message_status(
     of) `delivered` still counts the message as delivered, and the late `delivered` counts
     nothing. `failed` counts under its error code. Returns the metrics newly counted.
     """
-    counted = []
-    steps: list[tuple[str, dict[str, str] | None]]
-    if status == "failed":
-        dims = {**(dimensions or {}), "error_code": str(error_code or "unknown")}
-        steps = [("failed", dims)]
-    elif status in STATUS_ORDER:
-        steps = [(name, dimensions) for name in STATUS_ORDER[: STATUS_ORDER.index(status) + 1]]
-    else:
-        raise ValueError(f"unknown message status {status!r}")
+    calls = message_status_calls(
+        account_id=account_id,
+        phone_number_id=phone_number_id,
+        message_id=message_id,
+        status=status,
+        at=at,
+        dimensions=dimensions,
+        error_code=error_code,
+    )
     # Held by deferred(), the calls are made with its set: no savepoint of their own needed.
     with contextlib.nullcontext() if _deferring() else transaction.atomic():
-        for metric, metric_dims in steps:
-            if record(
-                account_id=account_id,
-                platform=Platform.WHATSAPP,
-                metric=metric,
-                at=at,
-                asset_id=phone_number_id,
-                dimensions=metric_dims,
-                key=f"{message_id}:{metric}",
-            ):
-                counted.append(metric)
-    return counted
+        return [call["metric"] for call in calls if record(**call)]

@@ -170,3 +170,105 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """The most events in any sliding `window` seconds (calendar seconds can hide a burst
+    across a boundary)."""
+    ordered = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(ordered):
+        while t - ordered[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def report(figures: dict) -> None:
+    """The bench's last line: one JSON object of its figures, so runs can be compared."""
+    import json
+
+    print(json.dumps({**figures, "load_avg": load_average()}, sort_keys=True), flush=True)
+
+
+def py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen | None:
+    """Sample `pid` and its children with py-spy (requirements-dev) for `seconds`; None when
+    py-spy is not installed. The top of the profile: `py-spy record --format raw` lines are
+    collapsed stacks, summarised by bench/profile_top.py. PY_SPY_GIL=1: only threads holding
+    the GIL (where the CPU goes, not the waiting)."""
+    binary = shutil.which("py-spy") or str(BIN / "py-spy")
+    if not Path(binary).exists():
+        return None
+    command = [binary, "record", "--subprocesses", "--nonblocking", "--format", "raw", "--rate", "200"]
+    command += ["--duration", str(int(seconds)), "--pid", str(pid), "--output", str(out)]
+    if os.environ.get("PY_SPY_GIL"):
+        command.append("--gil")
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class GraphStandIn:
+    """Meta's messages endpoint played locally: every POST is answered like Meta's send answer
+    after `delay` seconds, on kept-alive connections (as Meta's edge). `sends` holds (time,
+    biz_opaque_callback_data, to) of each; `on_send(body, wamid)` is told of each too."""
+
+    def __init__(self, delay: float = 0.005, on_send=None):
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.delay = delay
+        self.on_send = on_send
+        self.sends: list[tuple[float, str, str]] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _handler(self):
+        import json
+        import uuid
+        from http.server import BaseHTTPRequestHandler
+
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: the workers reuse their connections
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                wamid = f"wamid.{uuid.uuid4().hex}"
+                with stand_in.lock:
+                    stand_in.sends.append(
+                        (time.time(), body.get("biz_opaque_callback_data", ""), body.get("to", ""))
+                    )
+                time.sleep(stand_in.delay)
+                answer = json.dumps(
+                    {
+                        "messaging_product": "whatsapp",
+                        "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+                        "messages": [{"id": wamid}],
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                if stand_in.on_send is not None:
+                    stand_in.on_send(body, wamid)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        return Handler
+
+    def stop(self) -> None:
+        self.server.shutdown()

@@ -10,6 +10,10 @@ implementation pays). The same signed, realistic status batches are fired at eac
 several concurrent keep-alive clients for a fixed time; requests/s, their ratio, p50/p99
 latency, then row counts prove that every accepted (200) delivery has its row.
 
+--intake-only stops after part 1; --profile FILE samples the service's gunicorn with py-spy
+during its rounds (see bench/profile_top.py). The last line is a JSON object of the figures
+(intake_ratio, lost, and statuses_per_s when part 2 ran).
+
 Part 2, processing: the events stored in part 1 were enqueued on Redis by the service; real
 Dramatiq workers (`manage.py rundramatiq`) then drain them, and we time events/s until none
 is pending. Items are routed to whatever handlers are registered in this checkout.
@@ -232,6 +236,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per app")
     parser.add_argument("--pool", type=int, default=4000, help="distinct bodies per client")
     parser.add_argument("--processing-timeout", type=float, default=300)
+    parser.add_argument("--intake-only", action="store_true", help="stop after part 1")
+    parser.add_argument("--profile", type=Path, help="py-spy the service's gunicorn into this file")
     args = parser.parse_args()
     for name in ("DATABASE_URL", "REDIS_URL"):
         if not os.environ.get(name, "").startswith(("postgres", "redis")):
@@ -262,6 +268,9 @@ def main() -> None:
             warmups[label] = fire(
                 port, clients=args.clients, seconds=2, batch=args.batch, offset=10_000_000, pool=500
             )
+        profiler = None
+        if args.profile:
+            profiler = harness.py_spy(servers["service"].pid, args.profile, args.seconds * 2 + 5)
         # Alternate short rounds so a noisy neighbour on the machine hurts both apps alike.
         for round_ in range(args.rounds):
             for label, port in ports.items():
@@ -280,6 +289,8 @@ def main() -> None:
                         pool=args.pool,
                     )
                 )
+        if profiler is not None:
+            profiler.wait(timeout=120)
     finally:
         for server in servers.values():
             stop(server)
@@ -295,12 +306,26 @@ def main() -> None:
             f"{label:10}{r['rps']:>10.0f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
             f"{r['ok']:>10}{r['refused']:>10}{rows:>10}"
         )
-    print(f"service / bare throughput: {results['service']['rps'] / results['bare']['rps']:.2f}")
+    ratio = results["service"]["rps"] / results["bare"]["rps"]
+    print(f"service / bare throughput: {ratio:.2f}")
+    lost = 0
     for label, rows in (("service", service_rows), ("bare", bare_rows)):
         # Every 200 (warm-up included) must have exactly one row: none lost, none doubled.
         accepted = results[label]["ok"] + warmups[label]["ok"]
         verdict = "OK" if rows == accepted else "MISMATCH"
         print(f"{label}: {accepted} deliveries accepted (incl. warm-up), {rows} rows: {verdict}")
+        if label == "service":
+            lost = max(0, accepted - rows)
+    figures = {
+        "intake_ratio": round(ratio, 3),
+        "service_rps": round(results["service"]["rps"], 1),
+        "bare_rps": round(results["bare"]["rps"], 1),
+        "service_p99_ms": round(results["service"]["p99_ms"], 1),
+        "lost": lost,
+    }
+    if args.intake_only:
+        harness.report(figures)
+        return
 
     print("\nPart 2: processing the stored events with real Dramatiq workers …", flush=True)
     # The number the batches are for, on an active account: the handlers apply every status
@@ -338,6 +363,9 @@ def main() -> None:
         f"{steady:.1f}s after the first was done: {pending / steady:.0f} events/s, "
         f"{items / steady:.0f} changes/s; "
         f"final statuses {by_status}"
+    )
+    harness.report(
+        {**figures, "events_per_s": round(pending / steady, 1), "statuses_per_s": round(items / steady, 1)}
     )
 
 

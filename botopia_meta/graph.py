@@ -300,6 +300,9 @@ class _Circuit:
     def __init__(self, target: str):
         self.open_key = f"graph:circuit:{target}:open"
         self.fail_key = f"graph:circuit:{target}:failures"
+        # Whether the last state() saw failures counted: a success then clears them. When
+        # none were, the success costs no round trip (one call, one read, on the hot path).
+        self._failures_seen = True
 
     # The breaker is bookkeeping in the shared cache: when the cache (Redis) is unreachable it
     # steps aside instead of failing the call. Above all, it must never turn an answer Meta
@@ -308,10 +311,12 @@ class _Circuit:
 
     def state(self) -> tuple[float, str]:
         try:
-            value = cache.get(self.open_key)
+            values = cache.get_many([self.open_key, self.fail_key])
         except Exception as exc:
             _cache_unavailable(exc)
             return 0.0, ""
+        value = values.get(self.open_key)
+        self._failures_seen = bool(values.get(self.fail_key))
         if not (isinstance(value, tuple | list) and len(value) == 2):
             return 0.0, ""
         until, reason = value
@@ -341,6 +346,8 @@ class _Circuit:
             _cache_unavailable(exc)
 
     def success(self) -> None:
+        if not self._failures_seen:
+            return
         try:
             cache.delete(self.fail_key)
         except Exception as exc:

@@ -9,8 +9,10 @@ Nothing is kept in a process's memory. At scrape time a collector reads:
 `count()` and `observe()` never raise: a metric must not fail the work it measures.
 """
 
+import contextlib
 import hmac
 import logging
+import threading
 import time
 from collections.abc import Iterator
 
@@ -60,7 +62,31 @@ def _local_add(name: str, field: str, amount: int) -> None:
     cache.set(key, values, timeout=_NO_EXPIRY)
 
 
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def batched() -> Iterator[None]:
+    """Hold this thread's counts and add them in one round trip when the block ends (a job
+    sending several messages counts each send, each Graph call). Nested blocks flush with the
+    outermost; an exception still flushes what was counted (the work happened)."""
+    if getattr(_held, "increments", None) is not None:
+        yield
+        return
+    _held.increments = []
+    try:
+        yield
+    finally:
+        increments, _held.increments = _held.increments, None
+        if increments:
+            _add_many(increments)
+
+
 def _add_many(increments: list[tuple[str, tuple[str, ...], int]]) -> None:
+    held = getattr(_held, "increments", None)
+    if held is not None:
+        held.extend(increments)
+        return
     try:
         client = _redis()
         if client is None:

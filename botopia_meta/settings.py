@@ -342,6 +342,9 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 10
 # events claimed by a worker more than WEBHOOK_CLAIM_TIMEOUT_SECONDS ago (presumed dead).
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
+# The receiver queues a stored delivery from a background thread, so Meta's request does not
+# wait for the broker (webhooks/intake_queue.py); off: queued in the request (tests).
+WEBHOOK_ENQUEUE_IN_BACKGROUND = env.bool("WEBHOOK_ENQUEUE_IN_BACKGROUND", default=True)
 WEBHOOK_RESWEEP_AFTER_SECONDS = env.int("WEBHOOK_RESWEEP_AFTER_SECONDS", default=300)
 WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int("WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=600)
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)

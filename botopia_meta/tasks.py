@@ -100,7 +100,7 @@ def actor(
 
 
 def enqueue_on_commit(
-    actor: dramatiq.Actor, *args: str, swept: bool = False, delay_ms: int | None = None
+    actor: dramatiq.Actor, *args: str | list[str], swept: bool = False, delay_ms: int | None = None
 ) -> None:
     """The one way services queue work: `actor.send(*args)` once the current transaction
     commits (at once outside one), so a worker never reads a row that isn't committed yet.

@@ -33,6 +33,9 @@ import tempfile as _tempfile  # noqa: E402
 
 MEDIA_ROOT = Path(_tempfile.mkdtemp(prefix="botopia-test-media-"))  # noqa: F405
 STORAGES["whatsapp_media"]["OPTIONS"] = {"location": str(MEDIA_ROOT / "whatsapp")}  # noqa: F405
+# Queued in the request, so a test drains its worker right after the POST
+# (tests/webhooks/test_intake_queue.py turns the background thread on).
+WEBHOOK_ENQUEUE_IN_BACKGROUND = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_RATE_LIMIT_USER = "1000/m"
 API_RATE_LIMIT_ANON = "1000/m"

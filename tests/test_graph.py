@@ -7,6 +7,7 @@ import json
 import logging
 import pickle
 from http.client import RemoteDisconnected
+from unittest import mock
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -679,3 +680,17 @@ def test_it_reads_an_answer_under_the_cap_whole(meta, monkeypatch):
     monkeypatch.setattr(graph, "MAX_ANSWER_BYTES", 100_000)
     meta.get(graph_url("me"), json={"id": "1", "name": "x" * 90_000})
     assert graph.GraphClient(USER_TOKEN).get("me").data["name"] == "x" * 90_000
+
+
+def test_a_healthy_target_costs_one_cache_read_per_call(meta, settings):
+    """The breaker's bookkeeping on the send path: one read before the call, no write after
+    it while nothing failed (a failure seen before the call is still cleared by a success)."""
+    meta.get(graph_url("me"), json={"id": "1"})
+    client = graph.GraphClient(USER_TOKEN, target="phone:2")
+    with (
+        mock.patch.object(graph.cache, "get_many", wraps=graph.cache.get_many) as reads,
+        mock.patch.object(graph.cache, "delete", wraps=graph.cache.delete) as deletes,
+    ):
+        for _ in range(3):
+            client.get("me")
+    assert reads.call_count == 3 and deletes.call_count == 0

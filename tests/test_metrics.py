@@ -102,3 +102,20 @@ def test_it_counts_graph_errors_by_code_and_open_circuits(db, meta, metrics_on, 
     assert samples[("botopia_graph_calls_total", (("code", "2"),))] == 1
     assert samples[("botopia_graph_circuit_opened_total", (("reason", "failures"),))] == 1
     assert samples[("botopia_graph_circuit_open", (("reason", "failures"),))] == 1
+
+
+def test_counts_held_by_batched_are_added_at_the_end_even_when_the_block_fails(db, metrics_on):
+    from botopia_meta import metrics
+
+    def sends() -> float:
+        key = ("botopia_whatsapp_sends_total", (("outcome", "sent"), ("phone_number_id", PHONE_ID)))
+        return scrape().get(key, 0.0)
+
+    with pytest.raises(RuntimeError), metrics.batched():
+        for _ in range(3):
+            metrics.count("whatsapp_sends", PHONE_ID, "sent")
+        with metrics.batched():  # nested: flushed with the outer block
+            metrics.count("whatsapp_sends", PHONE_ID, "sent")
+        assert sends() == 0  # held
+        raise RuntimeError("a later send failed")
+    assert sends() == 4

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ from botopia_meta import registry
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.tasks import RetryLater, is_retryable
-from webhooks import forwarding, processing
+from webhooks import forwarding, intake_queue, processing
 from webhooks import graph as webhook_graph
 from webhooks.models import WebhookConfig, WebhookEvent
 
@@ -60,7 +60,8 @@ def _enqueue(event_id: UUID | str) -> bool:
 
 
 def webhook_event_record(*, raw_body: bytes) -> WebhookEvent | None:
-    """Store a verified delivery in one INSERT and enqueue it after commit. An identical
+    """Store a verified delivery in one INSERT and enqueue it after commit (from a background
+    thread when WEBHOOK_ENQUEUE_IN_BACKGROUND: webhooks/intake_queue.py). An identical
     delivery already stored changes nothing and returns None."""
     event = WebhookEvent(dedupe_key=hashlib.sha256(raw_body).hexdigest(), raw_body=raw_body)
     try:
@@ -76,7 +77,10 @@ def webhook_event_record(*, raw_body: bytes) -> WebhookEvent | None:
         logger.info("Duplicate webhook delivery %s… ignored", event.dedupe_key[:12])
         return None
     if event.status == Status.PENDING:
-        transaction.on_commit(lambda: _enqueue(event.pk))
+        if settings.WEBHOOK_ENQUEUE_IN_BACKGROUND:  # Meta's answer does not wait for the broker
+            transaction.on_commit(lambda: intake_queue.handoff.put(str(event.pk)))
+        else:
+            transaction.on_commit(lambda: _enqueue(event.pk))
     return event
 
 
@@ -97,9 +101,33 @@ def _insert(event: WebhookEvent) -> bool:
         f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote(pk_column)}"
     )
     params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    # The INSERT is its own health check: no `SELECT 1` round trip before it (what
+    # CONN_HEALTH_CHECKS costs every request). A connection the server dropped since the last
+    # request fails the INSERT: it is replaced and the INSERT runs once more (ON CONFLICT: never
+    # stored twice; had the first one committed, the row waits for the sweeper to queue it).
+    # Inside a transaction: Django's check as usual.
+    retry = connection.connection is not None and not connection.in_atomic_block
+    if retry:
+        connection.health_check_done = True  # type: ignore[attr-defined]  # Django sets it per request
+    try:
+        return _execute_insert(sql, params)
+    except (InterfaceError, OperationalError):
+        if not (retry and _connection_lost()):
+            raise
+        logger.info("Webhook intake: the database connection was gone; reconnected")
+        connection.close()
+        return _execute_insert(sql, params)
+
+
+def _execute_insert(sql: str, params: list) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+def _connection_lost() -> bool:
+    raw = connection.connection
+    return raw is None or bool(getattr(raw, "closed", False)) or bool(getattr(raw, "broken", False))
 
 
 def _claim(event_id: UUID | str, *, force: bool) -> bool:

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from tests.conftest import meta_error
 from tests.whatsapp.test_messages_api import SEND_URL, TO, URL, alice_number, meta_accepted  # noqa: F401
 from tests.whatsapp.test_messages_api import open_window as open_window
-from whatsapp.messages.throughput import PAIR_BLOCK_SECONDS, Pacer
+from whatsapp.messages.throughput import HEADROOM, LATER, PAIR, PAIR_BLOCK_SECONDS, RESERVED, Pacer
 from whatsapp.models import Message
 
 
@@ -84,3 +84,21 @@ def test_the_actor_slows_down_on_130429_instead_of_failing(alice_client, open_wi
     assert message.status == "sent" and message.error_code is None
     assert cache.get(f"wa:slow:{open_window.phone_number.phone_number_id}")
     assert len(meta.calls) == 2
+
+
+def test_take_answers_the_pair_block_the_slowdown_and_the_slot_in_one_call():
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    pacer.throttled("n1", "573001112233", 131056)
+    kind, wait = pacer.take("n1", "573001112233", 80)
+    assert kind == PAIR and wait == pytest.approx(PAIR_BLOCK_SECONDS)
+    assert pacer.take("n1", "573009998877", 80) == (RESERVED, 0)  # another recipient goes
+    pacer.throttled("n2", "573001112233", 130429)
+    slots = [pacer.take("n2", f"57300{i}", 80)[1] for i in range(3)]
+    assert slots[1] - slots[0] == pytest.approx(HEADROOM / 40, abs=1e-5)  # half the rate
+    clock.now += 0.5
+    kind, wait = pacer.take("n3", "573001112233", 1, max_wait=0.5)
+    assert kind == RESERVED and pacer.take("n3", "573001112234", 1, max_wait=0.5) == (
+        LATER,
+        pytest.approx(HEADROOM),
+    )  # the next slot is too far: nothing taken

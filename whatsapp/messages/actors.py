@@ -16,6 +16,16 @@ def send_message(message_id: str) -> None:
     services.message_deliver(message_id=message_id)
 
 
+def _sends_gave_up(message_ids: list[str], *, exc: BaseException) -> None:
+    services.messages_give_up(message_ids=message_ids, exc=exc)
+
+
+@actor(queue_name="whatsapp_messages", on_give_up=_sends_gave_up)
+def send_messages(message_ids: list[str]) -> None:
+    """Several queued messages (a broadcast's), each sent as send_message would."""
+    services.messages_deliver(message_ids=message_ids)
+
+
 @actor(queue_name="whatsapp_messages")
 def broadcast_fanout(broadcast_id: str) -> None:
     services.broadcast_fanout(broadcast_id=broadcast_id)

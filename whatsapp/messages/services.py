@@ -12,14 +12,16 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.selectors import account_for_work
 from accounts.tokens import graph_for
-from analytics.recording import deferred, record, record_message_status
+from analytics.recording import deferred, message_status_calls, record, record_many, record_message_status
+from botopia_meta import metrics
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
-from botopia_meta.graph import GraphError, GraphInvalidParameter
+from botopia_meta.graph import GraphClient, GraphError, GraphInvalidParameter
 from botopia_meta.tasks import enqueue_on_commit, is_retryable
 from whatsapp.media.services import media_track_inbound
 from whatsapp.messages import graph, staff_signals
@@ -33,7 +35,7 @@ from whatsapp.messages.payloads import (
     template_payload,
 )
 from whatsapp.messages.substitution import SubstitutionError, build_components
-from whatsapp.messages.throughput import pacer
+from whatsapp.messages.throughput import LATE_AFTER, PAIR, RESERVED, pacer
 from whatsapp.models import (
     Broadcast,
     BroadcastBatch,
@@ -120,7 +122,7 @@ def message_create(
     return message, True
 
 
-def _enqueue(actor_name: str, *args: str, swept: bool = False) -> None:
+def _enqueue(actor_name: str, *args: str | list[str], swept: bool = False) -> None:
     # Imported here: the actors module imports this one.
     from whatsapp.messages import actors
 
@@ -172,30 +174,74 @@ def _fail(
     )
 
 
+SEND_BATCH = 10  # message ids per send job from a broadcast fan-out
+
+
 def message_deliver(*, message_id: str) -> None:
     """Send one queued message to Meta (from the actor). Idempotent: anything not queued is left."""
-    message = (
-        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
-        .select_related("phone_number__waba", "broadcast")
-        .first()
+    messages_deliver(message_ids=[message_id])
+
+
+def messages_deliver(*, message_ids: list[str]) -> None:
+    """Send queued messages to Meta one after another (from the actor; a broadcast's jobs
+    carry SEND_BATCH ids). Idempotent: anything not queued is left. Each message is paced,
+    claimed and sent on its own, as if alone in its job; what a job shares is the loading
+    (one query for the messages, their number, account and broadcast), the Graph client
+    (one token decrypt per account), and the counting (analytics and metrics written once
+    at the end)."""
+    order = {str(pk): index for index, pk in enumerate(message_ids)}
+    messages = sorted(
+        Message.objects.filter(pk__in=message_ids, status=Message.Status.QUEUED).select_related(
+            "phone_number__waba__account", "broadcast"
+        ),
+        key=lambda message: order.get(str(message.pk), 0),
     )
-    if message is None or message.phone_number is None:
-        return
+    counts: list[dict[str, Any]] = []
+    clients: dict[UUID, GraphClient] = {}
+    transient: GraphError | None = None
+    try:
+        with metrics.batched():
+            for index, message in enumerate(messages):
+                try:
+                    wait = _deliver(message, clients=clients, counts=counts)
+                except GraphError as exc:
+                    # Meta failed this one for now (it is queued again): the others still go,
+                    # and the job is retried for it alone (the rest are sent by then).
+                    transient = transient or exc
+                    continue
+                if wait is not None:
+                    _requeue_rest(messages[index + 1 :], wait)
+                    break
+    finally:
+        if counts:
+            record_many(counts)  # the sends happened: counted even if a later one raised
+    if transient is not None:
+        raise transient  # the actor retries with backoff; `messages_give_up` when it stops
+
+
+def _deliver(
+    message: Message, *, clients: dict[UUID, GraphClient], counts: list[dict[str, Any]]
+) -> float | None:
+    """Pace, claim and send one message loaded by messages_deliver. → None, or the seconds
+    until its number has a slot (it was queued again for then; so is the rest of the job)."""
     number = message.phone_number
+    if number is None:
+        return None
     if message.broadcast is not None and message.broadcast.cancelled_at:
         _set_status(message, Message.Status.CANCELLED)
-        return
-    account = account_for_work(account_id=number.waba.account_id)
-    if account is None or number.waba.deleted_at or number.deleted_at:
+        return None
+    account = number.waba.account
+    if not account.is_active or number.waba.deleted_at or number.deleted_at:
         _set_status(message, Message.Status.FAILED, failed_at=timezone.now(), error_title=NOT_CONNECTED)
-        return
-    if (wait := pacer.pair_wait(number.phone_number_id, message.contact_wa_id)) > 0:
+        return None
+    kind, wait = pacer.take(number.phone_number_id, message.contact_wa_id, number.max_send_rate)
+    if kind == PAIR:
         _requeue(message, wait)  # only this recipient waits; the others keep flowing
-        return
-    reserved, wait = pacer.reserve(number.phone_number_id, number.max_send_rate)
-    if not reserved:
+        return None
+    if kind != RESERVED:
         _requeue(message, wait)
-        return
+        return wait
+    slot = pacer.clock() + wait
     if wait > 0:
         time.sleep(wait)
     # Claim it: one job sends it. A worker killed from here on leaves it `sending`; the sweep
@@ -204,23 +250,36 @@ def message_deliver(*, message_id: str) -> None:
         status=Message.Status.SENDING, status_updated_at=timezone.now(), attempts=F("attempts") + 1
     )
     if not claimed:
-        return
+        return None
+    # Late for its slot (a busy machine, a slow claim): sent now it would bunch with the sends
+    # of later slots and a second at Meta could hold more than the cap. It takes a new slot.
+    while pacer.clock() - slot > LATE_AFTER:
+        kind, wait = pacer.take(number.phone_number_id, None, number.max_send_rate)
+        if kind != RESERVED:
+            _release(message)
+            _requeue(message, wait)
+            return wait
+        slot = pacer.clock() + wait
+        if wait > 0:
+            time.sleep(wait)
     # Meta's answers decide below. Any other exception (our own code around the call) leaves
     # it `sending`: the request may have left, so the sweep makes it `unknown`, never resends.
     try:
-        data = graph.message_send(graph_for(account), number.phone_number_id, send_payload(message))
+        if (client := clients.get(account.pk)) is None:
+            client = clients[account.pk] = graph_for(account)
+        data = graph.message_send(client, number.phone_number_id, send_payload(message))
     except GraphError as exc:
         if exc.code in THROTTLE_CODES:
             # Meta's throughput (130429) or pair-rate (131056) limit: slow down, don't fail.
             _release(message)
             _requeue(message, pacer.throttled(number.phone_number_id, message.contact_wa_id, exc.code))
-            return
+            return None
         if exc.outcome_unknown:
             # The request may have been sent: resending could deliver it twice. The status
             # webhook (matched by biz_opaque_callback_data) settles it.
             _set_status(message, Message.Status.UNKNOWN, error_title=AWAITING_WEBHOOK)
             staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="unknown")
-            return
+            return None
         if not exc.permanent:
             _release(message)
             raise  # the actor retries with backoff; `message_give_up` when it stops
@@ -231,7 +290,7 @@ def message_deliver(*, message_id: str) -> None:
             code=exc.code,
             title=exc.user_title or exc.message or "",
         )
-        return
+        return None
     wamid = _sent_wamid(data)
     if wamid is None:
         # Meta said 200 but named no message: we cannot tell whether it went out, nor match
@@ -239,23 +298,40 @@ def message_deliver(*, message_id: str) -> None:
         # (found by biz_opaque_callback_data) settles it.
         logger.warning("Meta accepted message %s without a message id", message.pk)
         _set_status(message, Message.Status.UNKNOWN, error_title=NO_WAMID)
-        return
+        return None
     now = timezone.now()
-    # Only sending → sent: a status webhook that raced ahead already moved it further.
-    Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
-    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-        status=Message.Status.SENT, status_updated_at=now, sent_at=now
+    # One UPDATE: the wamid unless one is stored, and only sending → sent (a status webhook
+    # that raced ahead already moved it further).
+    sending = Q(status=Message.Status.SENDING)
+    Message.objects.filter(pk=message.pk).update(
+        wamid=Coalesce(F("wamid"), Value(wamid)),
+        status=Case(When(sending, then=Value(Message.Status.SENT)), default=F("status")),
+        status_updated_at=Case(When(sending, then=Value(now)), default=F("status_updated_at")),
+        sent_at=Case(When(sending, then=Value(now)), default=F("sent_at")),
     )
     staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="sent")
-    dims = {"template": message.template_name} if message.template_name else None
-    record_message_status(
-        account_id=account.pk,
-        phone_number_id=number.phone_number_id,
-        message_id=wamid or str(message.pk),
-        status="sent",
-        at=now,
-        dimensions=dims,
+    counts.extend(
+        message_status_calls(
+            account_id=account.pk,
+            phone_number_id=number.phone_number_id,
+            message_id=wamid,
+            status="sent",
+            at=now,
+            dimensions={"template": message.template_name} if message.template_name else None,
+        )
     )
+    return None
+
+
+def _requeue_rest(messages: list[Message], wait: float) -> None:
+    """The rest of a job whose number has no slot for `wait` seconds: one job again, then."""
+    if not messages:
+        return
+    from whatsapp.messages.actors import send_messages
+
+    ids = [str(message.pk) for message in messages]
+    Message.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
+    send_messages.send_with_options(args=(ids,), delay=max(1, int(wait * 1000)))
 
 
 def _sent_wamid(data: Any) -> str | None:
@@ -268,19 +344,19 @@ def _sent_wamid(data: Any) -> str | None:
 
 def message_give_up(*, message_id: str, exc: BaseException) -> None:
     """The send job stopped retrying: a message still waiting is failed, with the reason."""
-    message = (
-        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
-        .select_related("phone_number__waba")
-        .first()
-    )
-    if message is None or message.phone_number is None:
-        return
-    number = message.phone_number
+    messages_give_up(message_ids=[message_id], exc=exc)
+
+
+def messages_give_up(*, message_ids: list[str], exc: BaseException) -> None:
+    """The send job stopped retrying: its messages still waiting are failed, with the reason."""
     if isinstance(exc, GraphError):
         code, title = exc.code, f"Meta kept failing ({exc.user_title or exc.message}). Send it again later."
     else:
         code, title = None, "Not sent: an internal error stopped the send. Send it again later."
-    _fail(message, number=number, account_id=number.waba.account_id, code=code, title=title)
+    waiting = Message.objects.filter(pk__in=message_ids, status=Message.Status.QUEUED)
+    for message in waiting.select_related("phone_number__waba"):
+        if (number := message.phone_number) is not None:
+            _fail(message, number=number, account_id=number.waba.account_id, code=code, title=title)
 
 
 @dataclass(frozen=True)
@@ -494,8 +570,9 @@ def broadcast_fanout(*, broadcast_id: str) -> int:
         rows = _take_batch(broadcast)
         if rows is None:
             break
-        for row in rows:
-            _enqueue("send_message", str(row.pk))
+        # SEND_BATCH messages per job: one load, one token decrypt, one analytics write for them.
+        for start in range(0, len(rows), SEND_BATCH):
+            _enqueue("send_messages", [str(row.pk) for row in rows[start : start + SEND_BATCH]])
         count += len(rows)
     return count
 

@@ -1,0 +1,79 @@
+"""The receiver's two shortcuts (issue 14): the enqueue leaves the request for a background
+thread, and the INSERT is its own database health check. Neither may lose a delivery."""
+
+from datetime import timedelta
+from unittest import mock
+
+import dramatiq
+import psycopg
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import load_payload
+from tests.webhooks.conftest import deliver
+from webhooks import intake_queue
+from webhooks.models import WebhookEvent
+
+
+@pytest.fixture
+def in_background(settings):
+    settings.WEBHOOK_ENQUEUE_IN_BACKGROUND = True
+    yield intake_queue.handoff
+    assert intake_queue.handoff.flush()
+
+
+def test_a_delivery_queued_in_the_background_is_processed(in_background, worker, recorder):
+    with mock.patch.object(intake_queue, "_send", wraps=intake_queue._send) as send:
+        handoff = intake_queue.Handoff(send)
+        with mock.patch.object(intake_queue, "handoff", handoff):
+            assert deliver(Client(), load_payload("messages__reaction")).status_code == 200
+            assert handoff.flush()
+    event = WebhookEvent.objects.get()
+    send.assert_called_once_with(str(event.pk))
+    worker.drain()
+    event.refresh_from_db()
+    assert event.status == "processed" and len(recorder.items) == 1
+
+
+def test_a_broker_down_in_the_background_leaves_the_row_for_the_sweeper(in_background, worker, recorder):
+    broker = dramatiq.get_broker()
+    down = dramatiq.errors.ConnectionClosed(OSError("down"))
+    with mock.patch.object(broker, "enqueue", side_effect=down):
+        assert deliver(Client(), load_payload("statuses__delivered")).status_code == 200
+        assert in_background.flush()
+    worker.drain()
+    assert WebhookEvent.objects.get().status == "pending" and recorder.items == []
+
+    from webhooks.actors import sweep_webhook_events
+
+    WebhookEvent.objects.update(received_at=timezone.now() - timedelta(seconds=61))
+    sweep_webhook_events.send()
+    worker.drain()
+    assert WebhookEvent.objects.get().status == "processed" and len(recorder.items) == 1
+
+
+def test_ids_handed_over_before_exit_are_queued(settings):
+    sent: list[str] = []
+    handoff = intake_queue.Handoff(sent.append)
+    for n in range(50):
+        handoff.put(f"event-{n}")
+    assert handoff.flush()  # what atexit runs
+    assert sent == [f"event-{n}" for n in range(50)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a server-side disconnect needs PostgreSQL")
+def test_a_connection_the_server_dropped_is_replaced_and_the_delivery_stored(transactional_db, worker):
+    client = Client()
+    assert deliver(client, load_payload("messages__reaction")).status_code == 200  # connection open
+    pid = connection.connection.info.backend_pid
+    dsn = connection.connection.info.dsn
+    with psycopg.connect(
+        dsn, password=connection.settings_dict.get("PASSWORD") or None, autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    response = deliver(client, load_payload("statuses__delivered"))
+    assert response.status_code == 200, response.content
+    assert WebhookEvent.objects.count() == 2
+    assert connection.connection.info.backend_pid != pid
