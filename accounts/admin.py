@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.exceptions import MetaTokenExpired
 from accounts.models import MetaAccount, Notification
 from accounts.services import account_token_refresh
-from botopia_meta.admin import MirrorAdmin
+from botopia_meta.admin import BigTableAdmin, MirrorAdmin, recent_filter
 from botopia_meta.exceptions import ApiError
 from botopia_meta.graph import GraphError
 
@@ -101,8 +101,10 @@ class MetaAccountAdmin(MirrorAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(BigTableAdmin):
     list_display = ("title", "account", "kind", "severity", "read", "created_at")
-    list_filter = ("kind", "severity", "read")
-    search_fields = ("title", "account__meta_user_name")
+    # no "kind" filter: Django would list its DISTINCT values, a scan of every notification
+    list_filter = ("severity", "read", recent_filter("created_at", "created"))
+    search_fields = ("title", "account__meta_user_name", "=kind")
+    ordering = ("-created_at", "-id")
     raw_id_fields = ("account",)

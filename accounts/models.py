@@ -93,7 +93,11 @@ class Notification(TimestampedModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["account", "read", "-created_at"])]
+        # The list: the caller's accounts, read or not, newest first by (created_at, id).
+        indexes = [
+            models.Index(fields=["account", "-created_at", "-id"], name="notification_newest"),
+            models.Index(fields=["account", "read", "-created_at", "-id"], name="notification_read_newest"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["account", "dedupe_key"], name="uniq_notification_dedupe")
         ]

@@ -37,7 +37,10 @@ def webhook_config_get(*, account: MetaAccount) -> WebhookConfig:
 
 
 def notification_list(*, user: User, unread: bool | None = None) -> QuerySet[Notification]:
-    notifications = Notification.objects.filter(owned_by(user, via="account")).order_by("-created_at", "-id")
+    # The caller's accounts first, then their notifications by account id: read newest first
+    # off the (account, read, created_at, id) index rather than sorted after a join.
+    accounts = list(MetaAccount.objects.filter(owned_by(user)).values_list("pk", flat=True))
+    notifications = Notification.objects.filter(account_id__in=accounts).order_by("-created_at", "-id")
     if unread is not None:
         notifications = notifications.filter(read=not unread)
     return notifications

@@ -223,11 +223,36 @@ class Message(TimestampedModel):
                 name="uniq_message_idempotency_key",
             )
         ]
+        # The list (GET /messages) is "these numbers, this filter, newest first by (created_at,
+        # id)": one index per filter it accepts, each ending in the sort key, so a page (by
+        # cursor too) is read straight off the index. See ARCHITECTURE.md, growth plan.
         indexes = [
-            models.Index(fields=["phone_number", "-created_at"]),
-            models.Index(fields=["phone_number", "contact_wa_id", "-created_at"]),
-            models.Index(fields=["broadcast", "status"]),
-            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["phone_number", "-created_at", "-id"], name="msg_number_newest"),
+            models.Index(
+                fields=["phone_number", "contact_wa_id", "-created_at", "-id"],
+                name="msg_number_contact_newest",
+            ),
+            models.Index(
+                fields=["phone_number", "direction", "-created_at", "-id"], name="msg_number_dir_newest"
+            ),
+            models.Index(
+                fields=["phone_number", "status", "-created_at", "-id"], name="msg_number_status_newest"
+            ),
+            models.Index(
+                fields=["phone_number", "direction", "status", "-created_at", "-id"],
+                name="msg_number_dir_status_newest",
+            ),
+            # broadcast_progress counts by status; the list pages a broadcast newest first
+            models.Index(
+                fields=["broadcast", "status", "-created_at", "-id"], name="msg_broadcast_status_newest"
+            ),
+            models.Index(fields=["broadcast", "-created_at", "-id"], name="msg_broadcast_newest"),
+            # Failures are rare (about 1 in 100): the staff console's "failed" view, newest first.
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="msg_failed_newest",
+                condition=models.Q(status="failed"),
+            ),
             models.Index(fields=["status", "enqueued_at"]),
         ]
 
@@ -246,6 +271,15 @@ class MessageStatusEvent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["wamid", "status"], name="uniq_status_event")]
+        # The staff console lists them newest first (and "failed" ones, rare, on their own).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="status_event_newest"),
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="status_event_failed_newest",
+                condition=models.Q(status="failed"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.wamid} {self.status}"

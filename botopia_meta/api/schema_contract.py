@@ -610,6 +610,27 @@ def _send_variants(components: dict) -> None:
     }
 
 
+CURSOR_PARAMETER = {
+    "name": "cursor",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 1024},
+    "description": "pagination.nextCursor of the previous page: the next page, at any depth, as fast "
+    "as the first (offset stops at 10000). Opaque and signed: an altered cursor, or one of another "
+    "list, is a 400 VALIDATION_ERROR naming `cursor`.",
+}
+
+
+def _cursor_parameter(operation: dict) -> None:
+    """Every list paged by offset over our own tables (botopia_meta.api.pagination) takes a cursor."""
+    parameters = operation.get("parameters", [])
+    names = {(p.get("in"), p.get("name")) for p in parameters}
+    if ("query", "offset") in names:
+        if ("query", "cursor") in names:
+            parameters[:] = [p for p in parameters if (p.get("in"), p.get("name")) != ("query", "cursor")]
+        parameters.append(dict(CURSOR_PARAMETER))
+
+
 def apply(result: dict) -> dict:
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components.update(SCHEMAS)
@@ -659,6 +680,7 @@ def apply(result: dict) -> dict:
                 if summary:
                     operation["summary"] = summary
             operation["tags"] = [_tag(path)]
+            _cursor_parameter(operation)
             _errors(operation, path, method)
         paths[renamed] = item
     result["paths"] = paths
