@@ -190,3 +190,18 @@ def test_the_total_is_exact_up_to_the_cap_then_an_estimate(alice_client, number,
     # a filter matching few is exact again
     few = alice_client.get(f"{MESSAGES}?status=failed").json()["data"]["pagination"]
     assert (few["total"], few["totalEstimated"]) == (0, False)
+
+
+def test_a_list_with_its_own_mixed_order_pages_by_cursor_in_that_order(alice_client, alice):
+    """Templates sort by (-updatedAt, name, language): the cursor keeps that meaning (the
+    primary key appended only breaks ties)."""
+    from tests.factories import make_template
+    from whatsapp.models import WhatsAppTemplate
+
+    _, waba, _ = make_whatsapp_account(alice)
+    for i, name in enumerate(["b_notice", "a_notice", "c_notice", "a_notice", "d_notice"]):
+        make_template(waba, name=name, language=["en", "es", "fr", "pt_BR", "de"][i], template_id=f"59{i}")
+    WhatsAppTemplate.objects.filter(name__in=["b_notice", "c_notice"]).update(updated_at=timezone.now())
+    everything = alice_client.get("/api/meta/whatsapp/templates?limit=100").json()["data"]["templates"]
+    assert len(everything) == 5
+    assert walk(alice_client, "/api/meta/whatsapp/templates", 2) == [t["id"] for t in everything]

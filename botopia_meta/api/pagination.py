@@ -9,11 +9,12 @@ neither served twice nor pushes another row off the page boundary."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.core import signing
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections
 from django.db.models import Q, QuerySet
 from rest_framework import serializers
@@ -67,9 +68,11 @@ def _salt(scope: str, ordering: Sequence[str]) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
+    """A sort key value as JSON: datetimes and dates as ISO 8601, UUIDs and decimals as text
+    (a filter on the field parses them back)."""
+    if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, UUID):
+    if isinstance(value, UUID | Decimal):
         return str(value)
     return value
 
@@ -93,11 +96,19 @@ def read_cursor(raw: str, scope: str, ordering: Sequence[str]) -> list[Any]:
 def keyset_ordering(queryset: QuerySet) -> tuple[str, ...] | None:
     """The queryset's ordering as plain field names ("-created_at", "-id"), ending with the primary
     key so the key is unique; None when it orders by an expression (no cursor then)."""
-    ordering = list(queryset.query.order_by or queryset.model._meta.ordering)
-    pk = queryset.model._meta.pk.name
+    meta = queryset.model._meta
+    ordering = list(queryset.query.order_by or meta.ordering)
+    pk = meta.pk.name
+    if not all(isinstance(name, str) for name in ordering):
+        return None  # an expression
     names = [name.lstrip("-") for name in ordering]
-    if not all(isinstance(name, str) and "__" not in name and "?" not in name for name in ordering):
-        return None
+    for name in names:
+        try:
+            field = meta.pk if name == "pk" else meta.get_field(name)
+        except FieldDoesNotExist:
+            return None  # a relation's field, an annotation, "?"
+        if field.is_relation or not getattr(field, "concrete", False):
+            return None
     if "pk" not in names and pk not in names:
         ordering.append("-pk" if ordering and ordering[-1].startswith("-") else "pk")
     return tuple(name if name.lstrip("-") != "pk" else name.replace("pk", pk) for name in ordering)
