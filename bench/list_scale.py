@@ -367,6 +367,23 @@ def timed(client: Client, url: str, runs: int, headers: dict) -> dict:
     }
 
 
+def server_ms(client: Client, url: str, headers: dict) -> float:
+    """What PostgreSQL itself spends on one request's reads (planning + execution, from
+    EXPLAIN ANALYZE of each SELECT it ran): unlike wall time, barely moved by a loaded machine."""
+    reset_queries()
+    client.get(url, headers=headers)
+    total = 0.0
+    with connection.cursor() as cursor:
+        for query in list(connection.queries):
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0][0]
+            total += plan.get("Planning Time", 0) + plan.get("Execution Time", 0)
+    return round(total, 2)
+
+
 def deep_cursor(number, depth: int) -> str | None:
     """A real nextCursor for the page starting `depth` rows deep (None where cursors don't exist)."""
     try:
@@ -471,16 +488,19 @@ def main() -> None:
 
     only = [p.strip() for p in args.only.split(",")] if args.only else None
     results = {}
-    print(f"\n{'case':48} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8} {'SQL p95':>8}")
+    print(
+        f"\n{'case':48} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8} {'SQL p95':>8} {'server':>8}"
+    )
     for name, (url, who, headers) in cases.items():
         if only and not any(name.startswith(p) for p in only):
             continue
         runs = args.runs if not name.startswith("admin") else max(5, args.runs // 4)
         figures = timed(who, url, runs, headers)
+        figures["server_ms"] = sorted(server_ms(who, url, headers) for _ in range(3))[1]
         results[name] = figures
         print(
             f"{name:48} {figures['status']:>6} {figures['p50']:>8} {figures['p95']:>8}"
-            f" {figures['sql_p50']:>8} {figures['sql_p95']:>8}",
+            f" {figures['sql_p50']:>8} {figures['sql_p95']:>8} {figures['server_ms']:>8}",
             flush=True,
         )
 
@@ -508,6 +528,11 @@ def main() -> None:
         ),
         "worst_cursor_sql_p95_ms": worst(("messages cursor@",), key="sql_p95"),
         "worst_admin_sql_p95_ms": worst(("admin",), key="sql_p95"),
+        "worst_list_first_page_server_ms": worst(
+            ("messages", "notifications", "inbox"), ("cursor@", "offset="), key="server_ms"
+        ),
+        "worst_cursor_server_ms": worst(("messages cursor@",), key="server_ms"),
+        "worst_admin_server_ms": worst(("admin",), key="server_ms"),
         "cases": results,
     }
     print(json.dumps(summary))

@@ -244,16 +244,22 @@ class Message(TimestampedModel):
                 fields=["phone_number", "direction", "status", "-created_at", "-id"],
                 name="msg_number_dir_status_newest",
             ),
-            # broadcast_progress counts by status; the list pages a broadcast newest first. Only
-            # broadcast messages are indexed (a conversation's messages have no broadcast).
+            # The list pages a broadcast newest first (the number leads: the list filters by it
+            # too, so the capped count never visits the table); broadcast_progress counts by
+            # status. Only broadcast messages are indexed (a conversation's have no broadcast).
             models.Index(
-                fields=["broadcast", "status", "-created_at", "-id"],
-                name="msg_broadcast_status_newest",
+                fields=["phone_number", "broadcast", "-created_at", "-id"],
+                name="msg_number_broadcast_newest",
                 condition=models.Q(broadcast__isnull=False),
             ),
             models.Index(
-                fields=["broadcast", "-created_at", "-id"],
-                name="msg_broadcast_newest",
+                fields=["phone_number", "broadcast", "status", "-created_at", "-id"],
+                name="msg_number_bcast_status_newest",
+                condition=models.Q(broadcast__isnull=False),
+            ),
+            models.Index(
+                fields=["broadcast", "status"],
+                name="msg_broadcast_status",
                 condition=models.Q(broadcast__isnull=False),
             ),
             # Failures are rare (about 1 in 100): the staff console's "failed" view, newest first.
