@@ -1,14 +1,14 @@
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.exceptions import MetaTokenExpired
 from accounts.models import MetaAccount, Notification, NotificationRead
 from accounts.services import account_token_refresh
-from botopia_meta.admin import MirrorAdmin, MirrorInline
+from botopia_meta.admin import BigTableAdmin, MirrorAdmin, MirrorInline, recent_filter
 from botopia_meta.exceptions import ApiError
 from botopia_meta.graph import GraphError
 
@@ -110,16 +110,30 @@ class NotificationReadInline(MirrorInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(BigTableAdmin):
     list_display = ("title", "account", "kind", "severity", "readers", "created_at")
-    list_filter = ("kind", "severity")
+    # no "kind" filter: Django would list its DISTINCT values, a scan of every notification
+    list_filter = ("severity", recent_filter("created_at", "created"))
     inlines = (NotificationReadInline,)
-    search_fields = ("title", "account__meta_user_name")
+    search_fields = ("title", "account__meta_user_name", "=kind")
+    ordering = ("-created_at", "-id")
     raw_id_fields = ("account",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
-        return super().get_queryset(request).annotate(reader_count=Count("reads"))
+        # A count per row of the page (a subquery), not a GROUP BY over the whole table.
+        readers = (
+            NotificationRead.objects.filter(notification=OuterRef("pk")).order_by().values("notification")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                reader_count=Subquery(
+                    readers.annotate(n=Count("pk")).values("n"), output_field=IntegerField()
+                )
+            )
+        )
 
-    @admin.display(description="Read by", ordering="reader_count")
+    @admin.display(description="Read by")
     def readers(self, notification: Notification) -> int:
         return notification.reader_count  # type: ignore[attr-defined]  # annotated above

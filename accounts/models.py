@@ -104,7 +104,9 @@ class Notification(TimestampedModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["account", "-created_at"])]
+        # The list: the caller's accounts, newest first by (created_at, id); read state is
+        # per member (NotificationRead, its unique key answers "has this member read it").
+        indexes = [models.Index(fields=["account", "-created_at", "-id"], name="notification_newest")]
         constraints = [
             models.UniqueConstraint(fields=["account", "dedupe_key"], name="uniq_notification_dedupe")
         ]

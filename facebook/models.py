@@ -64,7 +64,7 @@ class Comment(CommentBase):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page", "comment_id"], name="uniq_fb_comment")]
-        indexes = [models.Index(fields=["page", "-created_time"])]
+        indexes = [models.Index(fields=["page", "-created_time", "-id"], name="fb_comment_newest")]
 
 
 class Conversation(ConversationBase):
@@ -74,7 +74,7 @@ class Conversation(ConversationBase):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page", "contact_id"], name="uniq_fb_conversation")]
-        indexes = [models.Index(fields=["page", "-last_message_at"])]
+        indexes = [models.Index(fields=["page", "-last_message_at", "-id"], name="fb_conversation_newest")]
 
     def __str__(self) -> str:
         return f"{self.page_id}:{self.contact_id}"
@@ -85,4 +85,4 @@ class ConversationMessage(ConversationMessageBase):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["conversation", "mid"], name="uniq_fb_message_mid")]
-        indexes = [models.Index(fields=["conversation", "-sent_at"])]
+        indexes = [models.Index(fields=["conversation", "-sent_at", "-id"], name="fb_conv_message_newest")]

@@ -86,7 +86,7 @@ class Comment(CommentBase):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ig_account", "comment_id"], name="uniq_ig_comment")]
-        indexes = [models.Index(fields=["ig_account", "-created_time"])]
+        indexes = [models.Index(fields=["ig_account", "-created_time", "-id"], name="ig_comment_newest")]
 
 
 class Conversation(ConversationBase):
@@ -98,7 +98,9 @@ class Conversation(ConversationBase):
         constraints = [
             models.UniqueConstraint(fields=["ig_account", "contact_id"], name="uniq_ig_conversation")
         ]
-        indexes = [models.Index(fields=["ig_account", "-last_message_at"])]
+        indexes = [
+            models.Index(fields=["ig_account", "-last_message_at", "-id"], name="ig_conversation_newest")
+        ]
 
     def __str__(self) -> str:
         return f"{self.ig_account_id}:{self.contact_id}"
@@ -109,4 +111,4 @@ class ConversationMessage(ConversationMessageBase):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["conversation", "mid"], name="uniq_ig_message_mid")]
-        indexes = [models.Index(fields=["conversation", "-sent_at"])]
+        indexes = [models.Index(fields=["conversation", "-sent_at", "-id"], name="ig_conv_message_newest")]

@@ -186,3 +186,32 @@ def test_a_typed_send_body_is_accepted_as_documented(alice, alice_client, meta, 
         },
     }
     assert alice_client.post("/api/meta/whatsapp/messages", body, format="json").status_code == 202
+
+
+def test_every_list_over_our_tables_documents_cursor_pagination(schema):
+    pagination = schema["components"]["schemas"]["Pagination"]["properties"]
+    assert {"total", "totalEstimated", "limit", "offset", "nextOffset", "nextCursor"} <= set(pagination)
+    assert pagination["offset"]["nullable"] and pagination["nextCursor"]["nullable"]
+    listed = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            data = (
+                operation.get("responses", {})
+                .get("200", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("properties", {})
+                .get("data", {})
+                .get("$ref", "")
+            )
+            component = schema["components"]["schemas"].get(data.rsplit("/", 1)[-1], {}) if data else {}
+            if component.get("properties", {}).get("pagination") != {
+                "$ref": "#/components/schemas/Pagination"
+            }:
+                continue
+            query = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "query"}
+            assert {"limit", "offset", "cursor"} <= set(query), f"{method.upper()} {path}"
+            assert query["offset"]["schema"]["maximum"] == 10_000, f"{method.upper()} {path}"
+            listed.append(path)
+    assert "/api/meta/whatsapp/messages" in listed and "/api/meta/comments" in listed

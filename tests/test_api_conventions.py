@@ -121,7 +121,15 @@ def test_it_rejects_out_of_range_pagination(alice_client, query):
 def test_it_paginates_with_limit_and_offset(alice_client, bob, charlie):
     page = alice_client.get("/api/test/users?limit=2").json()["data"]
     assert [u["userName"] for u in page["users"]] == ["alice", "bob"]
-    assert page["pagination"] == {"total": 3, "limit": 2, "offset": 0, "nextOffset": 2}
+    assert page["pagination"] == {
+        "total": 3,
+        "limit": 2,
+        "offset": 0,
+        "nextOffset": 2,
+        "totalEstimated": False,
+        "nextCursor": page["pagination"]["nextCursor"],
+    }
+    assert page["pagination"]["nextCursor"]
     page = alice_client.get("/api/test/users?limit=2&offset=2").json()["data"]
     assert [u["userName"] for u in page["users"]] == ["charlie"]
     assert page["pagination"]["nextOffset"] is None

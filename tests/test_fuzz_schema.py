@@ -166,6 +166,8 @@ def _with_real_ids(case, ids: dict[str, str]) -> None:
             if name in ids:
                 case.path_parameters[name] = ids[name]
     if isinstance(case.query, dict):
+        # a real client only has the cursor a previous page gave it (a generated one is a 400)
+        case.query.pop("cursor", None)
         for name in case.query:
             if name in ids:
                 case.query[name] = ids[name]
@@ -254,6 +256,10 @@ def _valid_requests(world) -> dict[tuple[str, str], dict]:
         },
         ("POST", "/api/meta/webhook/configure"): {
             "body": {"verifyToken": "fuzz-verify-token-123", "fields": {"messages": True}}
+        },
+        ("GET", "/api/meta/conversations/{conversationId}/messages"): {
+            "path_parameters": {"conversationId": str(world.fb_conversation.pk)},
+            "query": {"limit": 1},
         },
         ("POST", "/api/meta/conversations/{conversationId}/messages"): {
             "path_parameters": {"conversationId": str(world.fb_conversation.pk)},

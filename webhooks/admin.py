@@ -12,8 +12,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from accounts.models import Notification
-from botopia_meta import text
-from botopia_meta.admin import MirrorAdmin
+from botopia_meta import registry, text
+from botopia_meta.admin import BigTableAdmin, MirrorAdmin, recent_filter, values_filter
 from webhooks.models import WebhookConfig, WebhookEvent
 
 TIMES = "\u00d7"
@@ -107,12 +107,18 @@ def wamids_in(body: object) -> list[str]:
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(MirrorAdmin):
+class WebhookEventAdmin(BigTableAdmin, MirrorAdmin):
     list_display = ["received", "object", "summary", "status", "item_count", "attempts", "status_reason"]
-    list_filter = ["status", "object", "fields"]
+    # the objects and fields we handle (the registry), not a DISTINCT over every stored event
+    list_filter = [
+        "status",
+        recent_filter("received_at", "received"),
+        values_filter("object", lambda: sorted({obj for obj, _ in registry.WEBHOOK_HANDLERS})),
+        values_filter("fields", lambda: sorted({field for _, field in registry.WEBHOOK_HANDLERS})),
+    ]
+    ordering = ("-received_at", "-id")
     search_fields = ["=id", "=dedupe_key"]
     search_help_text = "A wamid (or any id in the body: comment, mid), an event id or its sha256."
-    date_hierarchy = "received_at"
     actions = ["reprocess"]
     fields = (  # a tuple: shared with readonly_fields, and what both settings accept
         "id",
@@ -258,8 +264,8 @@ class WebhookConfigAdmin(MirrorAdmin):
 if not admin.site.is_registered(Notification):
 
     @admin.register(Notification)
-    class NotificationAdmin(admin.ModelAdmin):
+    class NotificationAdmin(BigTableAdmin):
         list_display = ["created_at", "account", "kind", "severity", "title"]
-        list_filter = ["severity", "kind"]
-        search_fields = ["title", "body", "=related_id"]
+        list_filter = ["severity", recent_filter("created_at", "created")]
+        search_fields = ["title", "body", "=related_id", "=kind"]
         raw_id_fields = ["account"]

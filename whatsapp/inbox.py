@@ -11,6 +11,8 @@ from uuid import UUID
 
 from accounts.permissions import WHATSAPP_MESSAGING
 from accounts.selectors import require_permissions
+from botopia_meta.api.pagination import Total, count_rows, keyset_after
+from botopia_meta.inbox.source import CONVERSATION_ORDER
 from botopia_meta.registry import register_inbox_source
 from orgs.models import Organization
 from whatsapp.messages import readable, selectors, services
@@ -78,34 +80,46 @@ class WhatsAppInboxSource:
     """The inbox source protocol (botopia_meta/registry.py), every method scoped to `org`."""
 
     @staticmethod
-    def comment_list(*, org: Organization, filters: dict, upto: int) -> tuple[int, list[dict]]:
-        return 0, []
+    def comment_list(
+        *, org: Organization, filters: dict, upto: int, before: list | None = None
+    ) -> tuple[Total, list[dict]]:
+        return Total(0), []
 
     @staticmethod
     def comment_act(*, org: Organization, comment_id: Any, action: str, message: str | None = None) -> None:
         return None
 
     @staticmethod
-    def conversation_list(*, org: Organization, filters: dict, upto: int) -> tuple[int, list[dict]]:
+    def conversation_list(
+        *, org: Organization, filters: dict, upto: int, before: list | None = None
+    ) -> tuple[Total, list[dict]]:
+        """`upto` conversations newest first (after the sort key `before`, a cursor's) and the
+        total, ordered as the other platforms' (CONVERSATION_ORDER) so the merged list pages by it."""
         if any(filters.get(key) for key in OTHER_ASSETS):
-            return 0, []
+            return Total(0), []
         conversations = selectors.conversation_list(
             org=org, unread=filters.get("unread"), contact=filters.get("contact")
         )
         if filters.get("phone_number_id"):
             conversations = conversations.filter(phone_number__phone_number_id=filters["phone_number_id"])
-        return conversations.count(), [conversation_row(contact) for contact in conversations[:upto]]
+        page = conversations.filter(keyset_after(CONVERSATION_ORDER, before)) if before else conversations
+        return count_rows(conversations), [conversation_row(contact) for contact in page[:upto]]
 
     @staticmethod
     def conversation_messages(
-        *, org: Organization, conversation_id: Any, limit: int, offset: int
-    ) -> tuple[int, list[dict]] | None:
+        *, org: Organization, conversation_id: Any, limit: int, offset: int, before: list | None = None
+    ) -> tuple[Total, list[dict]] | None:
+        """One page (`limit` rows from `offset`, or after the sort key `before`) and the total."""
         contact = selectors.conversation_get(org=org, conversation_id=conversation_id)
         if contact is None:
             return None
-        messages = selectors.conversation_messages(contact=contact)
-        rows = [message_row(m, conversation_id=contact.pk) for m in messages[offset : offset + limit]]
-        return messages.count(), rows
+        messages = selectors.conversation_messages(contact=contact)  # newest first by (created_at, id)
+        page = (
+            messages.filter(keyset_after(("-created_at", "-id"), before))[:limit]
+            if before
+            else messages[offset : offset + limit]
+        )
+        return count_rows(messages), [message_row(m, conversation_id=contact.pk) for m in page]
 
     @staticmethod
     def conversation_send(

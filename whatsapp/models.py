@@ -204,8 +204,10 @@ class Message(TimestampedModel):
     )
     template_name = models.CharField(max_length=512, blank=True)
     template_language = models.CharField(max_length=16, blank=True)
+    # Indexed by the (broadcast, ...) indexes below, which skip the messages of no broadcast;
+    # a plain index too would tempt the planner into reading a broadcast's every row.
     broadcast = models.ForeignKey(
-        Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+        Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
     )
     user_id = models.IntegerField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (unique when set)
@@ -224,11 +226,49 @@ class Message(TimestampedModel):
                 name="uniq_message_idempotency_key",
             )
         ]
+        # The list (GET /messages) is "these numbers, this filter, newest first by (created_at,
+        # id)": one index per filter it accepts, each ending in the sort key, so a page (by
+        # cursor too) is read straight off the index. See ARCHITECTURE.md, growth plan.
         indexes = [
-            models.Index(fields=["phone_number", "-created_at"]),
-            models.Index(fields=["phone_number", "contact_wa_id", "-created_at"]),
-            models.Index(fields=["broadcast", "status"]),
-            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["phone_number", "-created_at", "-id"], name="msg_number_newest"),
+            models.Index(
+                fields=["phone_number", "contact_wa_id", "-created_at", "-id"],
+                name="msg_number_contact_newest",
+            ),
+            models.Index(
+                fields=["phone_number", "direction", "-created_at", "-id"], name="msg_number_dir_newest"
+            ),
+            models.Index(
+                fields=["phone_number", "status", "-created_at", "-id"], name="msg_number_status_newest"
+            ),
+            models.Index(
+                fields=["phone_number", "direction", "status", "-created_at", "-id"],
+                name="msg_number_dir_status_newest",
+            ),
+            # The list pages a broadcast newest first (the number leads: the list filters by it
+            # too, so the capped count never visits the table); broadcast_progress counts by
+            # status. Only broadcast messages are indexed (a conversation's have no broadcast).
+            models.Index(
+                fields=["phone_number", "broadcast", "-created_at", "-id"],
+                name="msg_number_broadcast_newest",
+                condition=models.Q(broadcast__isnull=False),
+            ),
+            models.Index(
+                fields=["phone_number", "broadcast", "status", "-created_at", "-id"],
+                name="msg_number_bcast_status_newest",
+                condition=models.Q(broadcast__isnull=False),
+            ),
+            models.Index(
+                fields=["broadcast", "status"],
+                name="msg_broadcast_status",
+                condition=models.Q(broadcast__isnull=False),
+            ),
+            # Failures are rare (about 1 in 100): the staff console's "failed" view, newest first.
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="msg_failed_newest",
+                condition=models.Q(status="failed"),
+            ),
             models.Index(fields=["status", "enqueued_at"]),
         ]
 
@@ -247,6 +287,15 @@ class MessageStatusEvent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["wamid", "status"], name="uniq_status_event")]
+        # The staff console lists them newest first (and "failed" ones, rare, on their own).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="status_event_newest"),
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="status_event_failed_newest",
+                condition=models.Q(status="failed"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.wamid} {self.status}"

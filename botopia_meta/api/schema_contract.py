@@ -886,6 +886,62 @@ def _send_variants(components: dict) -> None:
     }
 
 
+CURSOR_PARAMETER = {
+    "name": "cursor",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 1024},
+    "description": "pagination.nextCursor of the previous page: the next page, at any depth, as fast "
+    "as the first (offset stops at 10000). Opaque and signed: an altered cursor, or one of another "
+    "list, is a 400 VALIDATION_ERROR naming `cursor`.",
+}
+
+
+PAGE_PARAMETERS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 10_000},
+        "description": "Rows to skip, at most 10000 (deeper: `cursor`). Not with `cursor`.",
+    },
+    CURSOR_PARAMETER,
+]
+
+
+def _pages_our_table(operation: dict, components: dict) -> bool:
+    """Its answer carries our `Pagination` (botopia_meta.api.pagination), not Meta's cursors."""
+    schema = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
+    data = schema.get("schema", {}).get("properties", {}).get("data", {}).get("$ref", "")
+    listing = components.get(data.rsplit("/", 1)[-1], {}) if data else {}
+    return listing.get("properties", {}).get("pagination") == _ref("Pagination")
+
+
+def _page_parameters(operation: dict, components: dict) -> None:
+    """Every list paged over our own tables documents limit, offset and cursor (the cursor
+    wherever offset is taken: botopia_meta.api.pagination serves both)."""
+    parameters = operation.setdefault("parameters", [])
+    names = {(p.get("in"), p.get("name")) for p in parameters}
+    if ("query", "offset") not in names and not _pages_our_table(operation, components):
+        return
+    for parameter in PAGE_PARAMETERS:
+        if parameter["name"] == "offset" and ("query", "offset") in names:
+            for existing in parameters:
+                if (existing.get("in"), existing.get("name")) == ("query", "offset"):
+                    existing.setdefault("schema", {})["maximum"] = 10_000
+        if ("query", parameter["name"]) not in names:
+            parameters.append(dict(parameter))
+        elif parameter["name"] == "cursor":  # a serializer's own: the documented one wins
+            parameters[:] = [p for p in parameters if (p.get("in"), p.get("name")) != ("query", "cursor")]
+            parameters.append(dict(parameter))
+
+
 def apply(result: dict) -> dict:
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components.update(SCHEMAS)
@@ -938,6 +994,7 @@ def apply(result: dict) -> dict:
                 if summary:
                     operation["summary"] = summary
             operation["tags"] = [_tag(path)]
+            _page_parameters(operation, components)
             _errors(operation, path, method)
         paths[renamed] = item
     result["paths"] = paths

@@ -2,24 +2,26 @@
 
 from rest_framework import serializers
 
-from botopia_meta.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from botopia_meta.api.pagination import COUNT_CAP, DEFAULT_LIMIT, MAX_LIMIT, PageQuerySerializer
+
+__all__ = ["PageQuerySerializer"]  # lives with the pagination it validates for
 
 
 class PaginationSerializer(serializers.Serializer):
-    """limit/offset pagination over our own tables."""
+    """Pagination over our own tables (botopia_meta.api.pagination)."""
 
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(
+        help_text=f"Rows matching the filters: exact up to {COUNT_CAP}, else an estimate (totalEstimated)."
+    )
+    total_estimated = serializers.BooleanField(
+        help_text=f"True when more than {COUNT_CAP} rows match and `total` is an estimate."
+    )
     limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
+    offset = serializers.IntegerField(allow_null=True, help_text="Null on a page read by cursor.")
     next_offset = serializers.IntegerField(allow_null=True)
-
-
-class PageQuerySerializer(serializers.Serializer):
-    """`limit` and `offset` in a query, with EnvelopePagination's bounds, for a view whose other
-    filters are validated in the same serializer (every failing field answered at once)."""
-
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class CursorQuerySerializer(serializers.Serializer):

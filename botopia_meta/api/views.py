@@ -33,7 +33,8 @@ class AuthedRequest(Request):
 def paginated_response(
     request: Request, queryset: QuerySet, *, key: str, serializer_class: type[Serializer], context=None
 ) -> Response:
-    """{<key>: [...], "pagination": {"total", "limit", "offset", "nextOffset"}} over our own table."""
+    """{<key>: [...], "pagination": {"total", "totalEstimated", "limit", "offset", "nextOffset",
+    "nextCursor"}} over our own table, by `cursor` or `offset` (botopia_meta.api.pagination)."""
     page, pagination = EnvelopePagination().paginate(queryset, request)
     items = serializer_class(page, many=True, context=context or {"request": request}).data
     return Response({key: items, "pagination": pagination})

@@ -12,20 +12,31 @@ from botopia_meta.inbox.spec import InboxSpec
 from orgs.models import Organization
 
 
-def owned(model: type[CommentBase] | type[ConversationBase], asset: str, org: Organization) -> QuerySet:
+def owned(
+    spec: InboxSpec,
+    model: type[CommentBase] | type[ConversationBase],
+    org: Organization,
+    asset_id: str | None = None,
+) -> QuerySet:
     """Rows of `model` under the caller's live assets of active accounts (the inbox lists what
-    can be answered)."""
-    return model.objects.filter(
-        active_for(org, via=f"{asset}__account"), **{f"{asset}__deleted_at__isnull": True}
-    ).select_related(asset, f"{asset}__account")
+    can be answered). The assets are looked up first (a handful) and the rows filtered by their
+    ids, so a list reads "this page, newest first" straight off its (asset, time, id) index."""
+    Asset: Any = spec.asset_model
+    assets = Asset.objects.filter(active_for(org, via="account"))
+    if asset_id:
+        assets = assets.filter(**{spec.asset_id_field: asset_id})
+    assets = list(assets.values_list("pk", flat=True))
+    return model.objects.filter(**{f"{spec.asset}_id__in": assets}).select_related(
+        spec.asset, f"{spec.asset}__account"
+    )
 
 
-def comments_owned(spec: InboxSpec, *, org: Organization) -> QuerySet:
-    return owned(spec.comment_model, spec.asset, org)
+def comments_owned(spec: InboxSpec, *, org: Organization, asset_id: str | None = None) -> QuerySet:
+    return owned(spec, spec.comment_model, org, asset_id)
 
 
-def conversations_owned(spec: InboxSpec, *, org: Organization) -> QuerySet:
-    return owned(spec.conversation_model, spec.asset, org)
+def conversations_owned(spec: InboxSpec, *, org: Organization, asset_id: str | None = None) -> QuerySet:
+    return owned(spec, spec.conversation_model, org, asset_id)
 
 
 def require_own_assets(

@@ -19,6 +19,7 @@ class InboxCommentQuerySerializer(PageQuerySerializer):
     end_date = QueryDateField(required=False)
 
     def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
         if attrs.get("start_date") and attrs.get("end_date") and attrs["start_date"] > attrs["end_date"]:
             raise serializers.ValidationError({"end_date": ["Must not be before startDate."]})
         return attrs

@@ -8,11 +8,18 @@ from django.utils import timezone
 
 from accounts.models import MetaAccount
 from accounts.selectors import require_permissions
+from botopia_meta.api.pagination import Total, count_rows, keyset_after
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.inbox import comments, messaging
 from botopia_meta.inbox.selectors import comments_owned, conversations_owned
 from botopia_meta.inbox.spec import InboxSpec
 from orgs.models import Organization
+
+# Each list's order, newest first, ending in the primary key; a cursor carries a row's values
+# of these (rows of another platform sort the same way: the merged lists page by it too).
+COMMENT_ORDER = ("-created_time", "-id")
+CONVERSATION_ORDER = ("-last_message_at", "-id")
+MESSAGE_ORDER = ("-sent_at", "-id")
 
 
 class InboxSource:
@@ -40,9 +47,7 @@ class InboxSource:
 
     def _filtered_comments(self, org: Organization, filters: dict) -> QuerySet:
         spec = self.spec
-        qs = comments_owned(spec, org=org)
-        if filters.get(spec.asset_id_field):
-            qs = qs.filter(**{spec.asset_path: filters[spec.asset_id_field]})
+        qs = comments_owned(spec, org=org, asset_id=filters.get(spec.asset_id_field))
         if filters.get("post_id"):
             qs = qs.filter(**{spec.post_field: filters["post_id"]})
         if filters.get("unreplied"):
@@ -80,15 +85,19 @@ class InboxSource:
             }
         )
 
-    def comment_list(self, *, org: Organization, filters: dict, upto: int) -> tuple[int, list[dict]]:
+    def comment_list(
+        self, *, org: Organization, filters: dict, upto: int, before: list | None = None
+    ) -> tuple[Total, list[dict]]:
+        """`upto` rows newest first (after the sort key `before`, a cursor's) and the total."""
         if filters.get(self.spec.other_key):
-            return 0, []
+            return Total(0), []
         qs = self._filtered_comments(org, filters)
+        page = qs.filter(keyset_after(COMMENT_ORDER, before)) if before else qs
         # values(): a list never builds model instances (nor decrypts the asset's token per row).
-        rows = qs.order_by("-created_time", "-pk").values(
-            *self.comment_columns, asset=F(self.spec.asset_path)
-        )[:upto]
-        return qs.count(), [self._comment_values_row(values) for values in rows]
+        rows = page.order_by(*COMMENT_ORDER).values(*self.comment_columns, asset=F(self.spec.asset_path))[
+            :upto
+        ]
+        return count_rows(qs), [self._comment_values_row(values) for values in rows]
 
     def comment_act(
         self, *, org: Organization, comment_id: Any, action: str, message: str | None = None
@@ -124,13 +133,15 @@ class InboxSource:
             }
         )
 
-    def conversation_list(self, *, org: Organization, filters: dict, upto: int) -> tuple[int, list[dict]]:
+    def conversation_list(
+        self, *, org: Organization, filters: dict, upto: int, before: list | None = None
+    ) -> tuple[Total, list[dict]]:
         spec = self.spec
         if filters.get(spec.other_key) or filters.get("phone_number_id"):
-            return 0, []
-        qs = conversations_owned(spec, org=org).filter(last_message_at__isnull=False)
-        if filters.get(spec.asset_id_field):
-            qs = qs.filter(**{spec.asset_path: filters[spec.asset_id_field]})
+            return Total(0), []
+        qs = conversations_owned(spec, org=org, asset_id=filters.get(spec.asset_id_field)).filter(
+            last_message_at__isnull=False
+        )
         if filters.get("unread") is not None:
             qs = qs.filter(unread_count__gt=0) if filters["unread"] else qs.filter(unread_count=0)
         if filters.get("contact"):
@@ -142,8 +153,9 @@ class InboxSource:
             .order_by("-sent_at")
             .values("text")[:1]
         )
+        page = qs.filter(keyset_after(CONVERSATION_ORDER, before)) if before else qs
         rows = (
-            qs.order_by("-last_message_at", "-pk")
+            page.order_by(*CONVERSATION_ORDER)
             .annotate(last_message_text=Subquery(last_text))
             .values(
                 "pk",
@@ -156,7 +168,7 @@ class InboxSource:
                 asset=F(spec.asset_path),
             )[:upto]
         )
-        return qs.count(), [self._conversation_values_row(values) for values in rows]
+        return count_rows(qs), [self._conversation_values_row(values) for values in rows]
 
     def _conversation_values_row(self, values: dict) -> dict[str, Any]:
         last_inbound = values["last_inbound_at"]
@@ -194,13 +206,17 @@ class InboxSource:
         return conversations_owned(self.spec, org=org).filter(pk=conversation_id).first()
 
     def conversation_messages(
-        self, *, org: Organization, conversation_id: Any, limit: int, offset: int
-    ) -> tuple[int, list[dict]] | None:
+        self, *, org: Organization, conversation_id: Any, limit: int, offset: int, before: list | None = None
+    ) -> tuple[Total, list[dict]] | None:
+        """One page (`limit` rows from `offset`, or after the sort key `before`) and the total."""
         conversation = self._conversation(org, conversation_id)
         if conversation is None:
             return None
-        qs = conversation.messages.order_by("-sent_at", "-pk")
-        return qs.count(), [self.message_row(m) for m in qs[offset : offset + limit]]
+        qs = conversation.messages.order_by(*MESSAGE_ORDER)
+        page = (
+            qs.filter(keyset_after(MESSAGE_ORDER, before))[:limit] if before else qs[offset : offset + limit]
+        )
+        return count_rows(qs), [self.message_row(m) for m in page]
 
     def conversation_send(
         self, *, org: Organization, sender_id: int, conversation_id: Any, text: str, image_url: str

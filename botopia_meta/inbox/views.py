@@ -15,8 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from botopia_meta.api.ids import uuid_or_404
-from botopia_meta.api.pagination import page_info
-from botopia_meta.api.serializers import PageQuerySerializer
+from botopia_meta.api.pagination import PageQuerySerializer, Total, cursor_for, page_info, read_cursor
 from botopia_meta.api.views import AuthedRequest, validated
 from botopia_meta.exceptions import NotFound
 from botopia_meta.inbox.selectors import require_own_assets
@@ -32,6 +31,7 @@ from botopia_meta.inbox.serializers import (
     InboxMessageSendSerializer,
     InboxMessageSerializer,
 )
+from botopia_meta.inbox.source import COMMENT_ORDER, CONVERSATION_ORDER, MESSAGE_ORDER
 from botopia_meta.registry import INBOX_SOURCES
 from botopia_meta.safe_urls import require_meta_fetched_url
 
@@ -50,9 +50,11 @@ def _merged_list(
     key: str,
     method: str,
     sort_key: str,
+    ordering: tuple[str, ...],
 ) -> Response:
-    """One page of every registered source's rows, newest first. Two assets named together
-    (a page and an Instagram account, say) match nothing (a row belongs to one platform)."""
+    """One page of every registered source's rows, newest first by (sort_key, id): by cursor
+    (each source reads `limit + 1` rows after it) or by offset. Two assets named together (a
+    page and an Instagram account, say) match nothing (a row belongs to one platform)."""
     require_own_assets(
         org=request.org,
         page_id=filters["page_id"],
@@ -60,15 +62,41 @@ def _merged_list(
         phone_number_id=filters.get("phone_number_id"),
     )
     limit, offset = query["limit"], query["offset"]
-    total, rows = 0, []
+    before = read_cursor(query["cursor"], request.path, ordering) if query.get("cursor") else None
+    upto = limit + 1 if before else offset + limit + 1
+    total, rows = Total(0), []
     if sum(bool(filters.get(key)) for key in ASSET_FILTERS) <= 1:
         for source in _sources(filters.get("platform")):
-            count, items = getattr(source, method)(org=request.org, filters=filters, upto=offset + limit)
+            paging = {"before": before} if before else {}
+            count, items = getattr(source, method)(org=request.org, filters=filters, upto=upto, **paging)
             total += count
             rows.extend(items)
     epoch = datetime.min.replace(tzinfo=UTC)
     rows.sort(key=lambda row: (row[sort_key] or epoch, str(row["id"])), reverse=True)
-    return Response({key: rows[offset : offset + limit], "pagination": page_info(total, limit, offset)})
+    page = rows[:limit] if before else rows[offset : offset + limit]
+    more = len(rows) > (limit if before else offset + limit)
+    pagination = _page_info(
+        request, total, query, ordering, page, more, (sort_key, "id"), paged_by_cursor=bool(before)
+    )
+    return Response({key: page, "pagination": pagination})
+
+
+def _page_info(
+    request: AuthedRequest,
+    total: Total,
+    query: dict[str, Any],
+    ordering: tuple[str, ...],
+    page: list[dict],
+    more: bool,
+    columns: tuple[str, str],
+    *,
+    paged_by_cursor: bool,
+) -> dict[str, Any]:
+    """The `pagination` of a page of row dicts, its nextCursor from the last row's sort key."""
+    last = [page[-1][column] for column in columns] if page and more else None
+    next_cursor = cursor_for(request.path, ordering, last) if last and None not in last else None
+    offset = None if paged_by_cursor else query["offset"]
+    return page_info(total, query["limit"], offset, more=more, next_cursor=next_cursor)
 
 
 def _first_answer(method: str, **kwargs: Any) -> Any:
@@ -99,7 +127,13 @@ class CommentListView(APIView):
         if query.get("end_date"):
             filters["end"] = _day_start(query["end_date"] + timedelta(days=1))
         return _merged_list(
-            request, query, filters, key="comments", method="comment_list", sort_key="created_time"
+            request,
+            query,
+            filters,
+            key="comments",
+            method="comment_list",
+            sort_key="created_time",
+            ordering=COMMENT_ORDER,
         )
 
 
@@ -168,6 +202,7 @@ class ConversationListView(APIView):
             key="conversations",
             method="conversation_list",
             sort_key="last_message_at",
+            ordering=CONVERSATION_ORDER,
         )
 
 
@@ -179,15 +214,20 @@ class ConversationMessagesView(APIView):
     )
     def get(self, request: AuthedRequest, conversation_id: str) -> Response:
         query = validated(PageQuerySerializer, request.query_params)
-        limit, offset = query["limit"], query["offset"]
+        before = read_cursor(query["cursor"], request.path, MESSAGE_ORDER) if query.get("cursor") else None
         total, rows = _first_answer(
             "conversation_messages",
             org=request.org,
             conversation_id=uuid_or_404(conversation_id),
-            limit=limit,
-            offset=offset,
+            limit=query["limit"] + 1,
+            offset=query["offset"],
+            **({"before": before} if before else {}),
         )
-        return Response({"messages": rows, "pagination": page_info(total, limit, offset)})
+        page, more = rows[: query["limit"]], len(rows) > query["limit"]
+        pagination = _page_info(
+            request, total, query, MESSAGE_ORDER, page, more, ("sent_at", "id"), paged_by_cursor=bool(before)
+        )
+        return Response({"messages": page, "pagination": pagination})
 
     @extend_schema(
         operation_id="inbox_conversation_message_send",

@@ -55,7 +55,14 @@ class TestComments:
         assert [c["id"] for c in data["comments"]] == [str(newer.pk), str(older.pk)]
         first = data["comments"][0]
         assert first["platform"] == "facebook" and first["pageId"] == PAGE_ID and first["commentId"] == "1_2"
-        assert data["pagination"] == {"total": 2, "limit": 25, "offset": 0, "nextOffset": None}
+        assert data["pagination"] == {
+            "total": 2,
+            "limit": 25,
+            "offset": 0,
+            "nextOffset": None,
+            "totalEstimated": False,
+            "nextCursor": None,
+        }
 
     def test_it_filters_comments(self, alice_client, connected_page):
         make_comment(connected_page, comment_id="1_1", reply_id="r", replied_at=timezone.now())
@@ -80,7 +87,14 @@ class TestComments:
             make_comment(connected_page, comment_id=f"1_{i}", minutes_ago=i)
         data = alice_client.get("/api/meta/comments?limit=2&offset=2").json()["data"]
         assert [c["commentId"] for c in data["comments"]] == ["1_2"]
-        assert data["pagination"] == {"total": 3, "limit": 2, "offset": 2, "nextOffset": None}
+        assert data["pagination"] == {
+            "total": 3,
+            "limit": 2,
+            "offset": 2,
+            "nextOffset": None,
+            "totalEstimated": False,
+            "nextCursor": None,
+        }
 
     def test_it_replies_through_meta_with_the_page_token(self, alice_client, connected_page, meta):
         comment = make_comment(connected_page)

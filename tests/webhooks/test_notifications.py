@@ -46,7 +46,14 @@ def test_it_lists_the_callers_notifications_newest_first(alice_client, alice_not
     first = data["notifications"][0]
     assert {"id", "kind", "severity", "title", "body", "read", "createdAt"} <= set(first)
     assert first["read"] is False and first["severity"] == "warning"
-    assert data["pagination"] == {"total": 3, "limit": 25, "offset": 0, "nextOffset": None}
+    assert data["pagination"] == {
+        "total": 3,
+        "limit": 25,
+        "offset": 0,
+        "nextOffset": None,
+        "totalEstimated": False,
+        "nextCursor": None,
+    }
 
 
 def test_it_filters_unread_and_paginates(alice, alice_client, alice_notifications):

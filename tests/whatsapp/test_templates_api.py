@@ -46,7 +46,14 @@ def test_it_lists_templates_from_the_mirror_without_calling_meta(alice_client, a
     response = alice_client.get(URL)
     assert response.status_code == 200
     data = response.json()["data"]
-    assert data["pagination"] == {"total": 1, "limit": 25, "offset": 0, "nextOffset": None}
+    assert data["pagination"] == {
+        "total": 1,
+        "limit": 25,
+        "offset": 0,
+        "nextOffset": None,
+        "totalEstimated": False,
+        "nextCursor": None,
+    }
     template = data["templates"][0]
     assert template["templateId"] == "594425479261596"
     assert template["name"] == "order_update"
@@ -102,7 +109,14 @@ def test_it_paginates_templates(alice_client, alice_waba):
         make_template(alice_waba, name=f"t{i}", template_id=str(i))
     page = alice_client.get(f"{URL}?limit=2&offset=2").json()["data"]
     assert len(page["templates"]) == 1
-    assert page["pagination"] == {"total": 3, "limit": 2, "offset": 2, "nextOffset": None}
+    assert page["pagination"] == {
+        "total": 3,
+        "limit": 2,
+        "offset": 2,
+        "nextOffset": None,
+        "totalEstimated": False,
+        "nextCursor": None,
+    }
 
 
 def test_it_hides_soft_deleted_templates(alice_client, alice_waba):
