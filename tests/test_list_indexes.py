@@ -9,13 +9,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import Notification
+from accounts.models import Notification, NotificationRead
 from botopia_meta.api.pagination import keyset_after, keyset_ordering
 from botopia_meta.inbox.selectors import comments_owned, conversations_owned
 from botopia_meta.inbox.source import COMMENT_ORDER, CONVERSATION_ORDER, MESSAGE_ORDER
 from botopia_meta.registry import INBOX_SOURCES
 from facebook.models import Comment, Conversation, ConversationMessage
-from tests.factories import PAGE_ID, make_page, make_whatsapp_account
+from tests.factories import PAGE_ID, default_org, make_page, make_whatsapp_account
 from webhooks.selectors import notification_list
 from whatsapp.messages.selectors import message_list
 from whatsapp.models import Broadcast, Message
@@ -65,11 +65,13 @@ def world(alice, bob):
     account = numbers["alice"][0].waba.account
     now = timezone.now()
     for owner in (account, numbers["bob"][0].waba.account):
-        Notification.objects.bulk_create(
-            Notification(
-                account=owner, kind="k", title="t", read=i % 3 == 0, created_at=now - timedelta(minutes=i)
-            )
+        notifications = Notification.objects.bulk_create(
+            Notification(account=owner, kind="k", title="t", created_at=now - timedelta(minutes=i))
             for i in range(5_000)
+        )
+        # read state is per member: a third read by the account's owner
+        NotificationRead.objects.bulk_create(
+            NotificationRead(notification=n, user=owner.connected_by) for n in notifications[::3]
         )
     conversations = []
     for owner, page_id in ((account, PAGE_ID), (numbers["bob"][0].waba.account, "330000000000002")):
@@ -99,7 +101,7 @@ def world(alice, bob):
         )
         conversations.append(conversation)
     with connection.cursor() as cursor:
-        for model in (Message, Notification, Comment, Conversation, ConversationMessage):
+        for model in (Message, Notification, NotificationRead, Comment, Conversation, ConversationMessage):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
     return {"number": numbers["alice"][0], "broadcast": numbers["alice"][1], "conversation": conversations[0]}
 
@@ -157,7 +159,7 @@ MESSAGE_FILTERS = {
 def test_every_message_filter_and_combination_reads_an_index(world, alice):
     number, broadcast = world["number"], world["broadcast"]
     for direction, status, contact in product(*MESSAGE_FILTERS.values()):
-        qs = message_list(user=alice, direction=direction, status=status, contact=contact)
+        qs = message_list(org=default_org(alice), direction=direction, status=status, contact=contact)
         assert_indexed(qs, "whatsapp_message", "phone_number_id")
     for extra, scope in (
         ({"phone_number_id": number.phone_number_id}, "phone_number_id"),
@@ -167,21 +169,27 @@ def test_every_message_filter_and_combination_reads_an_index(world, alice):
         ({"start": timezone.now() - timedelta(hours=1), "end": timezone.now()}, "phone_number_id"),
         ({"start": timezone.now() - timedelta(hours=1), "direction": "inbound"}, "phone_number_id"),
     ):
-        assert_indexed(message_list(user=alice, **extra), "whatsapp_message", scope)
+        assert_indexed(message_list(org=default_org(alice), **extra), "whatsapp_message", scope)
 
 
 @pytest.mark.django_db
 def test_notifications_and_inbox_lists_read_an_index(world, alice):
     for unread in (None, True, False):
-        assert_indexed(notification_list(user=alice, unread=unread), "accounts_notification", "account_id")
+        assert_indexed(
+            notification_list(org=default_org(alice), user=alice, unread=unread),
+            "accounts_notification",
+            "account_id",
+        )
     spec = INBOX_SOURCES["facebook"].spec
-    assert_indexed(comments_owned(spec, user=alice).order_by(*COMMENT_ORDER), "facebook_comment", "page_id")
     assert_indexed(
-        comments_owned(spec, user=alice, asset_id=PAGE_ID).order_by(*COMMENT_ORDER),
+        comments_owned(spec, org=default_org(alice)).order_by(*COMMENT_ORDER), "facebook_comment", "page_id"
+    )
+    assert_indexed(
+        comments_owned(spec, org=default_org(alice), asset_id=PAGE_ID).order_by(*COMMENT_ORDER),
         "facebook_comment",
         "page_id",
     )
-    conversations = conversations_owned(spec, user=alice).filter(last_message_at__isnull=False)
+    conversations = conversations_owned(spec, org=default_org(alice)).filter(last_message_at__isnull=False)
     assert_indexed(conversations.order_by(*CONVERSATION_ORDER), "facebook_conversation", "page_id")
     messages = world["conversation"].messages.order_by(*MESSAGE_ORDER)
     assert_indexed(messages, "facebook_conversationmessage", "conversation_id")

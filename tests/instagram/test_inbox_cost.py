@@ -48,13 +48,13 @@ def test_it_lists_the_inbox_in_a_fixed_number_of_queries(
     alice_client, alice_ig_account, django_assert_max_num_queries, rows
 ):
     fill(make_ig_account(alice_ig_account, status="connected"), rows)
-    # token + per platform (2): its assets, the capped count, the page
-    with django_assert_max_num_queries(7):
+    # token, membership, then per platform (2): its assets, the capped count, the page
+    with django_assert_max_num_queries(8):
         data = alice_client.get("/api/meta/comments?limit=100").json()["data"]
     assert data["pagination"]["total"] == rows * 2 and len(data["comments"]) == min(100, rows * 2)
     # Facebook and Instagram as above, WhatsApp two (its count and its page: last message and
     # unread count are subqueries of its one page query), whatever the rows.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         data = alice_client.get("/api/meta/conversations?limit=100").json()["data"]
     assert data["pagination"]["total"] == rows * 3
     assert {c["platform"] for c in data["conversations"]} == {"facebook", "instagram", "whatsapp"}
