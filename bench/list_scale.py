@@ -140,6 +140,7 @@ def seed(args) -> dict:
 
     from accounts.models import MetaAccount, Notification
     from facebook.models import Comment, Conversation, ConversationMessage, FacebookPage
+    from orgs.models import Membership, Organization
     from webhooks.models import WebhookEvent
     from whatsapp.models import (
         Broadcast,
@@ -180,8 +181,12 @@ def seed(args) -> dict:
 
     user = User.objects.create_user(username="listscale", password="listscale-password-123")
     User.objects.create_superuser(username="listscale-staff", password="listscale-password-123")
+    Organization.objects.filter(name="listscale").delete()
+    org = Organization.objects.create(name="listscale")
+    Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
     account = MetaAccount.objects.create(
-        user=user,
+        organization=org,
+        connected_by=user,
         meta_app_id="1",
         meta_user_id="listscale",
         access_token="EAAG-listscale-token-0123456789",
@@ -251,12 +256,18 @@ def seed(args) -> dict:
             "account_id": "%(account)s::uuid",
             "kind": "'template_approved'",
             "title": "'Template approved ' || i",
-            "read": "i %% 3 = 0",
             "created_at": "now() - make_interval(secs => (%(total)s - i) * 60.0)",
             "updated_at": "now()",
         },
         {"account": str(account.pk)},
     )
+    with connection.cursor() as cursor:  # read state is per member: a third read by the user
+        cursor.execute(
+            "INSERT INTO accounts_notificationread (notification_id, user_id, read_at) "
+            "SELECT id, %s, now() FROM (SELECT id, row_number() OVER () AS i FROM accounts_notification) n "
+            "WHERE i %% 3 = 0",
+            [user.pk],
+        )
     insert_series(
         Conversation,
         args.conversations,
