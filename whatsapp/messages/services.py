@@ -766,12 +766,15 @@ def message_apply_status(*, numbers: list[WhatsAppPhoneNumber], status: dict) ->
             MessageStatusEvent.objects.create(wamid=wamid, status=name, at=at, payload=status)
     except IntegrityError:
         return False  # this (wamid, status) was applied already
-    ours = Message.objects.select_for_update().filter(phone_number__in=[n.pk for n in numbers])
-    message = ours.filter(wamid=wamid).first()
+    rows = {n.pk for n in numbers}
+    ours = Message.objects.select_for_update().filter(phone_number__in=rows)
+    # Every row with the wamid, in one query: ours, or one under a number row no longer at work.
+    named = list(Message.objects.select_for_update().filter(wamid=wamid).order_by("pk"))
+    message = next((m for m in named if m.phone_number_id in rows), None)
     if message is None and (pk := _callback_uuid(status.get("biz_opaque_callback_data"))):
         message = ours.filter(pk=pk).first()
     if message is None:
-        if Message.objects.filter(wamid=wamid).exists():
+        if named:
             # The wamid is on a number row no longer at work (a shared number whose other
             # organization disconnected): that organization's message, not an orphan here.
             return False
