@@ -20,6 +20,7 @@ from facebook.serializers import (
     FacebookScheduledPostQuerySerializer,
     FacebookScheduledPostSerializer,
 )
+from orgs.audit import Action, record
 
 
 class PageListView(APIView):
@@ -51,6 +52,7 @@ class PageConnectView(APIView):
         page = selectors.page_get(org=request.org, page_id=page_id)
         require_permissions(page.account, "pages_manage_metadata")
         page = services.page_connect(page=page)
+        record(request, Action.PAGE_CONNECT, page)
         return Response(FacebookPageStatusSerializer(page).data)
 
 
@@ -61,6 +63,7 @@ class PageDisconnectView(APIView):
     def post(self, request: AuthedRequest, page_id: str) -> Response:
         page = selectors.page_get(org=request.org, page_id=page_id)
         page = services.page_disconnect(page=page)
+        record(request, Action.PAGE_DISCONNECT, page)
         return Response(FacebookPageStatusSerializer(page).data)
 
 

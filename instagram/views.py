@@ -18,6 +18,7 @@ from instagram.serializers import (
     InstagramPublishListSerializer,
     InstagramPublishSerializer,
 )
+from orgs.audit import Action, record
 
 
 class AccountListView(APIView):
@@ -34,7 +35,9 @@ class AccountConnectView(APIView):
     def post(self, request: AuthedRequest, account_id: str) -> Response:
         ig = selectors.ig_account_get(org=request.org, account_id=account_id)
         require_permissions(ig.account, "instagram_basic", "pages_manage_metadata")
-        return Response(InstagramAccountStatusSerializer(services.ig_account_connect(ig=ig)).data)
+        ig = services.ig_account_connect(ig=ig)
+        record(request, Action.INSTAGRAM_ACCOUNT_CONNECT, ig)
+        return Response(InstagramAccountStatusSerializer(ig).data)
 
 
 class AccountDisconnectView(APIView):
@@ -43,7 +46,9 @@ class AccountDisconnectView(APIView):
     )
     def post(self, request: AuthedRequest, account_id: str) -> Response:
         ig = selectors.ig_account_get(org=request.org, account_id=account_id)
-        return Response(InstagramAccountStatusSerializer(services.ig_account_disconnect(ig=ig)).data)
+        ig = services.ig_account_disconnect(ig=ig)
+        record(request, Action.INSTAGRAM_ACCOUNT_DISCONNECT, ig)
+        return Response(InstagramAccountStatusSerializer(ig).data)
 
 
 class MediaView(APIView):

@@ -26,6 +26,10 @@ class Action:
 
     ACCOUNT_CONNECT = "account.connect"
     ACCOUNT_DISCONNECT = "account.disconnect"
+    PAGE_CONNECT = "page.connect"
+    PAGE_DISCONNECT = "page.disconnect"
+    INSTAGRAM_ACCOUNT_CONNECT = "instagram_account.connect"
+    INSTAGRAM_ACCOUNT_DISCONNECT = "instagram_account.disconnect"
     TEMPLATE_CREATE = "template.create"
     TEMPLATE_EDIT = "template.edit"
     TEMPLATE_DELETE = "template.delete"

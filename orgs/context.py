@@ -16,14 +16,9 @@ from django.contrib.auth.models import User
 
 from botopia_meta.exceptions import NoOrganization, NotFound
 from orgs.models import Membership
+from orgs.selectors import memberships_of
 
 HEADER = "X-Organization-Id"
-
-
-def _memberships(user: User):
-    return Membership.objects.filter(user=user, organization__deleted_at__isnull=True).select_related(
-        "organization"
-    )
 
 
 def membership_for(*, user: User, org_id: object) -> Membership:
@@ -32,7 +27,7 @@ def membership_for(*, user: User, org_id: object) -> Membership:
         pk = UUID(str(org_id))
     except ValueError:
         raise NotFound("No such organization.") from None
-    membership = _memberships(user).filter(organization_id=pk).first()
+    membership = memberships_of(user=user).filter(organization_id=pk).first()
     if membership is None:
         raise NotFound("No such organization.")
     return membership
@@ -40,7 +35,7 @@ def membership_for(*, user: User, org_id: object) -> Membership:
 
 def default_membership(*, user: User) -> Membership:
     """The membership a request without a header acts on: 409 NO_ORGANIZATION when none."""
-    membership = _memberships(user).order_by("-is_default", "created_at", "pk").first()
+    membership = memberships_of(user=user).order_by("-is_default", "created_at", "pk").first()
     if membership is None:
         raise NoOrganization()
     return membership

@@ -37,10 +37,6 @@ def member_get(*, organization: Organization, user_id: str) -> Membership:
         raise NotFound("No such member.") from None
 
 
-def owner_count(*, organization: Organization) -> int:
-    return Membership.objects.filter(organization=organization, role="owner").count()
-
-
 def invitations_pending(*, organization: Organization, now: datetime | None = None) -> QuerySet[Invitation]:
     """Invitations not accepted, revoked or expired, newest first."""
     return Invitation.objects.filter(

@@ -38,14 +38,44 @@ RANK = {Role.VIEWER: 0, Role.AGENT: 1, Role.ADMIN: 2, Role.OWNER: 3}
 DUMMY_EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 
 
-def _lock_owners(organization: Organization) -> int:
-    """The number of owners, their rows locked until the transaction ends: two owners demoting
-    each other at once must not leave the organization without one."""
-    return len(
-        Membership.objects.select_for_update()
-        .filter(organization=organization, role=Role.OWNER)
-        .values_list("pk", flat=True)
+def _locked(actor: Membership, member: Membership) -> tuple[Membership, Membership, int]:
+    """Inside the caller's transaction: every membership of the organization locked (in id
+    order, so concurrent changes queue rather than deadlock), and the actor's and the member's
+    rows as they are now, with the number of owners. Role rules run on these, never on rows
+    read before the transaction: two owners demoting each other, or an admin removing a member
+    just made owner, must not leave the organization without one. A row gone since is a 404."""
+    rows = {
+        row.pk: row
+        for row in Membership.objects.select_for_update()
+        .filter(organization_id=member.organization_id)
+        .order_by("pk")
+    }
+    now_actor, now_member = rows.get(actor.pk), rows.get(member.pk)
+    if now_actor is None or now_member is None:
+        raise NotFound("No such member.")
+    for now, then in ((now_actor, actor), (now_member, member)):
+        now.organization, now.user = then.organization, then.user
+    return now_actor, now_member, sum(row.role == Role.OWNER for row in rows.values())
+
+
+def _require_manager(actor: Membership) -> None:
+    """The actor may still manage members (their role may have changed since the request began)."""
+    if RANK[Role(actor.role)] < RANK[Role.ADMIN]:
+        raise RolePermissionDenied("members.manage", actor.role)
+
+
+def _revoke_ungrantable(member: Membership, *, role: str | None) -> None:
+    """Pending invitations `member` sent that they could no longer send with `role` (None: they
+    left) stop working: an invitation never outlives its inviter's authority."""
+    now = timezone.now()
+    pending = selectors.invitations_pending(organization=member.organization, now=now).filter(
+        invited_by_id=member.user_id
     )
+    if role == Role.ADMIN:
+        pending = pending.filter(role=Role.OWNER)
+    elif role == Role.OWNER:
+        return
+    pending.update(revoked_at=now, updated_at=now)
 
 
 def _require_owner_for(actor: Membership, *, role: str, what: str) -> None:
@@ -126,18 +156,21 @@ def membership_make_default(*, membership: Membership) -> Membership:
 
 
 def member_role_change(*, actor: Membership, member: Membership, role: str) -> Membership:
-    if role == member.role:
-        return member
-    if member.user_id == actor.user_id and RANK[Role(role)] > RANK[Role(member.role)]:
-        raise RolePermissionDenied("members.manage", actor.role, "Nobody can raise their own role.")
-    _require_owner_for(actor, role=member.role, what="change")
-    _require_owner_for(actor, role=role, what="make someone")
     with transaction.atomic():
-        if member.role == Role.OWNER and _lock_owners(member.organization) <= 1:
+        actor, member, owners = _locked(actor, member)
+        if role == member.role:
+            return member
+        if member.user_id == actor.user_id and RANK[Role(role)] > RANK[Role(member.role)]:
+            raise RolePermissionDenied("members.manage", actor.role, "Nobody can raise their own role.")
+        _require_manager(actor)
+        _require_owner_for(actor, role=member.role, what="change")
+        _require_owner_for(actor, role=role, what="make someone")
+        if member.role == Role.OWNER and owners <= 1:
             raise LastOwner()
         old = member.role
         member.role = role
         member.save(update_fields=["role", "updated_at"])
+        _revoke_ungrantable(member, role=role)
         record(
             actor.user,
             Action.MEMBER_ROLE_CHANGE,
@@ -153,11 +186,14 @@ def member_remove(*, actor: Membership, member: Membership) -> None:
     """Remove a member, or leave (a member removing themself, whatever their role). Their next
     request on the organization is a 404."""
     leaving = member.user_id == actor.user_id
-    if not leaving:
-        _require_owner_for(actor, role=member.role, what="remove")
     with transaction.atomic():
-        if member.role == Role.OWNER and _lock_owners(member.organization) <= 1:
+        actor, member, owners = _locked(actor, member)
+        if not leaving:
+            _require_manager(actor)
+            _require_owner_for(actor, role=member.role, what="remove")
+        if member.role == Role.OWNER and owners <= 1:
             raise LastOwner("The last owner can't leave or be removed: make another member owner first.")
+        _revoke_ungrantable(member, role=None)
         record(
             actor.user,
             Action.MEMBER_LEAVE if leaving else Action.MEMBER_REMOVE,
@@ -221,6 +257,11 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> SentInvita
         replaced = selectors.invitations_pending(organization=organization, now=now).filter(
             email__iexact=email
         )
+        if actor.role != Role.OWNER and replaced.filter(role=Role.OWNER).exists():
+            # replacing it would revoke an owner's invitation, which only an owner may do
+            raise RolePermissionDenied(
+                "members.manage_owners", actor.role, "Only an owner can replace an invitation of an owner."
+            )
         replaced.update(revoked_at=now, updated_at=now)
         invitation = Invitation.objects.create(
             organization=organization,

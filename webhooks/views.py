@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit, urlunsplit
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +21,18 @@ from webhooks.serializers import (
 _ACCOUNT_PARAM = OpenApiParameter(
     "accountId", str, description="A Meta account id (default: the latest active)"
 )
+
+
+def _without_secrets(url: str) -> str:
+    """A forward URL as the audit log keeps it: no query, fragment or credentials (a forward
+    URL may carry a secret there; the log never holds one)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 class WebhookConfigView(APIView):
@@ -48,7 +62,11 @@ class WebhookConfigureView(APIView):
             forward_url=data.get("forward_url"),
         )
         record(
-            request, Action.WEBHOOK_CONFIGURE, config, fields=config.fields, forward_url=config.forward_url
+            request,
+            Action.WEBHOOK_CONFIGURE,
+            config,
+            fields=config.fields,
+            forward_url=_without_secrets(config.forward_url),
         )
         return Response(
             WebhookConfigureResultSerializer(

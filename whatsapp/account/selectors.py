@@ -8,7 +8,8 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 
 from accounts.models import MetaAccount
-from accounts.selectors import owned_by
+from accounts.permissions import WHATSAPP_MESSAGING
+from accounts.selectors import active_account, owned_by, require_permissions
 from botopia_meta.exceptions import AccountNotConnected, NotFound
 from orgs.models import Organization
 from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber
@@ -99,6 +100,33 @@ def phone_number_list(*, org: Organization, waba_id: str | None = None) -> Query
     if waba_id:
         numbers = numbers.filter(waba__waba_id=waba_id)
     return numbers.order_by("created_at", "phone_number_id")
+
+
+def sending_number(*, org: Organization, phone_number_id: str | None = None) -> WhatsAppPhoneNumber:
+    """The number a send, a broadcast or an upload goes out from: the one named, among every
+    number of the organization (several members may each have connected a Meta account), else
+    the first number of the most recently connected active account. A number not the
+    organization's is 404; its account not active is 409 ACCOUNT_NOT_CONNECTED; an account
+    without WhatsApp messaging is 403 MISSING_META_PERMISSION, before any Graph call."""
+    if not phone_number_id:
+        account = active_account(org=org, permissions=WHATSAPP_MESSAGING)
+        _, default = phone_number_for_account(account=account)
+        if default is None:
+            raise AccountNotConnected("The WhatsApp Business account has no phone number.")
+        return default
+    number = (
+        WhatsAppPhoneNumber.objects.filter(waba_owned_by(org, via="waba"), phone_number_id=phone_number_id)
+        .select_related("waba__account")
+        .order_by("waba__account__status", "created_at")  # "active" sorts first: its row, if any
+        .first()
+    )
+    if number is None:
+        raise NotFound("No such phone number.")
+    account = number.waba.account
+    if account.status != ACTIVE:
+        raise AccountNotConnected(f"This Meta account is {account.status}: reconnect it.")
+    require_permissions(account, *WHATSAPP_MESSAGING)
+    return number
 
 
 def phone_number_for_account(

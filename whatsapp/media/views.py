@@ -2,6 +2,7 @@
 message's stored media to its owner."""
 
 import re
+from pathlib import Path
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -11,17 +12,15 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import active_account
 from botopia_meta.api.camel import to_snake
 from botopia_meta.api.views import AuthedRequest, validated
-from botopia_meta.exceptions import AccountNotConnected, NotFound, PayloadTooLarge, ValidationFailed
+from botopia_meta.exceptions import NotFound, PayloadTooLarge, ValidationFailed
 from botopia_meta.text import clean_text
-from whatsapp.account.selectors import phone_number_for_account
+from whatsapp.account.selectors import sending_number
 from whatsapp.media import rules, selectors, services
 from whatsapp.media.serializers import MediaUploadedSerializer, MediaUploadSerializer
 from whatsapp.models import WhatsAppMedia
 
-MESSAGING = "whatsapp_business_messaging"
 # The form around the file (boundaries, headers, the other fields) is far smaller than this.
 FORM_OVERHEAD = 1024 * 1024
 INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "video/mp4", "video/3gpp"}
@@ -59,10 +58,9 @@ class MediaUploadView(APIView):
         summary="Upload a file to Meta (checked against Meta's type and size limits first): its media id.",
     )
     def post(self, request: AuthedRequest) -> Response:
-        account = active_account(org=request.org, permissions=[MESSAGING])
         # The number named in the query is checked before the body is read.
         phone_number_id = request.query_params.get("phone_number_id")
-        number = _number(account, phone_number_id)
+        number = sending_number(org=request.org, phone_number_id=phone_number_id)
         files = request.FILES.getlist("file")
         if len(files) > 1:
             raise ValidationFailed(
@@ -72,7 +70,7 @@ class MediaUploadView(APIView):
         form.update({to_snake(key): value for key, value in request.FILES.items()})
         body = validated(MediaUploadSerializer, form)
         if body.get("phone_number_id") and body["phone_number_id"] != phone_number_id:
-            number = _number(account, body["phone_number_id"])
+            number = sending_number(org=request.org, phone_number_id=body["phone_number_id"])
         upload = body["file"]
         kind = body.get("type")
         declared = clean_text(upload.content_type or "")
@@ -87,13 +85,6 @@ class MediaUploadView(APIView):
             kind=kind.strip().lower() if kind else None,
         )
         return Response(MediaUploadedSerializer(uploaded).data, status=201)
-
-
-def _number(account, phone_number_id: str | None):
-    _, number = phone_number_for_account(account=account, phone_number_id=phone_number_id)
-    if number is None:
-        raise AccountNotConnected("The WhatsApp Business account has no phone number.")
-    return number
 
 
 class AnyAccept(BaseContentNegotiation):
@@ -142,6 +133,9 @@ class MediaFileView(APIView):
 
 
 def _filename(media: WhatsAppMedia, mime_type: str) -> str:
+    """The sender's name as the stem only: the suffix is always the one of the type we serve,
+    so a file saved from an attachment never becomes `x.html` or `x.exe`."""
     suffix = rules.SUFFIXES.get(mime_type, "")
-    given = re.sub(r"[^\w.\- ]+", "_", media.filename).strip(" ._")[:120] if media.filename else ""
-    return given or f"whatsapp-{media.kind}-{media.pk}{suffix}"
+    stem = Path(media.filename).stem if media.filename else ""
+    given = re.sub(r"[^\w.\- ]+", "_", stem).strip(" ._")[:120]
+    return f"{given or f'whatsapp-{media.kind}-{media.pk}'}{suffix}"

@@ -4,14 +4,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import MetaAccount
 from accounts.selectors import active_account
 from botopia_meta.api.parsers import LargeJSONParser
 from botopia_meta.api.views import AuthedRequest, paginated_response, validated
-from botopia_meta.exceptions import AccountNotConnected, NotFound
+from botopia_meta.exceptions import NotFound
 from botopia_meta.text import clean_text
 from orgs.audit import Action, record
-from whatsapp.account.selectors import phone_number_for_account, require_own_ids
+from whatsapp.account.selectors import require_own_ids, sending_number
 from whatsapp.messages import selectors, services
 from whatsapp.messages.payloads import reply_wamid
 from whatsapp.messages.serializers import (
@@ -24,19 +23,11 @@ from whatsapp.messages.serializers import (
     MessageSendSerializer,
     MessageSerializer,
 )
-from whatsapp.models import WhatsAppPhoneNumber
 
 MESSAGING = "whatsapp_business_messaging"
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key", location=OpenApiParameter.HEADER, required=False, description="Retry-safe key"
 )
-
-
-def _number(account: MetaAccount, phone_number_id: str | None) -> WhatsAppPhoneNumber:
-    _, number = phone_number_for_account(account=account, phone_number_id=phone_number_id)
-    if number is None:
-        raise AccountNotConnected("The WhatsApp Business account has no phone number.")
-    return number
 
 
 class MessageListView(APIView):
@@ -71,8 +62,7 @@ class MessageListView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         body = validated(MessageSendSerializer, request.data)
-        account = active_account(org=request.org, permissions=[MESSAGING])
-        number = _number(account, body.get("phone_number_id"))
+        number = sending_number(org=request.org, phone_number_id=body.get("phone_number_id"))
         key = clean_text(request.headers.get("Idempotency-Key") or "").strip()[:255] or None
         message, _ = services.message_create(
             user_id=request.user.id,
@@ -139,8 +129,7 @@ class BroadcastCreateView(APIView):
     )
     def post(self, request: AuthedRequest) -> Response:
         body = validated(BroadcastCreateSerializer, request.data)
-        account = active_account(org=request.org, permissions=[MESSAGING])
-        number = _number(account, body.get("phone_number_id"))
+        number = sending_number(org=request.org, phone_number_id=body.get("phone_number_id"))
         broadcast = services.broadcast_create(
             user_id=request.user.id, number=number, template=body["template"], recipients=body["recipients"]
         )
