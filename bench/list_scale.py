@@ -87,7 +87,7 @@ MESSAGE_COLUMNS = {
 }
 # The number's customers, each a WhatsApp conversation once it has a message: their stored
 # state (last message, its time, unread count) is then filled from the messages by the very
-# data migration that fills it on upgrade (whatsapp 0009), timed.
+# data migration that fills it on upgrade (whatsapp 0010), timed.
 CONTACT_COLUMNS = {
     "id": "gen_random_uuid()",
     "phone_number_id": "%(number)s",
@@ -156,7 +156,7 @@ def fill_conversations() -> float | None:
     from django.apps import apps
 
     try:
-        migration = importlib.import_module("whatsapp.migrations.0009_contact_conversation_state")
+        migration = importlib.import_module("whatsapp.migrations.0010_contact_conversation_state")
     except ImportError:
         return None
     with connection.cursor() as cursor:
@@ -164,7 +164,7 @@ def fill_conversations() -> float | None:
     started = time.perf_counter()
     migration.fill_conversation_state(apps, None)
     seconds = round(time.perf_counter() - started, 1)
-    print(f"  whatsapp_contact: conversation state filled in {seconds} s (migration 0009)", flush=True)
+    print(f"  whatsapp_contact: conversation state filled in {seconds} s (migration 0010)", flush=True)
     return seconds
 
 
@@ -222,10 +222,10 @@ def seed(args) -> dict:
             cursor.execute(f"TRUNCATE {model._meta.db_table} CASCADE")
     User.objects.filter(username__in=["listscale", "listscale-staff"]).delete()
     MetaAccount.all_objects.filter(meta_user_id="listscale").delete()
-    Organization.objects.filter(name="listscale").delete()
 
     user = User.objects.create_user(username="listscale", password="listscale-password-123")
     User.objects.create_superuser(username="listscale-staff", password="listscale-password-123")
+    Organization.objects.filter(name="listscale").delete()
     org = Organization.objects.create(name="listscale")
     Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
     account = MetaAccount.objects.create(
@@ -310,6 +310,13 @@ def seed(args) -> dict:
         },
         {"account": str(account.pk)},
     )
+    with connection.cursor() as cursor:  # read state is per member: a third read by the user
+        cursor.execute(
+            "INSERT INTO accounts_notificationread (notification_id, user_id, read_at) "
+            "SELECT id, %s, now() FROM (SELECT id, row_number() OVER () AS i FROM accounts_notification) n "
+            "WHERE i %% 3 = 0",
+            [user.pk],
+        )
     insert_series(
         Conversation,
         args.conversations,

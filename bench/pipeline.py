@@ -264,12 +264,16 @@ def seed(rate: int) -> dict:
     from rest_framework.authtoken.models import Token
 
     from accounts.models import MetaAccount
+    from orgs.models import Membership, Organization
     from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
     tag = uuid.uuid4().hex[:8]
     user = get_user_model().objects.create_user(username=f"pipeline-{tag}", password="bench-password-123")
+    org = Organization.objects.create(name=f"pipeline-{tag}")
+    Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
     account = MetaAccount.objects.create(
-        user=user,
+        organization=org,
+        connected_by=user,
         meta_app_id="111111111111111",
         meta_user_id=f"pipeline-{tag}",
         access_token="EAAG-bench-pipeline-token-0123456789",

@@ -56,12 +56,17 @@ def seed(messages: int, per_delivery: int, shuffle: int = 20) -> dict:
     from django.utils import timezone
 
     from accounts.models import MetaAccount
+    from orgs.models import Membership, Organization
     from webhooks.services import webhook_event_record
     from whatsapp.models import Message, WhatsAppBusinessAccount, WhatsAppPhoneNumber
 
     user, _ = get_user_model().objects.get_or_create(username="bench-statuses")
+    org, _ = Organization.objects.get_or_create(name="bench-statuses")
+    Membership.objects.get_or_create(
+        user=user, organization=org, defaults={"role": "owner", "is_default": True}
+    )
     account, _ = MetaAccount.objects.get_or_create(
-        user=user,
+        organization=org,
         meta_user_id="bench-statuses",
         defaults={"meta_app_id": "111111111111111", "access_token": "EAAG-bench-statuses-token"},
     )

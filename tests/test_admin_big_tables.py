@@ -23,7 +23,7 @@ PAGES = [
     "/admin/webhooks/webhookevent/",
     "/admin/webhooks/webhookevent/?status__exact=failed&received_at_recent=24h",
     "/admin/accounts/notification/",
-    "/admin/accounts/notification/?read__exact=0",
+    "/admin/accounts/notification/?severity__exact=warning",
 ]
 
 

@@ -301,6 +301,11 @@ def _valid_org_requests(world) -> dict[tuple[str, str], dict]:
             "body": {"email": "new-hire@example.com", "role": "agent"},
         },
         ("POST", "/api/invitations/{token}/accept"): {"path_parameters": {"token": INVITATION_TOKEN}},
+        ("DELETE", "/api/orgs/{orgId}/invitations/{invitationId}"): {
+            "path_parameters": {**org, "invitationId": world._org_rows["invitationId"]}
+        },
+        # its `to` filter is a day, not the WhatsApp `to` the generated cases get
+        ("GET", "/api/orgs/{orgId}/audit"): {"path_parameters": org, "query": {"limit": 10}},
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import Notification
+from accounts.models import Notification, NotificationRead
 from botopia_meta.api.pagination import keyset_after, keyset_ordering
 from botopia_meta.inbox.selectors import comments_owned, conversations_owned
 from botopia_meta.inbox.source import COMMENT_ORDER, CONVERSATION_ORDER, MESSAGE_ORDER
@@ -87,9 +87,13 @@ def world(alice, bob):
     account = numbers["alice"][0].waba.account
     now = timezone.now()
     for owner in (account, numbers["bob"][0].waba.account):
-        Notification.objects.bulk_create(
+        notifications = Notification.objects.bulk_create(
             Notification(account=owner, kind="k", title="t", created_at=now - timedelta(minutes=i))
             for i in range(5_000)
+        )
+        # read state is per member: a third read by the account's owner
+        NotificationRead.objects.bulk_create(
+            NotificationRead(notification=n, user=owner.connected_by) for n in notifications[::3]
         )
     conversations = []
     for owner, page_id in ((account, PAGE_ID), (numbers["bob"][0].waba.account, "330000000000002")):
@@ -119,7 +123,15 @@ def world(alice, bob):
         )
         conversations.append(conversation)
     with connection.cursor() as cursor:
-        for model in (Message, Contact, Notification, Comment, Conversation, ConversationMessage):
+        for model in (
+            Message,
+            Contact,
+            Notification,
+            NotificationRead,
+            Comment,
+            Conversation,
+            ConversationMessage,
+        ):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
     return {"number": numbers["alice"][0], "broadcast": numbers["alice"][1], "conversation": conversations[0]}
 

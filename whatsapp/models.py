@@ -211,7 +211,9 @@ class Message(TimestampedModel):
     contact_wa_id = models.CharField(max_length=32, db_index=True)
     type = models.CharField(max_length=32)
     content = models.JSONField(default=dict, blank=True)
-    wamid = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # Unique per number row, not globally: two organizations connecting the same number each
+    # store their own copy of an inbound message (uniq_message_wamid_per_number).
+    wamid = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (unique when set)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     status_updated_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -245,7 +247,9 @@ class Message(TimestampedModel):
                 fields=["user_id", "phone_number", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
                 name="uniq_message_idempotency_key",
-            )
+            ),
+            # wamid first: statuses and the staff console look messages up by wamid alone.
+            models.UniqueConstraint(fields=["wamid", "phone_number"], name="uniq_message_wamid_per_number"),
         ]
         # The list (GET /messages) is "these numbers, this filter, newest first by (created_at,
         # id)": one index per filter it accepts, each ending in the sort key, so a page (by

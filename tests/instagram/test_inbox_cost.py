@@ -58,7 +58,7 @@ def test_it_lists_the_inbox_in_a_fixed_number_of_queries(
     alice_client, alice_ig_account, django_assert_max_num_queries, rows
 ):
     fill(make_ig_account(alice_ig_account, status="connected"), rows)
-    # token, membership (the organization) + per platform (2): its assets, the capped count, the page
+    # token, membership, then per platform (2): its assets, the capped count, the page
     with django_assert_max_num_queries(8):
         data = alice_client.get("/api/meta/comments?limit=100").json()["data"]
     assert data["pagination"]["total"] == rows * 2 and len(data["comments"]) == min(100, rows * 2)

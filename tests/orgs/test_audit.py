@@ -73,7 +73,15 @@ def test_it_filters_by_actor_action_and_dates_and_paginates(team):
     older = data(_audit(team, to=(today - timedelta(days=5)).isoformat()))["entries"]
     assert [e["id"] for e in older] == [old.pk]
     page = data(_audit(team, limit=1, offset=1))
-    assert page["pagination"] == {"total": 3, "limit": 1, "offset": 1, "nextOffset": 2}
+    assert page["pagination"] | {"nextCursor": None} == {
+        "total": 3,
+        "totalEstimated": False,
+        "limit": 1,
+        "offset": 1,
+        "nextOffset": 2,
+        "nextCursor": None,
+    }
+    assert page["pagination"]["nextCursor"]
     assert page["entries"][0]["targetLabel"] == "vera"
 
 

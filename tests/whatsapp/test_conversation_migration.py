@@ -1,4 +1,4 @@
-"""whatsapp 0009 on a database with conversations from before: each contact gets its newest
+"""whatsapp 0010 on a database with conversations from before: each contact gets its newest
 message, that message's time and its unread inbound messages, from the messages stored."""
 
 from datetime import timedelta
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.factories import make_user, make_whatsapp_account
 
-BEFORE = [("whatsapp", "0008_list_indexes")]
+BEFORE = [("whatsapp", "0009_message_wamid_unique_per_number")]
 
 
 def _migrate(targets):

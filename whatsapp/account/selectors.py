@@ -51,14 +51,13 @@ def waba_ids_for_work() -> Iterator[UUID]:
     return WhatsAppBusinessAccount.objects.filter(waba_at_work()).values_list("pk", flat=True).iterator()
 
 
-def phone_number_for_webhook(*, phone_number_id: str) -> WhatsAppPhoneNumber | None:
-    """The number a webhook names, if a live WABA of an active account has it (the oldest row
-    when two Botopia users connected the same WABA)."""
-    return (
+def phone_numbers_for_webhook(*, phone_number_id: str) -> list[WhatsAppPhoneNumber]:
+    """Every row of the number a webhook names under a live WABA of an active account, oldest
+    first: one per organization that connected it (each gets the webhook's items). One query."""
+    return list(
         WhatsAppPhoneNumber.objects.filter(waba_at_work(via="waba"), phone_number_id=phone_number_id)
         .select_related("waba")
-        .order_by("created_at")
-        .first()
+        .order_by("created_at", "pk")
     )
 
 

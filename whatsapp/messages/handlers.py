@@ -1,28 +1,29 @@
 """Webhook handler for WhatsApp `messages` changes (inbound messages and outbound statuses):
-find the number, parse the change, hand it to whatsapp.messages.services, which owns a
-message's state. Registers with botopia_meta.registry on import."""
+find the number's rows (one per organization that connected it), parse the change, hand it to
+whatsapp.messages.services, which owns a message's state. Registers with
+botopia_meta.registry on import."""
 
 from dataclasses import replace
 
 from botopia_meta.registry import ItemIgnored, WebhookItem, register_webhook_handler
-from whatsapp.account.selectors import phone_number_for_webhook
+from whatsapp.account.selectors import phone_numbers_for_webhook
 from whatsapp.messages import services
 from whatsapp.models import WhatsAppPhoneNumber
 
 
-def _number(item: WebhookItem) -> WhatsAppPhoneNumber:
+def _numbers(item: WebhookItem) -> list[WhatsAppPhoneNumber]:
     metadata = item.value.get("metadata")
     if not isinstance(metadata, dict):
         raise ItemIgnored("Malformed change: `metadata` is not an object.")
     phone_number_id = str(metadata.get("phone_number_id") or "")
-    number = phone_number_for_webhook(phone_number_id=phone_number_id)
-    if number is None:
+    numbers = phone_numbers_for_webhook(phone_number_id=phone_number_id)
+    if not numbers:
         raise ItemIgnored(f"No active account has phone number {phone_number_id or '(none)'}.")
-    return number
+    return numbers
 
 
 def handle_messages(item: WebhookItem) -> None:
-    number = _number(item)
+    numbers = _numbers(item)
     value = item.value
     contacts = value.get("contacts")
     profiles = {
@@ -34,7 +35,7 @@ def handle_messages(item: WebhookItem) -> None:
     if not messages and not statuses:
         raise ItemIgnored("No messages or statuses in the change.")
     services.messages_apply_webhook(
-        number=number, messages=messages, statuses=statuses, profiles=profiles, received_at=item.received_at
+        numbers=numbers, messages=messages, statuses=statuses, profiles=profiles, received_at=item.received_at
     )
 
 

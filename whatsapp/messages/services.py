@@ -763,8 +763,15 @@ def _status_counted(
     )
 
 
-def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
-    """One status on its own (the set path's fallback, and an orphan's first status)."""
+def _number_of(numbers: list[WhatsAppPhoneNumber], message: Message) -> WhatsAppPhoneNumber:
+    """The row (of the webhook's number rows) a message is under: its organization's."""
+    return next((n for n in numbers if n.pk == message.phone_number_id), numbers[0])
+
+
+def message_apply_status(*, numbers: list[WhatsAppPhoneNumber], status: dict) -> bool:
+    """One status on its own (the set path's fallback, and an orphan's first status). Its
+    message is the one we sent, under whichever of the number's rows (one per organization
+    that connected it); an orphan's row is made under the oldest."""
     parts = _status_parts(status)
     if parts is None:
         return False
@@ -774,11 +781,20 @@ def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
             MessageStatusEvent.objects.create(wamid=wamid, status=name, at=at, payload=status)
     except IntegrityError:
         return False  # this (wamid, status) was applied already
-    message = Message.objects.select_for_update().filter(wamid=wamid, phone_number=number).first()
+    rows = {n.pk for n in numbers}
+    ours = Message.objects.select_for_update().filter(phone_number__in=rows)
+    # Every row with the wamid, in one query: ours, or one under a number row no longer at work.
+    named = list(Message.objects.select_for_update().filter(wamid=wamid).order_by("pk"))
+    message = next((m for m in named if m.phone_number_id in rows), None)
     if message is None and (pk := _callback_uuid(status.get("biz_opaque_callback_data"))):
-        message = Message.objects.select_for_update().filter(pk=pk, phone_number=number).first()
+        message = ours.filter(pk=pk).first()
     if message is None:
+        if named:
+            # The wamid is on a number row no longer at work (a shared number whose other
+            # organization disconnected): that organization's message, not an orphan here.
+            return False
         # Sent outside Botopia, or before its row existed: kept so nothing is lost.
+        number = numbers[0]
         try:
             with transaction.atomic():
                 message = Message.objects.create(
@@ -791,11 +807,11 @@ def message_apply_status(*, number: WhatsAppPhoneNumber, status: dict) -> bool:
                 )
         except IntegrityError:
             # Another status of the same orphan (Meta sends sent and delivered close together)
-            # inserted it first: update that row. None: the wamid is on another number's row
-            # (a WABA shared by two accounts, the first since disconnected): not this one's.
-            message = Message.objects.select_for_update().filter(wamid=wamid, phone_number=number).first()
+            # inserted it first: update that row.
+            message = ours.filter(wamid=wamid, phone_number=number).first()
             if message is None:
                 return False
+    number = _number_of(numbers, message)
     error_code = _status_to_message(message, status, wamid=wamid, name=name, at=at)
     message.save()
     staff_signals.status_applied(at=at, status=name, phone_number_id=number.phone_number_id)
@@ -876,12 +892,17 @@ def _messages_update(rows: list[Message]) -> None:
         )
 
 
-def _status_set_apply(number: WhatsAppPhoneNumber, statuses: list[dict], locked: list[Message]) -> list[dict]:
+def _status_set_apply(
+    numbers: list[WhatsAppPhoneNumber], statuses: list[dict], locked: list[Message]
+) -> list[dict]:
     """Apply statuses, in order, to their locked messages as one set: one INSERT of their
     status events, one UPDATE of the rows, one flush of the counts. The same outcome as one by
     one. → the tail to apply one by one, from the first status whose message isn't stored
     (an orphan's row is made there) or whose wamid isn't a string."""
-    by_wamid = {m.wamid: m for m in locked if m.wamid}
+    by_wamid: dict[Any, Message] = {}
+    for m in locked:  # by primary key: the row one by one would find first
+        if m.wamid:
+            by_wamid.setdefault(m.wamid, m)
     by_pk = {m.pk: m for m in locked}
     planned: list[tuple[dict, str, str, datetime, Message]] = []
     # A row without a wamid gets the first one applied to it; statuses after that one find the
@@ -934,45 +955,52 @@ def _status_set_apply(number: WhatsAppPhoneNumber, statuses: list[dict], locked:
         message.updated_at = now
     _messages_update(sorted(touched.values(), key=lambda m: m.pk))
     for message, wamid, name, at, error_code in counted:
-        _status_counted(number, message, wamid=wamid, name=name, at=at, error_code=error_code)
+        _status_counted(
+            _number_of(numbers, message), message, wamid=wamid, name=name, at=at, error_code=error_code
+        )
     staff_signals.statuses_applied(
-        applied=[(at, name) for _, _, name, at, _ in counted], phone_number_id=number.phone_number_id
+        applied=[(at, name) for _, _, name, at, _ in counted], phone_number_id=numbers[0].phone_number_id
     )
     return tail
 
 
-def _statuses_apply(number: WhatsAppPhoneNumber, statuses: list[dict], locked: list[Message]) -> None:
+def _statuses_apply(numbers: list[WhatsAppPhoneNumber], statuses: list[dict], locked: list[Message]) -> None:
     """The statuses as a set; if the set fails, one by one, each with its savepoint: one bad
     status (logged) never keeps the others from being applied. A transient database error
     (deadlock victim, connection lost) goes up: the whole change runs again."""
     try:
         with transaction.atomic(), deferred():
-            rest = _status_set_apply(number, statuses, locked)
+            rest = _status_set_apply(numbers, statuses, locked)
     except Exception as exc:
         if is_retryable(exc):
             raise
         if not isinstance(exc, _NotASet):
-            logger.exception("Statuses of %s applied one by one after the set failed", number.phone_number_id)
+            logger.exception(
+                "Statuses of %s applied one by one after the set failed", numbers[0].phone_number_id
+            )
         rest = statuses
     for status in rest:
         try:
             with transaction.atomic(), deferred():
-                message_apply_status(number=number, status=status)
+                message_apply_status(numbers=numbers, status=status)
         except Exception as exc:
             if is_retryable(exc):
                 raise
-            logger.exception("Status %r of %s not applied", status.get("id"), number.phone_number_id)
+            logger.exception("Status %r of %s not applied", status.get("id"), numbers[0].phone_number_id)
 
 
 def messages_apply_webhook(
     *,
-    number: WhatsAppPhoneNumber,
+    numbers: list[WhatsAppPhoneNumber],
     messages: list,
     statuses: list,
     profiles: dict[str, str],
     received_at: datetime | None = None,
 ) -> None:
     """Store a `messages` change's inbound messages and apply its statuses, in one transaction.
+    `numbers`: the number's rows at work, oldest first, one per organization that connected it.
+    Each stores its own copy of an inbound message; a status goes to the message it is about,
+    under whichever row.
 
     Meta redelivers and reorders: every write is idempotent (unique wamid, one status event
     per (wamid, status)) and a message's status is derived from the timestamps it has
@@ -981,26 +1009,34 @@ def messages_apply_webhook(
     # batches, every status counts into the same analytics buckets): each transaction takes
     # its row locks in one global order (messages by id, then contacts, then the status
     # events by (wamid, status), then the analytics keys and buckets at the end), so two of
-    # them never wait on each other in a cycle.
+    # them never wait on each other in a cycle (contacts in (number row, wa_id) order: the
+    # rows come oldest first, the messages by sender).
     messages = sorted(
         (m for m in messages if isinstance(m, dict)), key=lambda m: (str(m.get("from")), str(m.get("id")))
     )
     statuses = [s for s in statuses if isinstance(s, dict)]
     # All or nothing with the caller's transaction (the webhook item's): no savepoint of its own.
     with transaction.atomic(savepoint=False), deferred():
-        locked = _lock_messages(number, statuses)
-        for message in messages:
-            message_apply_inbound(number=number, message=message, profiles=profiles, received_at=received_at)
+        locked = _lock_messages(numbers, statuses)
+        for number in numbers:
+            for message in messages:
+                message_apply_inbound(
+                    number=number, message=message, profiles=profiles, received_at=received_at
+                )
         if statuses:
-            _statuses_apply(number, statuses, locked)
+            _statuses_apply(numbers, statuses, locked)
 
 
-def _lock_messages(number: WhatsAppPhoneNumber, statuses: list[dict]) -> list[Message]:
-    """Lock, in primary-key order, every stored message the statuses name (by wamid or by our
-    id in biz_opaque_callback_data), and load what a status changes: one query."""
+def _lock_messages(numbers: list[WhatsAppPhoneNumber], statuses: list[dict]) -> list[Message]:
+    """Lock, in primary-key order, every stored message of the number's rows the statuses name
+    (by wamid or by our id in biz_opaque_callback_data), and load what a status changes (and
+    the row it is under): one query."""
     wamids = {s["id"] for s in statuses if isinstance(s.get("id"), str) and s["id"]}
     pks = {pk for s in statuses if (pk := _callback_uuid(s.get("biz_opaque_callback_data")))}
     if not wamids and not pks:
         return []
-    query = Message.objects.filter(phone_number=number).filter(Q(wamid__in=wamids) | Q(pk__in=pks))
-    return list(query.order_by("pk").select_for_update().only(*_STATUS_WRITES, "template_name"))
+    rows = [n.pk for n in numbers]
+    query = Message.objects.filter(phone_number__in=rows).filter(Q(wamid__in=wamids) | Q(pk__in=pks))
+    return list(
+        query.order_by("pk").select_for_update().only(*_STATUS_WRITES, "template_name", "phone_number")
+    )

@@ -32,7 +32,7 @@ def statuses_applied(*, applied: list[tuple[datetime, str]], phone_number_id: st
 
 
 def message_failed(*, account_id: UUID, phone_number_id: str, display_number: str, code, title: str) -> None:
-    """One notification per number per hour however many messages fail in it."""
+    """One notification per number (and account) per hour however many messages fail in it."""
     from accounts.models import MetaAccount
     from accounts.notifications import Severity, notify
 
@@ -41,7 +41,8 @@ def message_failed(*, account_id: UUID, phone_number_id: str, display_number: st
     try:
         # A broadcast failing by the thousand: one cache round trip each instead of a refused
         # INSERT; the notification's dedupe_key still makes it once even if the cache forgot.
-        if not cache.add(f"notified:{dedupe_key}", 1, timeout=3600):
+        # Per account: a number shared by two organizations notifies each.
+        if not cache.add(f"notified:{account_id}:{dedupe_key}", 1, timeout=3600):
             return
     except Exception:  # the cache is down: the database's dedupe alone
         logger.debug("message_failed dedupe marker not set")

@@ -29,7 +29,7 @@ def fill_conversation_state(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("whatsapp", "0008_list_indexes"),
+        ("whatsapp", "0009_message_wamid_unique_per_number"),
     ]
 
     operations = [
