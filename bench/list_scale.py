@@ -1,6 +1,7 @@
-"""Benchmark: the lists at scale. One WhatsApp number holding N messages (default 10,000,000),
-1,000,000 webhook events and 1,000,000 status events (plus notifications, a Facebook page's
-conversations and comments, one conversation with many messages), seeded with
+"""Benchmark: the lists at scale. One WhatsApp number holding N messages (default 10,000,000)
+and 1,000,000 contacts (its inbox conversations, with their stored last message and unread
+count), 1,000,000 webhook events and 1,000,000 status events (plus notifications, a Facebook
+page's conversations and comments, one conversation with many messages), seeded with
 INSERT ... SELECT generate_series on PostgreSQL, then each list timed through Django's full
 request stack (test Client: middleware, token auth, throttling, renderer) and the staff
 admin's changelists. Prints p50/p95 per case; the last line is one JSON object of figures.
@@ -11,7 +12,7 @@ sizes reuses the rows; --reseed starts over):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/botopia_listscale \\
     REDIS_URL=redis://127.0.0.1:6379/5 \\
     .venv/bin/python bench/list_scale.py [--messages 10000000] [--events 1000000] \\
-        [--status-events 1000000] [--runs 40] [--reseed]
+        [--status-events 1000000] [--contacts 1000000] [--runs 40] [--reseed]
 
 Targets (issue 19): every list's first page, with each filter and combination, p95 < 30 ms;
 a page reached by cursor, however deep, p95 < 30 ms; admin changelists < 300 ms.
@@ -75,12 +76,24 @@ MESSAGE_COLUMNS = {
         "CASE WHEN i %% 10 < 3 THEN 'received' WHEN i %% 100 = 5 THEN 'failed' "
         "WHEN i %% 10 < 7 THEN 'read' WHEN i %% 10 < 9 THEN 'delivered' ELSE 'sent' END"
     ),
-    "contact_wa_id": "(15550000000 + (i::bigint * 7919) %% 100000)::text",
+    # spread over the number's --contacts customers (7919 is prime: every one of them is reached)
+    "contact_wa_id": "(15550000000 + (i::bigint * 7919) %% %(contacts)s)::text",
     "type": "'text'",
     "content": """jsonb_build_object('body', 'Hello number ' || i)""",
     "wamid": "'wamid.listscale.' || i",
     # newest first = highest i; ten rows a second going back from now
     "created_at": "now() - make_interval(secs => (%(total)s - i) / 10.0)",
+    "updated_at": "now()",
+}
+# The number's customers, each a WhatsApp conversation once it has a message: their stored
+# state (last message, its time, unread count) is then filled from the messages by the very
+# data migration that fills it on upgrade (whatsapp 0010), timed.
+CONTACT_COLUMNS = {
+    "id": "gen_random_uuid()",
+    "phone_number_id": "%(number)s",
+    "wa_id": "(15550000000 + i - 1)::text",
+    "name": "'Customer ' || i",
+    "created_at": "now()",
     "updated_at": "now()",
 }
 
@@ -135,6 +148,26 @@ def insert_series(model: type[Model], count: int, columns: dict[str, str], param
         print(f"  {table}: {stop:,}/{count:,}", flush=True)
 
 
+def fill_conversations() -> float | None:
+    """Each contact's last message and unread count from its messages, by the migration that
+    does it on upgrade (None on a tree without it). → seconds."""
+    import importlib
+
+    from django.apps import apps
+
+    try:
+        migration = importlib.import_module("whatsapp.migrations.0010_contact_conversation_state")
+    except ImportError:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE whatsapp_message")
+    started = time.perf_counter()
+    migration.fill_conversation_state(apps, None)
+    seconds = round(time.perf_counter() - started, 1)
+    print(f"  whatsapp_contact: conversation state filled in {seconds} s (migration 0010)", flush=True)
+    return seconds
+
+
 def seed(args) -> dict:
     from django.contrib.auth import get_user_model
 
@@ -144,6 +177,7 @@ def seed(args) -> dict:
     from webhooks.models import WebhookEvent
     from whatsapp.models import (
         Broadcast,
+        Contact,
         Message,
         MessageStatusEvent,
         WhatsAppBusinessAccount,
@@ -158,6 +192,7 @@ def seed(args) -> dict:
         "status_events": args.status_events,
         "notifications": args.notifications,
         "conversations": args.conversations,
+        "contacts": args.contacts,
     }
     meta = {"sizes": wanted}
     if user and not args.reseed:
@@ -168,12 +203,21 @@ def seed(args) -> dict:
             "status_events": MessageStatusEvent.objects.count(),
             "notifications": Notification.objects.count(),
             "conversations": Conversation.objects.count(),
+            "contacts": Contact.objects.filter(phone_number=number).count(),
         }
         if have == wanted:
             print("Reusing the seeded rows.", flush=True)
             return {"user": user, "number": number, "reused": True}
         print(f"Seeded sizes differ ({have}): reseeding.", flush=True)
-    for model in (ConversationMessage, Conversation, Comment, Message, MessageStatusEvent, WebhookEvent):
+    for model in (
+        ConversationMessage,
+        Conversation,
+        Comment,
+        Contact,
+        Message,
+        MessageStatusEvent,
+        WebhookEvent,
+    ):
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {model._meta.db_table} CASCADE")
     User.objects.filter(username__in=["listscale", "listscale-staff"]).delete()
@@ -218,8 +262,13 @@ def seed(args) -> dict:
     started = time.perf_counter()
     print("Seeding (INSERT ... SELECT generate_series):", flush=True)
     insert_series(
-        Message, args.messages, MESSAGE_COLUMNS, {"number": number.pk, "broadcast": str(broadcast.pk)}
+        Message,
+        args.messages,
+        MESSAGE_COLUMNS,
+        {"number": number.pk, "broadcast": str(broadcast.pk), "contacts": max(1, args.contacts)},
     )
+    insert_series(Contact, args.contacts, CONTACT_COLUMNS, {"number": number.pk})
+    meta["contacts_fill_seconds"] = fill_conversations()
     insert_series(
         MessageStatusEvent,
         args.status_events,
@@ -332,7 +381,7 @@ def vacuum_analyze() -> None:
     from accounts.models import Notification
     from facebook.models import Comment, Conversation, ConversationMessage
     from webhooks.models import WebhookEvent
-    from whatsapp.models import Message, MessageStatusEvent
+    from whatsapp.models import Contact, Message, MessageStatusEvent
 
     connection.ensure_connection()
     raw = connection.connection
@@ -340,6 +389,7 @@ def vacuum_analyze() -> None:
     with raw.cursor() as cursor:
         for model in (
             Message,
+            Contact,
             MessageStatusEvent,
             WebhookEvent,
             Notification,
@@ -414,6 +464,24 @@ def deep_cursor(number, depth: int) -> str | None:
     return cursor_for("/api/meta/whatsapp/messages", ("-created_at", "-id"), row)
 
 
+def deep_conversation_cursor(number, depth: int) -> str | None:
+    """A real nextCursor of the inbox's conversations, `depth` WhatsApp conversations deep
+    (read with SQL from the stored state, so a tree computing it from the messages, for a
+    "before" figure, gets the same cursor)."""
+    from botopia_meta.api.pagination import cursor_for
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_message_at, id FROM whatsapp_contact WHERE phone_number_id = %s"
+            " AND last_message_at IS NOT NULL ORDER BY last_message_at DESC, id DESC OFFSET %s LIMIT 1",
+            [number.pk, depth],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return cursor_for("/api/meta/conversations", ("-last_message_at", "-id"), row)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000_000)
@@ -421,6 +489,7 @@ def main() -> None:
     parser.add_argument("--status-events", type=int, default=1_000_000)
     parser.add_argument("--notifications", type=int, default=100_000)
     parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--contacts", type=int, default=1_000_000, help="WhatsApp conversations")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--only", help="comma list of case-name prefixes to time")
@@ -484,6 +553,22 @@ def main() -> None:
     api_case("notifications unread", "/api/meta/notifications", limit=25, unread="true")
     api_case("inbox conversations", "/api/meta/conversations", limit=25)
     api_case("inbox conversations unread", "/api/meta/conversations", limit=25, unread="true")
+    inbox = "/api/meta/conversations"
+    api_case("inbox conversations whatsapp", inbox, limit=25, platform="whatsapp")
+    api_case("inbox conversations whatsapp unread", inbox, limit=25, platform="whatsapp", unread="true")
+    api_case("inbox conversations whatsapp read", inbox, limit=25, platform="whatsapp", unread="false")
+    api_case("inbox conversations whatsapp phoneNumberId", inbox, limit=25, phoneNumberId=PHONE_NUMBER_ID)
+    for depth in (10_000, args.contacts // 2, args.contacts - 30):
+        cursor = deep_conversation_cursor(number, depth)
+        if cursor:
+            api_case(f"inbox conversations cursor@{depth}", inbox, limit=25, cursor=cursor)
+            api_case(
+                f"inbox conversations whatsapp cursor@{depth}",
+                inbox,
+                limit=25,
+                platform="whatsapp",
+                cursor=cursor,
+            )
     api_case("inbox conversation messages", f"/api/meta/conversations/{conversation.pk}/messages", limit=25)
     api_case("inbox comments", "/api/meta/comments", limit=25)
     api_case("inbox comments pageId", "/api/meta/comments", limit=25, pageId=PAGE_ID)
@@ -528,21 +613,33 @@ def main() -> None:
         "messages": args.messages,
         "webhook_events": args.events,
         "status_events": args.status_events,
+        "contacts": args.contacts,
+        "contacts_fill_seconds": seeded.get("contacts_fill_seconds"),
         "load_before": [round(x, 2) for x in load_start],
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "cores": os.cpu_count(),
         "worst_list_first_page_p95_ms": worst(("messages", "notifications", "inbox"), ("cursor@", "offset=")),
-        "worst_cursor_p95_ms": worst(("messages cursor@",)),
+        "worst_cursor_p95_ms": worst(
+            ("messages cursor@", "inbox conversations cursor@", "inbox conversations whatsapp cursor@")
+        ),
+        "worst_whatsapp_conversations_p95_ms": worst(("inbox conversations",)),
         "worst_admin_p95_ms": worst(("admin",)),
         "worst_list_first_page_sql_p95_ms": worst(
             ("messages", "notifications", "inbox"), ("cursor@", "offset="), key="sql_p95"
         ),
-        "worst_cursor_sql_p95_ms": worst(("messages cursor@",), key="sql_p95"),
+        "worst_cursor_sql_p95_ms": worst(
+            ("messages cursor@", "inbox conversations cursor@", "inbox conversations whatsapp cursor@"),
+            key="sql_p95",
+        ),
         "worst_admin_sql_p95_ms": worst(("admin",), key="sql_p95"),
         "worst_list_first_page_server_ms": worst(
             ("messages", "notifications", "inbox"), ("cursor@", "offset="), key="server_ms"
         ),
-        "worst_cursor_server_ms": worst(("messages cursor@",), key="server_ms"),
+        "worst_cursor_server_ms": worst(
+            ("messages cursor@", "inbox conversations cursor@", "inbox conversations whatsapp cursor@"),
+            key="server_ms",
+        ),
+        "worst_whatsapp_conversations_server_ms": worst(("inbox conversations",), key="server_ms"),
         "worst_admin_server_ms": worst(("admin",), key="server_ms"),
         "cases": results,
     }

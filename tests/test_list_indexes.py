@@ -17,8 +17,8 @@ from botopia_meta.registry import INBOX_SOURCES
 from facebook.models import Comment, Conversation, ConversationMessage
 from tests.factories import PAGE_ID, default_org, make_page, make_whatsapp_account
 from webhooks.selectors import notification_list
-from whatsapp.messages.selectors import message_list
-from whatsapp.models import Broadcast, Message
+from whatsapp.messages.selectors import conversation_list, message_list
+from whatsapp.models import Broadcast, Contact, Message
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN plans are PostgreSQL's")
 
@@ -53,6 +53,27 @@ def _fill_messages(number, broadcast) -> None:
     Message.objects.bulk_create(rows, batch_size=2_000)
 
 
+CONTACTS = 20_000
+
+
+def _fill_contacts(number) -> None:
+    """WhatsApp conversations with their stored state: one in ten unread, a few contacts with
+    no message yet (no conversation)."""
+    now = timezone.now()
+    Contact.objects.bulk_create(
+        (
+            Contact(
+                phone_number=number,
+                wa_id=str(15560000000 + i),
+                last_message_at=None if i % 97 == 0 else now - timedelta(seconds=i),
+                unread_count=i % 3 if i % 10 == 0 else 0,
+            )
+            for i in range(CONTACTS)
+        ),
+        batch_size=2_000,
+    )
+
+
 @pytest.fixture
 def world(alice, bob):
     numbers = {}
@@ -60,6 +81,7 @@ def world(alice, bob):
         number = make_whatsapp_account(user, waba_id=waba_id, phone_id=phone_id)[2]
         broadcast = Broadcast.objects.create(phone_number=number, template_name="t", template_language="en")
         _fill_messages(number, broadcast)
+        _fill_contacts(number)
         numbers[user.username] = (number, broadcast)
     # one Meta account each (a caller with several: see ARCHITECTURE.md, growth plan)
     account = numbers["alice"][0].waba.account
@@ -101,7 +123,15 @@ def world(alice, bob):
         )
         conversations.append(conversation)
     with connection.cursor() as cursor:
-        for model in (Message, Notification, NotificationRead, Comment, Conversation, ConversationMessage):
+        for model in (
+            Message,
+            Contact,
+            Notification,
+            NotificationRead,
+            Comment,
+            Conversation,
+            ConversationMessage,
+        ):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
     return {"number": numbers["alice"][0], "broadcast": numbers["alice"][1], "conversation": conversations[0]}
 
@@ -193,3 +223,22 @@ def test_notifications_and_inbox_lists_read_an_index(world, alice):
     assert_indexed(conversations.order_by(*CONVERSATION_ORDER), "facebook_conversation", "page_id")
     messages = world["conversation"].messages.order_by(*MESSAGE_ORDER)
     assert_indexed(messages, "facebook_conversationmessage", "conversation_id")
+
+
+@pytest.mark.django_db
+def test_whatsapp_conversations_read_the_contact_index(world, alice):
+    """The unified inbox's WhatsApp conversations, newest first by their stored last message:
+    first page, each unread filter, a number, and deep pages by cursor, straight off
+    (phone_number, -last_message_at, -id), never a scan of every contact."""
+    org = default_org(alice)
+    number = world["number"]
+    for unread in (None, True, False):
+        assert_indexed(conversation_list(org=org, unread=unread), "whatsapp_contact", "phone_number_id")
+    only_one = conversation_list(org=org, phone_number_id=number.phone_number_id)
+    assert_indexed(only_one, "whatsapp_contact", "phone_number_id")
+    # deep: the cursor of the 15,000th conversation
+    qs = conversation_list(org=org)
+    key = list(qs.values_list("last_message_at", "id")[15_000])
+    plan, nodes = plan_of(qs.filter(keyset_after(CONVERSATION_ORDER, key))[:26])
+    assert "Seq Scan on whatsapp_contact" not in plan and "Sort" not in plan, plan
+    assert any("contact_conversation_newest" in n.get("Index Name", "") for n in nodes), plan

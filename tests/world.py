@@ -31,6 +31,7 @@ from tests.factories import (
     make_waba,
 )
 from webhooks.models import WebhookConfig
+from whatsapp.messages.conversations import conversation_note
 from whatsapp.models import (
     Broadcast,
     Contact,
@@ -135,6 +136,9 @@ def build_world(user, base: int, *, organization: Organization | None = None) ->
         broadcast=broadcast,
         user_id=user.pk,
     )
+    for message in (inbound, outbound):  # as the webhook intake and the send path do
+        conversation_note(message=message)
+    contact.refresh_from_db()
     media = WhatsAppMedia.objects.create(
         phone_number=phone, media_id=f"{b}8001", kind="image", mime_type="image/png", size=8, status="stored"
     )

@@ -31,10 +31,11 @@ def _public(content: Any) -> Any:
 
 
 def conversation_row(contact: Contact) -> dict[str, Any]:
-    """`contact` as annotated by selectors.conversation_list."""
+    """`contact` as selectors.conversation_list reads it (its last message joined)."""
     last_inbound = contact.last_inbound_at
-    last_type = getattr(contact, "last_message_type", "") or ""
-    text = readable.content_text(last_type, getattr(contact, "last_message_content", None))
+    last = contact.last_message
+    last_type = last.type if last is not None else ""
+    text = readable.content_text(last_type, last.content) if last is not None else None
     return {
         "id": contact.pk,
         "platform": PLATFORM,
@@ -43,9 +44,9 @@ def conversation_row(contact: Contact) -> dict[str, Any]:
         "phone_number_id": contact.phone_number.phone_number_id,
         "contact_id": contact.wa_id,
         "contact_name": contact.name or None,
-        "last_message_at": getattr(contact, "last_message_at", None),
+        "last_message_at": contact.last_message_at,
         "last_message_text": text or (f"[{last_type}]" if last_type else None),
-        "unread_count": getattr(contact, "unread_count", 0),
+        "unread_count": contact.unread_count,
         "can_reply": services.window_open(contact),
         "window_expires_at": last_inbound + services.WINDOW if last_inbound else None,
     }
@@ -98,10 +99,11 @@ class WhatsAppInboxSource:
         if any(filters.get(key) for key in OTHER_ASSETS):
             return Total(0), []
         conversations = selectors.conversation_list(
-            org=org, unread=filters.get("unread"), contact=filters.get("contact")
+            org=org,
+            unread=filters.get("unread"),
+            contact=filters.get("contact"),
+            phone_number_id=filters.get("phone_number_id"),
         )
-        if filters.get("phone_number_id"):
-            conversations = conversations.filter(phone_number__phone_number_id=filters["phone_number_id"])
         page = conversations.filter(keyset_after(CONVERSATION_ORDER, before)) if before else conversations
         return count_rows(conversations), [conversation_row(contact) for contact in page[:upto]]
 

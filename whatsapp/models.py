@@ -125,10 +125,31 @@ class Contact(TimestampedModel):
     wa_id = models.CharField(max_length=32)
     name = models.CharField(max_length=255, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # The conversation with this contact (the inbox lists one per contact and number), kept on
+    # the row as Messenger's and Instagram's are so the list reads "this number, newest first"
+    # straight off an index: the newest message either way (never moved back by an older one:
+    # whatsapp/messages/conversations.py), and the inbound messages not yet marked read.
+    # No message yet (last_message_at null): no conversation.
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_message = models.ForeignKey(
+        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    unread_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["phone_number", "wa_id"], name="uniq_contact_per_number")
+        ]
+        indexes = [
+            models.Index(
+                fields=["phone_number", "-last_message_at", "-id"], name="contact_conversation_newest"
+            ),
+            # ?unread=true: the conversations waiting for an answer, a small part of them.
+            models.Index(
+                fields=["phone_number", "-last_message_at", "-id"],
+                name="contact_unread_newest",
+                condition=models.Q(unread_count__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:

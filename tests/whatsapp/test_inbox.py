@@ -17,6 +17,7 @@ from tests.facebook.test_inbox import make_conversation
 from tests.factories import PHONE_ID, make_page, make_whatsapp_account
 from tests.webhooks.conftest import deliver
 from whatsapp.messages.actors import send_message
+from whatsapp.messages.conversations import conversation_note
 from whatsapp.models import Contact, Message
 
 LIST = "/api/meta/conversations"
@@ -45,7 +46,7 @@ def inbound(number, *, wamid: str, text: str, minutes_ago: int = 0) -> Message:
     contact, _ = Contact.objects.get_or_create(phone_number=number, wa_id=CUSTOMER)
     if contact.last_inbound_at is None or contact.last_inbound_at < at:
         Contact.objects.filter(pk=contact.pk).update(last_inbound_at=at, name="Sofía Pérez")
-    return Message.objects.create(
+    message = Message.objects.create(
         direction="inbound",
         phone_number=number,
         contact_wa_id=CUSTOMER,
@@ -56,6 +57,8 @@ def inbound(number, *, wamid: str, text: str, minutes_ago: int = 0) -> Message:
         status_updated_at=at,
         created_at=at,
     )
+    conversation_note(message=message)  # as the webhook intake does
+    return message
 
 
 def meta_sends(meta) -> list[dict]:

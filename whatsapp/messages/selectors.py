@@ -4,8 +4,7 @@ organization's accounts."""
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet
 
 from accounts.selectors import active_for
 from botopia_meta.api.ids import uuid_or_404
@@ -105,52 +104,38 @@ def broadcast_status(broadcast: Broadcast, progress: dict[str, int]) -> str:
 # One conversation per contact and number: the Contact row (its id is the conversation's id).
 
 
-def _thread() -> QuerySet[Message]:
-    """The messages between the outer query's contact and its number."""
-    return Message.objects.filter(phone_number=OuterRef("phone_number"), contact_wa_id=OuterRef("wa_id"))
-
-
 def conversation_list(
-    *, org: Organization, unread: bool | None = None, contact: str | None = None
+    *,
+    org: Organization,
+    unread: bool | None = None,
+    contact: str | None = None,
+    phone_number_id: str | None = None,
 ) -> QuerySet[Contact]:
     """Conversations under the caller's connected accounts and live numbers (the inbox lists
-    what can be answered), each annotated with its last message and unread count (inbound
-    messages not yet marked read), newest first. A contact with no message is no conversation."""
-    last = _thread().order_by("-created_at", "-pk")
-    unread_count = (
-        _thread()
-        .filter(direction=Message.Direction.INBOUND, read_at__isnull=True)
-        .order_by()
-        .values("contact_wa_id")
-        .annotate(n=Count("pk"))
-        .values("n")
+    what can be answered), newest first by their stored last message (kept on the contact by
+    whatsapp/messages/conversations.py). A contact with no message is no conversation.
+
+    The numbers are looked up first (a handful) and their contacts then read by number id, so
+    a page (by cursor too) comes straight off the (phone_number, -last_message_at, -id) index."""
+    numbers = WhatsAppPhoneNumber.objects.filter(
+        active_for(org, via="waba__account"), waba__deleted_at__isnull=True
     )
-    conversations = (
-        Contact.objects.filter(
-            active_for(org, via=f"{VIA}__account"),
-            phone_number__waba__deleted_at__isnull=True,
-            phone_number__deleted_at__isnull=True,
-        )
-        .annotate(
-            last_message_at=Subquery(last.values("created_at")[:1]),
-            last_message_type=Subquery(last.values("type")[:1]),
-            last_message_content=Subquery(last.values("content")[:1]),
-            unread_count=Coalesce(Subquery(unread_count, output_field=IntegerField()), Value(0)),
-        )
-        .filter(last_message_at__isnull=False)
-        .select_related("phone_number")
-    )
+    if phone_number_id:
+        numbers = numbers.filter(phone_number_id=phone_number_id)
+    conversations = Contact.objects.filter(
+        phone_number_id__in=list(numbers.values_list("pk", flat=True)), last_message_at__isnull=False
+    ).select_related("phone_number", "last_message")
     if unread is not None:
         conversations = (
             conversations.filter(unread_count__gt=0) if unread else conversations.filter(unread_count=0)
         )
     if contact:
         conversations = conversations.filter(Q(wa_id=contact.lstrip("+")) | Q(name__icontains=contact))
-    return conversations.order_by("-last_message_at", "-pk")
+    return conversations.order_by("-last_message_at", "-id")
 
 
 def conversation_get(*, org: Organization, conversation_id: UUID | str) -> Contact | None:
-    """The caller's conversation (annotated as in the list), or None: someone else's is
+    """The caller's conversation (as in the list), or None: someone else's is
     indistinguishable from a missing one."""
     conversations = conversation_list(org=org).select_related("phone_number__waba__account")
     return conversations.filter(pk=conversation_id).first()

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from botopia_meta.graph import GraphClient, GraphError, GraphInvalidParameter
 from botopia_meta.tasks import enqueue_on_commit, is_retryable
 from whatsapp.media.services import media_track_inbound
 from whatsapp.messages import graph, staff_signals
+from whatsapp.messages.conversations import conversation_note, conversation_read, conversations_note
 from whatsapp.messages.limits import messaging_limit_reserve
 from whatsapp.messages.payloads import (
     invalid,
@@ -113,6 +114,7 @@ def message_create(
                 user_id=user_id,
                 idempotency_key=idempotency_key or None,
             )
+            conversation_note(message=message)
     except IntegrityError:
         # Two concurrent POSTs with the same key: the first one wins.
         return Message.objects.get(
@@ -418,8 +420,16 @@ def message_mark_read(*, message: Message, typing_indicator: dict | None = None)
     )
     if message.read_at is None:
         message.read_at = timezone.now()
-        Message.objects.filter(pk=message.pk).update(read_at=message.read_at)
+        _read(Message.objects.filter(pk=message.pk), message, message.read_at)
     return message
+
+
+def _read(unread: QuerySet[Message], message: Message, at: datetime) -> int:
+    """Mark `unread` (inbound messages of `message`'s conversation) read at `at`; those that
+    were unread leave the conversation's unread count. → how many."""
+    count = unread.filter(read_at__isnull=True).update(read_at=at)
+    conversation_read(number_id=message.phone_number_id, wa_id=message.contact_wa_id, count=count)
+    return count
 
 
 def conversation_mark_read(*, contact: Contact) -> int:
@@ -449,9 +459,10 @@ def conversation_mark_read(*, contact: Contact) -> int:
     except GraphInvalidParameter as exc:
         logger.warning("Meta refused the read receipt of %s (code=%s): read here only", newest.pk, exc.code)
         newest.read_at = timezone.now()
-        Message.objects.filter(pk=newest.pk).update(read_at=newest.read_at)
-    return 1 + unread.filter(created_at__lte=newest.created_at).exclude(pk=newest.pk).update(
-        read_at=newest.read_at
+        _read(Message.objects.filter(pk=newest.pk), newest, newest.read_at)
+    assert newest.read_at is not None
+    return 1 + _read(
+        unread.filter(created_at__lte=newest.created_at).exclude(pk=newest.pk), newest, newest.read_at
     )
 
 
@@ -534,6 +545,7 @@ def _take_batch(broadcast: Broadcast) -> list[Message] | None:
             return []  # another fan-out took it first (SQLite has no row locks)
         now = timezone.now()
         payload = template_payload(broadcast.template_name, broadcast.template_language)
+        # One created_at for the batch: each recipient's conversation moves to it at once.
         rows = [
             Message(
                 direction=Message.Direction.OUTBOUND,
@@ -549,10 +561,12 @@ def _take_batch(broadcast: Broadcast) -> list[Message] | None:
                 template_language=broadcast.template_language,
                 broadcast=broadcast,
                 user_id=broadcast.user_id,
+                created_at=now,
             )
             for wa_id, components in batch.recipients
         ]
         Message.objects.bulk_create(rows)
+        conversations_note(number_id=broadcast.phone_number_id, messages=rows, at=now)
         Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.QUEUED).update(
             status=Broadcast.Status.SENDING
         )
@@ -664,6 +678,7 @@ def message_apply_inbound(
     except IntegrityError:
         return False  # a redelivery: already stored
     contact, _ = Contact.objects.select_for_update().get_or_create(phone_number=number, wa_id=wa_id)
+    conversation_note(message=stored)
     changed = []
     if contact.last_inbound_at is None or at > contact.last_inbound_at:
         contact.last_inbound_at = at
