@@ -191,7 +191,10 @@ def test_a_number_ending_in_7_replies_after_reading(connected, worker, monkeypat
     assert sent.status == "read"
 
 
-def test_the_reply_is_a_whatsapp_conversation_answered_and_read_from_the_inbox(connected, worker):
+def test_the_reply_is_a_whatsapp_conversation_answered_and_read_from_the_inbox(
+    connected, worker, monkeypatch
+):
+    monkeypatch.setattr(events, "reply_media", lambda: None)  # a text reply (media: test_media.py)
     send(connected, "+1 555 123 4567")
     worker.drain()
 
