@@ -304,6 +304,10 @@ def _valid_org_requests(world) -> dict[tuple[str, str], dict]:
         ("DELETE", "/api/orgs/{orgId}/invitations/{invitationId}"): {
             "path_parameters": {**org, "invitationId": world._org_rows["invitationId"]}
         },
+        ("PATCH", "/api/orgs/{orgId}"): {"path_parameters": org, "body": {"name": "Alice & Co"}},
+        ("POST", "/api/orgs/{orgId}/default"): {"path_parameters": org},
+        ("GET", "/api/orgs/{orgId}/members"): {"path_parameters": org},
+        ("GET", "/api/orgs/{orgId}/invitations"): {"path_parameters": org},
         # its `to` filter is a day, not the WhatsApp `to` the generated cases get
         ("GET", "/api/orgs/{orgId}/audit"): {"path_parameters": org, "query": {"limit": 10}},
     }
