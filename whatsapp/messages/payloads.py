@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 from whatsapp.messages.interactive import check_interactive
-from whatsapp.messages.shapes import Anything, Bool, List, Media, Num, Obj, Shape, Str, const, invalid
+from whatsapp.messages.shapes import Anything, Bool, List, Media, Obj, Shape, Str, const, invalid
 from whatsapp.messages.substitution import SubstitutionError, build_components
-from whatsapp.messages.template_components import check_components
+from whatsapp.messages.template_components import LOCATION, check_components
 from whatsapp.models import Message, WhatsAppPhoneNumber, WhatsAppTemplate
 
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
@@ -74,18 +74,6 @@ def _text(value: Any) -> dict:
         value, "text"
     )
     return {"body": value["body"], "preview_url": value.get("preview_url", False)}
-
-
-LOCATION = Obj(
-    {
-        "latitude": Num(lo=-90, hi=90, strings=True),
-        "longitude": Num(lo=-180, hi=180, strings=True),
-        "name": Str(max=1000),
-        "address": Str(max=1000),
-    },
-    required=("latitude", "longitude"),
-    what="`location`",
-)
 
 
 def _contact_name(value: dict, path: str) -> None:

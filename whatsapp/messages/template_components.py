@@ -50,6 +50,7 @@ CURRENCY = Obj(
     what="`currency`",
 )
 DATE_TIME = Obj({"fallback_value": Str(max=1024)}, required=("fallback_value",), what="`date_time`")
+# A location: a send of type `location` and a template's LOCATION header take the same object.
 LOCATION = Obj(
     {
         "latitude": Num(lo=-90, hi=90, strings=True),
