@@ -559,6 +559,8 @@ def main() -> None:
     api_case("inbox conversations whatsapp read", inbox, limit=25, platform="whatsapp", unread="false")
     api_case("inbox conversations whatsapp phoneNumberId", inbox, limit=25, phoneNumberId=PHONE_NUMBER_ID)
     for depth in (10_000, args.contacts // 2, args.contacts - 30):
+        if not 0 <= depth < args.contacts:  # fewer customers than that (--contacts)
+            continue
         cursor = deep_conversation_cursor(number, depth)
         if cursor:
             api_case(f"inbox conversations cursor@{depth}", inbox, limit=25, cursor=cursor)
