@@ -68,39 +68,12 @@ def main() -> None:
 
     dramatiq.get_broker().flush_all()
 
-    from django.contrib.auth import get_user_model
     from django.test import Client
-    from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
-    from accounts.models import MetaAccount
-    from orgs.models import Membership, Organization
-    from whatsapp.models import Message, WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
+    from whatsapp.models import Message
 
     tag = uuid.uuid4().hex[:8]
-    user = get_user_model().objects.create_user(username=f"bench-{tag}", password="bench-password-123")
-    org = Organization.objects.create(name=f"bench-{tag}")
-    Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
-    account = MetaAccount.objects.create(
-        organization=org,
-        connected_by=user,
-        meta_app_id="1",
-        meta_user_id=f"bench-{tag}",
-        access_token="EAAG-bench-token-0123456789",
-        permissions=["whatsapp_business_messaging", "whatsapp_business_management"],
-        connected_at=timezone.now(),
-    )
-    waba = WhatsAppBusinessAccount.objects.create(account=account, waba_id=f"9{tag}")
-    WhatsAppPhoneNumber.objects.create(waba=waba, phone_number_id=f"8{tag}", max_send_rate=args.rate)
-    WhatsAppTemplate.objects.create(
-        waba=waba,
-        name="order_update",
-        language="en_US",
-        category="UTILITY",
-        status="APPROVED",
-        components=[{"type": "BODY", "text": "Hi {{1}}, order {{2}} ships today."}],
-    )
-    token, _ = Token.objects.get_or_create(user=user)
+    _, token = harness.seed_sender(f"bench-{tag}", waba_id=f"9{tag}", phone_id=f"8{tag}", rate=args.rate)
     recipients = [
         {"to": f"+57300{i:07d}", "parameters": {"body": [f"Customer {i}", f"A-{i}"]}}
         for i in range(args.recipients)
@@ -130,7 +103,7 @@ def main() -> None:
             "/api/meta/whatsapp/broadcasts",
             json.dumps({"template": {"name": "order_update", "language": "en_US"}, "recipients": recipients}),
             content_type="application/json",
-            HTTP_AUTHORIZATION=f"Token {token.key}",
+            HTTP_AUTHORIZATION=f"Token {token}",
         )
         accepted = time.time() - began
         assert response.status_code == 202, response.content[:500]
@@ -145,7 +118,7 @@ def main() -> None:
         while time.time() < deadline:
             progress = (
                 Client()
-                .get(f"/api/meta/whatsapp/broadcasts/{broadcast_id}", HTTP_AUTHORIZATION=f"Token {token.key}")
+                .get(f"/api/meta/whatsapp/broadcasts/{broadcast_id}", HTTP_AUTHORIZATION=f"Token {token}")
                 .json()["data"]["progress"]
             )
             waiting = progress["queued"] + progress["sending"]

@@ -259,39 +259,11 @@ def main() -> None:
 
 
 def seed(rate: int) -> dict:
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-    from rest_framework.authtoken.models import Token
-
-    from accounts.models import MetaAccount
-    from orgs.models import Membership, Organization
-    from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
-
     tag = uuid.uuid4().hex[:8]
-    user = get_user_model().objects.create_user(username=f"pipeline-{tag}", password="bench-password-123")
-    org = Organization.objects.create(name=f"pipeline-{tag}")
-    Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
-    account = MetaAccount.objects.create(
-        organization=org,
-        connected_by=user,
-        meta_app_id="111111111111111",
-        meta_user_id=f"pipeline-{tag}",
-        access_token="EAAG-bench-pipeline-token-0123456789",
-        permissions=["whatsapp_business_messaging", "whatsapp_business_management"],
-        connected_at=timezone.now(),
+    number, token = harness.seed_sender(
+        f"pipeline-{tag}", waba_id=WABA_ID, phone_id=PHONE_ID, rate=rate, category="MARKETING"
     )
-    waba = WhatsAppBusinessAccount.objects.create(account=account, waba_id=WABA_ID)
-    number = WhatsAppPhoneNumber.objects.create(waba=waba, phone_number_id=PHONE_ID, max_send_rate=rate)
-    WhatsAppTemplate.objects.create(
-        waba=waba,
-        name="order_update",
-        language="en_US",
-        category="MARKETING",
-        status="APPROVED",
-        components=[{"type": "BODY", "text": "Hi {{1}}, order {{2}} ships today."}],
-    )
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"token": token.key, "account_id": account.pk, "number_id": number.pk}
+    return {"token": token, "account_id": number.waba.account_id, "number_id": number.pk}
 
 
 def start_broadcast(world: dict, recipients: int) -> str:

@@ -2,7 +2,7 @@
 overview on the index page (botopia_meta/templatetags/staff_overview.py)."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
@@ -58,6 +58,17 @@ class EstimatingPaginator(Paginator):
         return super().count
 
 
+def recent_since(choice: str | None) -> datetime | None:
+    """The start of a "recent" filter choice (today, 24h, 7d, 30d); None for no or another choice."""
+    now = timezone.now()
+    return {
+        "today": now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "24h": now - timedelta(hours=24),
+        "7d": now - timedelta(days=7),
+        "30d": now - timedelta(days=30),
+    }.get(choice or "")
+
+
 def recent_filter(field: str, title: str = "when") -> type[admin.SimpleListFilter]:
     """A list filter on an indexed time column by range (today, 24 hours, 7 and 30 days): what
     a date hierarchy offers, without its DISTINCT over every row of the month shown."""
@@ -74,13 +85,7 @@ def recent_filter(field: str, title: str = "when") -> type[admin.SimpleListFilte
             ]
 
         def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-            now = timezone.now()
-            since = {
-                "today": now.replace(hour=0, minute=0, second=0, microsecond=0),
-                "24h": now - timedelta(hours=24),
-                "7d": now - timedelta(days=7),
-                "30d": now - timedelta(days=30),
-            }.get(self.value() or "")
+            since = recent_since(self.value())
             return queryset if since is None else queryset.filter(**{f"{field}__gte": since})
 
     RecentFilter.title = title

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from botopia_meta.admin import BigTableAdmin, MirrorAdmin, recent_filter, values_filter
+from botopia_meta.admin import BigTableAdmin, MirrorAdmin, recent_filter, recent_since, values_filter
 from whatsapp.messages.payloads import SEND_TYPES
 from whatsapp.messages.readable import Part, content_parts, content_text
 from whatsapp.models import Broadcast, Contact, Message, MessageStatusEvent
@@ -52,12 +52,7 @@ class FailedWhenFilter(admin.SimpleListFilter):
         return [("today", "Today (UTC)"), ("24h", "Last 24 hours"), ("7d", "Last 7 days")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        now = timezone.now()
-        since = {
-            "today": now.replace(hour=0, minute=0, second=0, microsecond=0),
-            "24h": now - timedelta(hours=24),
-            "7d": now - timedelta(days=7),
-        }.get(self.value() or "")
+        since = recent_since(self.value()) if self.value() != "30d" else None  # the choices above
         if since is None:
             return queryset
         return queryset.filter(status=Message.Status.FAILED, failed_at__gte=since)
