@@ -381,6 +381,11 @@ def record_message_status(
         dimensions=dimensions,
         error_code=error_code,
     )
-    # Held by deferred(), the calls are made with its set: no savepoint of their own needed.
-    with contextlib.nullcontext() if _deferring() else transaction.atomic():
-        return [call["metric"] for call in calls if record(**call)]
+    calls = [{"count": 1, **call} for call in calls]
+    for call in calls:
+        _validate(call["platform"], call["metric"], call["at"], call["count"], call["dimensions"])
+    if _deferring():  # made with deferred()'s set, at the end of its block
+        _deferred.calls.extend(calls)
+        return [call["metric"] for call in calls]
+    # one set: its keys in one INSERT, its counts in one upsert per table
+    return [call["metric"] for call, counted in zip(calls, _flush(calls), strict=True) if counted]

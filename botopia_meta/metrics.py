@@ -106,11 +106,6 @@ def count(name: str, *labels: object, amount: int = 1) -> None:
     _add_many([(name, tuple(str(value) for value in labels), amount)])
 
 
-def observe_status_lag(seconds: float) -> None:
-    """One status webhook applied `seconds` after Meta's timestamp."""
-    observe_status_lags([seconds])
-
-
 def observe_status_lags(lags: list[float]) -> None:
     """Status webhooks applied these many seconds after Meta's timestamps: one round trip."""
     buckets: dict[str, int] = {}

@@ -222,22 +222,25 @@ def test_a_send_that_meets_a_redis_outage_is_retried_not_dropped(alice_client, n
         SEND_URL,
         json={"messaging_product": "whatsapp", "contacts": [{"wa_id": WA_ID}], "messages": [{"id": WAMID}]},
     )
-    real_reserve = throughput.pacer.reserve
+    real_take = throughput.pacer.take
     outage = iter([redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")])
+    raised = []
 
-    def reserve(*args, **kwargs):
+    def take(*args, **kwargs):
         for exc in outage:
+            raised.append(exc)
             raise exc
-        return real_reserve(*args, **kwargs)
+        return real_take(*args, **kwargs)
 
-    throughput.pacer.reserve = reserve
+    throughput.pacer.take = take
     try:
         response = alice_client.post(
             MESSAGES_URL, {"to": WA_ID, "type": "text", "text": {"body": "Back online"}}, format="json"
         )
         worker.drain()
     finally:
-        throughput.pacer.reserve = real_reserve
+        throughput.pacer.take = real_take
+    assert raised, "the outage never reached the send path"
     message = Message.objects.get(pk=response.json()["data"]["id"])
     assert (message.status, message.wamid) == ("sent", WAMID)
     assert len(meta.calls) == 1

@@ -27,8 +27,8 @@ def run_senders(
     while len(times) < sends:
         w = min(range(workers), key=lambda i: ready[i])
         clock.now = ready[w]
-        reserved, wait = pacer.reserve(number, rate)
-        if reserved:
+        kind, wait = pacer.take(number, None, rate)
+        if kind == RESERVED:
             times.append(clock.now + wait)
             ready[w] = clock.now + wait + 0.001  # the Graph call itself
         else:

@@ -66,12 +66,6 @@ class Pacer:
         slow = cache.get(f"wa:slow:{phone_number_id}")
         return max(1.0, rate / 2) if slow else float(rate)
 
-    def reserve(self, phone_number_id: str, rate: float, *, max_wait: float = MAX_WAIT) -> tuple[bool, float]:
-        """(reserved, wait): reserved → send after sleeping `wait`; not reserved → try again
-        in `wait` seconds (nothing was taken)."""
-        kind, wait = self.take(phone_number_id, None, rate, max_wait=max_wait)
-        return kind == RESERVED, wait
-
     def take(
         self, phone_number_id: str, wa_id: str | None, rate: float, *, max_wait: float = MAX_WAIT
     ) -> tuple[int, float]:
