@@ -10,10 +10,9 @@ a member of none gets 409 NO_ORGANIZATION.
 organization and sets `request.org` and `request.membership`.
 """
 
-from uuid import UUID
-
 from django.contrib.auth.models import User
 
+from botopia_meta.api.ids import uuid_or_404
 from botopia_meta.exceptions import NoOrganization, NotFound
 from orgs.models import Membership
 from orgs.selectors import memberships_of
@@ -23,10 +22,7 @@ HEADER = "X-Organization-Id"
 
 def membership_for(*, user: User, org_id: object) -> Membership:
     """The caller's membership of organization `org_id`: 404 when malformed, foreign or deleted."""
-    try:
-        pk = UUID(str(org_id))
-    except ValueError:
-        raise NotFound("No such organization.") from None
+    pk = uuid_or_404(str(org_id), "organization")
     membership = memberships_of(user=user).filter(organization_id=pk).first()
     if membership is None:
         raise NotFound("No such organization.")

@@ -29,6 +29,7 @@ from orgs.exceptions import (
     LastOwner,
 )
 from orgs.models import Invitation, Membership, Organization, Role
+from orgs.permissions import role_allows
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _locked(actor: Membership, member: Membership) -> tuple[Membership, Membersh
 
 def _require_manager(actor: Membership) -> None:
     """The actor may still manage members (their role may have changed since the request began)."""
-    if RANK[Role(actor.role)] < RANK[Role.ADMIN]:
+    if not role_allows(actor.role, "members.manage"):
         raise RolePermissionDenied("members.manage", actor.role)
 
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from accounts.models import Notification
 from botopia_meta import registry, text
 from botopia_meta.admin import BigTableAdmin, MirrorAdmin, recent_filter, values_filter
 from webhooks.models import WebhookConfig, WebhookEvent
@@ -259,13 +258,3 @@ class WebhookConfigAdmin(MirrorAdmin):
     @admin.display(description="Verify token")
     def token_preview(self, config: WebhookConfig) -> str | None:
         return config.verify_token_preview
-
-
-if not admin.site.is_registered(Notification):
-
-    @admin.register(Notification)
-    class NotificationAdmin(BigTableAdmin):
-        list_display = ["created_at", "account", "kind", "severity", "title"]
-        list_filter = ["severity", recent_filter("created_at", "created")]
-        search_fields = ["title", "body", "=related_id", "=kind"]
-        raw_id_fields = ["account"]

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import MetaAccount, Notification
 from accounts.notifications import with_read_state
-from accounts.selectors import owned_by
+from accounts.selectors import account_list
 from botopia_meta.exceptions import NotFound
 from orgs.models import Organization
 from webhooks.models import WebhookConfig
@@ -42,7 +42,7 @@ def notification_list(*, org: Organization, user: User, unread: bool | None = No
     """The notifications of the organization, each with `read`: whether `user` (the caller, not
     another member) read it. The organization's accounts first, then their notifications by
     account id: read newest first off the (account, created_at, id) index, not sorted after a join."""
-    accounts = list(MetaAccount.objects.filter(owned_by(org)).values_list("pk", flat=True))
+    accounts = list(account_list(org=org).values_list("pk", flat=True))
     notifications = Notification.objects.filter(account_id__in=accounts).order_by("-created_at", "-id")
     notifications = with_read_state(notifications, user=user)
     if unread is not None:

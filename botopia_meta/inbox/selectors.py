@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from accounts.models import MetaAccount
-from accounts.selectors import active_for, owned_by
+from accounts.selectors import account_list, active_for
 from botopia_meta.exceptions import NotFound
 from botopia_meta.inbox.models import CommentBase, ConversationBase
 from botopia_meta.inbox.spec import InboxSpec
@@ -44,7 +44,7 @@ def require_own_assets(
 ) -> None:
     """A page, Instagram account or WhatsApp number filter naming someone else's asset is a
     404, as a lookup of it would be (an empty list would hide the mistake)."""
-    accounts = MetaAccount.objects.filter(owned_by(org))
+    accounts = account_list(org=org)
     if (
         page_id
         and not accounts.filter(

@@ -40,7 +40,7 @@ class InboxSource:
         )
 
     def _asset_id(self, row: Any) -> str:
-        return getattr(getattr(row, self.spec.asset), self.spec.asset_id_field)
+        return self.spec.asset_id(getattr(row, self.spec.asset))
 
     def _account(self, row: Any) -> MetaAccount:
         return getattr(row, self.spec.asset).account
