@@ -14,7 +14,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
@@ -274,16 +274,24 @@ def _read_capped(response: requests.Response) -> None:
     """Read a streamed answer into `response.content`, never more than MAX_ANSWER_BYTES + one
     chunk; _AnswerTooLarge beyond that (or when Content-Length says so up front)."""
     cap = MAX_ANSWER_BYTES
+    chunks = _capped_chunks(response, cap, lambda: _AnswerTooLarge(cap, response.status_code))
+    response._content = b"".join(chunks)  # what response.content answers from now on
+
+
+def _capped_chunks(
+    response: requests.Response, cap: int, too_large: Callable[[], Exception]
+) -> Iterator[bytes]:
+    """A streamed body's chunks, raising too_large() once it passes `cap` bytes (or up front
+    when Content-Length says it will): never more than `cap` + one chunk is read."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
-        raise _AnswerTooLarge(cap, response.status_code)
-    chunks, size = [], 0
+        raise too_large()
+    size = 0
     for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
         size += len(chunk)
         if size > cap:
-            raise _AnswerTooLarge(cap, response.status_code)
-        chunks.append(chunk)
-    response._content = b"".join(chunks)  # what response.content answers from now on
+            raise too_large()
+        yield chunk
 
 
 def _path_for_log(path: str) -> str:
@@ -471,15 +479,13 @@ class GraphClient:
             if status == 429:
                 raise GraphRateLimited(message, http_status=status)
             raise GraphError(message, http_status=status)
-        too_large = GraphError(f"The media is larger than {max_bytes} bytes.", http_status=status)
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise too_large
         digest, size = hashlib.sha256(), 0
-        for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+        for chunk in _capped_chunks(
+            response,
+            max_bytes,
+            lambda: GraphError(f"The media is larger than {max_bytes} bytes.", http_status=status),
+        ):
             size += len(chunk)
-            if size > max_bytes:
-                raise too_large
             digest.update(chunk)
             into.write(chunk)
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()

@@ -121,6 +121,7 @@ def message_deliver(spec: InboxSpec, *, message_pk: str) -> None:
     if not claimed:
         return
     message = Message.objects.select_related(f"conversation__{spec.asset}__account").get(pk=message_pk)
+    failures: tuple[type[Exception], ...] = (GraphError, *spec.refusals)
     try:
         mid = spec.graph.message_send(
             getattr(message.conversation, spec.asset),
@@ -128,8 +129,8 @@ def message_deliver(spec: InboxSpec, *, message_pk: str) -> None:
             text=message.text,
             image_url=message.image_url,
         )
-    except GraphError as exc:
-        if not exc.permanent and not exc.outcome_unknown:
+    except failures as exc:
+        if isinstance(exc, GraphError) and not exc.permanent and not exc.outcome_unknown:
             # Meta refused or never saw it: put it back for the retry. A lost answer (read
             # timeout, dropped connection, gateway page) is ambiguous: it may have been
             # delivered, so it fails instead of risking a double.
@@ -137,10 +138,6 @@ def message_deliver(spec: InboxSpec, *, message_pk: str) -> None:
                 status=Message.Status.QUEUED, updated_at=timezone.now()
             )
             raise
-        message.status, message.error = Message.Status.FAILED, stored_error(exc)
-        message.save(update_fields=["status", "error", "updated_at"])
-        return
-    except spec.refusals as exc:
         message.status, message.error = Message.Status.FAILED, stored_error(exc)
         message.save(update_fields=["status", "error", "updated_at"])
         return

@@ -15,7 +15,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from botopia_meta.api.ids import uuid_or_404
-from botopia_meta.api.pagination import PageQuerySerializer, Total, cursor_for, page_info, read_cursor
+from botopia_meta.api.pagination import (
+    PageQuerySerializer,
+    Total,
+    cursor_for,
+    page_info,
+    read_cursor,
+    sort_key,
+)
 from botopia_meta.api.views import AuthedRequest, validated
 from botopia_meta.exceptions import NotFound
 from botopia_meta.inbox.selectors import require_own_assets
@@ -49,10 +56,9 @@ def _merged_list(
     *,
     key: str,
     method: str,
-    sort_key: str,
     ordering: tuple[str, ...],
 ) -> Response:
-    """One page of every registered source's rows, newest first by (sort_key, id): by cursor
+    """One page of every registered source's rows, newest first by `ordering`: by cursor
     (each source reads `limit + 1` rows after it) or by offset. Two assets named together (a
     page and an Instagram account, say) match nothing (a row belongs to one platform)."""
     require_own_assets(
@@ -72,12 +78,11 @@ def _merged_list(
             total += count
             rows.extend(items)
     epoch = datetime.min.replace(tzinfo=UTC)
-    rows.sort(key=lambda row: (row[sort_key] or epoch, str(row["id"])), reverse=True)
+    first = ordering[0].lstrip("-")
+    rows.sort(key=lambda row: (row[first] or epoch, str(row["id"])), reverse=True)
     page = rows[:limit] if before else rows[offset : offset + limit]
     more = len(rows) > (limit if before else offset + limit)
-    pagination = _page_info(
-        request, total, query, ordering, page, more, (sort_key, "id"), paged_by_cursor=bool(before)
-    )
+    pagination = _page_info(request, total, query, ordering, page, more, paged_by_cursor=bool(before))
     return Response({key: page, "pagination": pagination})
 
 
@@ -88,13 +93,12 @@ def _page_info(
     ordering: tuple[str, ...],
     page: list[dict],
     more: bool,
-    columns: tuple[str, str],
     *,
     paged_by_cursor: bool,
 ) -> dict[str, Any]:
     """The `pagination` of a page of row dicts, its nextCursor from the last row's sort key."""
-    last = [page[-1][column] for column in columns] if page and more else None
-    next_cursor = cursor_for(request.path, ordering, last) if last and None not in last else None
+    last = sort_key(page[-1], ordering) if page and more else None
+    next_cursor = cursor_for(request.path, ordering, last) if last else None
     offset = None if paged_by_cursor else query["offset"]
     return page_info(total, query["limit"], offset, more=more, next_cursor=next_cursor)
 
@@ -132,7 +136,6 @@ class CommentListView(APIView):
             filters,
             key="comments",
             method="comment_list",
-            sort_key="created_time",
             ordering=COMMENT_ORDER,
         )
 
@@ -201,7 +204,6 @@ class ConversationListView(APIView):
             filters,
             key="conversations",
             method="conversation_list",
-            sort_key="last_message_at",
             ordering=CONVERSATION_ORDER,
         )
 
@@ -225,7 +227,7 @@ class ConversationMessagesView(APIView):
         )
         page, more = rows[: query["limit"]], len(rows) > query["limit"]
         pagination = _page_info(
-            request, total, query, MESSAGE_ORDER, page, more, ("sent_at", "id"), paged_by_cursor=bool(before)
+            request, total, query, MESSAGE_ORDER, page, more, paged_by_cursor=bool(before)
         )
         return Response({"messages": page, "pagination": pagination})
 
