@@ -29,15 +29,46 @@ def register_discovery(name: str, step: Callable[..., dict]) -> None:
 WEBHOOK_SPLITTERS: dict[tuple[str, str], Callable[["WebhookItem", int], list[tuple["WebhookItem", int]]]] = {}
 
 
+# A handler whose small items are cheaper applied together (WhatsApp statuses: one set of
+# queries for many) may give a merger: `key(item) -> (key, weight) | None` says which items
+# can be applied as one (same key; None: on its own) and how many sub-items it holds, and
+# `merge(items) -> item` builds the one item the handler applies with the outcome of each.
+# The webhooks worker merges items of several deliveries claimed together (up to
+# WEBHOOK_CHUNK_ITEMS sub-items a merge), only while `handler` is the one registered.
+MergeKey = Callable[["WebhookItem"], tuple[Any, int] | None]
+Merge = Callable[[list["WebhookItem"]], "WebhookItem"]
+
+
+@dataclass(frozen=True)
+class WebhookMerger:
+    handler: Callable[["WebhookItem"], None]
+    key: MergeKey
+    merge: Merge
+
+
+WEBHOOK_MERGERS: dict[tuple[str, str], WebhookMerger] = {}
+
+
 def register_webhook_handler(
     object_type: str,
     field_name: str,
     handler: Callable[["WebhookItem"], None],
     split: Callable[["WebhookItem", int], list[tuple["WebhookItem", int]]] | None = None,
+    merge: tuple[MergeKey, Merge] | None = None,
 ) -> None:
     WEBHOOK_HANDLERS[(object_type, field_name)] = handler
     if split is not None:
         WEBHOOK_SPLITTERS[(object_type, field_name)] = split
+    if merge is not None:
+        WEBHOOK_MERGERS[(object_type, field_name)] = WebhookMerger(handler, *merge)
+
+
+def webhook_merger(item: "WebhookItem") -> WebhookMerger | None:
+    """The merger of the handler at work for this item, if it registered one."""
+    merger = WEBHOOK_MERGERS.get((item.object, item.field))
+    if merger is None or WEBHOOK_HANDLERS.get((item.object, item.field)) is not merger.handler:
+        return None
+    return merger
 
 
 PAGE_SUBSCRIPTION_USERS: dict[str, Callable[[str], bool]] = {}

@@ -353,6 +353,12 @@ WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=3
 # WEBHOOK_SLICE_SECONDS of chunks the rest goes back on the queue, behind other accounts' events.
 WEBHOOK_CHUNK_ITEMS = env.int("WEBHOOK_CHUNK_ITEMS", default=500)
 WEBHOOK_SLICE_SECONDS = env.float("WEBHOOK_SLICE_SECONDS", default=2.0)
+# A worker claims up to WEBHOOK_BATCH_EVENTS deliveries at once (those queued together, topped
+# up with the oldest pending small ones) and applies them together: a number's statuses from
+# all of them as one set (at most WEBHOOK_CHUNK_ITEMS a transaction). Deliveries of over
+# WEBHOOK_BATCH_MAX_BYTES are claimed only by their own message.
+WEBHOOK_BATCH_EVENTS = env.int("WEBHOOK_BATCH_EVENTS", default=200)
+WEBHOOK_BATCH_MAX_BYTES = env.int("WEBHOOK_BATCH_MAX_BYTES", default=64 * 1024)
 ANALYTICS_KEY_RETENTION_DAYS = env.int("ANALYTICS_KEY_RETENTION_DAYS", default=30)
 # WhatsApp media (whatsapp/media/). Inbound media is downloaded and stored in the
 # `whatsapp_media` storage: the filesystem under MEDIA_ROOT/whatsapp by default, any Django

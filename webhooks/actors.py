@@ -6,7 +6,13 @@ from webhooks import services
 
 
 @actor(queue_name="webhooks", time_limit=5 * 60 * 1000)
+def process_webhook_events(event_ids: list[str]) -> None:
+    services.webhook_events_process(event_ids=event_ids)
+
+
+@actor(queue_name="webhooks", time_limit=5 * 60 * 1000)
 def process_webhook_event(event_id: str, force: bool = False) -> None:
+    """One event: a replay (`force`), or a message queued before deliveries were batched."""
     services.webhook_event_process(event_id=event_id, force=force)
 
 

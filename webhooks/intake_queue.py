@@ -2,7 +2,8 @@
 
 Queuing a stored delivery on the broker is a Redis round trip that Meta's request does not
 need to wait for: the row is stored and is its own outbox. The receiver hands the id to one
-background thread per process, which queues it. If the process dies first, the row is still
+background thread per process, which queues it, with the others handed over meanwhile (one
+message for several deliveries: the worker applies them together). If the process dies first, the row is still
 `pending` and the sweeper (webhooks.services.webhook_events_sweep) queues it: nothing
 accepted is lost, it only waits for the next sweep. At exit the thread is drained.
 """
@@ -20,7 +21,7 @@ EXIT_DRAIN_SECONDS = 5.0
 
 
 class Handoff:
-    def __init__(self, send: Callable[[str], object]):
+    def __init__(self, send: Callable[[list[str]], object]):
         self._send = send
         self._reset()
         os.register_at_fork(after_in_child=self._reset)  # a forked worker starts its own thread
@@ -47,21 +48,41 @@ class Handoff:
         return done.wait(timeout)
 
     def _run(self) -> None:
+        from django.conf import settings
+
         while True:
-            item = self._queue.get()
+            ids, flushes = self._take(self._queue.get(), settings.WEBHOOK_BATCH_EVENTS)
+            if ids:
+                try:
+                    self._send(ids)  # logs and returns False when the broker is down
+                except Exception:
+                    logger.exception("Webhook events %s not queued; the sweeper will queue them", ids)
+            for done in flushes:  # after the ids handed over before them
+                done.set()
+
+    def _take(self, first: str | threading.Event, most: int) -> tuple[list[str], list[threading.Event]]:
+        """`first` and whatever else is waiting (up to `most` ids): one message for all the
+        deliveries stored while the last one was being queued."""
+        ids: list[str] = []
+        flushes: list[threading.Event] = []
+        item = first
+        while True:
             if isinstance(item, threading.Event):
-                item.set()
-                continue
+                flushes.append(item)
+            else:
+                ids.append(item)
+            if len(ids) >= most:
+                return ids, flushes
             try:
-                self._send(item)  # logs and returns False when the broker is down
-            except Exception:
-                logger.exception("Webhook event %s not queued; the sweeper will queue it", item)
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return ids, flushes
 
 
-def _send(event_id: str) -> bool:
+def _send(event_ids: list[str]) -> bool:
     from webhooks.services import _enqueue
 
-    return _enqueue(event_id)
+    return _enqueue(event_ids)
 
 
 handoff = Handoff(_send)

@@ -18,11 +18,12 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from accounts.models import MetaAccount, Notification, NotificationRead
 from accounts.tokens import graph_for, page_graph_for
-from botopia_meta import registry
+from botopia_meta import bulk, registry
 from botopia_meta.exceptions import ValidationFailed
 from botopia_meta.graph import GraphError
 from botopia_meta.tasks import RetryLater, is_retryable
@@ -46,15 +47,16 @@ RESWEEP_AFTER = timedelta(seconds=settings.WEBHOOK_RESWEEP_AFTER_SECONDS)
 MAX_ATTEMPTS = 5
 
 
-def _enqueue(event_id: UUID | str) -> bool:
-    from webhooks.actors import process_webhook_event
+def _enqueue(event_ids: list[str]) -> bool:
+    """Queue stored deliveries for processing, together (one message, one batch of the worker)."""
+    from webhooks.actors import process_webhook_events
 
     try:
-        process_webhook_event.send(str(event_id))
+        process_webhook_events.send(event_ids)
     except Exception:
-        # Broker down: the row stays pending and the sweeper enqueues it later. Meta still
+        # Broker down: the rows stay pending and the sweeper enqueues them later. Meta still
         # gets its 200: the event is durable.
-        logger.warning("Could not enqueue webhook event %s; the sweeper will retry", event_id)
+        logger.warning("Could not enqueue %d webhook event(s); the sweeper will retry", len(event_ids))
         return False
     return True
 
@@ -80,7 +82,7 @@ def webhook_event_record(*, raw_body: bytes) -> WebhookEvent | None:
         if settings.WEBHOOK_ENQUEUE_IN_BACKGROUND:  # Meta's answer does not wait for the broker
             transaction.on_commit(lambda: intake_queue.handoff.put(str(event.pk)))
         else:
-            transaction.on_commit(lambda: _enqueue(event.pk))
+            transaction.on_commit(lambda: _enqueue([str(event.pk)]))
     return event
 
 
@@ -205,49 +207,165 @@ def webhook_event_process(*, event_id: UUID | str, force: bool = False) -> Webho
     event was not ours to run (settled already, or being processed elsewhere)."""
     if not _claim(event_id, force=force):
         return None
+    event = WebhookEvent.objects.get(pk=event_id)
+    _process_claimed([event])
+    return event
+
+
+def webhook_events_process(*, event_ids: list[str]) -> int:
+    """Process deliveries together: these (those still ours to run) and, while there is room
+    (WEBHOOK_BATCH_EVENTS), the oldest other pending small ones, so that a backlog is worked
+    off in large sets. Items a handler can merge (WhatsApp statuses of one number) are applied
+    as one. → how many deliveries were claimed."""
+    events = _claim_batch(event_ids)
+    if events:
+        _process_claimed(events)
+    return len(events)
+
+
+def _claim_batch(event_ids: list[str]) -> list[WebhookEvent]:
+    ids = []
+    for value in event_ids:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            ids.append(UUID(value))
+    now = timezone.now()
+    room = settings.WEBHOOK_BATCH_EVENTS - len(ids)
+    with transaction.atomic():
+        mine = WebhookEvent.objects.filter(pk__in=ids).filter(
+            Q(status=Status.PENDING) | Q(status=Status.PROCESSING, claimed_at__lt=now - CLAIM_TIMEOUT)
+        )
+        # Its own rows: waiting for a lock another writer holds on one (the sweeper marking it)
+        # rather than skipping it, which would leave it to the next sweep. The others: only
+        # those nobody else is claiming right now.
+        claimed = list(mine.order_by("pk").select_for_update().values_list("pk", flat=True))
+        if room > 0:
+            more = (
+                WebhookEvent.objects.filter(status=Status.PENDING)
+                .exclude(pk__in=ids)
+                .alias(size=Length("raw_body"))
+                .filter(size__lte=settings.WEBHOOK_BATCH_MAX_BYTES)
+                .order_by("received_at")
+                .select_for_update(skip_locked=True)
+            )
+            claimed += more.values_list("pk", flat=True)[:room]
+        if not claimed:
+            return []
+        WebhookEvent.objects.filter(pk__in=claimed).update(
+            status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return list(WebhookEvent.objects.filter(pk__in=claimed).order_by("received_at"))
+
+
+def _process_claimed(events: list[WebhookEvent]) -> None:
+    """Apply claimed events together and settle each. An error outside the items (loading,
+    settling) hands the claims still held back, so the actor's retry runs them at once instead
+    of waiting for the claims to go stale (if the database is down this fails too, and the
+    sweeper recovers them later)."""
     try:
-        return _process_claimed(event_id)
+        _apply_events(events)
     except BaseException:
-        # A database error outside the items (loading, settling): hand the claim back so the
-        # actor's retry can run it at once instead of waiting for the claim to go stale.
-        # If the database is down this fails too, and the sweeper recovers the claim later.
         with contextlib.suppress(DatabaseError):
-            WebhookEvent.objects.filter(pk=event_id, status=Status.PROCESSING).update(
+            WebhookEvent.objects.filter(pk__in=[e.pk for e in events], status=Status.PROCESSING).update(
                 status=Status.PENDING, claimed_at=None
             )
         raise
 
 
-def _process_claimed(event_id: UUID | str) -> WebhookEvent:
-    event = WebhookEvent.objects.get(pk=event_id)
-    try:
-        payload = processing.parse(bytes(event.raw_body))
-    except (processing.NotJson, processing.UnknownShape) as exc:
-        status = Status.REJECTED if isinstance(exc, processing.NotJson) else Status.IGNORED
-        return _finish(event, status=status, reason=str(exc), results=[])
+# What settling writes on an event (one UPDATE for a batch).
+_SETTLE_FIELDS = ("status", "status_reason", "item_results", "item_count", "processed_at", "claimed_at")
 
-    slots = list(processing.slots(event.pk, payload, received_at=event.received_at))
-    chunks = processing.chunks(slots, settings.WEBHOOK_CHUNK_ITEMS)
-    if len(chunks) > 1:
-        return _process_chunks(event, chunks)
-    results, retryable = _apply_all(chunks[0])
-    if retryable and event.attempts < MAX_ATTEMPTS:
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            status=Status.PENDING, claimed_at=None, item_results=results, item_count=len(results)
-        )
-        raise RetryLater(f"Transient failure in webhook event {event.pk}")
-    status, reason = _settle(results)
-    return _finish(event, status=status, reason=reason, results=results)
+
+def _apply_events(events: list[WebhookEvent]) -> None:
+    small: list[tuple[WebhookEvent, list[processing.Slot]]] = []
+    large: list[tuple[WebhookEvent, list[list[processing.Slot]]]] = []
+    settled: list[WebhookEvent] = []
+    for event in events:
+        try:
+            payload = processing.parse(bytes(event.raw_body))
+        except (processing.NotJson, processing.UnknownShape) as exc:
+            status = Status.REJECTED if isinstance(exc, processing.NotJson) else Status.IGNORED
+            settled.append(_settled(event, status=status, reason=str(exc), results=[]))
+            continue
+        slots = list(processing.slots(event.pk, payload, received_at=event.received_at))
+        chunks = processing.chunks(slots, settings.WEBHOOK_CHUNK_ITEMS)
+        if len(chunks) > 1:
+            large.append((event, chunks))
+        else:
+            small.append((event, chunks[0]))
+
+    again = []
+    for (event, _), (results, retryable) in zip(small, _apply_together([s for _, s in small]), strict=True):
+        if retryable and event.attempts < MAX_ATTEMPTS:
+            event.status, event.claimed_at, event.processed_at = Status.PENDING, None, None
+            event.item_results, event.item_count = results, len(results)
+            again.append(event)
+        else:
+            status, reason = _settle(results)
+            settled.append(_settled(event, status=status, reason=reason, results=results))
+    with transaction.atomic():
+        bulk.update_rows([*settled, *again], _SETTLE_FIELDS)
+    for event, chunks in large:
+        _process_chunks(event, chunks)
+    if again:
+        raise RetryLater(f"Transient failure in {len(again)} webhook event(s)")
+
+
+def _apply_together(batch: list[list[processing.Slot]]) -> list[tuple[list[dict[str, Any]], bool]]:
+    """Each event's outcomes (one per slot, in order) and whether one failed in a way worth
+    running again. Items a handler merges (registry.WebhookMerger) are applied as one per key,
+    at most WEBHOOK_CHUNK_ITEMS sub-items at a time, after the others; if a merge fails for
+    good, its items are applied one by one, so one bad item never fails the rest."""
+    results: list[list[dict[str, Any]]] = [[{} for _ in slots] for slots in batch]
+    retryable = [False] * len(batch)
+
+    def record(e: int, i: int, result: dict[str, Any], error: BaseException | None) -> None:
+        results[e][i] = result
+        retryable[e] |= error is not None and is_retryable(error)
+
+    groups: dict[tuple[Any, ...], list[tuple[int, list[tuple[int, int, processing.Slot]]]]] = {}
+    for e, slots in enumerate(batch):
+        for i, slot in enumerate(slots):
+            merger = registry.webhook_merger(slot.item) if slot.item else None
+            keyed = merger.key(slot.item) if merger and slot.item else None
+            if keyed is None:
+                record(e, i, *_apply(slot))
+                continue
+            key, weight = keyed
+            parts = groups.setdefault((slot.field, slot.item.object if slot.item else "", key), [])
+            if not parts or parts[-1][0] + weight > settings.WEBHOOK_CHUNK_ITEMS:
+                parts.append((0, []))
+            total, members = parts[-1]
+            members.append((e, i, slot))
+            parts[-1] = (total + weight, members)
+    for parts in groups.values():
+        for _, members in parts:
+            _apply_merged(members, record)
+    return [(r, again) for r, again in zip(results, retryable, strict=True)]
+
+
+def _apply_merged(
+    members: list[tuple[int, int, processing.Slot]],
+    record: Callable[[int, int, dict[str, Any], BaseException | None], None],
+) -> None:
+    items = [slot.item for _, _, slot in members if slot.item]
+    first = members[0][2]
+    merger = registry.webhook_merger(items[0])
+    if len(members) == 1 or merger is None:
+        for e, i, slot in members:
+            record(e, i, *_apply(slot))
+        return
+    result, error = _apply(processing.Slot(first.index, first.field, merger.merge(items)))
+    if error is not None and not is_retryable(error):
+        for e, i, slot in members:  # which one is bad: each on its own
+            record(e, i, *_apply(slot))
+        return
+    for e, i, slot in members:
+        record(e, i, {**result, "index": slot.index}, error)
 
 
 def _apply_all(slots: list[processing.Slot]) -> tuple[list[dict[str, Any]], bool]:
     """Each slot's outcome, and whether one failed in a way worth running again."""
-    results, retryable = [], False
-    for slot in slots:
-        result, error = _apply(slot)
-        results.append(result)
-        retryable |= error is not None and is_retryable(error)
-    return results, retryable
+    return _apply_together([slots])[0]
 
 
 def _process_chunks(event: WebhookEvent, chunks: list[list[processing.Slot]]) -> WebhookEvent:
@@ -265,12 +383,13 @@ def _process_chunks(event: WebhookEvent, chunks: list[list[processing.Slot]]) ->
             WebhookEvent.objects.filter(pk=event.pk).update(
                 status=Status.PENDING, claimed_at=None, attempts=0
             )
-            _enqueue(event.pk)  # not sent (broker down): the sweeper queues the pending row
+            _enqueue([str(event.pk)])  # not sent (broker down): the sweeper queues the pending row
             event.status, event.chunks_done = Status.PENDING, done
             return event
     results = _merged(results)
     status, reason = _settle(results)
-    return _finish(event, status=status, reason=reason, results=results)
+    bulk.update_rows([_settled(event, status=status, reason=reason, results=results)], _SETTLE_FIELDS)
+    return event
 
 
 def _run_chunk(
@@ -307,14 +426,12 @@ def _merged(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
-def _finish(event: WebhookEvent, *, status: str, reason: str, results: list[dict]) -> WebhookEvent:
+def _settled(event: WebhookEvent, *, status: str, reason: str, results: list[dict]) -> WebhookEvent:
+    """The event settled, in memory (written with _SETTLE_FIELDS)."""
     event.status, event.status_reason = status, reason[:255]
     event.item_results, event.processed_at, event.claimed_at = results, timezone.now(), None
     if results:
         event.item_count = len(results)
-    event.save(
-        update_fields=["status", "status_reason", "item_results", "item_count", "processed_at", "claimed_at"]
-    )
     return event
 
 
@@ -331,11 +448,12 @@ def webhook_events_sweep(*, limit: int = 500) -> int:
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )
-    sent = []
-    for event_id in ids:
-        if not _enqueue(event_id):
+    sent: list[UUID] = []
+    for start in range(0, len(ids), settings.WEBHOOK_BATCH_EVENTS):
+        batch = ids[start : start + settings.WEBHOOK_BATCH_EVENTS]
+        if not _enqueue([str(pk) for pk in batch]):
             break  # broker still down: try again at the next sweep
-        sent.append(event_id)
+        sent += batch
     if sent:
         WebhookEvent.objects.filter(pk__in=sent).update(swept_at=now)
         logger.info("Sweeper enqueued %d pending webhook event(s)", len(sent))

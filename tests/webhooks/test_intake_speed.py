@@ -1,6 +1,7 @@
 """The receiver's two shortcuts (issue 14): the enqueue leaves the request for a background
 thread, and the INSERT is its own database health check. Neither may lose a delivery."""
 
+import threading
 from datetime import timedelta
 from unittest import mock
 
@@ -31,7 +32,7 @@ def test_a_delivery_queued_in_the_background_is_processed(in_background, worker,
             assert deliver(Client(), load_payload("messages__reaction")).status_code == 200
             assert handoff.flush()
     event = WebhookEvent.objects.get()
-    send.assert_called_once_with(str(event.pk))
+    send.assert_called_once_with([str(event.pk)])
     worker.drain()
     event.refresh_from_db()
     assert event.status == "processed" and len(recorder.items) == 1
@@ -55,12 +56,33 @@ def test_a_broker_down_in_the_background_leaves_the_row_for_the_sweeper(in_backg
 
 
 def test_ids_handed_over_before_exit_are_queued(settings):
-    sent: list[str] = []
+    sent: list[list[str]] = []
     handoff = intake_queue.Handoff(sent.append)
     for n in range(50):
         handoff.put(f"event-{n}")
     assert handoff.flush()  # what atexit runs
-    assert sent == [f"event-{n}" for n in range(50)]
+    assert [event_id for batch in sent for event_id in batch] == [f"event-{n}" for n in range(50)]
+
+
+def test_ids_stored_while_one_is_being_queued_go_in_one_message(settings):
+    """A busy receiver queues one message for many deliveries (the worker then applies them
+    together), at most WEBHOOK_BATCH_EVENTS ids a message, in their order."""
+    settings.WEBHOOK_BATCH_EVENTS = 20
+    sent: list[list[str]] = []
+    broker_slow = threading.Event()
+
+    def send(ids: list[str]) -> None:
+        broker_slow.wait(5)
+        sent.append(ids)
+
+    handoff = intake_queue.Handoff(send)
+    handoff.put("event-0")
+    for n in range(1, 50):
+        handoff.put(f"event-{n}")  # while event-0's message is still on its way
+    broker_slow.set()
+    assert handoff.flush()
+    assert [event_id for batch in sent for event_id in batch] == [f"event-{n}" for n in range(50)]
+    assert len(sent) <= 4 and max(len(batch) for batch in sent) == 20
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a server-side disconnect needs PostgreSQL")

@@ -61,4 +61,27 @@ def split_messages(item: WebhookItem, size: int) -> list[tuple[WebhookItem, int]
     ]
 
 
-register_webhook_handler("whatsapp_business_account", "messages", handle_messages, split=split_messages)
+def statuses_key(item: WebhookItem) -> tuple[str, int] | None:
+    """Changes of statuses only (no messages), of one number, apply as one set: `statuses`
+    are idempotent and end the same in any order (services.messages_apply_webhook)."""
+    value = item.value
+    metadata, statuses = value.get("metadata"), value.get("statuses")
+    if value.get("messages") or not (isinstance(metadata, dict) and isinstance(statuses, list) and statuses):
+        return None
+    return str(metadata.get("phone_number_id") or ""), len(statuses)
+
+
+def merge_statuses(items: list[WebhookItem]) -> WebhookItem:
+    """One change of the statuses of changes with the same `statuses_key`, in their order."""
+    first = items[0]
+    statuses = [status for item in items for status in item.value["statuses"]]
+    return replace(first, value={"metadata": first.value["metadata"], "statuses": statuses})
+
+
+register_webhook_handler(
+    "whatsapp_business_account",
+    "messages",
+    handle_messages,
+    split=split_messages,
+    merge=(statuses_key, merge_statuses),
+)

@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.selectors import account_for_work
 from accounts.tokens import graph_for
 from analytics.recording import deferred, message_status_calls, record, record_many, record_message_status
-from botopia_meta import metrics
+from botopia_meta import bulk, metrics
 from botopia_meta.exceptions import NotFound, OutsideServiceWindow, ValidationFailed
 from botopia_meta.graph import GraphClient, GraphError, GraphInvalidParameter
 from botopia_meta.tasks import enqueue_on_commit, is_retryable
@@ -865,33 +865,6 @@ def _status_events_insert(rows: list[tuple[str, str, datetime, dict]]) -> set[tu
         return {(wamid, name) for wamid, name in cursor.fetchall()}
 
 
-def _messages_update(rows: list[Message]) -> None:
-    """Write what statuses changed on these rows in one UPDATE. On PostgreSQL an
-    `UPDATE … FROM (VALUES …)`: bulk_update's CASE per column costs more to build than to run."""
-    if not rows:
-        return  # every status was applied before (a redelivery): nothing to write
-    if connection.vendor != "postgresql":
-        Message.objects.bulk_update(rows, _STATUS_WRITES)
-        return
-    meta = Message._meta
-    by_name = {f.name: f for f in meta.concrete_fields}
-    fields = [by_name["id"], *(by_name[name] for name in _STATUS_WRITES)]
-    qn = connection.ops.quote_name
-    columns = [qn(cast(str, f.column)) for f in fields]
-    sets = ", ".join(
-        f"{c} = CAST(v.{c} AS {f.db_type(connection)})" for c, f in zip(columns[1:], fields[1:], strict=True)
-    )
-    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
-    pk = columns[0]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {qn(meta.db_table)} AS m SET {sets} FROM (VALUES {values}) AS v({', '.join(columns)}) "  # noqa: S608
-            f"WHERE m.{pk} = CAST(v.{pk} AS {fields[0].db_type(connection)})",
-            params,
-        )
-
-
 def _status_set_apply(
     numbers: list[WhatsAppPhoneNumber], statuses: list[dict], locked: list[Message]
 ) -> list[dict]:
@@ -953,7 +926,7 @@ def _status_set_apply(
     now = timezone.now()
     for message in touched.values():
         message.updated_at = now
-    _messages_update(sorted(touched.values(), key=lambda m: m.pk))
+    bulk.update_rows(sorted(touched.values(), key=lambda m: m.pk), _STATUS_WRITES)
     for message, wamid, name, at, error_code in counted:
         _status_counted(
             _number_of(numbers, message), message, wamid=wamid, name=name, at=at, error_code=error_code
