@@ -8,7 +8,10 @@ Part 1, intake: the service under gunicorn (PostgreSQL + Redis), and beside it a
 app that only verifies the signature and INSERTs the raw body with psycopg (the floor any
 implementation pays). The same signed, realistic status batches are fired at each from
 several concurrent keep-alive clients for a fixed time; requests/s, their ratio, p50/p99
-latency, then row counts prove that every accepted (200) delivery has its row.
+latency, then row counts prove that every accepted (200) delivery has its row. Each app's CPU
+per request (its gunicorn processes and the PostgreSQL backends of the bench database, taken
+around its own rounds) is reported too: on a busy machine it says what a request costs when
+requests/s mostly say how much CPU was left over.
 
 --intake-only stops after part 1; --profile FILE samples the service's gunicorn with py-spy
 during its rounds (see bench/profile_top.py). The last line is a JSON object of the figures
@@ -211,7 +214,35 @@ def summary(runs: list[dict]) -> dict:
         "rps": ok / sum(run["seconds"] for run in runs),
         "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan"),
+        "cpu_ms": 1000 * sum(run["cpu"][0] + run["cpu"][1] for run in runs) / max(1, ok),
+        "db_cpu_ms": 1000 * sum(run["cpu"][1] for run in runs) / max(1, ok),
     }
+
+
+def _cpu(pid: int) -> tuple[int, float]:
+    """(session id, CPU seconds used) of a process."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[3]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(server: subprocess.Popen) -> tuple[float, float]:
+    """CPU seconds used so far by one app's gunicorn (its session), and by every PostgreSQL
+    backend of this database (rounds alternate, so the other app's backends are idle)."""
+    backends = {pid for (pid,) in sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")}
+    app = db = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            session, seconds = _cpu(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+        if session == server.pid:
+            app += seconds
+        elif int(entry.name) in backends:
+            db += seconds
+    return app, db
 
 
 # --- processes (shared with the system test: bench/harness.py) ----------------------------
@@ -232,6 +263,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (each app)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (each app)")
     parser.add_argument("--batch", type=int, default=10, help="statuses per delivery: 1..batch")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per app")
     parser.add_argument("--pool", type=int, default=4000, help="distinct bodies per client")
@@ -260,7 +292,10 @@ def main() -> None:
 
     apps = {"service": "botopia_meta.wsgi:application", "bare": "webhook_intake:bare_app"}
     ports = {label: free_port() for label in apps}
-    servers = {label: gunicorn(app, ports[label], args.workers, env) for label, app in apps.items()}
+    servers = {
+        label: gunicorn(app, ports[label], args.workers, env, threads=args.threads)
+        for label, app in apps.items()
+    }
     runs: dict[str, list[dict]] = {label: [] for label in apps}
     warmups: dict[str, dict] = {}
     try:
@@ -279,16 +314,17 @@ def main() -> None:
                     f"Round {round_ + 1}: {label} app, {seconds:.0f}s, {args.clients} clients …", flush=True
                 )
                 offset = round_ * args.pool
-                runs[label].append(
-                    fire(
-                        port,
-                        clients=args.clients,
-                        seconds=seconds,
-                        batch=args.batch,
-                        offset=offset,
-                        pool=args.pool,
-                    )
+                before = cpu_seconds(servers[label])
+                run = fire(
+                    port,
+                    clients=args.clients,
+                    seconds=seconds,
+                    batch=args.batch,
+                    offset=offset,
+                    pool=args.pool,
                 )
+                after = cpu_seconds(servers[label])
+                runs[label].append({**run, "cpu": (after[0] - before[0], after[1] - before[1])})
         if profiler is not None:
             profiler.wait(timeout=120)
     finally:
@@ -299,15 +335,19 @@ def main() -> None:
     service_rows = sql("SELECT count(*) FROM webhooks_webhookevent")[0][0]
     bare_rows = sql(f"SELECT count(*) FROM {BARE_TABLE}")[0][0]
     print()
-    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'200s':>10}{'non-200':>10}{'rows':>10}")
+    print(
+        f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'200s':>10}{'non-200':>10}{'rows':>10}"
+        f"{'CPU ms/req':>12}{'of it, db':>11}"
+    )
     for label, rows in (("service", service_rows), ("bare", bare_rows)):
         r = results[label]
         print(
             f"{label:10}{r['rps']:>10.0f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
-            f"{r['ok']:>10}{r['refused']:>10}{rows:>10}"
+            f"{r['ok']:>10}{r['refused']:>10}{rows:>10}{r['cpu_ms']:>12.3f}{r['db_cpu_ms']:>11.3f}"
         )
     ratio = results["service"]["rps"] / results["bare"]["rps"]
-    print(f"service / bare throughput: {ratio:.2f}")
+    cpu_ratio = results["bare"]["cpu_ms"] / results["service"]["cpu_ms"]
+    print(f"service / bare throughput: {ratio:.2f}; bare / service CPU per request: {cpu_ratio:.2f}")
     lost = 0
     for label, rows in (("service", service_rows), ("bare", bare_rows)):
         # Every 200 (warm-up included) must have exactly one row: none lost, none doubled.
@@ -321,6 +361,11 @@ def main() -> None:
         "service_rps": round(results["service"]["rps"], 1),
         "bare_rps": round(results["bare"]["rps"], 1),
         "service_p99_ms": round(results["service"]["p99_ms"], 1),
+        "service_cpu_ms": round(results["service"]["cpu_ms"], 3),
+        "service_db_cpu_ms": round(results["service"]["db_cpu_ms"], 3),
+        "bare_cpu_ms": round(results["bare"]["cpu_ms"], 3),
+        "bare_db_cpu_ms": round(results["bare"]["db_cpu_ms"], 3),
+        "cpu_ratio": round(cpu_ratio, 3),
         "lost": lost,
     }
     if args.intake_only:

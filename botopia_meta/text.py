@@ -22,6 +22,19 @@ MAX_JSON_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
+# How JSON text can carry what `clean_text` removes: a NUL only as the escape "\u0000" (a raw
+# control character is not JSON), a surrogate as an escape "\ud800".."\udfff" or, in bytes (json
+# decodes them with surrogatepass), as its three UTF-8-like bytes. JSON text without any of
+# these decodes to clean text as it is: `loads` then skips the rebuild of every object, list
+# and string (most of its cost on a webhook body). A false alarm (an escaped valid pair, an
+# escaped backslash before "u0000") only costs the full pass.
+_NUL_OR_SURROGATE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_SURROGATE_BYTES = re.compile(rb"\xed[\xa0-\xbf]")
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+# Quotes and brackets kept, braces read as brackets: depth doesn't care which kind.
+_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_QUOTE_OR_BRACKET = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+
 
 class MalformedJson(ValueError):
     pass
@@ -70,4 +83,39 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise TooDeep(f"JSON nested deeper than {max_depth} levels.") from None
     except ValueError as exc:  # UnicodeDecodeError is a ValueError
         raise MalformedJson(str(exc)) from None
-    return clean(data, max_depth=max_depth)
+    brackets = _brackets_if_clean(raw)
+    if brackets is None:
+        return clean(data, max_depth=max_depth)
+    for _ in range(max_depth):  # each pass removes the innermost level
+        if not brackets:
+            return data
+        brackets = brackets.replace(b"[]", b"")
+    if brackets:
+        raise TooDeep(f"JSON nested deeper than {max_depth} levels.")
+    return data
+
+
+def _brackets_if_clean(raw: bytes | str) -> bytes | None:
+    """The brackets of `raw` (valid JSON) outside its strings, braces as brackets, when what
+    json decoded from it needs no cleaning and no string holds a bracket; otherwise None (the
+    full pass, which counts the depth as it goes). None too for UTF-16 or -32, a BOM, a str
+    holding a surrogate."""
+    if isinstance(raw, str):
+        try:
+            utf8 = raw.encode()
+        except UnicodeEncodeError:
+            return None
+    elif json.detect_encoding(raw) == "utf-8":
+        utf8 = raw
+    else:
+        return None
+    if _NUL_OR_SURROGATE_ESCAPE.search(utf8) or _SURROGATE_BYTES.search(utf8):
+        return None
+    if b"\\" in utf8:
+        utf8 = _ESCAPE.sub(b"", utf8)  # an escaped quote is not the end of a string
+    shape = utf8.translate(_AS_BRACKETS, _NOT_QUOTE_OR_BRACKET)
+    # Strings are now quote pairs around the brackets they hold. Removing the empty ones left
+    # to right leaves a quote exactly when some string holds a bracket: its opening quote,
+    # followed by that bracket, is never part of a removed pair.
+    brackets = shape.replace(b'""', b"")
+    return None if b'"' in brackets else brackets

@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from botopia_meta import text
 from tests.conftest import graph_url, load_payload
@@ -177,3 +179,74 @@ def test_it_still_lists_messages_stored_with_a_lone_surrogate_before_the_rule(al
     response = alice_client.get(MESSAGES_URL)
     assert response.status_code == 200
     assert response.json()["data"]["messages"][0]["content"] == {"body": "old \ufffd row"}
+
+
+# --- loads without the rebuild (issue 14: a webhook body is loaded at intake) ----------------
+
+# Strings that exercise every way JSON text can carry what the rule removes, and every way a
+# string can look like structure (brackets, quotes, backslashes, escaped pairs).
+_PIECES = ["a", "é", "😀", "\x00", "\ud800", "\udfff", "[", "]", "{", "}", '"', "\\", "u", "0", "d8"]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join) | st.text(max_size=8)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+def _outcome(load, raw):
+    try:
+        return "value", load(raw)
+    except text.TooDeep:
+        return "too deep", None
+
+
+def _nest(value, depth: int, kinds: list[bool]):
+    for level in range(depth):
+        value = [value] if kinds[level % len(kinds)] else {"k": value}
+    return value
+
+
+def _as_sent(value, *, ascii_only: bool, form: str) -> bytes | str:
+    raw = json.dumps(value, ensure_ascii=ascii_only)
+    return raw if form == "str" else raw.encode(form, "surrogatepass")
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON, ascii_only=st.booleans(), form=st.sampled_from(["utf-8", "str", "utf-16"]))
+def test_it_loads_any_json_exactly_as_the_full_cleaning_pass(value, ascii_only, form):
+    raw = _as_sent(value, ascii_only=ascii_only, form=form)
+    assert _outcome(text.loads, raw) == _outcome(lambda r: text.clean(json.loads(r)), raw)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    leaf=_JSON,
+    depth=st.integers(55, 70),
+    kinds=st.lists(st.booleans(), min_size=1, max_size=3),
+    ascii_only=st.booleans(),
+    form=st.sampled_from(["utf-8", "str"]),
+)
+def test_it_refuses_json_nested_too_deep_exactly_as_the_full_cleaning_pass(
+    leaf, depth, kinds, ascii_only, form
+):
+    raw = _as_sent(_nest(leaf, depth, kinds), ascii_only=ascii_only, form=form)
+    assert _outcome(text.loads, raw) == _outcome(lambda r: text.clean(json.loads(r)), raw)
+
+
+def test_it_skips_the_rebuild_for_json_whose_text_needs_no_cleaning(monkeypatch):
+    rebuilt = []
+
+    def clean(data, **options):
+        rebuilt.append(data)
+        return data
+
+    monkeypatch.setattr(text, "clean", clean)
+    body = json.dumps(load_payload("statuses__delivered")).encode()
+    assert text.loads(body) == json.loads(body) and rebuilt == []
+    with pytest.raises(text.TooDeep):
+        text.loads(b"[" * 65 + b"]" * 65)
+    assert rebuilt == []
+    for needs_the_pass in (b'{"a": "\\u0000"}', b'{"a": "\\ud800"}', b'{"a": "\xed\xa0\x80"}', b'["[x"]'):
+        text.loads(needs_the_pass)
+    assert len(rebuilt) == 4

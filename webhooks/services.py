@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any, cast
 from uuid import UUID
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -123,6 +124,14 @@ def _insert(event: WebhookEvent) -> bool:
 
 def _execute_insert(sql: str, params: list) -> bool:
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Parameters bound server-side: the body goes to PostgreSQL as bytes, where Django's
+            # default (client-side binding) hex-escapes it into the SQL text, ~10 % of the web
+            # process's CPU per delivery. Only the raw cursor changes: Django's wrapper (its
+            # errors, execute wrappers, query log) and checks stay; prepared statements stay as
+            # the database settings say (Django's default: none, for connection poolers).
+            cursor.cursor.close()
+            cursor.cursor = psycopg.Cursor(connection.connection)
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
 

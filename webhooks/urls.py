@@ -1,9 +1,8 @@
 from django.urls import path
 
-from webhooks import receiver, views
+from webhooks import views
 
 urlpatterns = [
-    path("webhook/events", receiver.webhook_events, name="webhook-events"),
     path("webhook", views.WebhookConfigView.as_view(), name="webhook-config"),
     path("webhook/configure", views.WebhookConfigureView.as_view(), name="webhook-configure"),
     path("notifications", views.NotificationListView.as_view(), name="notification-list"),

@@ -10,12 +10,14 @@ import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
+from django.urls import resolve
 from django.utils import timezone
 
 from tests.conftest import load_payload
-from tests.webhooks.conftest import deliver
+from tests.webhooks.conftest import URL, deliver, encode
 from webhooks import intake_queue
 from webhooks.models import WebhookEvent
+from webhooks.receiver import webhook_events
 
 
 @pytest.fixture
@@ -99,3 +101,26 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_delivery_stored(tra
     assert response.status_code == 200, response.content
     assert WebhookEvent.objects.count() == 2
     assert connection.connection.info.backend_pid != pid
+
+
+def test_the_receiver_is_the_first_url_tried():
+    match = resolve(URL)
+    assert match.func is webhook_events and match.tried is not None and len(match.tried) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="binding is psycopg's, on PostgreSQL")
+def test_it_sends_the_body_to_postgresql_as_a_bound_parameter(transactional_db):
+    """Not hex-escaped into the SQL text (client-side binding, Django's default): the INSERT
+    reaches PostgreSQL with placeholders and the raw bytes beside it; the row is the same."""
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(context["cursor"].cursor)
+        return execute(sql, params, many, context)
+
+    body = encode(load_payload("statuses__delivered"))
+    with connection.execute_wrapper(record):
+        assert deliver(Client(), body).status_code == 200
+    (cursor,) = seen
+    assert not isinstance(cursor, psycopg.ClientCursor) and b"$1" in cursor._query.query
+    assert bytes(WebhookEvent.objects.get().raw_body) == body
