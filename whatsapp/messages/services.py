@@ -199,13 +199,14 @@ def messages_deliver(*, message_ids: list[str]) -> None:
         key=lambda message: order.get(str(message.pk), 0),
     )
     counts: list[dict[str, Any]] = []
+    sent: list[tuple[Message, str, datetime]] = []
     clients: dict[UUID, GraphClient] = {}
     transient: GraphError | None = None
     try:
         with metrics.batched():
             for index, message in enumerate(messages):
                 try:
-                    wait = _deliver(message, clients=clients, counts=counts)
+                    wait = _deliver(message, clients=clients, counts=counts, sent=sent)
                 except GraphError as exc:
                     # Meta failed this one for now (it is queued again): the others still go,
                     # and the job is retried for it alone (the rest are sent by then).
@@ -215,17 +216,26 @@ def messages_deliver(*, message_ids: list[str]) -> None:
                     _requeue_rest(messages[index + 1 :], wait)
                     break
     finally:
+        # The sends happened: written and counted even if a later one raised. Until this
+        # write they are `sending`: a worker killed before it leaves them to the sweep, which
+        # makes them `unknown` for their status webhooks to settle (never sent again).
+        _sent_write(sent)
         if counts:
-            record_many(counts)  # the sends happened: counted even if a later one raised
+            record_many(counts)
     if transient is not None:
         raise transient  # the actor retries with backoff; `messages_give_up` when it stops
 
 
 def _deliver(
-    message: Message, *, clients: dict[UUID, GraphClient], counts: list[dict[str, Any]]
+    message: Message,
+    *,
+    clients: dict[UUID, GraphClient],
+    counts: list[dict[str, Any]],
+    sent: list[tuple[Message, str, datetime]],
 ) -> float | None:
-    """Pace, claim and send one message loaded by messages_deliver. → None, or the seconds
-    until its number has a slot (it was queued again for then; so is the rest of the job)."""
+    """Pace, claim and send one message loaded by messages_deliver; a send Meta accepted joins
+    `sent` (written by the job with the others). → None, or the seconds until its number has
+    a slot (it was queued again for then; so is the rest of the job)."""
     number = message.phone_number
     if number is None:
         return None
@@ -302,15 +312,7 @@ def _deliver(
         _set_status(message, Message.Status.UNKNOWN, error_title=NO_WAMID)
         return None
     now = timezone.now()
-    # One UPDATE: the wamid unless one is stored, and only sending → sent (a status webhook
-    # that raced ahead already moved it further).
-    sending = Q(status=Message.Status.SENDING)
-    Message.objects.filter(pk=message.pk).update(
-        wamid=Coalesce(F("wamid"), Value(wamid)),
-        status=Case(When(sending, then=Value(Message.Status.SENT)), default=F("status")),
-        status_updated_at=Case(When(sending, then=Value(now)), default=F("status_updated_at")),
-        sent_at=Case(When(sending, then=Value(now)), default=F("sent_at")),
-    )
+    sent.append((message, wamid, now))
     staff_signals.send_outcome(phone_number_id=number.phone_number_id, outcome="sent")
     counts.extend(
         message_status_calls(
@@ -323,6 +325,41 @@ def _deliver(
         )
     )
     return None
+
+
+def _sent_write(sent: list[tuple[Message, str, datetime]]) -> None:
+    """A job's sends Meta accepted, (message, wamid, when): each gets its wamid unless one is
+    stored, and goes sending → sent only from `sending` (a status webhook that raced ahead,
+    matched by our callback id, already moved it further). On PostgreSQL one
+    `UPDATE … FROM (VALUES …)`: building a CASE per message through the ORM cost more CPU
+    than the rest of the send."""
+    if not sent:
+        return
+    sending = Message.Status.SENDING
+    if connection.vendor != "postgresql":
+        for message, wamid, at in sent:
+            was_sending = Q(status=sending)
+            Message.objects.filter(pk=message.pk).update(
+                wamid=Coalesce(F("wamid"), Value(wamid)),
+                status=Case(When(was_sending, then=Value(Message.Status.SENT)), default=F("status")),
+                status_updated_at=Case(When(was_sending, then=Value(at)), default=F("status_updated_at")),
+                sent_at=Case(When(was_sending, then=Value(at)), default=F("sent_at")),
+            )
+        return
+    table = connection.ops.quote_name(Message._meta.db_table)
+    values = ", ".join(["(%s::uuid, %s, %s::timestamptz)"] * len(sent))
+    params: list[Any] = []
+    for message, wamid, at in sent:
+        params += [message.pk, wamid, at]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS m SET wamid = COALESCE(m.wamid, v.wamid), "  # noqa: S608
+            "status = CASE WHEN m.status = %s THEN %s ELSE m.status END, "
+            "status_updated_at = CASE WHEN m.status = %s THEN v.at ELSE m.status_updated_at END, "
+            "sent_at = CASE WHEN m.status = %s THEN v.at ELSE m.sent_at END "
+            f"FROM (VALUES {values}) AS v(id, wamid, at) WHERE m.id = v.id",
+            [sending, Message.Status.SENT, sending, sending, *params],
+        )
 
 
 def _requeue_rest(messages: list[Message], wait: float) -> None:
