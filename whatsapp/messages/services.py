@@ -3,6 +3,7 @@
 mark an inbound message as read, fan broadcasts out, and apply Meta's webhooks (inbound
 messages, status updates) to the same rows. Send-payload rules: whatsapp/messages/payloads.py."""
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from whatsapp.messages.payloads import (
     template_payload,
 )
 from whatsapp.messages.substitution import SubstitutionError, build_components
-from whatsapp.messages.throughput import LATE_AFTER, PAIR, RESERVED, pacer
+from whatsapp.messages.throughput import LATE_AFTER, MAX_WAIT, PAIR, RESERVED, pacer
 from whatsapp.models import (
     Broadcast,
     BroadcastBatch,
@@ -263,23 +264,18 @@ def _deliver(
     )
     if not claimed:
         return None
-    # Late for its slot (a busy machine, a slow claim): sent now it would bunch with the sends
-    # of later slots and a second at Meta could hold more than the cap. It takes a new slot.
-    while pacer.clock() - slot > LATE_AFTER:
-        kind, wait = pacer.take(number.phone_number_id, None, number.max_send_rate)
-        if kind != RESERVED:
-            _release(message)
-            _requeue(message, wait)
-            return wait
-        slot = pacer.clock() + wait
-        if wait > 0:
-            time.sleep(wait)
     # Meta's answers decide below. Any other exception (our own code around the call) leaves
     # it `sending`: the request may have left, so the sweep makes it `unknown`, never resends.
     try:
         if (client := clients.get(account.pk)) is None:
             client = clients[account.pk] = graph_for(account)
-        data = graph.message_send(client, number.phone_number_id, send_payload(message))
+        payload = send_payload(message)
+        if (later := _on_time(message, number, slot)) is not None:
+            return later
+        gate = functools.partial(_gate, message, number)
+        data = graph.message_send(client, number.phone_number_id, payload, before_send=gate)
+    except _PutBack as back:
+        return back.wait
     except GraphError as exc:
         if exc.code in THROTTLE_CODES:
             # Meta's throughput (130429) or pair-rate (131056) limit: slow down, don't fail.
@@ -325,6 +321,54 @@ def _deliver(
         )
     )
     return None
+
+
+def _on_time(message: Message, number: WhatsAppPhoneNumber, slot: float) -> float | None:
+    """A claimed send late for its slot (a busy machine, a slow claim) takes a new one: sent
+    now it would bunch with the sends of later slots. → None: on time; else it was released
+    and queued again for that many seconds (and so is the rest of its job)."""
+    try:
+        while pacer.clock() - slot > LATE_AFTER:
+            kind, wait = pacer.take(number.phone_number_id, None, number.max_send_rate)
+            if kind != RESERVED:
+                return _put_back(message, wait)
+            slot = pacer.clock() + wait
+            if wait > 0:
+                time.sleep(wait)
+    except BaseException:
+        _release(message)  # it never left (Redis unreachable, the job's time limit): sent later
+        raise
+    return None
+
+
+class _PutBack(Exception):
+    """From the gate through message_send: the send was released and queued again in `wait` s."""
+
+    def __init__(self, wait: float):
+        super().__init__(wait)
+        self.wait = wait
+
+
+def _gate(message: Message, number: WhatsAppPhoneNumber) -> None:
+    """The last step before the request leaves (message_send's `before_send`, after the circuit
+    breaker): the pacer's gate lets it go only while its number's past second has room, which
+    keeps the cap in every sliding second however late sends run. Run this late, not before the
+    call: every wait between the gate and the wire (a Redis round trip, the GIL after it) lets
+    the sends bunch again on their way to Meta."""
+    try:
+        while (wait := pacer.depart(number.phone_number_id, number.max_send_rate)) > 0 and wait <= MAX_WAIT:
+            time.sleep(wait)
+    except BaseException:
+        _release(message)  # it never left: sent later
+        raise
+    if wait > 0:
+        raise _PutBack(_put_back(message, wait))
+
+
+def _put_back(message: Message, wait: float) -> float:
+    _release(message)
+    _requeue(message, wait)
+    return wait
 
 
 def _sent_write(sent: list[tuple[Message, str, datetime]]) -> None:
