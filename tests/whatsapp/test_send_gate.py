@@ -90,3 +90,17 @@ def test_a_job_writes_its_sends_in_one_statement(alice_client, alice_template, m
     messages = Message.objects.filter(broadcast_id=broadcast_id)
     assert {m.status for m in messages} == {"sent"} and len({m.wamid for m in messages}) == 10
     assert all(m.sent_at is not None and m.status_updated_at == m.sent_at for m in messages)
+
+
+def test_a_fanned_out_message_is_stored_whole(alice_client, alice_template, meta, worker):
+    """The fan-out writes its rows with one COPY on PostgreSQL: every column as the model's
+    defaults would have it, and the row found again by the send and by its conversation."""
+    broadcast_id = _broadcast(alice_client, 3)
+    rows = message_services.broadcast_fanout(broadcast_id=broadcast_id)
+    assert rows == 3
+    message = Message.objects.filter(broadcast_id=broadcast_id).order_by("contact_wa_id").first()
+    assert message is not None
+    assert (message.status, message.attempts, message.error_title, message.pricing) == ("queued", 0, "", {})
+    assert message.created_at == message.enqueued_at and message.updated_at is not None
+    assert message.content["name"] == "order_update" and message.content["components"]
+    assert message.template_name == "order_update" and message.user_id is not None

@@ -259,10 +259,7 @@ def _deliver(
         time.sleep(wait)
     # Claim it: one job sends it. A worker killed from here on leaves it `sending`; the sweep
     # then marks it `unknown` for the status webhook to settle, never sends it a second time.
-    claimed = Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
-        status=Message.Status.SENDING, status_updated_at=timezone.now(), attempts=F("attempts") + 1
-    )
-    if not claimed:
+    if not _claim(message):
         return None
     # Meta's answers decide below. Any other exception (our own code around the call) leaves
     # it `sending`: the request may have left, so the sweep makes it `unknown`, never resends.
@@ -321,6 +318,24 @@ def _deliver(
         )
     )
     return None
+
+
+def _claim(message: Message) -> bool:
+    """queued → sending, attempts + 1, if it is still queued: → whether this job has it. On
+    PostgreSQL as plain SQL: the ORM built this one-row UPDATE for more CPU than it runs."""
+    if connection.vendor != "postgresql":
+        return bool(
+            Message.objects.filter(pk=message.pk, status=Message.Status.QUEUED).update(
+                status=Message.Status.SENDING, status_updated_at=timezone.now(), attempts=F("attempts") + 1
+            )
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} "  # noqa: S608
+            "SET status = %s, status_updated_at = %s, attempts = attempts + 1 WHERE id = %s AND status = %s",
+            [Message.Status.SENDING, timezone.now(), message.pk, Message.Status.QUEUED],
+        )
+        return cursor.rowcount == 1
 
 
 def _on_time(message: Message, number: WhatsAppPhoneNumber, slot: float) -> float | None:
@@ -646,12 +661,29 @@ def _take_batch(broadcast: Broadcast) -> list[Message] | None:
             )
             for wa_id, components in batch.recipients
         ]
-        Message.objects.bulk_create(rows)
+        _messages_insert(rows)
         conversations_note(number_id=broadcast.phone_number_id, messages=rows, at=now)
         Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.QUEUED).update(
             status=Broadcast.Status.SENDING
         )
     return rows
+
+
+def _messages_insert(rows: list[Message]) -> None:
+    """Store new messages (their ids set by their default). On PostgreSQL one COPY: bulk_create
+    quoted 2,000 rows' values in Python, a quarter of a broadcast's CPU per message."""
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_create(rows)
+        return
+    fields = Message._meta.concrete_fields
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(cast(str, field.column)) for field in fields)
+    sql = f"COPY {qn(Message._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields])
+    for row in rows:
+        row._state.adding, row._state.db = False, connection.alias
 
 
 def broadcast_fanout(*, broadcast_id: str) -> int:
