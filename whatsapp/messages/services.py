@@ -680,7 +680,7 @@ def _messages_insert(rows: list[Message]) -> None:
         return
     fields = Message._meta.concrete_fields
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(cast(str, field.column)) for field in fields)
+    columns = ", ".join(qn(str(field.column)) for field in fields)
     sql = f"COPY {qn(Message._meta.db_table)} ({columns}) FROM STDIN"
     # psycopg writes plain strings, numbers, UUIDs and datetimes itself; the rest (JSON, a
     # TextChoices member) goes through Django's preparation, which cost more than the COPY.
