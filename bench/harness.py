@@ -281,6 +281,9 @@ class GraphStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: the workers reuse their connections
+            # The answer's headers and body leave in two writes: with Nagle on, the body waits
+            # for the client's delayed ACK (~40 ms), and every send took ~48 ms, not `delay`.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
@@ -312,3 +315,48 @@ class GraphStandIn:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+class GraphStandInProcess:
+    """A GraphStandIn in a child process, for benches that judge arrival times (the cap in any
+    sliding second): in the bench's own process, its Django work (polling progress, its GC)
+    held the GIL for up to ~130 ms, and requests that reached the socket meanwhile were stamped
+    late and together: a burst the wire never carried. `count` is live; `sends` (as
+    GraphStandIn's) is filled by stop()."""
+
+    def __init__(self, delay: float = 0.005):
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")  # before Django is set up: nothing to inherit
+        self._count = context.Value("i", 0)
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_stand_in_child, args=(delay, child, self._count), daemon=True)
+        self._process.start()
+        self.port: int = self._conn.recv()
+        self.sends: list[tuple[float, str, str]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def count(self) -> int:
+        return self._count.value
+
+    def stop(self) -> None:
+        self._conn.send("stop")
+        self.sends = self._conn.recv()
+        self._process.join(timeout=10)
+
+
+def _stand_in_child(delay: float, conn, count) -> None:
+    def counted(body: dict, wamid: str) -> None:
+        with count.get_lock():
+            count.value += 1
+
+    stand_in = GraphStandIn(delay=delay, on_send=counted)
+    conn.send(stand_in.port)
+    conn.recv()
+    stand_in.stop()
+    with stand_in.lock:
+        conn.send(list(stand_in.sends))

@@ -416,7 +416,10 @@ class GraphClient:
         files: Any = None,
         retries: int | None = None,
         idempotent: bool = True,
+        before_send: Callable[[], None] | None = None,
     ) -> GraphResponse:
+        """`before_send`: called as the last thing before each attempt's request leaves (after
+        the circuit breaker said yes): a paced send's gate. What it raises, the call raises."""
         if data is not None and json is not None:
             raise ValueError("Send either form `data` or a `json` body, not both.")
         return self._request(
@@ -428,6 +431,7 @@ class GraphClient:
             files=files,
             retries=retries,
             idempotent=idempotent,
+            before_send=before_send,
         )
 
     @sensitive_variables()
@@ -540,13 +544,14 @@ class GraphClient:
         files: Any = None,
         retries: int | None = None,
         idempotent: bool = True,
+        before_send: Callable[[], None] | None = None,
     ) -> GraphResponse:
         max_retries = settings.META_GRAPH_MAX_RETRIES if retries is None else retries
         path = path.lstrip("/")
         attempt = 0
         while True:
             try:
-                return self._attempt(method, path, params, data, json_body, files, attempt)
+                return self._attempt(method, path, params, data, json_body, files, attempt, before_send)
             except GraphError as exc:
                 delay = self._retry_delay(exc, attempt, max_retries, idempotent)
                 if delay is None:
@@ -585,6 +590,7 @@ class GraphClient:
         json_body: dict | None,
         files: Any,
         attempt: int,
+        before_send: Callable[[], None] | None = None,
     ) -> GraphResponse:
         remaining, reason = self.circuit.state()
         if remaining:
@@ -604,6 +610,8 @@ class GraphClient:
             query.update(self._auth())
         timeout = (settings.META_GRAPH_CONNECT_TIMEOUT, settings.META_GRAPH_READ_TIMEOUT)
         log_path = _path_for_log(path)
+        if before_send is not None:
+            before_send()
         try:
             # Streamed, so an answer larger than MAX_ANSWER_BYTES is never read whole.
             response = _session.request(

@@ -6,7 +6,15 @@ from django.core.cache import cache
 from tests.conftest import meta_error
 from tests.whatsapp.test_messages_api import SEND_URL, TO, URL, alice_number, meta_accepted  # noqa: F401
 from tests.whatsapp.test_messages_api import open_window as open_window
-from whatsapp.messages.throughput import HEADROOM, LATER, PAIR, PAIR_BLOCK_SECONDS, RESERVED, Pacer
+from whatsapp.messages.throughput import (
+    HEADROOM,
+    LATER,
+    PAIR,
+    PAIR_BLOCK_SECONDS,
+    RESERVED,
+    Pacer,
+    window_limit,
+)
 from whatsapp.models import Message
 
 
@@ -102,3 +110,102 @@ def test_take_answers_the_pair_block_the_slowdown_and_the_slot_in_one_call():
         LATER,
         pytest.approx(HEADROOM),
     )  # the next slot is too far: nothing taken
+
+
+# --- the gate right before a request leaves (Pacer.depart) ------------------------------------
+
+
+def run_late_senders(
+    pacer: Pacer, clock: FakeClock, *, number: str, rate: int, sends: int, late, gated: bool, workers: int = 8
+) -> list[float]:
+    """As run_senders, but each send leaves `late()` seconds after its slot (a busy machine:
+    the claim, the GIL, a core), then asks the gate (when `gated`) and waits as it says.
+    → the times the requests left."""
+    left: list[float] = []
+    ready = [clock.now] * workers
+    gate = [None] * workers  # a send that waits at the gate: it holds its slot, asks again
+    while len(left) < sends:
+        w = min(range(workers), key=lambda i: ready[i])
+        clock.now = ready[w]
+        if gate[w] is None:
+            kind, wait = pacer.take(number, None, rate)
+            if kind != RESERVED:
+                ready[w] = clock.now + wait
+                continue
+            gate[w] = clock.now + wait + late()
+            ready[w] = gate[w]
+            continue
+        if gated and (wait := pacer.depart(number, rate)) > 0:
+            ready[w] = clock.now + wait
+            continue
+        left.append(clock.now)
+        gate[w] = None
+        ready[w] = clock.now + 0.001  # the Graph call itself
+    return left
+
+
+def bunching(seed: int):
+    """Mostly on time, now and then stalled by tens or hundreds of milliseconds."""
+    import random
+
+    rng = random.Random(seed)
+    return lambda: rng.choice([0.0, 0.001, 0.003, 0.02, 0.05, 0.3]) if rng.random() < 0.3 else 0.0
+
+
+@pytest.mark.parametrize("rate", [80, 20, 250])
+def test_the_gate_keeps_the_cap_in_every_sliding_second_however_late_sends_leave(rate):
+    clock = FakeClock()
+    ungated = run_late_senders(
+        Pacer(clock), clock, number="u", rate=rate, sends=rate * 5, late=bunching(rate), gated=False
+    )
+    assert max_per_second(ungated) > window_limit(rate)  # what the gate is for: sends bunch
+    clock = FakeClock()
+    left = run_late_senders(
+        Pacer(clock), clock, number="g", rate=rate, sends=rate * 5, late=bunching(rate), gated=True
+    )
+    assert max_per_second(left) <= window_limit(rate) <= rate
+    assert len(left) / (max(left) - min(left)) >= 0.9 * rate  # and the slots are still used
+
+
+@pytest.mark.parametrize("rate", [80, 20, 1000])
+def test_sends_on_time_never_wait_at_the_gate_and_keep_95_percent_of_the_cap(rate):
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    waited = []
+    real = pacer.depart
+
+    def depart(*args):
+        wait = real(*args)
+        waited.append(wait)
+        return wait
+
+    pacer.depart = depart  # type: ignore[method-assign]
+    left = run_late_senders(pacer, clock, number="n", rate=rate, sends=rate * 5, late=lambda: 0.0, gated=True)
+    assert not any(waited)
+    assert max_per_second(left) <= window_limit(rate)
+    assert len(left) / (max(left) - min(left)) >= 0.95 * rate
+
+
+def test_the_gate_answers_when_the_oldest_send_of_the_past_second_leaves_it():
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    limit = window_limit(80)
+    assert limit < 80  # a margin under the cap for the way to Meta
+    for _ in range(limit):
+        assert pacer.depart("n1", 80) == 0
+        clock.now += 0.001
+    assert pacer.depart("n1", 80) == pytest.approx(1.0 - limit * 0.001, abs=1e-5)  # nothing taken
+    assert pacer.depart("n2", 80) == 0  # another number has its own window
+    clock.now = 1_000_000.0 + 1.0
+    assert pacer.depart("n1", 80) > 0  # exactly a second old: still counted (whole µs)
+    clock.now += 0.0005  # the first send is over a second old: out of the window
+    assert pacer.depart("n1", 80) == 0
+    assert pacer.depart("n1", 80) > 0
+
+
+def test_130429_halves_the_gates_limit_too():
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    pacer.throttled("slow", "573001112233", 130429)
+    left = sum(pacer.depart("slow", 80) == 0 for _ in range(80))
+    assert left == window_limit(40)
