@@ -345,6 +345,8 @@ WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 # The receiver queues a stored delivery from a background thread, so Meta's request does not
 # wait for the broker (webhooks/intake_queue.py); off: queued in the request (tests).
 WEBHOOK_ENQUEUE_IN_BACKGROUND = env.bool("WEBHOOK_ENQUEUE_IN_BACKGROUND", default=True)
+# The background thread waits this long after a delivery for more to queue with it.
+WEBHOOK_ENQUEUE_LINGER_MS = env.int("WEBHOOK_ENQUEUE_LINGER_MS", default=20)
 WEBHOOK_RESWEEP_AFTER_SECONDS = env.int("WEBHOOK_RESWEEP_AFTER_SECONDS", default=300)
 WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int("WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=600)
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)

@@ -2,8 +2,9 @@
 
 Queuing a stored delivery on the broker is a Redis round trip that Meta's request does not
 need to wait for: the row is stored and is its own outbox. The receiver hands the id to one
-background thread per process, which queues it, with the others handed over meanwhile (one
-message for several deliveries: the worker applies them together). If the process dies first, the row is still
+background thread per process, which queues it with the others handed over within
+WEBHOOK_ENQUEUE_LINGER_MS (one message, one Redis call, for several deliveries; the worker
+applies them together). If the process dies first, the row is still
 `pending` and the sweeper (webhooks.services.webhook_events_sweep) queues it: nothing
 accepted is lost, it only waits for the next sweep. At exit the thread is drained.
 """
@@ -13,6 +14,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
@@ -50,8 +52,9 @@ class Handoff:
     def _run(self) -> None:
         from django.conf import settings
 
+        linger = settings.WEBHOOK_ENQUEUE_LINGER_MS / 1000
         while True:
-            ids, flushes = self._take(self._queue.get(), settings.WEBHOOK_BATCH_EVENTS)
+            ids, flushes = self._take(self._queue.get(), settings.WEBHOOK_BATCH_EVENTS, linger)
             if ids:
                 try:
                     self._send(ids)  # logs and returns False when the broker is down
@@ -60,12 +63,15 @@ class Handoff:
             for done in flushes:  # after the ids handed over before them
                 done.set()
 
-    def _take(self, first: str | threading.Event, most: int) -> tuple[list[str], list[threading.Event]]:
-        """`first` and whatever else is waiting (up to `most` ids): one message for all the
-        deliveries stored while the last one was being queued."""
+    def _take(
+        self, first: str | threading.Event, most: int, linger: float
+    ) -> tuple[list[str], list[threading.Event]]:
+        """`first` and what else is handed over within `linger` seconds (up to `most` ids; a
+        flush doesn't wait): one message for the deliveries stored meanwhile."""
         ids: list[str] = []
         flushes: list[threading.Event] = []
         item = first
+        until = time.monotonic() + linger
         while True:
             if isinstance(item, threading.Event):
                 flushes.append(item)
@@ -74,7 +80,8 @@ class Handoff:
             if len(ids) >= most:
                 return ids, flushes
             try:
-                item = self._queue.get_nowait()
+                wait = 0.0 if flushes else until - time.monotonic()
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except queue.Empty:
                 return ids, flushes
 

@@ -2,6 +2,7 @@
 thread, and the INSERT is its own database health check. Neither may lose a delivery."""
 
 import threading
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -85,6 +86,17 @@ def test_ids_stored_while_one_is_being_queued_go_in_one_message(settings):
     assert handoff.flush()
     assert [event_id for batch in sent for event_id in batch] == [f"event-{n}" for n in range(50)]
     assert len(sent) <= 4 and max(len(batch) for batch in sent) == 20
+
+
+def test_deliveries_a_moment_apart_share_a_message_and_a_flush_does_not_wait(settings):
+    settings.WEBHOOK_ENQUEUE_LINGER_MS = 2000
+    sent: list[list[str]] = []
+    handoff = intake_queue.Handoff(sent.append)
+    handoff.put("event-0")
+    time.sleep(0.05)  # the thread took event-0 and waits for more
+    handoff.put("event-1")
+    assert handoff.flush(timeout=1.0)  # done without waiting out the linger
+    assert sent == [["event-0", "event-1"]]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a server-side disconnect needs PostgreSQL")
