@@ -1,10 +1,31 @@
 """Writing many rows at once where the ORM would send one statement each."""
 
 from collections.abc import Sequence
-from typing import cast
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, JSONField, Model
+
+# What psycopg adapts itself exactly as Django's preparation would on PostgreSQL.
+_AS_IS = frozenset({str, int, bytes, UUID, datetime, type(None)})
+
+
+def row_values(fields: Sequence[Field], row: Model, *, add: bool) -> list[Any]:
+    """The values of `row` for `fields` (after pre_save, so auto_now fields are set), ready
+    for a cursor. On PostgreSQL plain strings, numbers, bytes, UUIDs and datetimes go to
+    psycopg as they are: Django's per-field preparation of them cost more than the statement
+    on the hot paths (the webhook intake, a broadcast's COPY). JSON (a JSON string is not SQL
+    text), choices members and the rest go through it, as everything does on other databases."""
+    values = [f.pre_save(row, add) for f in fields]
+    plain = connection.vendor == "postgresql"
+    return [
+        value
+        if plain and type(value) in _AS_IS and not isinstance(f, JSONField)
+        else f.get_db_prep_save(value, connection)
+        for f, value in zip(fields, values, strict=True)
+    ]
 
 
 def update_rows(rows: Sequence[Model], fields: Sequence[str]) -> None:

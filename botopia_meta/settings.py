@@ -168,6 +168,7 @@ MIDDLEWARE = [
     "sandbox.middleware.SandboxMarkerMiddleware",
     "botopia_meta.health.HealthMiddleware",  # before any host check: probes come by IP
     "django.middleware.security.SecurityMiddleware",
+    "webhooks.middleware.DeliveryMiddleware",  # Meta's POSTs skip the rest
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "botopia_meta.api.middleware.ApiMiddleware",

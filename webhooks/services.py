@@ -103,7 +103,7 @@ def _insert(event: WebhookEvent) -> bool:
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote(pk_column)}"
     )
-    params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    params = bulk.row_values(fields, event, add=True)
     # The INSERT is its own health check: no `SELECT 1` round trip before it (what
     # CONN_HEALTH_CHECKS costs every request). A connection the server dropped since the last
     # request fails the INSERT: it is replaced and the INSERT runs once more (ON CONFLICT: never

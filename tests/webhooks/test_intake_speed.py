@@ -136,3 +136,22 @@ def test_it_sends_the_body_to_postgresql_as_a_bound_parameter(transactional_db):
     (cursor,) = seen
     assert not isinstance(cursor, psycopg.ClientCursor) and b"$1" in cursor._query.query
     assert bytes(WebhookEvent.objects.get().raw_body) == body
+
+
+def test_a_delivery_skips_the_stack_after_the_security_checks(db, settings):
+    """Meta's POST goes straight to the receiver (webhooks.middleware), but the host check,
+    the HTTPS redirect and the security headers still apply to it."""
+    client = Client()
+    response = deliver(client, load_payload("statuses__delivered"))
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in response and "Cookie" not in response.get("Vary", "")
+
+    before = WebhookEvent.objects.count()
+    refused = deliver(client, load_payload("messages__reaction"), HTTP_HOST="evil.example")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "BAD_REQUEST"
+
+    settings.SECURE_SSL_REDIRECT = True
+    redirected = deliver(Client(), load_payload("messages__reaction"))  # middleware read anew
+    assert redirected.status_code == 301 and redirected["Location"].startswith("https://")
+    assert WebhookEvent.objects.count() == before  # neither was stored
