@@ -20,7 +20,13 @@ def _sends_gave_up(message_ids: list[str], *, exc: BaseException) -> None:
     services.messages_give_up(message_ids=message_ids, exc=exc)
 
 
-@actor(queue_name="whatsapp_messages", on_give_up=_sends_gave_up)
+# A broadcast's jobs (SEND_BATCH messages, seconds each) come after any other work a worker has
+# fetched (lower number first, default 0): status webhooks and one-off sends don't wait behind
+# a broadcast's backlog.
+BULK_PRIORITY = 10
+
+
+@actor(queue_name="whatsapp_messages", on_give_up=_sends_gave_up, priority=BULK_PRIORITY)
 def send_messages(message_ids: list[str]) -> None:
     """Several queued messages (a broadcast's), each sent as send_message would."""
     services.messages_deliver(message_ids=message_ids)

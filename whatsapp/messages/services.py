@@ -414,7 +414,14 @@ def _sent_write(sent: list[tuple[Message, str, datetime]]) -> None:
     params: list[Any] = []
     for message, wamid, at in sent:
         params += [message.pk, wamid, at]
-    with connection.cursor() as cursor:
+    # The rows locked first, in id order: the order every status webhook locks messages in (an
+    # UPDATE … FROM locks them in its join's order, and deadlocked with them).
+    ids = sorted(message.pk for message, _, _ in sent)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608
+            [ids],
+        )
         cursor.execute(
             f"UPDATE {table} AS m SET wamid = COALESCE(m.wamid, v.wamid), "  # noqa: S608
             "status = CASE WHEN m.status = %s THEN %s ELSE m.status END, "
