@@ -301,7 +301,14 @@ def main() -> None:
     try:
         for label, port in ports.items():
             warmups[label] = fire(
-                port, clients=args.clients, seconds=2, batch=args.batch, offset=10_000_000, pool=500
+                # A pool no client can exhaust in 2 s: a re-sent body is a duplicate (200, no
+                # new row), which the count below would report as lost.
+                port,
+                clients=args.clients,
+                seconds=2,
+                batch=args.batch,
+                offset=10_000_000,
+                pool=2000,
             )
         profiler = None
         if args.profile:

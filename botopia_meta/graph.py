@@ -298,6 +298,9 @@ def _path_for_log(path: str) -> str:
     return "/" + path.split("?", 1)[0]
 
 
+CLOSED_FRESH_SECONDS = 0.25
+
+
 class _Circuit:
     """Per-target breaker in the shared cache, so every process stops calling together.
 
@@ -311,6 +314,10 @@ class _Circuit:
         # Whether the last state() saw failures counted: a success then clears them. When
         # none were, the success costs no round trip (one call, one read, on the hot path).
         self._failures_seen = True
+        # A closed breaker with no failures counted, read less than CLOSED_FRESH_SECONDS ago,
+        # isn't read again: a job sending fifty messages asks the cache a few times, not fifty.
+        # Another process opening it is seen that much later (a few more calls at most).
+        self._closed_until = 0.0
 
     # The breaker is bookkeeping in the shared cache: when the cache (Redis) is unreachable it
     # steps aside instead of failing the call. Above all, it must never turn an answer Meta
@@ -318,6 +325,8 @@ class _Circuit:
     # again).
 
     def state(self) -> tuple[float, str]:
+        if time.monotonic() < self._closed_until:
+            return 0.0, ""
         try:
             values = cache.get_many([self.open_key, self.fail_key])
         except Exception as exc:
@@ -326,12 +335,16 @@ class _Circuit:
         value = values.get(self.open_key)
         self._failures_seen = bool(values.get(self.fail_key))
         if not (isinstance(value, tuple | list) and len(value) == 2):
+            if not self._failures_seen:
+                self._closed_until = time.monotonic() + CLOSED_FRESH_SECONDS
             return 0.0, ""
         until, reason = value
         return max(0.0, float(until) - _now()), str(reason)
 
     def open(self, seconds: float, reason: str) -> None:
+        self._closed_until = 0.0  # read afresh: never shorten a longer pause set elsewhere
         remaining, _ = self.state()
+        self._closed_until = 0.0  # and open from now on
         if remaining >= seconds:
             return  # never shorten a longer pause set by another process
         try:
@@ -341,6 +354,7 @@ class _Circuit:
         metrics.record_circuit_open(self.open_key, reason, time.time() + seconds)
 
     def failure(self) -> None:
+        self._closed_until = 0.0
         try:
             cache.add(self.fail_key, 0, timeout=max(60, settings.META_GRAPH_CIRCUIT_SECONDS * 4))
             try:

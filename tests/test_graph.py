@@ -682,9 +682,11 @@ def test_it_reads_an_answer_under_the_cap_whole(meta, monkeypatch):
     assert graph.GraphClient(USER_TOKEN).get("me").data["name"] == "x" * 90_000
 
 
-def test_a_healthy_target_costs_one_cache_read_per_call(meta, settings):
-    """The breaker's bookkeeping on the send path: one read before the call, no write after
-    it while nothing failed (a failure seen before the call is still cleared by a success)."""
+def test_a_healthy_target_costs_one_cache_read_per_call(meta, settings, monkeypatch):
+    """The breaker's bookkeeping on the send path: a closed breaker is read once per
+    CLOSED_FRESH_SECONDS per client (a job's sends share one), no write after a call while
+    nothing failed (a failure seen before the call is still cleared by a success)."""
+    monkeypatch.setattr(graph, "CLOSED_FRESH_SECONDS", 60)
     meta.get(graph_url("me"), json={"id": "1"})
     client = graph.GraphClient(USER_TOKEN, target="phone:2")
     with (
@@ -693,4 +695,9 @@ def test_a_healthy_target_costs_one_cache_read_per_call(meta, settings):
     ):
         for _ in range(3):
             client.get("me")
-    assert reads.call_count == 3 and deletes.call_count == 0
+        assert reads.call_count == 1 and deletes.call_count == 0
+        monkeypatch.setattr(graph, "CLOSED_FRESH_SECONDS", 0)
+        client.circuit._closed_until = 0.0
+        client.get("me")
+        client.get("me")
+    assert reads.call_count == 3  # read on every call again once the window is over
