@@ -16,7 +16,7 @@ from accounts.models import MetaAccount
 from facebook.models import FacebookPage
 from instagram.models import InstagramAccount
 from orgs.models import Membership, Organization, Role
-from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
+from whatsapp.models import Message, WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
 WABA_ID = "310000000000001"
 PHONE_ID = "320000000000001"
@@ -135,6 +135,25 @@ def make_whatsapp_account(
         business_profile={"about": "We sell things", "websites": ["https://shop.example"]},
     )
     return account, waba, number
+
+
+def make_template_messages(
+    number: WhatsAppPhoneNumber, count: int, *, prefix: str, status: str
+) -> list[Message]:
+    """`count` outbound template messages of `number` with wamids `wamid.<prefix><n>`, stored
+    in one INSERT (the status webhooks' tests)."""
+    return Message.objects.bulk_create(
+        Message(
+            direction="outbound",
+            phone_number=number,
+            contact_wa_id=f"52155{i:08d}",
+            type="template",
+            template_name="order_update",
+            wamid=f"wamid.{prefix}{i:06d}",
+            status=status,
+        )
+        for i in range(count)
+    )
 
 
 def make_template(

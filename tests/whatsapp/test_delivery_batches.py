@@ -13,7 +13,7 @@ from django.db.models import Sum
 
 from analytics.models import HourlyMetric
 from botopia_meta.tasks import RetryLater
-from tests.factories import make_whatsapp_account
+from tests.factories import make_template_messages, make_whatsapp_account
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_record, webhook_events_process
 from whatsapp.messages import services as message_services
@@ -36,18 +36,7 @@ def body(phone_id: str, statuses: list[dict]) -> bytes:
 
 
 def sent_messages(number, count: int, prefix: str) -> list[Message]:
-    return Message.objects.bulk_create(
-        Message(
-            direction="outbound",
-            phone_number=number,
-            contact_wa_id=f"52155{i:08d}",
-            type="template",
-            template_name="order_update",
-            wamid=f"wamid.{prefix}{i:04d}",
-            status="sent",
-        )
-        for i in range(count)
-    )
+    return make_template_messages(number, count, prefix=prefix, status="sent")
 
 
 def statuses_of(rows: list[Message], names=("sent", "delivered", "read")) -> list[dict]:

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from analytics.models import DailyMetric, HourlyMetric
-from tests.factories import make_whatsapp_account
+from tests.factories import make_template_messages, make_whatsapp_account
 from webhooks import services as webhook_services
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_process, webhook_event_record, webhook_events_process
@@ -49,18 +49,7 @@ def store(raw: bytes) -> WebhookEvent:
 def big_delivery(number) -> tuple[WebhookEvent, list[Message]]:
     """5,000 messages we sent; their `read` and `sent` statuses in one change, the `read` of
     every other message before its `sent` (Meta reorders)."""
-    rows = Message.objects.bulk_create(
-        Message(
-            direction="outbound",
-            phone_number=number,
-            contact_wa_id=f"52155{i:08d}",
-            type="template",
-            template_name="order_update",
-            wamid=f"wamid.big{i:06d}",
-            status="queued",
-        )
-        for i in range(MESSAGES)
-    )
+    rows = make_template_messages(number, MESSAGES, prefix="big", status="queued")
     statuses = []
     for i, row in enumerate(rows):
         pair = [
