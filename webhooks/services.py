@@ -331,45 +331,43 @@ def _apply_together(batch: list[list[processing.Slot]]) -> list[tuple[list[dict[
         results[e][i] = result
         retryable[e] |= error is not None and is_retryable(error)
 
-    groups: dict[tuple[Any, ...], list[tuple[int, list[tuple[int, int, processing.Slot]]]]] = {}
+    # (merger, key) → its parts, each [weight so far, (event, slot position, slot), ...].
+    groups: dict[tuple[registry.WebhookMerger, Any], list[list[Any]]] = {}
     for e, slots in enumerate(batch):
         for i, slot in enumerate(slots):
             merger = registry.webhook_merger(slot.item) if slot.item else None
             keyed = merger.key(slot.item) if merger and slot.item else None
-            if keyed is None:
+            if merger is None or keyed is None:
                 record(e, i, *_apply(slot))
                 continue
             key, weight = keyed
-            parts = groups.setdefault((slot.field, slot.item.object if slot.item else "", key), [])
+            parts = groups.setdefault((merger, key), [])
             if not parts or parts[-1][0] + weight > settings.WEBHOOK_CHUNK_ITEMS:
-                parts.append((0, []))
-            total, members = parts[-1]
-            members.append((e, i, slot))
-            parts[-1] = (total + weight, members)
-    for parts in groups.values():
-        for _, members in parts:
-            _apply_merged(members, record)
+                parts.append([0])
+            parts[-1][0] += weight
+            parts[-1].append((e, i, slot))
+    for (merger, _), parts in groups.items():
+        for _, *members in parts:
+            _apply_merged(merger, members, record)
     return [(r, again) for r, again in zip(results, retryable, strict=True)]
 
 
 def _apply_merged(
+    merger: registry.WebhookMerger,
     members: list[tuple[int, int, processing.Slot]],
     record: Callable[[int, int, dict[str, Any], BaseException | None], None],
 ) -> None:
-    items = [slot.item for _, _, slot in members if slot.item]
+    """Members' items as one (alone: as it is); a merge that fails for good, one by one."""
     first = members[0][2]
-    merger = registry.webhook_merger(items[0])
-    if len(members) == 1 or merger is None:
-        for e, i, slot in members:
-            record(e, i, *_apply(slot))
-        return
-    result, error = _apply(processing.Slot(first.index, first.field, merger.merge(items)))
-    if error is not None and not is_retryable(error):
-        for e, i, slot in members:  # which one is bad: each on its own
-            record(e, i, *_apply(slot))
-        return
-    for e, i, slot in members:
-        record(e, i, {**result, "index": slot.index}, error)
+    if len(members) > 1:
+        merged = merger.merge([slot.item for _, _, slot in members if slot.item])
+        result, error = _apply(processing.Slot(first.index, first.field, merged))
+        if error is None or is_retryable(error):
+            for e, i, slot in members:
+                record(e, i, {**result, "index": slot.index}, error)
+            return
+    for e, i, slot in members:  # alone, or which one is bad: each on its own
+        record(e, i, *_apply(slot))
 
 
 def _apply_all(slots: list[processing.Slot]) -> tuple[list[dict[str, Any]], bool]:
