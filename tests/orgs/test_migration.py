@@ -3,22 +3,15 @@ organization, as its owner and default, holding the Meta accounts they connected
 them everything else); a notification they had read stays read for them."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrate import migrate_to, migrate_to_latest
 
 BEFORE = [("accounts", "0002_granular_scopes_and_discovery")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_every_existing_user_gets_a_personal_organization_holding_their_accounts():
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     User = old.get_model("auth", "User")
     MetaAccount = old.get_model("accounts", "MetaAccount")
     Notification = old.get_model("accounts", "Notification")
@@ -34,8 +27,7 @@ def test_every_existing_user_gets_a_personal_organization_holding_their_accounts
     Notification.objects.create(account=anas[1], kind="k", title="unread one", read=False)
     Notification.objects.create(account=bens, kind="k", title="ben's, unread", read=False)
 
-    executor = MigrationExecutor(connection)
-    _migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     from accounts.models import MetaAccount as Account
     from accounts.models import NotificationRead

@@ -4,26 +4,18 @@ message, that message's time and its unread inbound messages, from the messages 
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from tests.factories import make_user, make_whatsapp_account
+from tests.migrate import migrate_to, migrate_to_latest
 
 BEFORE = [("whatsapp", "0009_message_wamid_unique_per_number")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
 def test_existing_conversations_get_their_last_message_and_unread_count():
     number = make_whatsapp_account(make_user("ana"))[2]
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     Contact = old.get_model("whatsapp", "Contact")
     Message = old.get_model("whatsapp", "Message")
     now = timezone.now()
@@ -49,8 +41,7 @@ def test_existing_conversations_get_their_last_message_and_unread_count():
     last_two = message("5215500000002", 40)
     # 5215500000003 never got a message: no conversation
 
-    executor = MigrationExecutor(connection)
-    _migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
 
     from whatsapp.models import Contact as Current
 
