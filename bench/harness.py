@@ -20,19 +20,15 @@ BIN = Path(sys.executable).parent
 WEBHOOK_PATH = "/api/meta/webhook/events"
 
 
-def seed_sender(
-    name: str, *, waba_id: str, phone_id: str, rate: int, category: str = "UTILITY"
-) -> tuple[object, str]:
-    """In the configured database (Django set up): a user owning an organization whose Meta
-    account has one WABA, one number capped at `rate` msg/s and the approved template
-    `order_update` ("Hi {{1}}, order {{2}} ships today."). → (the number, the user's API token)."""
+def seed_owner(name: str, **account_fields) -> tuple[object, str]:
+    """In the configured database (Django set up): a user owning an organization with one
+    connected Meta account (`account_fields` added). → (the account, the user's API token)."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
     from accounts.models import MetaAccount
     from orgs.models import Membership, Organization
-    from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
 
     user = get_user_model().objects.create_user(username=name, password="bench-password-123")
     org = Organization.objects.create(name=name)
@@ -43,8 +39,23 @@ def seed_sender(
         meta_app_id="111111111111111",
         meta_user_id=name,
         access_token=f"EAAG-{name}-token-0123456789",
-        permissions=["whatsapp_business_messaging", "whatsapp_business_management"],
         connected_at=timezone.now(),
+        **account_fields,
+    )
+    token, _ = Token.objects.get_or_create(user=user)
+    return account, token.key
+
+
+def seed_sender(
+    name: str, *, waba_id: str, phone_id: str, rate: int, category: str = "UTILITY"
+) -> tuple[object, str]:
+    """seed_owner's account with one WABA, one number capped at `rate` msg/s and the approved
+    template `order_update` ("Hi {{1}}, order {{2}} ships today."). → (the number, the user's
+    API token)."""
+    from whatsapp.models import WhatsAppBusinessAccount, WhatsAppPhoneNumber, WhatsAppTemplate
+
+    account, token = seed_owner(
+        name, permissions=["whatsapp_business_messaging", "whatsapp_business_management"]
     )
     waba = WhatsAppBusinessAccount.objects.create(account=account, waba_id=waba_id)
     number = WhatsAppPhoneNumber.objects.create(waba=waba, phone_number_id=phone_id, max_send_rate=rate)
@@ -56,8 +67,7 @@ def seed_sender(
         status="APPROVED",
         components=[{"type": "BODY", "text": "Hi {{1}}, order {{2}} ships today."}],
     )
-    token, _ = Token.objects.get_or_create(user=user)
-    return number, token.key
+    return number, token
 
 
 def free_port() -> int:

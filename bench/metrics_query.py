@@ -34,35 +34,16 @@ import django
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
+
+from bench import harness  # noqa: E402
 
 DAYS = 90
 TEMPLATES = ("order_update", "shipping_notice", "promo_black_friday", "otp_login", "feedback_request")
 METRICS_PARAM = "sent,delivered,read,failed,received,replied"
-
-
-def make_account(username: str):
-    from accounts.models import MetaAccount
-    from orgs.models import Membership, Organization
-
-    user = get_user_model().objects.create_user(username=username, password="bench-password-123")
-    org = Organization.objects.create(name=username)
-    Membership.objects.create(user=user, organization=org, role="owner", is_default=True)
-    account = MetaAccount.objects.create(
-        organization=org,
-        connected_by=user,
-        meta_app_id="1",
-        meta_user_id=username,
-        access_token="EAAG-bench",
-        connected_at=timezone.now(),
-    )
-    token, _ = Token.objects.get_or_create(user=user)
-    return account, token.key
 
 
 def message_fates(rng: random.Random) -> tuple[str, bool]:
@@ -196,12 +177,12 @@ def main() -> None:
         start_day = end_day - timedelta(days=DAYS - 1)
         start = datetime.combine(start_day, datetime.min.time(), tzinfo=UTC)
 
-        small, small_token = make_account("small")
+        small, small_token = harness.seed_owner("small")
         began = time.perf_counter()
         fill_small(small, start, args.small, rng)
         print(f"small: {args.small:,} messages recorded one by one in {time.perf_counter() - began:.1f}s")
 
-        large, large_token = make_account("large")
+        large, large_token = harness.seed_owner("large")
         began = time.perf_counter()
         rows = fill_large(large, start, args.large, rng)
         print(
