@@ -28,15 +28,19 @@ def row_values(fields: Sequence[Field], row: Model, *, add: bool) -> list[Any]:
     ]
 
 
-def update_rows(rows: Sequence[Model], fields: Sequence[str]) -> None:
-    """Write `fields` of these instances (all of one model) in one UPDATE. On PostgreSQL an
+def update_rows(
+    rows: Sequence[Model], fields: Sequence[str], *, only_if: dict[str, Any] | None = None
+) -> None:
+    """Write `fields` of these instances (all of one model) in one UPDATE; with `only_if`
+    (field → value), only to the rows whose stored values are still those. On PostgreSQL an
     `UPDATE … FROM (VALUES …)`: bulk_update's CASE per column costs more to build than to run.
     Like bulk_update, auto_now fields are written only when named (with their value as set)."""
     if not rows:
         return
     model = type(rows[0])
+    only_if = only_if or {}
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_update(rows, fields)
+        model._default_manager.filter(**only_if).bulk_update(rows, fields)
         return
     meta = model._meta
     by_name = {f.name: f for f in meta.concrete_fields}
@@ -49,9 +53,11 @@ def update_rows(rows: Sequence[Model], fields: Sequence[str]) -> None:
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in columns]
     pk = names[0]
+    guards = "".join(f" AND m.{qn(cast(str, by_name[name].column))} = %s" for name in only_if)
+    params += [by_name[name].get_db_prep_save(value, connection) for name, value in only_if.items()]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {qn(meta.db_table)} AS m SET {sets} FROM (VALUES {values}) AS v({', '.join(names)}) "  # noqa: S608
-            f"WHERE m.{pk} = CAST(v.{pk} AS {meta.pk.db_type(connection)})",
+            f"WHERE m.{pk} = CAST(v.{pk} AS {meta.pk.db_type(connection)}){guards}",
             params,
         )

@@ -280,8 +280,11 @@ def _process_claimed(events: list[WebhookEvent]) -> None:
         raise
 
 
-# What settling writes on an event (one UPDATE for a batch).
+# What settling writes on an event (one UPDATE for a batch), and only while it is still being
+# processed: a worker that ran past the claim timeout (its events were claimed again and settled
+# by another) must not write its outcome over theirs, nor hand a settled event back as pending.
 _SETTLE_FIELDS = ("status", "status_reason", "item_results", "item_count", "processed_at", "claimed_at")
+_STILL_CLAIMED = {"status": Status.PROCESSING}
 
 
 def _apply_events(events: list[WebhookEvent]) -> None:
@@ -312,7 +315,7 @@ def _apply_events(events: list[WebhookEvent]) -> None:
             status, reason = _settle(results)
             settled.append(_settled(event, status=status, reason=reason, results=results))
     with transaction.atomic():
-        bulk.update_rows([*settled, *again], _SETTLE_FIELDS)
+        bulk.update_rows([*settled, *again], _SETTLE_FIELDS, only_if=_STILL_CLAIMED)
     for event, chunks in large:
         _process_chunks(event, chunks)
     if again:
@@ -395,7 +398,11 @@ def _process_chunks(event: WebhookEvent, chunks: list[list[processing.Slot]]) ->
             return event
     results = _merged(results)
     status, reason = _settle(results)
-    bulk.update_rows([_settled(event, status=status, reason=reason, results=results)], _SETTLE_FIELDS)
+    bulk.update_rows(
+        [_settled(event, status=status, reason=reason, results=results)],
+        _SETTLE_FIELDS,
+        only_if=_STILL_CLAIMED,
+    )
     return event
 
 

@@ -264,3 +264,44 @@ def test_a_database_error_while_settling_hands_the_claim_back(recorder, transact
 
     assert webhook_event_process(event_id=event.pk).status == "processed"  # the retry runs at once
     assert len(recorder.items) == 2  # applied twice: the handlers' idempotency makes that harmless
+
+
+@pytest.mark.parametrize("outcome", ["applied", "transient failure"])
+def test_a_worker_past_its_claim_never_writes_over_the_outcome_of_the_one_that_took_over(
+    outcome, handlers, transactional_db
+):
+    """Its claim went stale while it ran (a stalled worker): the sweeper queued the event
+    again, another worker claimed and settled it. The late worker's outcome, whether applied
+    or "hand it back as pending", must not replace the settled one."""
+    from django.db import connection
+
+    from botopia_meta.tasks import RetryLater
+    from webhooks.services import webhook_events_process
+
+    deliver(Client(), load_payload("statuses__read"))
+    event = WebhookEvent.objects.get()
+    theirs = [{"index": 0, "field": "messages", "outcome": "applied", "by": "the other worker"}]
+    taken_over = []
+
+    def settled_by_the_other_first(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and "processed_at" in sql and not taken_over:
+            taken_over.append(sql)
+            WebhookEvent.objects.filter(pk=event.pk).update(
+                status="processed", item_results=theirs, claimed_at=None
+            )
+        return execute(sql, params, many, context)
+
+    def handler(item: WebhookItem) -> None:
+        if outcome == "transient failure":
+            raise OperationalError("could not connect to server")
+
+    handlers[("whatsapp_business_account", "messages")] = handler
+    with connection.execute_wrapper(settled_by_the_other_first):
+        if outcome == "transient failure":
+            with pytest.raises(RetryLater):
+                webhook_events_process(event_ids=[str(event.pk)])
+        else:
+            assert webhook_events_process(event_ids=[str(event.pk)]) == 1
+    assert taken_over
+    event.refresh_from_db()
+    assert (event.status, event.item_results) == ("processed", theirs)
