@@ -65,6 +65,32 @@ def test_it_builds_urls_from_settings(meta, settings):
     assert query_of(meta.calls[0])["fields"] == ["id,name"]
 
 
+@pytest.mark.parametrize(
+    "environment, proxies, verify",
+    [
+        ({}, {}, True),
+        ({"REQUESTS_CA_BUNDLE": "/etc/ssl/company-ca.pem"}, {}, "/etc/ssl/company-ca.pem"),
+        ({"HTTPS_PROXY": "http://proxy.internal:3128"}, {"https": "http://proxy.internal:3128"}, True),
+        ({"HTTPS_PROXY": "http://proxy.internal:3128", "NO_PROXY": "graph.facebook.com"}, {}, True),
+    ],
+)
+def test_it_goes_through_the_proxy_and_ca_bundle_the_environment_names(
+    environment, proxies, verify, meta, monkeypatch
+):
+    """The session reads the environment once (requests would on every call) unless a proxy
+    is configured: either way a proxy, NO_PROXY and a CA bundle given there still apply."""
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+                 "NO_PROXY", "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(graph, "_session", graph._new_session())
+    meta.get(graph_url("me"), json={"id": "1"})
+    graph.GraphClient(USER_TOKEN).get("me")
+    sent = meta.calls[0].request.req_kwargs
+    assert ({k: v for k, v in sent["proxies"].items() if v}, sent["verify"]) == (proxies, verify)
+
+
 def test_it_signs_user_token_calls_with_appsecret_proof(meta, settings):
     meta.get(graph_url("me"), json={"id": "1"})
     graph.GraphClient(USER_TOKEN).get("me")
