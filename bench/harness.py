@@ -162,6 +162,52 @@ def sql(url: str, query: str, params: tuple = ()):
         return cursor.fetchall() if cursor.description else []
 
 
+def _process_cpu(pid: int) -> tuple[int, str, float]:
+    """(session id, command name, CPU seconds used) of a process."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[3]), name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(groups: dict[str, set[int]], database_url: str | None = None) -> dict[str, float]:
+    """CPU seconds used so far: by each group of processes (name → the session ids or pids
+    that make it; py-spy left out), by the PostgreSQL backends of `database_url` ("db") and
+    redis-server ("redis") when given, and by the whole machine ("machine": every core, the
+    kernel's own work included). Differences of two snapshots over the same work say what it
+    cost, even on a busy machine."""
+    totals = dict.fromkeys(groups, 0.0)
+    backends: set[int] = set()
+    if database_url:
+        totals |= {"db": 0.0, "redis": 0.0}
+        query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        backends = {pid for (pid,) in sql(database_url, query)}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            session, name, seconds = _process_cpu(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+        if name == "py-spy":
+            continue
+        for group, members in groups.items():
+            if session in members or pid in members:
+                totals[group] += seconds
+                break
+        else:
+            if pid in backends:
+                totals["db"] += seconds
+            elif database_url and name == "redis-server":
+                totals["redis"] += seconds
+    busy = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    # user nice system idle iowait irq softirq steal: all but idle and iowait.
+    ticks = sum(int(v) for i, v in enumerate(busy[:8]) if i not in (3, 4))
+    totals["machine"] = ticks / os.sysconf("SC_CLK_TCK")
+    return totals
+
+
 def _admin_url(url: str) -> tuple[str, str]:
     parsed = urlparse(url)
     return parsed._replace(path="/postgres").geturl(), parsed.path.lstrip("/")
@@ -352,6 +398,10 @@ class GraphStandInProcess:
     @property
     def count(self) -> int:
         return self._count.value
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid or 0
 
     def stop(self) -> None:
         self._conn.send("stop")

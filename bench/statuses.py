@@ -195,33 +195,10 @@ def top(paths: list[Path], limit: int = 25) -> list[tuple[str, float, float]]:
     return [(frame, 100 * n / total, 100 * own[frame] / total) for frame, n in inclusive.most_common(limit)]
 
 
-def _cpu(pid: int) -> tuple[int, str, float]:
-    """(session id, command name, CPU seconds used) of a process."""
-    raw = Path(f"/proc/{pid}/stat").read_text()
-    name = raw[raw.index("(") + 1 : raw.rindex(")")]
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[3]), name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_snapshot(workers: list[subprocess.Popen]) -> dict[str, float]:
-    """CPU seconds used so far by the worker processes (their sessions, py-spy left out) and
-    by the PostgreSQL backends serving this database: with both, a run on a busy machine
-    still says what each status costs."""
-    sessions = {w.pid for w in workers}
-    backends = {pid for (pid,) in sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")}
-    totals = {"workers": 0.0, "db": 0.0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            session, name, seconds = _cpu(int(entry.name))
-        except (OSError, ValueError, IndexError):
-            continue
-        if session in sessions and name != "py-spy":
-            totals["workers"] += seconds
-        elif int(entry.name) in backends:
-            totals["db"] += seconds
-    return totals
+    """CPU seconds used so far by the worker processes and by the PostgreSQL backends serving
+    this database: with both, a run on a busy machine still says what each status costs."""
+    return harness.cpu_snapshot({"workers": {w.pid for w in workers}}, os.environ["DATABASE_URL"])
 
 
 def start_workers(env: dict, threads: int, profile: Path | None, gil: bool = False) -> list[subprocess.Popen]:
@@ -327,7 +304,7 @@ def main() -> None:
     statuses_per_s = (drained - done_at_first) * per_delivery / steady
     result = check(seeded["messages"], seeded["statuses"])
     counted = max((drained - done_at_first) * per_delivery, 1)
-    cpu_ms = {k: round(1000 * (cpu_last[k] - cpu_first[k]) / counted, 3) for k in cpu_last}
+    cpu_ms = {k: round(1000 * (cpu_last[k] - cpu_first[k]) / counted, 3) for k in ("workers", "db")}
     load = os.getloadavg()
     print(
         f"{drained} of {pending} deliveries in {steady:.1f}s after the first was done: "

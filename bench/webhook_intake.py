@@ -219,30 +219,11 @@ def summary(runs: list[dict]) -> dict:
     }
 
 
-def _cpu(pid: int) -> tuple[int, float]:
-    """(session id, CPU seconds used) of a process."""
-    raw = Path(f"/proc/{pid}/stat").read_text()
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[3]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_seconds(server: subprocess.Popen) -> tuple[float, float]:
     """CPU seconds used so far by one app's gunicorn (its session), and by every PostgreSQL
     backend of this database (rounds alternate, so the other app's backends are idle)."""
-    backends = {pid for (pid,) in sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")}
-    app = db = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            session, seconds = _cpu(int(entry.name))
-        except (OSError, ValueError, IndexError):
-            continue
-        if session == server.pid:
-            app += seconds
-        elif int(entry.name) in backends:
-            db += seconds
-    return app, db
+    used = harness.cpu_snapshot({"app": {server.pid}}, os.environ["DATABASE_URL"])
+    return used["app"], used["db"]
 
 
 # --- processes (shared with the system test: bench/harness.py) ----------------------------
