@@ -193,16 +193,15 @@ def messages_deliver(*, message_ids: list[str]) -> None:
     """Send queued messages to Meta one after another (from the actor; a broadcast's jobs
     carry SEND_BATCH ids). Idempotent: anything not queued is left. Each message is paced,
     claimed and sent on its own, as if alone in its job; what a job shares is the loading
-    (one query for the messages, their number, account and broadcast), the Graph client
+    (the messages, and once each their number, account and broadcast), the Graph client
     (one token decrypt per account), and the counting (analytics and metrics written once
     at the end)."""
     order = {str(pk): index for index, pk in enumerate(message_ids)}
     messages = sorted(
-        Message.objects.filter(pk__in=message_ids, status=Message.Status.QUEUED).select_related(
-            "phone_number__waba__account", "broadcast"
-        ),
+        Message.objects.filter(pk__in=message_ids, status=Message.Status.QUEUED),
         key=lambda message: order.get(str(message.pk), 0),
     )
+    _attach_senders(messages)
     counts: list[dict[str, Any]] = []
     sent: list[tuple[Message, str, datetime]] = []
     clients: dict[UUID, GraphClient] = {}
@@ -229,6 +228,24 @@ def messages_deliver(*, message_ids: list[str]) -> None:
             record_many(counts)
     if transient is not None:
         raise transient  # the actor retries with backoff; `messages_give_up` when it stops
+
+
+def _attach_senders(messages: list[Message]) -> None:
+    """Each message's number (with its WABA and account) and broadcast (only what sending
+    reads of it), loaded once for the job: joined into every message's row, the same
+    number, account (its token decrypted) and broadcast (its list of invalid recipients, up
+    to 100,000) were read and built again for each of the job's messages."""
+    numbers = WhatsAppPhoneNumber.objects.select_related("waba__account").in_bulk(
+        {message.phone_number_id for message in messages if message.phone_number_id}
+    )
+    broadcasts = Broadcast.objects.only("id", "cancelled_at").in_bulk(
+        {message.broadcast_id for message in messages if message.broadcast_id}
+    )
+    for message in messages:
+        if message.phone_number_id is not None:
+            message.phone_number = numbers.get(message.phone_number_id)
+        if message.broadcast_id is not None:
+            message.broadcast = broadcasts.get(message.broadcast_id)
 
 
 def _deliver(
