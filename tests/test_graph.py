@@ -100,6 +100,16 @@ def test_it_signs_user_token_calls_with_appsecret_proof(meta, settings):
     assert graph.appsecret_proof(USER_TOKEN) == expected_proof(settings)
 
 
+def test_it_never_follows_a_redirect_with_the_token(meta):
+    """The token travels in the query string: an answer pointing elsewhere is an error, never
+    a second request carrying it there."""
+    meta.get(graph_url("me"), status=302, headers={"Location": "https://collector.example/steal"}, body="")
+    meta.get("https://collector.example/steal", json={"id": "1"})
+    with pytest.raises(graph.GraphError):
+        graph.GraphClient(USER_TOKEN).get("me", retries=0)
+    assert [call.request.url.split("?")[0] for call in meta.calls] == [graph_url("me")]
+
+
 def test_it_sends_no_proof_with_the_app_token(meta, settings):
     meta.get(graph_url("debug_token"), json={"data": {}})
     graph.GraphClient(app_token=True).get("debug_token", {"input_token": "x"})
