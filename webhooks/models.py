@@ -23,6 +23,9 @@ class WebhookEvent(TimestampedModel):
     # re-batch the same items into a different body; that is a new row, and handlers apply
     # each item idempotently on its own content keys (wamid, (wamid, status), comment id).
     dedupe_key = models.CharField(max_length=64, unique=True)
+    # Not indexed (TimestampedModel's is): nothing looks events up by it, received_at orders
+    # and prunes them. Every index costs each delivery's INSERT and each status change.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     raw_body = models.BinaryField()
     object = models.CharField(max_length=64, blank=True, db_index=True)
     # Distinct fields of the delivery, comma-joined ("messages", "feed,messages"): an admin filter.
