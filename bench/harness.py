@@ -309,65 +309,79 @@ def py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen | None:
 class GraphStandIn:
     """Meta's messages endpoint played locally: every POST is answered like Meta's send answer
     after `delay` seconds, on kept-alive connections (as Meta's edge). `sends` holds (time,
-    biz_opaque_callback_data, to) of each; `on_send(body, wamid)` is told of each too."""
+    biz_opaque_callback_data, to) of each; `on_send(body, wamid)` is told of each too.
+
+    HTTP/1.1 spoken directly on the socket (one thread per connection), not through
+    http.server: its header parsing, logging hooks and date stamps cost ~0.35 ms of CPU per
+    answer, about a tenth of what a whole send costs the 2 cores, CPU that real Meta would
+    not take from us. Headers and body leave in one write (no Nagle wait between them)."""
 
     def __init__(self, delay: float = 0.005, on_send=None):
+        import socketserver
         import threading
-        from http.server import ThreadingHTTPServer
 
         self.delay = delay
         self.on_send = on_send
         self.sends: list[tuple[float, str, str]] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        stand_in = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                stand_in._serve(self.request)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.port = self.server.server_port
+        self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _handler(self):
+    def _serve(self, sock: socket.socket) -> None:
         import json
         import uuid
-        from http.server import BaseHTTPRequestHandler
 
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: the workers reuse their connections
-            # The answer's headers and body leave in two writes: with Nagle on, the body waits
-            # for the client's delayed ACK (~40 ms), and every send took ~48 ms, not `delay`.
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                wamid = f"wamid.{uuid.uuid4().hex}"
-                with stand_in.lock:
-                    stand_in.sends.append(
-                        (time.time(), body.get("biz_opaque_callback_data", ""), body.get("to", ""))
-                    )
-                time.sleep(stand_in.delay)
-                answer = json.dumps(
-                    {
-                        "messaging_product": "whatsapp",
-                        "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
-                        "messages": [{"id": wamid}],
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-                if stand_in.on_send is not None:
-                    stand_in.on_send(body, wamid)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        return Handler
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        pending = b""
+        while True:
+            while b"\r\n\r\n" not in pending:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                pending += data
+            head, pending = pending.split(b"\r\n\r\n", 1)
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            while len(pending) < length:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                pending += data
+            raw, pending = pending[:length], pending[length:]
+            body = json.loads(raw or b"{}")
+            wamid = f"wamid.{uuid.uuid4().hex}"
+            with self.lock:
+                self.sends.append((time.time(), body.get("biz_opaque_callback_data", ""), body.get("to", "")))
+            time.sleep(self.delay)
+            answer = json.dumps(
+                {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+                    "messages": [{"id": wamid}],
+                }
+            ).encode()
+            sock.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
+            )
+            if self.on_send is not None:
+                self.on_send(body, wamid)
 
     def stop(self) -> None:
         self.server.shutdown()
