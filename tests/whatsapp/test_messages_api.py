@@ -466,8 +466,9 @@ def test_the_sweep_leaves_a_long_backlog_alone_while_messages_ahead_are_being_se
     assert _swept() == (0, 1)
 
 
-def test_a_revoked_account_does_not_send_the_queued_message(alice_client, open_window, meta, worker):
-    # Queued while connected, revoked before a worker got to it.
+@pytest.mark.parametrize("gone", ["account revoked", "number removed"])
+def test_a_revoked_account_does_not_send_the_queued_message(gone, alice_client, open_window, meta, worker):
+    # Queued while connected, revoked (or its number removed) before a worker got to it.
     queued = Message.objects.create(
         direction="outbound",
         phone_number=open_window.phone_number,
@@ -476,7 +477,10 @@ def test_a_revoked_account_does_not_send_the_queued_message(alice_client, open_w
         content={"body": "Hi"},
         status="queued",
     )
-    MetaAccount.objects.update(status=MetaAccount.Status.REVOKED)
+    if gone == "account revoked":
+        MetaAccount.objects.update(status=MetaAccount.Status.REVOKED)
+    else:
+        open_window.phone_number.soft_delete()
     send_message.send(str(queued.pk))
     message_id = queued.pk
     worker.drain()

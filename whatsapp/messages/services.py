@@ -235,17 +235,18 @@ def _attach_senders(messages: list[Message]) -> None:
     reads of it), loaded once for the job: joined into every message's row, the same
     number, account (its token decrypted) and broadcast (its list of invalid recipients, up
     to 100,000) were read and built again for each of the job's messages."""
-    numbers = WhatsAppPhoneNumber.objects.select_related("waba__account").in_bulk(
+    # all_objects: a removed number's messages are still loaded with it, and failed for it.
+    numbers = WhatsAppPhoneNumber.all_objects.select_related("waba__account").in_bulk(
         {message.phone_number_id for message in messages if message.phone_number_id}
     )
     broadcasts = Broadcast.objects.only("id", "cancelled_at").in_bulk(
         {message.broadcast_id for message in messages if message.broadcast_id}
     )
     for message in messages:
-        if message.phone_number_id is not None:
-            message.phone_number = numbers.get(message.phone_number_id)
-        if message.broadcast_id is not None:
-            message.broadcast = broadcasts.get(message.broadcast_id)
+        if (number := numbers.get(message.phone_number_id)) is not None:
+            message.phone_number = number
+        if (broadcast := broadcasts.get(message.broadcast_id)) is not None:
+            message.broadcast = broadcast
 
 
 def _deliver(
