@@ -280,9 +280,9 @@ def _process_claimed(events: list[WebhookEvent]) -> None:
         raise
 
 
-# What settling writes on an event (one UPDATE for a batch), and only while it is still being
-# processed: a worker that ran past the claim timeout (its events were claimed again and settled
-# by another) must not write its outcome over theirs, nor hand a settled event back as pending.
+# What settling writes on an event (_write_settled: one UPDATE for a batch), and only while it is
+# still being processed: a worker that ran past the claim timeout (its events were claimed again
+# and settled by another) must not write its outcome over theirs, nor hand a settled one back.
 _SETTLE_FIELDS = ("status", "status_reason", "item_results", "item_count", "processed_at", "claimed_at")
 _STILL_CLAIMED = {"status": Status.PROCESSING}
 
@@ -315,7 +315,7 @@ def _apply_events(events: list[WebhookEvent]) -> None:
             status, reason = _settle(results)
             settled.append(_settled(event, status=status, reason=reason, results=results))
     with transaction.atomic():
-        bulk.update_rows([*settled, *again], _SETTLE_FIELDS, only_if=_STILL_CLAIMED)
+        _write_settled([*settled, *again])
     for event, chunks in large:
         _process_chunks(event, chunks)
     if again:
@@ -398,11 +398,7 @@ def _process_chunks(event: WebhookEvent, chunks: list[list[processing.Slot]]) ->
             return event
     results = _merged(results)
     status, reason = _settle(results)
-    bulk.update_rows(
-        [_settled(event, status=status, reason=reason, results=results)],
-        _SETTLE_FIELDS,
-        only_if=_STILL_CLAIMED,
-    )
+    _write_settled([_settled(event, status=status, reason=reason, results=results)])
     return event
 
 
@@ -440,8 +436,13 @@ def _merged(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
+def _write_settled(events: list[WebhookEvent]) -> None:
+    """Events settled (or handed back) in memory, written in one UPDATE to those still ours."""
+    bulk.update_rows(events, _SETTLE_FIELDS, only_if=_STILL_CLAIMED)
+
+
 def _settled(event: WebhookEvent, *, status: str, reason: str, results: list[dict]) -> WebhookEvent:
-    """The event settled, in memory (written with _SETTLE_FIELDS)."""
+    """The event settled, in memory (written by _write_settled)."""
     event.status, event.status_reason = status, reason[:255]
     event.item_results, event.processed_at, event.claimed_at = results, timezone.now(), None
     if results:
