@@ -141,14 +141,18 @@ def _connection_lost() -> bool:
     return raw is None or bool(getattr(raw, "closed", False)) or bool(getattr(raw, "broken", False))
 
 
+def _claimable(now: datetime) -> Q:
+    """Events a worker may claim: pending, or claimed by one that has been gone too long."""
+    return Q(status=Status.PENDING) | Q(status=Status.PROCESSING, claimed_at__lt=now - CLAIM_TIMEOUT)
+
+
 def _claim(event_id: UUID | str, *, force: bool) -> bool:
     now = timezone.now()
-    stale = now - CLAIM_TIMEOUT
     rows = WebhookEvent.objects.filter(pk=event_id)
     if force:
-        rows = rows.exclude(status=Status.PROCESSING, claimed_at__gte=stale)
+        rows = rows.exclude(status=Status.PROCESSING, claimed_at__gte=now - CLAIM_TIMEOUT)
     else:
-        rows = rows.filter(Q(status=Status.PENDING) | Q(status=Status.PROCESSING, claimed_at__lt=stale))
+        rows = rows.filter(_claimable(now))
     # A replay (force) starts a chunked delivery from its first chunk again.
     restart = {"chunks_done": 0} if force else {}
     return bool(rows.update(status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1, **restart))
@@ -240,9 +244,7 @@ def _claim_batch(event_ids: list[str]) -> list[WebhookEvent]:
     now = timezone.now()
     room = settings.WEBHOOK_BATCH_EVENTS - len(ids)
     with transaction.atomic():
-        mine = WebhookEvent.objects.filter(pk__in=ids).filter(
-            Q(status=Status.PENDING) | Q(status=Status.PROCESSING, claimed_at__lt=now - CLAIM_TIMEOUT)
-        )
+        mine = WebhookEvent.objects.filter(pk__in=ids).filter(_claimable(now))
         # Its own rows: waiting for a lock another writer holds on one (the sweeper marking it)
         # rather than skipping it, which would leave it to the next sweep. The others: only
         # those nobody else is claiming right now.
