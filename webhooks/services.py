@@ -18,7 +18,7 @@ import psycopg
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Length
 from django.utils import timezone
 
@@ -389,14 +389,16 @@ def _process_chunks(event: WebhookEvent, chunks: list[list[processing.Slot]]) ->
     started = time.monotonic()
     done = event.chunks_done
     while done < len(chunks):
-        results = _run_chunk(event, chunks[done], done, results)
+        ran = _run_chunk(event, chunks[done], done, results)
+        if ran is None:  # taken over by another worker: the event is theirs now
+            return event
+        results = ran
         done += 1
         if done < len(chunks) and time.monotonic() - started >= settings.WEBHOOK_SLICE_SECONDS:
-            WebhookEvent.objects.filter(pk=event.pk).update(
-                status=Status.PENDING, claimed_at=None, attempts=0
-            )
-            _enqueue([str(event.pk)])  # not sent (broker down): the sweeper queues the pending row
-            event.status, event.chunks_done = Status.PENDING, done
+            if _our_claim(event).update(status=Status.PENDING, claimed_at=None, attempts=0):
+                _enqueue([str(event.pk)])  # not sent (broker down): the sweeper queues the pending row
+                event.status = Status.PENDING
+            event.chunks_done = done
             return event
     results = _merged(results)
     status, reason = _settle(results)
@@ -406,9 +408,10 @@ def _process_chunks(event: WebhookEvent, chunks: list[list[processing.Slot]]) ->
 
 def _run_chunk(
     event: WebhookEvent, slots: list[processing.Slot], done: int, results: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]] | None:
     """One chunk and its progress in one transaction; a transient failure rolls it back and
-    the event is retried from this chunk. → the outcomes so far."""
+    the event is retried from this chunk. → the outcomes so far, or None when the claim is no
+    longer ours (nothing of the chunk kept)."""
     with transaction.atomic():
         chunk_results, retryable = _apply_all(slots)
         again = retryable and event.attempts < MAX_ATTEMPTS
@@ -416,11 +419,21 @@ def _run_chunk(
             transaction.set_rollback(True)
         else:
             results = [*results, *chunk_results]
-            WebhookEvent.objects.filter(pk=event.pk).update(chunks_done=done + 1, item_results=results)
+            if not _our_claim(event).update(chunks_done=done + 1, item_results=results):
+                transaction.set_rollback(True)
+                return None
     if again:
-        WebhookEvent.objects.filter(pk=event.pk).update(status=Status.PENDING, claimed_at=None)
+        if not _our_claim(event).update(status=Status.PENDING, claimed_at=None):
+            return None
         raise RetryLater(f"Transient failure in chunk {done + 1} of webhook event {event.pk}")
     return results
+
+
+def _our_claim(event: WebhookEvent) -> QuerySet[WebhookEvent]:
+    """The event's row while the claim this worker took is still the current one: a worker
+    that ran past the claim timeout (the sweeper queued the event again and another worker
+    claimed it) must not write its progress over the other's, nor hand the event back."""
+    return WebhookEvent.objects.filter(pk=event.pk, status=Status.PROCESSING, claimed_at=event.claimed_at)
 
 
 _OUTCOME_RANK = {"ignored": 0, "applied": 1, "failed": 2}

@@ -2,10 +2,12 @@
 kill resumes at the next chunk and other accounts' events are not stuck behind it."""
 
 import json
+from datetime import timedelta
 
 import dramatiq
 import pytest
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.utils import timezone
 
 from analytics.models import DailyMetric, HourlyMetric
 from tests.factories import make_template_messages, make_whatsapp_account
@@ -46,10 +48,10 @@ def store(raw: bytes) -> WebhookEvent:
     return event
 
 
-def big_delivery(number) -> tuple[WebhookEvent, list[Message]]:
-    """5,000 messages we sent; their `read` and `sent` statuses in one change, the `read` of
+def big_delivery(number, messages: int = MESSAGES) -> tuple[WebhookEvent, list[Message]]:
+    """`messages` messages we sent (5,000); their `read` and `sent` statuses in one change, the `read` of
     every other message before its `sent` (Meta reorders)."""
-    rows = make_template_messages(number, MESSAGES, prefix="big", status="queued")
+    rows = make_template_messages(number, messages, prefix="big", status="queued")
     statuses = []
     for i, row in enumerate(rows):
         pair = [
@@ -174,3 +176,51 @@ def test_another_accounts_event_is_not_stuck_behind_a_big_delivery(transactional
             assert big.status == "pending" and 0 < big.chunks_done < 20
     big.refresh_from_db()
     assert big.status == "processed" and messages > 2
+
+
+@pytest.mark.parametrize("late", ["next chunk", "slice hand-back", "transient hand-back"])
+def test_a_worker_whose_claim_was_taken_over_stops_and_leaves_the_outcome_to_the_other(
+    late, transactional_db, number, settings, monkeypatch
+):
+    """Its claim went stale after a chunk (a stalled worker): the sweeper queued the event
+    again, another worker claimed it and finished it. At its next write (the next chunk's
+    progress, the hand-back after its slice, or after a transient failure) the late worker
+    finds the claim is no longer its own: it stops, and the other's outcome stands."""
+    settings.WEBHOOK_CHUNK_ITEMS = 10
+    slice_seconds = 0 if late == "slice hand-back" else 600
+    settings.WEBHOOK_SLICE_SECONDS = slice_seconds
+    event, _ = big_delivery(number, messages=30)  # 60 statuses: 6 chunks
+    run_chunk, apply = webhook_services._run_chunk, message_services.messages_apply_webhook
+    stalled, theirs = [], []
+
+    def taken_over_after_the_first_chunk(event, slots, done, results):
+        results = run_chunk(event, slots, done, results)
+        if not stalled:  # the late worker, after its first chunk (not the one taking over)
+            stalled.append(done)
+            WebhookEvent.objects.filter(pk=event.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+            settings.WEBHOOK_SLICE_SECONDS = 600  # the other worker runs it to the end
+            theirs.append(webhook_event_process(event_id=event.pk))
+            settings.WEBHOOK_SLICE_SECONDS = slice_seconds
+            theirs[0].refresh_from_db()
+        return results
+
+    applied_late = []
+
+    def failing_once_taken_over(**kwargs):
+        if theirs:
+            applied_late.extend(kwargs["statuses"])
+            if late == "transient hand-back":
+                raise OperationalError("could not connect to server")
+        apply(**kwargs)
+
+    monkeypatch.setattr(webhook_services, "_run_chunk", taken_over_after_the_first_chunk)
+    monkeypatch.setattr(message_services, "messages_apply_webhook", failing_once_taken_over)
+    webhook_event_process(event_id=event.pk)  # no RetryLater: nothing is left to retry
+
+    event.refresh_from_db()
+    assert (theirs[0].status, theirs[0].chunks_done) == ("processed", 6)
+    assert (event.status, event.chunks_done, event.item_results) == ("processed", 6, theirs[0].item_results)
+    assert len(applied_late) <= 10  # at most the chunk in flight (rolled back), not the 4 after it
+    assert Message.objects.filter(status="read").count() == 30
+    assert MessageStatusEvent.objects.count() == 60
+    assert totals(HourlyMetric) == {"sent": 30, "delivered": 30, "read": 30}
