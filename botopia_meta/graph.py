@@ -13,6 +13,7 @@ import math
 import os
 import random
 import re
+import secrets
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -59,19 +60,84 @@ def _new_session() -> requests.Session:
     return session
 
 
-def _call(method: str, url: str, *, timeout: tuple[float, float], **parts: Any) -> requests.Response:
+def _call(
+    method: str, url: str, *, timeout: tuple[float, float], headers: dict | None = None, **parts: Any
+) -> requests.Response:
     """One Graph request on the pooled session's connections, streamed, no redirect followed:
     straight to its transport. Session.request would first merge the session's cookies and
     hooks and resolve its settings again, and afterwards follow a redirect, with the token in
     the query string, to wherever the answer pointed; none of which a Graph call wants, and
     about a fifth of a message send's client CPU."""
     session = _session
-    prepared = requests.Request(method, url, headers=session.headers, **parts).prepare()
+    sent_headers = session.headers if headers is None else {**session.headers, **headers}
+    prepared = requests.Request(method, url, headers=sent_headers, **parts).prepare()
     proxies = requests.utils.resolve_proxies(prepared, dict(session.proxies), session.trust_env)
     verify = True if session.verify is None else session.verify
     return session.get_adapter(url).send(
         prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert, proxies=proxies
     )
+
+
+class MultipartBody:
+    """A multipart/form-data body whose files are read while it is sent, never held whole:
+    requests' own `files=` reads each file into memory and builds the body beside it (a 100 MB
+    document cost ~200 MB for each upload in flight). Its length is known before it is sent
+    (Content-Length, no chunked encoding) and it is read once; each file is sent from where it
+    stands to its end, as requests did."""
+
+    def __init__(self, fields: dict[str, Any], files: dict[str, tuple[str, IO[bytes], str]]):
+        boundary = secrets.token_hex(16)
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        pieces: list[bytes | IO[bytes]] = [
+            _part_head(boundary, name) + str(value).encode() + b"\r\n" for name, value in fields.items()
+        ]
+        for name, (filename, file, mime_type) in files.items():
+            pieces += [_part_head(boundary, name, filename, mime_type), file, b"\r\n"]
+        pieces.append(f"--{boundary}--\r\n".encode())
+        self._pieces = pieces
+        self._length = sum(len(p) if isinstance(p, bytes) else _left_in(p) for p in pieces)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        out = bytearray()
+        while self._pieces and (size < 0 or len(out) < size):
+            piece, want = self._pieces[0], -1 if size < 0 else size - len(out)
+            if isinstance(piece, bytes):
+                taken = piece if want < 0 else piece[:want]
+                if len(taken) < len(piece):
+                    self._pieces[0] = piece[len(taken) :]
+                else:
+                    self._pieces.pop(0)
+            else:
+                taken = piece.read(want)
+                if not taken:
+                    self._pieces.pop(0)
+            out += taken
+        return bytes(out)
+
+
+def _part_head(boundary: str, name: str, filename: str | None = None, mime_type: str = "") -> bytes:
+    # Quotes and line breaks in a name are escaped as browsers do (HTML's form encoding).
+    def quoted(value: str) -> str:
+        return '"' + value.translate({34: "%22", 13: "%0D", 10: "%0A"}) + '"'
+
+    disposition = f"form-data; name={quoted(name)}"
+    if filename is None:
+        return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+    return (
+        f"--{boundary}\r\nContent-Disposition: {disposition}; filename={quoted(filename)}\r\n"
+        f"Content-Type: {mime_type}\r\n\r\n"
+    ).encode()
+
+
+def _left_in(file: IO[bytes]) -> int:
+    """Bytes from the file's position to its end."""
+    here = file.tell()
+    end = file.seek(0, os.SEEK_END)
+    file.seek(here)
+    return end - here
 
 
 _session = _new_session()
@@ -449,7 +515,7 @@ class GraphClient:
         *,
         json: dict | None = None,
         params: dict | None = None,
-        files: Any = None,
+        files: dict[str, tuple[str, IO[bytes], str]] | None = None,
         retries: int | None = None,
         idempotent: bool = True,
         before_send: Callable[[], None] | None = None,
@@ -577,7 +643,7 @@ class GraphClient:
         params: dict | None = None,
         data: dict | None = None,
         json_body: dict | None = None,
-        files: Any = None,
+        files: dict[str, tuple[str, IO[bytes], str]] | None = None,
         retries: int | None = None,
         idempotent: bool = True,
         before_send: Callable[[], None] | None = None,
@@ -624,7 +690,7 @@ class GraphClient:
         params: dict | None,
         data: dict | None,
         json_body: dict | None,
-        files: Any,
+        files: dict[str, tuple[str, IO[bytes], str]] | None,
         attempt: int,
         before_send: Callable[[], None] | None = None,
     ) -> GraphResponse:
@@ -646,13 +712,16 @@ class GraphClient:
             query.update(self._auth())
         timeout = (settings.META_GRAPH_CONNECT_TIMEOUT, settings.META_GRAPH_READ_TIMEOUT)
         log_path = _path_for_log(path)
+        parts: dict[str, Any] = {"data": body, "json": json_body}
+        headers = None
+        if files:  # the form streamed from its files; its fields (the token among them) first
+            form = MultipartBody(body or {}, files)
+            parts, headers = {"data": form}, {"Content-Type": form.content_type}
         if before_send is not None:
             before_send()
         try:
             # Streamed, so an answer larger than MAX_ANSWER_BYTES is never read whole.
-            response = _call(
-                method, self._url(path), params=query, data=body, json=json_body, files=files, timeout=timeout
-            )
+            response = _call(method, self._url(path), params=query, headers=headers, timeout=timeout, **parts)
             try:
                 _read_capped(response)
             finally:

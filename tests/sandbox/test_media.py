@@ -4,6 +4,7 @@ product looks up, downloads (the sandbox serves real files with their real sha25
 and serves to its owner. Nothing is mocked."""
 
 import hashlib
+import tracemalloc
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from sandbox import events, media
 from tests.sandbox.conftest import connect
 from tests.sandbox.test_flows import configure_webhooks, send
-from whatsapp.models import Message
+from whatsapp.media import services as media_services
+from whatsapp.models import Message, WhatsAppPhoneNumber
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
@@ -63,3 +65,31 @@ def test_the_sandbox_download_needs_the_token(connected, sandbox):
 
     url = f"{sandbox.url}/sandbox/graph/{media.DOWNLOAD_PATH}?mid={media.IMAGE.media_id}"
     assert requests.get(url, timeout=5).json()["error"]["code"] == 104
+
+
+def test_a_large_document_goes_to_meta_streamed_from_disk_never_whole_in_memory(connected, tmp_path):
+    """A 40 MB document (WhatsApp takes up to 100 MB) reaches Meta read from its stored file
+    while it is sent: requests' own form encoding read the file whole and built the body
+    beside it, twice its size in memory for each upload in flight."""
+    path = tmp_path / "catalogue.pdf"
+    with path.open("wb") as out:
+        out.write(b"%PDF-1.7\n")
+        for _ in range(40):
+            out.write(b"\x01" * 1024 * 1024)
+    number = WhatsAppPhoneNumber.objects.order_by("pk").first()
+
+    with path.open("rb") as file:
+        tracemalloc.start()
+        try:
+            uploaded = media_services.media_upload(
+                number=number, file=file, filename="catalogue.pdf", declared_type="application/pdf",
+                size=path.stat().st_size,
+            )  # fmt: skip
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    assert uploaded.id.isdigit() and uploaded.kind == "document"  # Meta (the sandbox) took it whole
+    assert peak < 4 * 1024 * 1024, (
+        f"{peak / 2**20:.1f} MiB held for a {path.stat().st_size / 2**20:.0f} MiB upload"
+    )

@@ -68,6 +68,9 @@ def test_it_uploads_each_kind_to_meta_and_answers_its_id(
     }
     (call,) = meta_upload.calls
     body = call.request.body
+    assert call.request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert int(call.request.headers["Content-Length"]) == len(body)
+    assert body.endswith(b"--\r\n") and body.count(b"Content-Disposition: form-data;") == 5  # + token, proof
     assert b'name="messaging_product"\r\n\r\nwhatsapp' in body
     assert f'name="type"\r\n\r\n{content_type}'.encode() in body
     assert f'name="file"; filename="{name}"'.encode() in body and data in body
