@@ -248,8 +248,16 @@ def _claim_batch(event_ids: list[str]) -> list[WebhookEvent]:
         # Its own rows: waiting for a lock another writer holds on one (the sweeper marking it)
         # rather than skipping it, which would leave it to the next sweep. The others: only
         # those nobody else is claiming right now.
-        claimed = list(mine.order_by("pk").select_for_update().values_list("pk", flat=True))
-        if room > 0:
+        rows = list(mine.order_by("pk").select_for_update().values_list("pk", "status", "attempts"))
+        suspects = [(pk, attempts) for pk, status, attempts in rows if _suspect(status, attempts)]
+        given_up = [pk for pk, attempts in suspects if attempts >= MAX_ATTEMPTS]
+        if given_up:
+            WebhookEvent.objects.filter(pk__in=given_up).update(
+                status=Status.FAILED, status_reason=ABANDONED_REASON, processed_at=now, claimed_at=None
+            )
+            logger.error("Webhook events %s failed: abandoned by %d workers", given_up, MAX_ATTEMPTS)
+        claimed = [pk for pk, _, _ in rows if pk not in given_up]
+        if room > 0 and not suspects:  # a suspect takes no other delivery down with it
             more = (
                 WebhookEvent.objects.filter(status=Status.PENDING)
                 .exclude(pk__in=ids)
@@ -265,6 +273,21 @@ def _claim_batch(event_ids: list[str]) -> list[WebhookEvent]:
             status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1
         )
     return list(WebhookEvent.objects.filter(pk__in=claimed).order_by("received_at"))
+
+
+# A claim abandoned twice (its worker died or stalled past the claim timeout, both times) may be
+# what kills workers: the sweeper queues it alone and it is claimed alone, so that it takes no
+# other delivery down with it; abandoned MAX_ATTEMPTS times, it is settled as failed unrun
+# (replayed from the staff console once the cause is fixed).
+ABANDONED_REASON = (
+    f"Abandoned by {MAX_ATTEMPTS} workers (killed, or stalled past the claim timeout) while "
+    "processing it; not run again. Replay it once the cause is fixed."
+)
+
+
+def _suspect(status: str, attempts: int) -> bool:
+    """A row taken from a claim gone stale (not handed back), claimed at least twice."""
+    return status == Status.PROCESSING and attempts >= 2
 
 
 def _process_claimed(events: list[WebhookEvent]) -> None:
@@ -469,18 +492,21 @@ def webhook_events_sweep(*, limit: int = 500) -> int:
     """Enqueue events left pending for over a minute (broker was down, or a message was lost)
     and claims abandoned by a dead worker. Returns how many were enqueued."""
     now = timezone.now()
-    ids = list(
+    rows = list(
         WebhookEvent.objects.filter(
             Q(status=Status.PENDING, received_at__lt=now - SWEEP_AFTER)
             | Q(status=Status.PROCESSING, claimed_at__lt=now - CLAIM_TIMEOUT)
         )
         .filter(Q(swept_at__isnull=True) | Q(swept_at__lt=now - RESWEEP_AFTER))
         .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "status", "attempts")[:limit]
     )
+    together = [pk for pk, status, attempts in rows if not _suspect(status, attempts)]
+    size = settings.WEBHOOK_BATCH_EVENTS
+    batches = [[pk] for pk, status, attempts in rows if _suspect(status, attempts)]
+    batches += [together[start : start + size] for start in range(0, len(together), size)]
     sent: list[UUID] = []
-    for start in range(0, len(ids), settings.WEBHOOK_BATCH_EVENTS):
-        batch = ids[start : start + settings.WEBHOOK_BATCH_EVENTS]
+    for batch in batches:
         if not _enqueue([str(pk) for pk in batch]):
             break  # broker still down: try again at the next sweep
         sent += batch

@@ -1,6 +1,8 @@
 """Processing: each item of a stored delivery routed by (object, field) to its handler, with
 its own outcome; one bad item never stops its siblings; a settled event is not re-run."""
 
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -305,3 +307,64 @@ def test_a_worker_past_its_claim_never_writes_over_the_outcome_of_the_one_that_t
     assert taken_over
     event.refresh_from_db()
     assert (event.status, event.item_results) == ("processed", theirs)
+
+
+def test_a_delivery_that_keeps_killing_its_worker_is_isolated_then_failed_and_spares_the_others(
+    worker, recorder, monkeypatch
+):
+    """A delivery whose processing kills the worker process (its claims stay `processing`,
+    nothing settled), again after each sweep. Abandoned once, it is re-run with those claimed
+    beside it (a deploy's kill looks the same); abandoned twice, each of them is queued and
+    claimed alone, so the others are processed and no fresh delivery is taken down with it;
+    abandoned MAX_ATTEMPTS times, it is failed unrun with a reason staff can act on."""
+    from django.utils import timezone
+
+    from webhooks import services
+    from webhooks.actors import process_webhook_events, sweep_webhook_events
+
+    def delivery(n: int) -> WebhookEvent:
+        """Stored a moment ago, its queue message not taken yet (or lost with the broker)."""
+        payload = load_payload("messages__text")
+        payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = f"wamid.poison-test-{n}"
+        return WebhookEvent.objects.create(dedupe_key=f"{n:064d}", raw_body=json.dumps(payload).encode())
+
+    poison, *others = [delivery(n) for n in range(6)]
+    process_claimed, killed = services._process_claimed, []
+
+    def dies_on_the_poison(events):
+        if poison.pk in {e.pk for e in events}:
+            killed.append({e.pk for e in events})
+            return  # the process is gone: its claims stay as they are
+        process_claimed(events)
+
+    def time_passes():  # past the claim timeout and the sweeper's resweep wait
+        WebhookEvent.objects.filter(status="processing").update(
+            claimed_at=timezone.now() - services.CLAIM_TIMEOUT - timedelta(seconds=1), swept_at=None
+        )
+        sweep_webhook_events.send()
+        worker.drain()
+
+    monkeypatch.setattr(services, "_process_claimed", dies_on_the_poison)
+    process_webhook_events.send([str(poison.pk)])
+    worker.drain()  # its message claims it and the pending ones beside it
+    time_passes()  # abandoned once: run together again
+    assert killed == [{poison.pk, *(e.pk for e in others)}] * 2
+
+    fresh = delivery(6)
+    time_passes()  # abandoned twice: each alone
+    assert killed[2:] == [{poison.pk}]
+    assert set(
+        WebhookEvent.objects.filter(pk__in=[e.pk for e in others]).values_list("status", flat=True)
+    ) == {"processed"}
+    assert WebhookEvent.objects.get(pk=fresh.pk).status == "pending"  # not taken down beside it
+
+    for _ in range(3):
+        time_passes()
+    assert killed[3:] == [{poison.pk}] * 2  # claims 4 and 5; the 6th finds it given up
+    poison.refresh_from_db()
+    assert (poison.status, poison.attempts, poison.claimed_at) == ("failed", services.MAX_ATTEMPTS, None)
+    assert "Abandoned by 5 workers" in poison.status_reason and "Replay" in poison.status_reason
+
+    process_webhook_events.send([str(fresh.pk)])
+    worker.drain()
+    assert WebhookEvent.objects.get(pk=fresh.pk).status == "processed"
