@@ -1,5 +1,7 @@
 """The per-number pacer, measured with a fake clock (not wall time)."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 
@@ -209,3 +211,21 @@ def test_130429_halves_the_gates_limit_too():
     pacer.throttled("slow", "573001112233", 130429)
     left = sum(pacer.depart("slow", 80) == 0 for _ in range(80))
     assert left == window_limit(40)
+
+
+@pytest.mark.skipif(Pacer()._redis() is None, reason="the shared state lives in Redis")
+def test_workers_whose_clocks_differ_share_one_second_as_redis_tells_it():
+    """Workers on several hosts, one host's clock 1.5 s ahead. In service the scripts read the
+    Redis server's clock, so its sends find the number's departures and slots as every other
+    worker does. By its own clock the past second's departures would all be over a second old
+    (a second full window in the same real second) and the next slot long past."""
+    on_time, ahead = Pacer(), Pacer()
+    ahead.clock = lambda: time.time() + 1.5
+    limit = window_limit(50)
+    for _ in range(limit):
+        assert on_time.depart("skewed", 50) == 0
+    assert 0 < ahead.depart("skewed", 50) <= 1.0  # the window is full until its first is a second old
+
+    assert on_time.take("slow", None, 2) == (RESERVED, 0)
+    kind, wait = ahead.take("slow", None, 2)
+    assert kind == RESERVED and wait > 0.4  # the next slot (0.52 s on), not one at its own "now"

@@ -8,7 +8,10 @@ Meta's throttling slows the bucket instead of failing messages:
 - 130429 (number throughput reached): the number's rate is halved for SLOWDOWN_SECONDS.
 - 131056 (pair rate: too many messages to one recipient): only that recipient waits
   PAIR_BLOCK_SECONDS; others keep flowing.
-The clock is injected, so tests prove the rate with a fake clock, not wall time.
+The clock is injected, so tests prove the rate with a fake clock, not wall time. In service
+(no clock given) the Redis scripts read the Redis server's clock: workers on several hosts share
+one number's slots and departures log, and their own clocks may differ (a worker whose clock
+ran ahead would find the past second's departures already "over a second old" and send more).
 
 `take()` is what a send asks: the recipient's pair block, the number's slowdown and the slot,
 in one Redis round trip (one Lua script) instead of three.
@@ -46,11 +49,22 @@ MAX_WAIT = 1.0  # longer waits are not slept in a worker: the message is re-enqu
 # 0.5 s); at higher rates the gate (depart) keeps the cap however late sends run.
 LATE_AFTER = 0.02
 
+# Both scripts: ARGV[1] is now in µs, or -1 for the Redis server's clock (in service).
+_NOW = """
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+"""
+SERVER_CLOCK = -1
+
 # KEYS: bucket, slowdown flag, pair block (microseconds, stored raw: Django's Redis cache
 # stores an int as itself). ARGV: now, interval, interval when slowed, max wait (µs).
 # → {PAIR, wait} | {LATER, wait} | {RESERVED, wait}
-_LUA = """
-local now = tonumber(ARGV[1])
+_LUA = (
+    _NOW
+    + """
 local pair = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 if pair > now then return {0, pair - now} end
 local interval = tonumber(ARGV[2])
@@ -64,14 +78,16 @@ local ttl = math.floor((wait + interval) / 1000) + 1000
 redis.call('SET', KEYS[1], string.format('%d', slot + interval), 'PX', ttl)
 return {2, wait}
 """
+)
 PAIR, LATER, RESERVED = 0, 1, 2
 
 # KEYS: departures log (sorted set of µs), slowdown flag. ARGV: now, limit, limit when slowed,
 # a unique member. → 0 (logged: leave now) or µs until the window has room (nothing logged).
 # The window is [now - 1 s, now]: a send leaves it once more than a second old (whole µs: a
 # send exactly a second older still counts, so truncated clocks never let one more in).
-_GATE_LUA = """
-local now = tonumber(ARGV[1])
+_GATE_LUA = (
+    _NOW
+    + """
 local limit = tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[2]) == 1 then limit = tonumber(ARGV[3]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%d', now - 1000000))
@@ -84,6 +100,7 @@ redis.call('ZADD', KEYS[1], string.format('%d', now), ARGV[4])
 redis.call('PEXPIRE', KEYS[1], 2000)
 return 0
 """
+)
 _departures = itertools.count()
 
 
@@ -94,8 +111,11 @@ def window_limit(rate: float) -> int:
 
 
 class Pacer:
-    def __init__(self, clock: Callable[[], float] = time.time):
-        self.clock = clock
+    def __init__(self, clock: Callable[[], float] | None = None):
+        """`clock`: a test's fake clock, for every decision. None: the Redis server's in the
+        scripts, this host's (time.time) for the rest (in process memory: for everything)."""
+        self.clock = clock or time.time
+        self._faked = clock is not None
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}
         self._log: dict[str, list[int]] = {}
@@ -139,7 +159,9 @@ class Pacer:
                 cache.make_key(f"wa:slow:{phone_number_id}"),
                 cache.make_key(f"wa:pair:{phone_number_id}:{wa_id}" if wa_id is not None else "wa:pair:-"),
             ]
-            kind, wait = self._script(keys=keys, args=[now, interval, slowed, max_wait_us])
+            kind, wait = self._script(
+                keys=keys, args=[now if self._faked else SERVER_CLOCK, interval, slowed, max_wait_us]
+            )
             return int(kind), int(wait) / 1e6
         if wa_id is not None and (pair := self.pair_wait(phone_number_id, wa_id)) > 0:
             return PAIR, pair
@@ -166,7 +188,10 @@ class Pacer:
                 self._gate = client.register_script(_GATE_LUA)
             keys = [cache.make_key(key), cache.make_key(f"wa:slow:{phone_number_id}")]
             member = f"{now}:{os.getpid()}:{next(_departures)}"  # two sends in one µs are two
-            return int(self._gate(keys=keys, args=[now, limit, slowed, member])) / 1e6
+            return (
+                int(self._gate(keys=keys, args=[now if self._faked else SERVER_CLOCK, limit, slowed, member]))
+                / 1e6
+            )
         if cache.get(f"wa:slow:{phone_number_id}"):
             limit = slowed
         with self._lock:
