@@ -159,9 +159,8 @@ class Pacer:
                 cache.make_key(f"wa:slow:{phone_number_id}"),
                 cache.make_key(f"wa:pair:{phone_number_id}:{wa_id}" if wa_id is not None else "wa:pair:-"),
             ]
-            kind, wait = self._script(
-                keys=keys, args=[now if self._faked else SERVER_CLOCK, interval, slowed, max_wait_us]
-            )
+            at = now if self._faked else SERVER_CLOCK
+            kind, wait = self._script(keys=keys, args=[at, interval, slowed, max_wait_us])
             return int(kind), int(wait) / 1e6
         if wa_id is not None and (pair := self.pair_wait(phone_number_id, wa_id)) > 0:
             return PAIR, pair
@@ -188,10 +187,8 @@ class Pacer:
                 self._gate = client.register_script(_GATE_LUA)
             keys = [cache.make_key(key), cache.make_key(f"wa:slow:{phone_number_id}")]
             member = f"{now}:{os.getpid()}:{next(_departures)}"  # two sends in one µs are two
-            return (
-                int(self._gate(keys=keys, args=[now if self._faked else SERVER_CLOCK, limit, slowed, member]))
-                / 1e6
-            )
+            at = now if self._faked else SERVER_CLOCK
+            return int(self._gate(keys=keys, args=[at, limit, slowed, member])) / 1e6
         if cache.get(f"wa:slow:{phone_number_id}"):
             limit = slowed
         with self._lock:
