@@ -501,9 +501,14 @@ def webhook_events_sweep(*, limit: int = 500) -> int:
         .order_by("received_at")
         .values_list("pk", "status", "attempts")[:limit]
     )
-    together = [pk for pk, status, attempts in rows if not _suspect(status, attempts)]
+    batches: list[list[UUID]] = []  # a suspect alone, the others WEBHOOK_BATCH_EVENTS at a time
+    together: list[UUID] = []
+    for pk, status, attempts in rows:
+        if _suspect(status, attempts):
+            batches.append([pk])
+        else:
+            together.append(pk)
     size = settings.WEBHOOK_BATCH_EVENTS
-    batches = [[pk] for pk, status, attempts in rows if _suspect(status, attempts)]
     batches += [together[start : start + size] for start in range(0, len(together), size)]
     sent: list[UUID] = []
     for batch in batches:
