@@ -97,6 +97,26 @@ def test_it_builds_the_connection_options_of_each_kind_from_the_environment():
         assert result.stdout.strip().splitlines()[-1] == expected
 
 
+def test_prepared_statements_are_on_unless_turned_off_for_a_pooler():
+    shown = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold', 'unset'))"
+    )
+    for database, flag, expected in [
+        ("postgres://nobody@127.0.0.1:5432/nothing", None, "5"),
+        ("postgres://nobody@127.0.0.1:5432/nothing", "false", "None"),
+        ("sqlite:////tmp/nothing.sqlite3", None, "unset"),
+    ]:
+        env = {
+            **PRODUCTION_ENV,
+            "DATABASE_URL": database,
+            **({"DB_PREPARED_STATEMENTS": flag} if flag else {}),
+        }
+        result = run_manage("shell", "-c", shown, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == expected
+
+
 @pytest.mark.parametrize(
     ("argv", "environ", "kind"),
     [

@@ -128,8 +128,8 @@ def _execute_insert(sql: str, params: list) -> bool:
             # Parameters bound server-side: the body goes to PostgreSQL as bytes, where Django's
             # default (client-side binding) hex-escapes it into the SQL text, ~10 % of the web
             # process's CPU per delivery. Only the raw cursor changes: Django's wrapper (its
-            # errors, execute wrappers, query log) and checks stay; prepared statements stay as
-            # the database settings say (Django's default: none, for connection poolers).
+            # errors, execute wrappers, query log) and checks stay. Prepared as the database
+            # settings say (DB_PREPARED_STATEMENTS: after 5 runs on a connection).
             cursor.cursor.close()
             cursor.cursor = psycopg.Cursor(connection.connection)
         cursor.execute(sql, params)

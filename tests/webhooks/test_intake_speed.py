@@ -138,6 +138,26 @@ def test_it_sends_the_body_to_postgresql_as_a_bound_parameter(transactional_db):
     assert bytes(WebhookEvent.objects.get().raw_body) == body
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_intake_insert_is_prepared_once_per_connection_and_nothing_else_is(transactional_db):
+    """DB_PREPARED_STATEMENTS (on by default): after psycopg's 5 runs on a connection the
+    INSERT is prepared, so PostgreSQL no longer parses and plans it for each delivery. Django's
+    own queries stay unprepared (bound client-side), as a pooler would need."""
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    payload = load_payload("statuses__delivered")
+    for n in range(7):
+        payload["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = f"wamid.prepared-{n}"
+        assert deliver(Client(), encode(payload)).status_code == 200
+        WebhookEvent.objects.count()  # one of Django's own queries between deliveries
+    (statement,) = prepared()
+    assert statement.startswith('INSERT INTO "webhooks_webhookevent"') and "$1" in statement
+    assert WebhookEvent.objects.count() == 7
+
+
 def test_a_delivery_skips_the_stack_after_the_security_checks(db, settings):
     """Meta's POST goes straight to the receiver (webhooks.middleware), but the host check,
     the HTTPS redirect and the security headers still apply to it."""
