@@ -143,6 +143,7 @@ def test_the_intake_insert_is_prepared_once_per_connection_and_nothing_else_is(t
     """DB_PREPARED_STATEMENTS (on by default): after psycopg's 5 runs on a connection the
     INSERT is prepared, so PostgreSQL no longer parses and plans it for each delivery. Django's
     own queries stay unprepared (bound client-side), as a pooler would need."""
+
     def prepared() -> list[str]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT statement FROM pg_prepared_statements")
