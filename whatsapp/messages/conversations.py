@@ -33,11 +33,13 @@ def _older_than(at: datetime, pk: object) -> Q:
     )
 
 
-def conversation_note(*, message: Message) -> None:
+def conversation_note(*, message: Message, also: dict | None = None) -> None:
     """`message` (just stored, either way) becomes its conversation's last message unless a newer
-    one already is; an unread inbound one counts as unread."""
+    one already is; an unread inbound one counts as unread. `also`: other fields of the contact
+    to write in the same UPDATE (the caller holds its row lock)."""
     newer = _older_than(message.created_at, message.pk)
     fields: dict = {
+        **(also or {}),
         "last_message": Case(When(newer, then=Value(message.pk)), default=F("last_message")),
         "last_message_at": Case(When(newer, then=Value(message.created_at)), default=F("last_message_at")),
     }

@@ -820,17 +820,14 @@ def message_apply_inbound(
     except IntegrityError:
         return False  # a redelivery: already stored
     contact, _ = Contact.objects.select_for_update().get_or_create(phone_number=number, wa_id=wa_id)
-    conversation_note(message=stored)
-    changed = []
+    changed: dict[str, Any] = {}
     if contact.last_inbound_at is None or at > contact.last_inbound_at:
-        contact.last_inbound_at = at
-        changed.append("last_inbound_at")
+        changed["last_inbound_at"] = at
     name = profiles.get(wa_id)
     if name and name != contact.name:
-        contact.name = name[:255]
-        changed.append("name")
-    if changed:
-        contact.save(update_fields=[*changed, "updated_at"])
+        changed["name"] = name[:255]
+    # One UPDATE of the locked row: the conversation and what this message tells of the contact.
+    conversation_note(message=stored, also={**changed, "updated_at": timezone.now()} if changed else None)
     record(
         account_id=number.waba.account_id,
         platform="whatsapp",
