@@ -141,9 +141,14 @@ def _connection_lost() -> bool:
     return raw is None or bool(getattr(raw, "closed", False)) or bool(getattr(raw, "broken", False))
 
 
+def _abandoned(now: datetime) -> Q:
+    """Events claimed by a worker that has been gone too long (killed, or stalled)."""
+    return Q(status=Status.PROCESSING, claimed_at__lt=now - CLAIM_TIMEOUT)
+
+
 def _claimable(now: datetime) -> Q:
-    """Events a worker may claim: pending, or claimed by one that has been gone too long."""
-    return Q(status=Status.PENDING) | Q(status=Status.PROCESSING, claimed_at__lt=now - CLAIM_TIMEOUT)
+    """Events a worker may claim: pending, or abandoned."""
+    return Q(status=Status.PENDING) | _abandoned(now)
 
 
 def _claim(event_id: UUID | str, *, force: bool) -> bool:
@@ -494,8 +499,7 @@ def webhook_events_sweep(*, limit: int = 500) -> int:
     now = timezone.now()
     rows = list(
         WebhookEvent.objects.filter(
-            Q(status=Status.PENDING, received_at__lt=now - SWEEP_AFTER)
-            | Q(status=Status.PROCESSING, claimed_at__lt=now - CLAIM_TIMEOUT)
+            Q(status=Status.PENDING, received_at__lt=now - SWEEP_AFTER) | _abandoned(now)
         )
         .filter(Q(swept_at__isnull=True) | Q(swept_at__lt=now - RESWEEP_AFTER))
         .order_by("received_at")
